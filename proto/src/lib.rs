@@ -1,0 +1,42 @@
+//! The gRPC contracts of OComms, one package per service (`ocomms.<domain>.v1`).
+//!
+//! The `.proto` files under `proto/ocomms/` are the source of truth; this crate
+//! only includes what `build.rs` generated from them. Generated messages derive
+//! serde (camelCase) because the gateway uses them as its REST JSON bodies.
+//! Times travel as RFC 3339 UTC strings, ids as UUID strings.
+
+#![allow(clippy::all, clippy::unwrap_used)]
+
+pub mod auth {
+    pub mod v1 {
+        tonic::include_proto!("ocomms.auth.v1");
+    }
+}
+pub mod messaging {
+    pub mod v1 {
+        tonic::include_proto!("ocomms.messaging.v1");
+    }
+}
+pub mod presence {
+    pub mod v1 {
+        tonic::include_proto!("ocomms.presence.v1");
+    }
+}
+pub mod files {
+    pub mod v1 {
+        tonic::include_proto!("ocomms.files.v1");
+    }
+}
+pub mod scheduler {
+    pub mod v1 {
+        tonic::include_proto!("ocomms.scheduler.v1");
+    }
+}
+pub mod notify {
+    pub mod v1 {
+        tonic::include_proto!("ocomms.notify.v1");
+    }
+}
+
+/// Encoded `FileDescriptorSet` of every OComms proto, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ocomms_descriptor.bin"));

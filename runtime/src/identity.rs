@@ -1,0 +1,216 @@
+//! Who is calling: the caller's token (gRPC metadata `authorization: Bearer
+//! …`, forwarded by the gateway) resolved through svc-auth into a
+//! [`Principal`].
+//!
+//! Answers are cached for the TTL svc-auth grants (a few seconds) and dropped
+//! at once when svc-auth announces a revocation on the bus. A service acting
+//! on a user's behalf (the scheduler sending a scheduled message) instead
+//! presents the shared service credential (`x-ocomms-service-token`) and the
+//! user id (`x-ocomms-user-id`). Nothing else is trusted: no request body
+//! names its caller.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ocomms_proto::auth::v1::ResolveTokenRequest;
+use ocomms_proto::auth::v1::auth_service_client::AuthServiceClient;
+use sha2::Digest;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+
+use crate::events::{Bus, SESSION_REVOKED};
+use crate::ids::{SessionId, UserId};
+use crate::{ErrorCode, ServiceError};
+
+pub const SERVICE_TOKEN_HEADER: &str = "x-ocomms-service-token";
+pub const ON_BEHALF_HEADER: &str = "x-ocomms-user-id";
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub user_id: UserId,
+    /// None when a service acts on the user's behalf.
+    pub session_id: Option<SessionId>,
+    pub email: String,
+    pub name: String,
+}
+
+/// The bearer token in the metadata, if any.
+pub fn bearer_token(meta: &MetadataMap) -> Option<&str> {
+    let value = meta.get("authorization")?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+/// SHA-256 of a token, hex: how tokens are stored and cached.
+pub fn token_hash(token: &str) -> String {
+    format!("{:x}", sha2::Sha256::digest(token.as_bytes()))
+}
+
+/// A principal from the service credential, when the metadata carries one
+/// that matches `expected`. Compared in constant time.
+pub fn service_principal(meta: &MetadataMap, expected: &str) -> Result<Option<Principal>, ServiceError> {
+    let Some(given) = meta.get(SERVICE_TOKEN_HEADER).and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    if expected.is_empty() || !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        return Err(ServiceError::unauthorized());
+    }
+    let user = meta
+        .get(ON_BEHALF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse::<UserId>().ok())
+        .ok_or_else(|| ServiceError::new(ErrorCode::Unauthorized, "service calls must name a user"))?;
+    Ok(Some(Principal { user_id: user, session_id: None, email: String::new(), name: String::new() }))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+struct Cached {
+    principal: Principal,
+    until: Instant,
+}
+
+/// Resolves callers through svc-auth, with a short cache.
+#[derive(Clone)]
+pub struct Identity {
+    client: AuthServiceClient<Channel>,
+    service_token: Arc<str>,
+    cache: Arc<Mutex<HashMap<String, Cached>>>,
+}
+
+const MAX_CACHE_ENTRIES: usize = 100_000;
+
+impl Identity {
+    /// `bus` carries revocations: a revoked session leaves the cache at once.
+    pub fn new(auth: Channel, service_token: &str, bus: &Bus) -> Self {
+        let me = Self {
+            client: AuthServiceClient::new(auth),
+            service_token: service_token.into(),
+            cache: Arc::default(),
+        };
+        let cache = Arc::downgrade(&me.cache);
+        let mut events = bus.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let ev = match events.recv().await {
+                    Ok(ev) => ev,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        // Some revocation may have been missed: forget everything.
+                        let Some(cache) = cache.upgrade() else { return };
+                        cache.lock().map(|mut c| c.clear()).ok();
+                        continue;
+                    }
+                    Err(_) => return,
+                };
+                if ev.name != SESSION_REVOKED {
+                    continue;
+                }
+                let Some(cache) = cache.upgrade() else { return };
+                let sessions: Vec<String> = serde_json::from_value(ev.data["sessionIds"].clone()).unwrap_or_default();
+                if let Ok(mut c) = cache.lock() {
+                    c.retain(|_, v| !v.principal.session_id.is_some_and(|s| sessions.contains(&s.to_string())));
+                }
+            }
+        });
+        me
+    }
+
+    /// The caller of a request, or UNAUTHORIZED.
+    pub async fn principal(&self, meta: &MetadataMap) -> Result<Principal, ServiceError> {
+        if let Some(p) = service_principal(meta, &self.service_token)? {
+            return Ok(p);
+        }
+        let token = bearer_token(meta).ok_or_else(ServiceError::unauthorized)?;
+        self.resolve(token).await
+    }
+
+    /// The principal for a token, from the cache or svc-auth.
+    pub async fn resolve(&self, token: &str) -> Result<Principal, ServiceError> {
+        let key = token_hash(token);
+        if let Ok(cache) = self.cache.lock()
+            && let Some(hit) = cache.get(&key)
+            && hit.until > Instant::now()
+        {
+            return Ok(hit.principal.clone());
+        }
+        let answer = self
+            .client
+            .clone()
+            .resolve_token(ResolveTokenRequest { token: token.to_owned() })
+            .await
+            .map_err(|s| ServiceError::from_status(&s))?
+            .into_inner();
+        let principal = Principal {
+            user_id: crate::ids::parse("userId", &answer.user_id)?,
+            session_id: crate::ids::parse_opt("sessionId", Some(&answer.session_id))?,
+            email: answer.email,
+            name: answer.name,
+        };
+        if answer.cache_ttl_secs > 0
+            && let Ok(mut cache) = self.cache.lock()
+        {
+            if cache.len() >= MAX_CACHE_ENTRIES {
+                let now = Instant::now();
+                cache.retain(|_, v| v.until > now);
+                if cache.len() >= MAX_CACHE_ENTRIES {
+                    cache.clear();
+                }
+            }
+            let until = Instant::now() + Duration::from_secs(u64::from(answer.cache_ttl_secs));
+            cache.insert(key, Cached { principal: principal.clone(), until });
+        }
+        Ok(principal)
+    }
+
+    /// The svc-auth client, for services that also need memberships.
+    pub fn auth_client(&self) -> AuthServiceClient<Channel> {
+        self.client.clone()
+    }
+
+    /// Metadata that makes a call to another service on the caller's
+    /// behalf: their token when they have one, else the service credential.
+    pub fn forward<T>(&self, meta: &MetadataMap, message: T) -> tonic::Request<T> {
+        let mut req = tonic::Request::new(message);
+        if let Some(v) = meta.get("authorization") {
+            req.metadata_mut().insert("authorization", v.clone());
+        } else if let (Some(tok), Some(user)) = (meta.get(SERVICE_TOKEN_HEADER), meta.get(ON_BEHALF_HEADER)) {
+            req.metadata_mut().insert(SERVICE_TOKEN_HEADER, tok.clone());
+            req.metadata_mut().insert(ON_BEHALF_HEADER, user.clone());
+        }
+        req
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bearer_tokens() {
+        let mut m = MetadataMap::new();
+        assert_eq!(bearer_token(&m), None);
+        m.insert("authorization", "Bearer abc".parse().expect("ascii"));
+        assert_eq!(bearer_token(&m), Some("abc"));
+        m.insert("authorization", "Basic abc".parse().expect("ascii"));
+        assert_eq!(bearer_token(&m), None);
+    }
+
+    #[test]
+    fn service_credential_must_match_and_name_a_user() {
+        let user = UserId::new();
+        let mut m = MetadataMap::new();
+        assert!(service_principal(&m, "s3cret").expect("absent is fine").is_none());
+        m.insert(SERVICE_TOKEN_HEADER, "wrong".parse().expect("ascii"));
+        assert!(service_principal(&m, "s3cret").is_err());
+        m.insert(SERVICE_TOKEN_HEADER, "s3cret".parse().expect("ascii"));
+        assert!(service_principal(&m, "s3cret").is_err(), "no user named");
+        m.insert(ON_BEHALF_HEADER, user.to_string().parse().expect("ascii"));
+        assert_eq!(service_principal(&m, "s3cret").expect("ok").expect("some").user_id, user);
+        assert!(service_principal(&m, "").is_err(), "no credential configured: refuse");
+    }
+}

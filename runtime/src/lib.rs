@@ -1,0 +1,30 @@
+//! The thin runtime every OComms service shares, so that what each of them
+//! needs once is written once and called (never copied):
+//!
+//! - [`config`]: reading configuration from the environment, reporting every
+//!   bad variable at once;
+//! - [`telemetry`]: tracing setup (plain or JSON logs);
+//! - [`db`]: creating, migrating and pooling a service's own database, and
+//!   per-test databases cloned from a migrated template;
+//! - [`grpc`]: serving a tonic service with health and reflection, graceful
+//!   shutdown, and connecting clients;
+//! - [`identity`]: turning the caller's token into a [`identity::Principal`]
+//!   through svc-auth, cached briefly and dropped on revocation;
+//! - [`error`]: the error type services answer with, its codes, and its
+//!   mapping to `tonic::Status` (and back, for the gateway);
+//! - [`events`]: the real-time event bus (Redis pub/sub, or in-process);
+//! - [`ids`] and [`time`]: typed ids and RFC 3339 times as the protos carry them.
+//!
+//! Domain logic never lives here: it belongs to its service.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod identity;
+pub mod ids;
+pub mod telemetry;
+pub mod time;
+
+pub use error::{ErrorCode, ServiceError, ServiceResult};
