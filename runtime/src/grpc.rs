@@ -82,3 +82,22 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutdown requested");
 }
+
+/// Implements a generated tonic service trait by delegating each method to
+/// the inherent method of the same name, which returns a
+/// [`ServiceResult`](crate::ServiceResult): handlers use `?` on any error
+/// that converts into `ServiceError`, and the mapping to `Status` happens
+/// here, once.
+#[macro_export]
+macro_rules! grpc_service {
+    ($trait_path:path, $ty:ty, { $($method:ident($req:ty) -> $resp:ty;)* }) => {
+        #[tonic::async_trait]
+        impl $trait_path for $ty {
+            $(
+                async fn $method(&self, req: tonic::Request<$req>) -> Result<tonic::Response<$resp>, tonic::Status> {
+                    <$ty>::$method(self, req).await.map(tonic::Response::new).map_err(Into::into)
+                }
+            )*
+        }
+    };
+}

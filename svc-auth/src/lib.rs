@@ -1,1 +1,40 @@
-//! placeholder
+//! svc-auth: users, sessions, passwords, lockout, workspaces, members,
+//! invites (and later 2FA, guests, profiles, audit reads).
+//!
+//! Layout:
+//! - `config.rs`: its environment variables;
+//! - `domain.rs`: rules without IO (validation, lockout algorithm, roles);
+//! - `password.rs`: argon2id hashing off the async runtime;
+//! - `store/`: diesel-async queries on its own database (`schema.rs`,
+//!   `migrations/`);
+//! - `grpc.rs`: `ocomms.auth.v1.AuthService`, decoding requests, calling
+//!   the domain and the store, encoding answers.
+//!
+//! svc-auth is the only service that reads sessions: every other service
+//! resolves tokens by calling `ResolveToken` (see `ocomms_runtime::identity`).
+
+pub mod config;
+pub mod domain;
+mod grpc;
+pub mod password;
+mod schema;
+pub mod store;
+
+use std::future::Future;
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use ocomms_proto::auth::v1::auth_service_server::{AuthServiceServer, SERVICE_NAME};
+use ocomms_runtime::events::Bus;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Runs svc-auth on `listener` until `shutdown` resolves.
+pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
+    let api = grpc::AuthApi::new(pool, bus, &config);
+    let routes = tonic::service::Routes::new(AuthServiceServer::new(api));
+    ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
+}

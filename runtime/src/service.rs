@@ -1,0 +1,102 @@
+//! What every service reads from its environment, and the `main` they share.
+
+use std::net::SocketAddr;
+
+use crate::config::Env;
+use crate::events::Bus;
+
+/// `DATABASE_URL`: the PostgreSQL server (and default database name
+/// prefix). Each service uses its own database on it, `<name>_<service>`
+/// (`ocomms_auth`, …), unless `<SERVICE>_DATABASE_URL` names one.
+pub const DATABASE_URL: &str = "DATABASE_URL";
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/ocomms";
+/// `DB_POOL_SIZE`: connections per service pool (default 16).
+pub const DB_POOL_SIZE: &str = "DB_POOL_SIZE";
+/// `REDIS_URL`: enables multi-node fan-out and shared state; unset means the
+/// in-process fallback (one node).
+pub const REDIS_URL: &str = "REDIS_URL";
+/// `REDIS_PREFIX`: key and channel prefix (default `ocomms`), so that
+/// several deployments or tests share one Redis.
+pub const REDIS_PREFIX: &str = "REDIS_PREFIX";
+/// `SERVICE_TOKEN`: the credential services present when they act on a
+/// user's behalf. Required in production; must be the same everywhere.
+pub const SERVICE_TOKEN: &str = "SERVICE_TOKEN";
+/// `AUTH_GRPC_URL`: where svc-auth answers (default `http://127.0.0.1:50051`).
+pub const AUTH_GRPC_URL: &str = "AUTH_GRPC_URL";
+
+/// Default gRPC ports, also the launcher's.
+pub const PORTS: [(&str, u16); 6] =
+    [("auth", 50051), ("messaging", 50052), ("presence", 50053), ("files", 50054), ("scheduler", 50055), ("notify", 50056)];
+
+pub fn default_port(service: &str) -> u16 {
+    PORTS.iter().find(|(n, _)| *n == service).map(|(_, p)| *p).unwrap_or(50050)
+}
+
+/// The settings every service has.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub name: &'static str,
+    /// `<SERVICE>_GRPC_ADDR`, default `127.0.0.1:<port>`.
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub pool_size: u32,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub service_token: String,
+    pub auth_url: String,
+}
+
+impl ServiceConfig {
+    pub fn from_env(env: &mut Env, name: &'static str) -> Self {
+        let upper = name.to_ascii_uppercase();
+        let base = env.string(DATABASE_URL, DEFAULT_DATABASE_URL);
+        let base_name = crate::db::database_name(&base).unwrap_or("ocomms").to_owned();
+        let database_url = env
+            .opt_string(&format!("{upper}_DATABASE_URL"))
+            .unwrap_or_else(|| crate::db::with_database(&base, &format!("{base_name}_{name}")));
+        let listen = env.parse(&format!("{upper}_GRPC_ADDR"), SocketAddr::from(([127, 0, 0, 1], default_port(name))));
+        let pool_size = env.parse(DB_POOL_SIZE, 16u32);
+        let service_token = env.string(SERVICE_TOKEN, "");
+        if service_token.is_empty() {
+            tracing::warn!("SERVICE_TOKEN is not set: service-to-service calls on a user's behalf are refused");
+        } else if service_token.len() < 16 {
+            env.invalid(SERVICE_TOKEN, "must be at least 16 characters");
+        }
+        Self {
+            name,
+            listen,
+            database_url,
+            pool_size,
+            redis_url: env.opt_string(REDIS_URL),
+            redis_prefix: env.string(REDIS_PREFIX, "ocomms"),
+            service_token,
+            auth_url: env.string(AUTH_GRPC_URL, "http://127.0.0.1:50051"),
+        }
+    }
+
+    /// The event bus this configuration asks for.
+    pub async fn bus(&self) -> anyhow::Result<Bus> {
+        match &self.redis_url {
+            Some(url) => Bus::redis(url, &self.redis_prefix).await,
+            None => Ok(Bus::local()),
+        }
+    }
+}
+
+/// The `main` of a service binary: read config (every bad variable reported
+/// at once), connect the bus, bind, serve until SIGTERM.
+#[macro_export]
+macro_rules! service_main {
+    ($svc:ident) => {
+        #[tokio::main]
+        async fn main() -> anyhow::Result<()> {
+            $crate::telemetry::init();
+            let mut env = $crate::config::Env::from_process();
+            let config = $svc::Config::from_env(&mut env);
+            env.finish()?;
+            let bus = config.common.bus().await?;
+            let listener = tokio::net::TcpListener::bind(config.common.listen).await?;
+            $svc::serve(config, bus, listener, $crate::grpc::shutdown_signal()).await
+        }
+    };
+}

@@ -1,0 +1,541 @@
+//! `ocomms.auth.v1.AuthService`: decode, call domain and store, encode.
+
+use chrono::{Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use ocomms_proto::auth::v1 as pb;
+use ocomms_runtime::db::Pool;
+use ocomms_runtime::events::{Bus, Event, SESSION_REVOKED};
+use ocomms_runtime::identity::{Principal, bearer_token, service_principal, token_hash};
+use ocomms_runtime::ids::{self, SessionId, UserId, WorkspaceId};
+use ocomms_runtime::time::{opt_rfc3339, rfc3339};
+use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
+use tonic::Request;
+
+use crate::Config;
+use crate::domain::{self, FailureOutcome, Role};
+use crate::password;
+use crate::store::audit::{self, Entry};
+use crate::store::sessions::{self, NewSession, Session};
+use crate::store::users::{self, Lockout, NewUser, User};
+use crate::store::workspaces::{self, Invite, Member, Workspace};
+
+pub struct AuthApi {
+    pool: Pool,
+    bus: Bus,
+    service_token: String,
+    cache_ttl_secs: u32,
+}
+
+
+fn invalid_credentials() -> ServiceError {
+    ServiceError::new(ErrorCode::Unauthorized, "Invalid credentials")
+}
+
+fn user_pb(u: &User) -> pb::User {
+    pb::User {
+        id: u.id.to_string(),
+        email: u.email.clone(),
+        name: u.name.clone(),
+        email_verified: u.email_verified,
+        image: u.image.clone(),
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+fn session_pb(s: &Session, current: bool) -> pb::Session {
+    pb::Session {
+        id: s.id.to_string(),
+        user_id: s.user_id.to_string(),
+        expires_at: rfc3339(s.expires_at),
+        ip_address: s.ip_address.clone(),
+        user_agent: s.user_agent.clone(),
+        created_at: rfc3339(s.created_at),
+        current,
+    }
+}
+
+fn workspace_pb(w: &Workspace, role: &str) -> pb::Workspace {
+    pb::Workspace {
+        id: w.id.to_string(),
+        name: w.name.clone(),
+        slug: w.slug.clone(),
+        logo: w.logo.clone(),
+        join_policy: w.join_policy.clone(),
+        created_at: rfc3339(w.created_at),
+        role: role.to_owned(),
+    }
+}
+
+fn member_pb(m: &Member, name: &str, email: &str) -> pb::Member {
+    pb::Member {
+        user_id: m.user_id.to_string(),
+        workspace_id: m.workspace_id.to_string(),
+        role: m.role.clone(),
+        is_guest: m.is_guest,
+        expires_at: opt_rfc3339(m.expires_at),
+        created_at: rfc3339(m.created_at),
+        name: name.to_owned(),
+        email: email.to_owned(),
+    }
+}
+
+fn trimmed(s: &Option<String>, max: usize) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    })
+}
+
+impl AuthApi {
+    pub fn new(pool: Pool, bus: Bus, config: &Config) -> Self {
+        Self { pool, bus, service_token: config.common.service_token.clone(), cache_ttl_secs: config.principal_cache_secs }
+    }
+
+    async fn conn(&self) -> ServiceResult<ocomms_runtime::db::Conn<'_>> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// The live session and user for a token, renewing it when it nears
+    /// expiry (sliding sessions).
+    async fn session_for(&self, token: &str) -> ServiceResult<(Session, User)> {
+        let mut conn = self.conn().await?;
+        let (mut session, user) =
+            sessions::by_token_hash(&mut conn, &token_hash(token)).await?.ok_or_else(ServiceError::unauthorized)?;
+        let now = Utc::now();
+        if session.expires_at - now < Duration::days(domain::SESSION_RENEW_DAYS) {
+            session.expires_at = now + Duration::days(domain::SESSION_DAYS);
+            sessions::extend(&mut conn, session.id, session.expires_at).await?;
+        }
+        Ok((session, user))
+    }
+
+    /// The caller: a session token, or the service credential naming a user.
+    async fn caller<T>(&self, req: &Request<T>) -> ServiceResult<Principal> {
+        if let Some(p) = service_principal(req.metadata(), &self.service_token)? {
+            return Ok(p);
+        }
+        let token = bearer_token(req.metadata()).ok_or_else(ServiceError::unauthorized)?;
+        let (session, user) = self.session_for(token).await?;
+        Ok(Principal { user_id: user.id, session_id: Some(session.id), email: user.email, name: user.name })
+    }
+
+    async fn create_session(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user: UserId,
+        ip: Option<&str>,
+        ua: Option<&str>,
+    ) -> ServiceResult<(String, Session)> {
+        let token = domain::new_token();
+        let hash = token_hash(&token);
+        let session = sessions::insert(
+            conn,
+            NewSession {
+                id: SessionId::new(),
+                user_id: user,
+                token_hash: &hash,
+                expires_at: Utc::now() + Duration::days(domain::SESSION_DAYS),
+                ip_address: ip,
+                user_agent: ua,
+            },
+        )
+        .await?;
+        Ok((token, session))
+    }
+
+    /// The caller's membership in a workspace, or NOT_FOUND (a workspace the
+    /// caller is not in does not exist for them).
+    async fn member_of(&self, conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> ServiceResult<Member> {
+        workspaces::membership(conn, ws, user).await?.ok_or_else(|| ServiceError::not_found("workspace"))
+    }
+}
+
+impl AuthApi {
+    pub(crate) async fn sign_up(&self, req: Request<pb::SignUpRequest>) -> ServiceResult<pb::AuthResponse> {
+        let r = req.into_inner();
+        let email_norm = domain::normalize_email(&r.email)?;
+        let name = domain::check_name("name", &r.name, 100)?;
+        domain::check_password("password", &r.password, &email_norm)?;
+        let hash = password::hash(r.password).await?;
+        let (ip, ua) = (trimmed(&r.ip_address, 64), trimmed(&r.user_agent, 512));
+        let mut conn = self.conn().await?;
+        let result = conn
+            .transaction::<_, ServiceError, _>(async move |conn| {
+                {
+                    let user = users::insert(
+                        conn,
+                        NewUser { id: UserId::new(), email: r.email.trim(), email_normalized: &email_norm, name: &name, password_hash: &hash },
+                    )
+                    .await
+                    .map_err(|e| match e {
+                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                            ServiceError::conflict("an account with this email already exists")
+                                .with_details(serde_json::json!({ "field": "email" }))
+                        }
+                        other => other.into(),
+                    })?;
+                    users::add_password_history(conn, user.id, &hash).await?;
+                    let (token, session) = self.create_session(conn, user.id, ip, ua).await?;
+                    Ok((user, token, session))
+                }
+            })
+            .await;
+        let (user, token, session) = result?;
+        audit::record(
+            &mut conn,
+            Entry { workspace_id: None, user_id: Some(user.id), action: "sign_up", ip_address: ip, user_agent: ua, details: serde_json::json!({}) },
+        )
+        .await;
+        Ok(pb::AuthResponse { user: Some(user_pb(&user)), token, session: Some(session_pb(&session, true)) })
+    }
+
+    pub(crate) async fn sign_in(&self, req: Request<pb::SignInRequest>) -> ServiceResult<pb::AuthResponse> {
+        let r = req.into_inner();
+        let (ip, ua) = (trimmed(&r.ip_address, 64), trimmed(&r.user_agent, 512));
+        // A malformed email cannot match an account: same answer as a wrong one.
+        let email_norm = domain::normalize_email(&r.email).unwrap_or_default();
+        let mut conn = self.conn().await?;
+        let user = if email_norm.is_empty() { None } else { users::by_email(&mut conn, &email_norm).await? };
+        let Some(user) = user else {
+            // Spend the same work as a real check, then answer the same.
+            password::verify(r.password, None).await?;
+            return Err(invalid_credentials());
+        };
+        let lock = users::lockout(&mut conn, user.id).await?;
+        let now = Utc::now();
+        if let Some(until) = lock.locked_until.filter(|u| *u > now) {
+            return Err(ServiceError::new(ErrorCode::AccountLocked, "Account temporarily locked")
+                .with_details(serde_json::json!({ "lockedUntil": rfc3339(until) }))
+                );
+        }
+        drop(conn);
+        tokio::time::sleep(domain::attempt_delay(lock.failed_attempts)).await;
+        let valid = password::verify(r.password, Some(user.password_hash.clone())).await?;
+        let mut conn = self.conn().await?;
+        if !valid {
+            match domain::on_failure(lock.failed_attempts, lock.lockout_count, Utc::now()) {
+                FailureOutcome::Count { failed_attempts } => {
+                    users::set_lockout(&mut conn, user.id, &Lockout { failed_attempts, ..lock }).await?;
+                }
+                FailureOutcome::Lock { until, lockout_count } => {
+                    users::set_lockout(&mut conn, user.id, &Lockout { failed_attempts: 0, lockout_count, locked_until: Some(until) })
+                        .await?;
+                    // Delivered by svc-notify's mail path once it exists; until then, logged.
+                    tracing::warn!(user_id = %user.id, until = %rfc3339(until), "account locked after repeated failed sign-ins");
+                    audit::record(
+                        &mut conn,
+                        Entry {
+                            workspace_id: None,
+                            user_id: Some(user.id),
+                            action: "account_locked",
+                            ip_address: ip,
+                            user_agent: ua,
+                            details: serde_json::json!({ "lockedUntil": rfc3339(until), "lockoutCount": lockout_count }),
+                        },
+                    )
+                    .await;
+                }
+            }
+            audit::record(
+                &mut conn,
+                Entry { workspace_id: None, user_id: Some(user.id), action: "login_failure", ip_address: ip, user_agent: ua, details: serde_json::json!({}) },
+            )
+            .await;
+            return Err(invalid_credentials());
+        }
+        users::clear_lockout(&mut conn, user.id).await?;
+        let (token, session) = self.create_session(&mut conn, user.id, ip, ua).await?;
+        audit::record(
+            &mut conn,
+            Entry { workspace_id: None, user_id: Some(user.id), action: "login_success", ip_address: ip, user_agent: ua, details: serde_json::json!({}) },
+        )
+        .await;
+        Ok(pb::AuthResponse { user: Some(user_pb(&user)), token, session: Some(session_pb(&session, true)) })
+    }
+
+    pub(crate) async fn sign_out(&self, req: Request<pb::SignOutRequest>) -> ServiceResult<pb::SignOutResponse> {
+        let caller = self.caller(&req).await?;
+        let Some(session) = caller.session_id else { return Err(ServiceError::forbidden("no session to end").into()) };
+        let mut conn = self.conn().await?;
+        sessions::delete(&mut conn, session).await?;
+        self.bus.publish(Event::internal(SESSION_REVOKED, serde_json::json!({ "sessionIds": [session] }))).await;
+        audit::record(
+            &mut conn,
+            Entry {
+                workspace_id: None,
+                user_id: Some(caller.user_id),
+                action: "sign_out",
+                ip_address: None,
+                user_agent: None,
+                details: serde_json::json!({ "sessionId": session }),
+            },
+        )
+        .await;
+        Ok(pb::SignOutResponse {})
+    }
+
+    pub(crate) async fn get_session(&self, req: Request<pb::GetSessionRequest>) -> ServiceResult<pb::SessionResponse> {
+        let token = bearer_token(req.metadata()).ok_or_else(ServiceError::unauthorized)?;
+        let (session, user) = self.session_for(token).await?;
+        Ok(pb::SessionResponse { user: Some(user_pb(&user)), session: Some(session_pb(&session, true)) })
+    }
+
+    pub(crate) async fn resolve_token(&self, req: Request<pb::ResolveTokenRequest>) -> ServiceResult<pb::Principal> {
+        let token = req.into_inner().token;
+        if token.is_empty() {
+            return Err(ServiceError::unauthorized());
+        }
+        let (session, user) = self.session_for(&token).await?;
+        Ok(pb::Principal {
+            user_id: user.id.to_string(),
+            session_id: session.id.to_string(),
+            email: user.email,
+            name: user.name,
+            cache_ttl_secs: self.cache_ttl_secs,
+        })
+    }
+
+    pub(crate) async fn get_users(&self, req: Request<pb::GetUsersRequest>) -> ServiceResult<pb::GetUsersResponse> {
+        let caller = self.caller(&req).await?;
+        let r = req.into_inner();
+        if r.user_ids.len() > 200 {
+            return Err(ServiceError::validation("userIds", "at most 200 at once"));
+        }
+        let ids = r.user_ids.iter().map(|s| ids::parse::<UserId>("userIds", s)).collect::<ServiceResult<Vec<_>>>()?;
+        let mut conn = self.conn().await?;
+        let mut visible = workspaces::share_workspace(&mut conn, caller.user_id, &ids).await?;
+        if ids.contains(&caller.user_id) {
+            visible.push(caller.user_id);
+        }
+        let found = users::by_ids(&mut conn, &visible).await?;
+        Ok(pb::GetUsersResponse { users: found.iter().map(user_pb).collect() })
+    }
+
+    pub(crate) async fn create_workspace(&self, req: Request<pb::CreateWorkspaceRequest>) -> ServiceResult<pb::Workspace> {
+        let caller = self.caller(&req).await?;
+        let r = req.into_inner();
+        let name = domain::check_name("name", &r.name, 80)?;
+        let slug = domain::check_slug(&r.slug)?;
+        let join_policy = domain::check_join_policy(r.join_policy.as_deref())?;
+        let ws = Workspace { id: WorkspaceId::new(), name, slug, logo: None, join_policy, created_at: Utc::now() };
+        let mut conn = self.conn().await?;
+        let ws_tx = ws.clone();
+        let created = conn
+            .transaction::<_, ServiceError, _>(async move |conn| {
+                let ws = ws_tx;
+                {
+                    workspaces::insert(conn, &ws).await.map_err(|e| match e {
+                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                            ServiceError::conflict("this slug is taken").with_details(serde_json::json!({ "field": "slug" }))
+                        }
+                        other => other.into(),
+                    })?;
+                    workspaces::add_member(conn, ws.id, caller.user_id, Role::Owner.as_str()).await?;
+                    Ok(())
+                }
+            })
+            .await;
+        created?;
+        audit::record(
+            &mut conn,
+            Entry {
+                workspace_id: Some(ws.id),
+                user_id: Some(caller.user_id),
+                action: "workspace_created",
+                ip_address: None,
+                user_agent: None,
+                details: serde_json::json!({ "slug": ws.slug }),
+            },
+        )
+        .await;
+        Ok(workspace_pb(&ws, Role::Owner.as_str()))
+    }
+
+    pub(crate) async fn list_workspaces(&self, req: Request<pb::ListWorkspacesRequest>) -> ServiceResult<pb::ListWorkspacesResponse> {
+        let caller = self.caller(&req).await?;
+        let mut conn = self.conn().await?;
+        let rows = workspaces::for_user(&mut conn, caller.user_id).await?;
+        Ok(pb::ListWorkspacesResponse { workspaces: rows.iter().map(|(w, m)| workspace_pb(w, &m.role)).collect() })
+    }
+
+    pub(crate) async fn get_workspace(&self, req: Request<pb::GetWorkspaceRequest>) -> ServiceResult<pb::Workspace> {
+        let caller = self.caller(&req).await?;
+        let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
+        let mut conn = self.conn().await?;
+        let member = self.member_of(&mut conn, ws, caller.user_id).await?;
+        let w = workspaces::get(&mut conn, ws).await?.ok_or_else(|| ServiceError::not_found("workspace"))?;
+        Ok(workspace_pb(&w, &member.role))
+    }
+
+    pub(crate) async fn list_members(&self, req: Request<pb::ListMembersRequest>) -> ServiceResult<pb::ListMembersResponse> {
+        let caller = self.caller(&req).await?;
+        let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
+        let mut conn = self.conn().await?;
+        self.member_of(&mut conn, ws, caller.user_id).await?;
+        let rows = workspaces::members_of(&mut conn, ws).await?;
+        Ok(pb::ListMembersResponse { members: rows.iter().map(|(m, n, e)| member_pb(m, n, e)).collect() })
+    }
+
+    pub(crate) async fn get_membership(&self, req: Request<pb::GetMembershipRequest>) -> ServiceResult<pb::Member> {
+        let caller = self.caller(&req).await?;
+        let r = req.into_inner();
+        let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
+        let target: Option<UserId> = ids::parse_opt("userId", r.user_id.as_deref())?;
+        let mut conn = self.conn().await?;
+        let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
+        let member = match target {
+            Some(t) if t != caller.user_id => {
+                workspaces::membership(&mut conn, ws, t).await?.ok_or_else(|| ServiceError::not_found("member"))?
+            }
+            _ => mine,
+        };
+        let user = users::by_ids(&mut conn, &[member.user_id]).await?.pop().ok_or_else(|| ServiceError::not_found("member"))?;
+        Ok(member_pb(&member, &user.name, &user.email))
+    }
+
+    pub(crate) async fn create_invite(&self, req: Request<pb::CreateInviteRequest>) -> ServiceResult<pb::Invite> {
+        let caller = self.caller(&req).await?;
+        let r = req.into_inner();
+        let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
+        let email = match r.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            Some(e) => Some(domain::normalize_email(e)?),
+            None => None,
+        };
+        let role = match r.role.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("member") {
+            "member" => Role::Member,
+            "admin" => Role::Admin,
+            _ => return Err(ServiceError::validation("role", "must be member or admin").into()),
+        };
+        let mut conn = self.conn().await?;
+        let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
+        let my_role = Role::parse(&mine.role).unwrap_or(Role::Member);
+        if !my_role.is_admin() || mine.is_guest {
+            return Err(ServiceError::forbidden("only admins and owners can invite"));
+        }
+        if role == Role::Admin && my_role != Role::Owner {
+            return Err(ServiceError::forbidden("only owners can invite admins"));
+        }
+        let token = domain::new_token();
+        let invite = Invite {
+            id: uuid::Uuid::now_v7(),
+            workspace_id: ws,
+            token_hash: token_hash(&token),
+            // An invite for one address is single-use; a link is multi-use.
+            max_uses: email.is_some().then_some(1),
+            email,
+            role: role.as_str().to_owned(),
+            is_guest: false,
+            uses: 0,
+            expires_at: Utc::now() + Duration::days(domain::INVITE_DAYS),
+            created_by: caller.user_id,
+            created_at: Utc::now(),
+        };
+        workspaces::insert_invite(&mut conn, &invite).await?;
+        audit::record(
+            &mut conn,
+            Entry {
+                workspace_id: Some(ws),
+                user_id: Some(caller.user_id),
+                action: "invite_created",
+                ip_address: None,
+                user_agent: None,
+                details: serde_json::json!({ "inviteId": invite.id, "role": invite.role, "email": invite.email }),
+            },
+        )
+        .await;
+        Ok(pb::Invite {
+            id: invite.id.to_string(),
+            workspace_id: ws.to_string(),
+            token,
+            email: invite.email,
+            role: invite.role,
+            expires_at: rfc3339(invite.expires_at),
+            created_at: rfc3339(invite.created_at),
+        })
+    }
+
+    pub(crate) async fn accept_invite(&self, req: Request<pb::AcceptInviteRequest>) -> ServiceResult<pb::AcceptInviteResponse> {
+        let caller = self.caller(&req).await?;
+        let token = req.into_inner().token;
+        if token.trim().is_empty() {
+            return Err(ServiceError::validation("token", "is required"));
+        }
+        let hash = token_hash(token.trim());
+        let mut conn = self.conn().await?;
+        let caller_email = caller.email.to_lowercase();
+        let (ws, member) = conn
+            .transaction::<_, ServiceError, _>(async move |conn| {
+                {
+                    let gone = || ServiceError::not_found("invite");
+                    let invite = workspaces::invite_for_update(conn, &hash).await?.ok_or_else(gone)?;
+                    if invite.expires_at <= Utc::now() || invite.max_uses.is_some_and(|m| invite.uses >= m) {
+                        return Err(gone());
+                    }
+                    if invite.email.as_deref().is_some_and(|e| e != caller_email) {
+                        return Err(ServiceError::forbidden("this invite is for another email address"));
+                    }
+                    let ws = workspaces::get(conn, invite.workspace_id).await?.ok_or_else(gone)?;
+                    if let Some(existing) = workspaces::membership(conn, ws.id, caller.user_id).await? {
+                        return Ok((ws, existing));
+                    }
+                    let member = workspaces::add_member(conn, ws.id, caller.user_id, &invite.role).await?;
+                    workspaces::use_invite(conn, invite.id).await?;
+                    audit::record(
+                        conn,
+                        Entry {
+                            workspace_id: Some(ws.id),
+                            user_id: Some(caller.user_id),
+                            action: "invite_accepted",
+                            ip_address: None,
+                            user_agent: None,
+                            details: serde_json::json!({ "inviteId": invite.id, "role": invite.role }),
+                        },
+                    )
+                    .await;
+                    Ok((ws, member))
+                }
+            })
+            .await?;
+        Ok(pb::AcceptInviteResponse {
+            workspace: Some(workspace_pb(&ws, &member.role)),
+            member: Some(member_pb(&member, &caller.name, &caller.email)),
+        })
+    }
+
+    pub(crate) async fn join_workspace(&self, req: Request<pb::JoinWorkspaceRequest>) -> ServiceResult<pb::Member> {
+        let caller = self.caller(&req).await?;
+        let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
+        let mut conn = self.conn().await?;
+        if let Some(existing) = workspaces::membership(&mut conn, ws, caller.user_id).await? {
+            return Ok(member_pb(&existing, &caller.name, &caller.email));
+        }
+        // A workspace that is not open is not discoverable: same answer as none.
+        let w = workspaces::get(&mut conn, ws).await?.filter(|w| w.join_policy == "open").ok_or_else(|| ServiceError::not_found("workspace"))?;
+        let member = match workspaces::add_member(&mut conn, w.id, caller.user_id, Role::Member.as_str()).await {
+            Ok(m) => m,
+            // Joined concurrently: answer with the membership that exists.
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                workspaces::membership(&mut conn, ws, caller.user_id).await?.ok_or_else(|| ServiceError::not_found("workspace"))?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(member_pb(&member, &caller.name, &caller.email))
+    }
+}
+
+ocomms_runtime::grpc_service!(pb::auth_service_server::AuthService, AuthApi, {
+    sign_up(pb::SignUpRequest) -> pb::AuthResponse;
+    sign_in(pb::SignInRequest) -> pb::AuthResponse;
+    sign_out(pb::SignOutRequest) -> pb::SignOutResponse;
+    get_session(pb::GetSessionRequest) -> pb::SessionResponse;
+    resolve_token(pb::ResolveTokenRequest) -> pb::Principal;
+    get_users(pb::GetUsersRequest) -> pb::GetUsersResponse;
+    create_workspace(pb::CreateWorkspaceRequest) -> pb::Workspace;
+    list_workspaces(pb::ListWorkspacesRequest) -> pb::ListWorkspacesResponse;
+    get_workspace(pb::GetWorkspaceRequest) -> pb::Workspace;
+    list_members(pb::ListMembersRequest) -> pb::ListMembersResponse;
+    get_membership(pb::GetMembershipRequest) -> pb::Member;
+    create_invite(pb::CreateInviteRequest) -> pb::Invite;
+    accept_invite(pb::AcceptInviteRequest) -> pb::AcceptInviteResponse;
+    join_workspace(pb::JoinWorkspaceRequest) -> pb::Member;
+});

@@ -1,0 +1,108 @@
+// Diesel schema for svc-auth, matching `migrations/` (what
+// `diesel print-schema` prints for them). Do not edit by hand without a
+// migration.
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        email_normalized -> Text,
+        name -> Text,
+        email_verified -> Bool,
+        image -> Nullable<Text>,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Text,
+        expires_at -> Timestamptz,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    lockouts (user_id) {
+        user_id -> Uuid,
+        failed_attempts -> Int4,
+        lockout_count -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    password_history (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workspaces (id) {
+        id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        logo -> Nullable<Text>,
+        join_policy -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        is_guest -> Bool,
+        expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invites (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        token_hash -> Text,
+        email -> Nullable<Text>,
+        role -> Text,
+        is_guest -> Bool,
+        channel_ids -> Array<Uuid>,
+        guest_expires_at -> Nullable<Timestamptz>,
+        max_uses -> Nullable<Int4>,
+        uses -> Int4,
+        expires_at -> Timestamptz,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_logs (id) {
+        id -> Uuid,
+        workspace_id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
+        action -> Text,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        details -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(members -> users (user_id));
+diesel::joinable!(members -> workspaces (workspace_id));
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, members, workspaces, invites, lockouts);

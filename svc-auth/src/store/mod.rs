@@ -1,0 +1,7 @@
+//! svc-auth's queries (diesel-async). Functions take a connection so they
+//! work on a pooled connection or inside an open transaction alike.
+
+pub mod audit;
+pub mod sessions;
+pub mod users;
+pub mod workspaces;

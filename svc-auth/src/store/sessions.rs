@@ -1,0 +1,58 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ocomms_runtime::ids::{SessionId, UserId};
+
+use crate::schema::{sessions, users};
+use crate::store::users::User;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct Session {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub expires_at: DateTime<Utc>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub token_hash: &'a str,
+    pub expires_at: DateTime<Utc>,
+    pub ip_address: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: NewSession<'_>) -> QueryResult<Session> {
+    diesel::insert_into(sessions::table).values(&new).returning(Session::as_returning()).get_result(conn).await
+}
+
+/// The live session for a token hash, with its user.
+pub async fn by_token_hash(conn: &mut AsyncPgConnection, hash: &str) -> QueryResult<Option<(Session, User)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(hash))
+        .filter(sessions::expires_at.gt(diesel::dsl::now))
+        .select((Session::as_select(), User::as_select()))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Sliding renewal: pushes the expiry out.
+pub async fn extend(conn: &mut AsyncPgConnection, id: SessionId, until: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set((sessions::expires_at.eq(until), sessions::last_seen_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: SessionId) -> QueryResult<usize> {
+    diesel::delete(sessions::table.find(id)).execute(conn).await
+}

@@ -1,0 +1,101 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ocomms_runtime::ids::UserId;
+
+use crate::schema::{lockouts, password_history, users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub email_verified: bool,
+    pub image: Option<String>,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: UserId,
+    pub email: &'a str,
+    pub email_normalized: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: NewUser<'_>) -> QueryResult<User> {
+    diesel::insert_into(users::table).values(&new).returning(User::as_returning()).get_result(conn).await
+}
+
+pub async fn add_password_history(conn: &mut AsyncPgConnection, user: UserId, hash: &str) -> QueryResult<()> {
+    diesel::insert_into(password_history::table)
+        .values((
+            password_history::id.eq(uuid::Uuid::now_v7()),
+            password_history::user_id.eq(user),
+            password_history::password_hash.eq(hash),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn by_email(conn: &mut AsyncPgConnection, email_normalized: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email_normalized.eq(email_normalized))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[UserId]) -> QueryResult<Vec<User>> {
+    users::table.filter(users::id.eq_any(ids)).select(User::as_select()).load(conn).await
+}
+
+#[derive(Debug, Clone, Default, Queryable, Selectable)]
+#[diesel(table_name = lockouts, check_for_backend(diesel::pg::Pg))]
+pub struct Lockout {
+    pub failed_attempts: i32,
+    pub lockout_count: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+pub async fn lockout(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<Lockout> {
+    Ok(lockouts::table
+        .find(user)
+        .select(Lockout::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or_default())
+}
+
+pub async fn set_lockout(conn: &mut AsyncPgConnection, user: UserId, l: &Lockout) -> QueryResult<()> {
+    diesel::insert_into(lockouts::table)
+        .values((
+            lockouts::user_id.eq(user),
+            lockouts::failed_attempts.eq(l.failed_attempts),
+            lockouts::lockout_count.eq(l.lockout_count),
+            lockouts::locked_until.eq(l.locked_until),
+        ))
+        .on_conflict(lockouts::user_id)
+        .do_update()
+        .set((
+            lockouts::failed_attempts.eq(l.failed_attempts),
+            lockouts::lockout_count.eq(l.lockout_count),
+            lockouts::locked_until.eq(l.locked_until),
+            lockouts::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Seed 5.3: a successful sign-in clears the lockout state.
+pub async fn clear_lockout(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<()> {
+    diesel::delete(lockouts::table.find(user)).execute(conn).await.map(drop)
+}

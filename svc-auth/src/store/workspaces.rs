@@ -1,0 +1,128 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ocomms_runtime::ids::{UserId, WorkspaceId};
+
+use crate::schema::{invites, members, users, workspaces};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = workspaces, check_for_backend(diesel::pg::Pg))]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub slug: String,
+    pub logo: Option<String>,
+    pub join_policy: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = members, check_for_backend(diesel::pg::Pg))]
+pub struct Member {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub role: String,
+    pub is_guest: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, w: &Workspace) -> QueryResult<()> {
+    diesel::insert_into(workspaces::table).values(w).execute(conn).await.map(drop)
+}
+
+pub async fn add_member(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, role: &str) -> QueryResult<Member> {
+    diesel::insert_into(members::table)
+        .values((
+            members::id.eq(uuid::Uuid::now_v7()),
+            members::workspace_id.eq(ws),
+            members::user_id.eq(user),
+            members::role.eq(role),
+        ))
+        .returning(Member::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The caller's workspaces with their role there, oldest membership first.
+pub async fn for_user(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<Vec<(Workspace, Member)>> {
+    workspaces::table
+        .inner_join(members::table)
+        .filter(members::user_id.eq(user))
+        .order(members::created_at.asc())
+        .select((Workspace::as_select(), Member::as_select()))
+        .load(conn)
+        .await
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: WorkspaceId) -> QueryResult<Option<Workspace>> {
+    workspaces::table.find(id).select(Workspace::as_select()).first(conn).await.optional()
+}
+
+pub async fn membership(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Option<Member>> {
+    members::table
+        .filter(members::workspace_id.eq(ws))
+        .filter(members::user_id.eq(user))
+        .select(Member::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Members with their account name and email, oldest first.
+pub async fn members_of(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<(Member, String, String)>> {
+    members::table
+        .inner_join(users::table)
+        .filter(members::workspace_id.eq(ws))
+        .order(members::created_at.asc())
+        .select((Member::as_select(), users::name, users::email))
+        .load(conn)
+        .await
+}
+
+/// Whether two users share any workspace.
+pub async fn share_workspace(conn: &mut AsyncPgConnection, a: UserId, b: &[UserId]) -> QueryResult<Vec<UserId>> {
+    let mine: Vec<WorkspaceId> = members::table.filter(members::user_id.eq(a)).select(members::workspace_id).load(conn).await?;
+    members::table
+        .filter(members::workspace_id.eq_any(mine))
+        .filter(members::user_id.eq_any(b))
+        .select(members::user_id)
+        .distinct()
+        .load(conn)
+        .await
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invites, check_for_backend(diesel::pg::Pg))]
+pub struct Invite {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub token_hash: String,
+    pub email: Option<String>,
+    pub role: String,
+    pub is_guest: bool,
+    pub max_uses: Option<i32>,
+    pub uses: i32,
+    pub expires_at: DateTime<Utc>,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_invite(conn: &mut AsyncPgConnection, i: &Invite) -> QueryResult<()> {
+    diesel::insert_into(invites::table).values(i).execute(conn).await.map(drop)
+}
+
+/// The invite for a token hash, locked for the accepting transaction.
+pub async fn invite_for_update(conn: &mut AsyncPgConnection, hash: &str) -> QueryResult<Option<Invite>> {
+    invites::table
+        .filter(invites::token_hash.eq(hash))
+        .select(Invite::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn use_invite(conn: &mut AsyncPgConnection, id: uuid::Uuid) -> QueryResult<()> {
+    diesel::update(invites::table.find(id)).set(invites::uses.eq(invites::uses + 1)).execute(conn).await.map(drop)
+}
