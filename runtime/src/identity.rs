@@ -13,14 +13,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ocomms_proto::auth::v1::ResolveTokenRequest;
+use chrono::{DateTime, Utc};
+use ocomms_proto::auth::v1::{GetMembershipRequest, ResolveTokenRequest};
 use ocomms_proto::auth::v1::auth_service_client::AuthServiceClient;
 use sha2::Digest;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
 use crate::events::{Bus, SESSION_REVOKED};
-use crate::ids::{SessionId, UserId};
+use crate::ids::{SessionId, UserId, WorkspaceId};
 use crate::{ErrorCode, ServiceError};
 
 pub const SERVICE_TOKEN_HEADER: &str = "x-ocomms-service-token";
@@ -68,6 +69,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A user's membership of a workspace, as svc-auth states it.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub role: String,
+    pub is_guest: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Membership {
+    pub fn is_admin(&self) -> bool {
+        self.role == "owner" || self.role == "admin"
+    }
+
+    /// Seed 5.7: a guest past expiry may read but not post.
+    pub fn check_can_post(&self) -> Result<(), ServiceError> {
+        if self.is_guest && self.expires_at.is_some_and(|e| e <= Utc::now()) {
+            return Err(ServiceError::new(ErrorCode::GuestLocked, "guest access has expired"));
+        }
+        Ok(())
+    }
 }
 
 struct Cached {
@@ -165,6 +188,25 @@ impl Identity {
             cache.insert(key, Cached { principal: principal.clone(), until });
         }
         Ok(principal)
+    }
+
+    /// The caller's membership of a workspace, asked of svc-auth on their
+    /// behalf; NOT_FOUND when they have none (another tenant's resources do
+    /// not exist for them).
+    pub async fn membership(&self, meta: &MetadataMap, ws: WorkspaceId) -> Result<Membership, ServiceError> {
+        let req = self.forward(meta, GetMembershipRequest { workspace_id: ws.to_string(), user_id: None });
+        let answer = match self.client.clone().get_membership(req).await {
+            Ok(r) => r.into_inner(),
+            Err(s) => {
+                let e = ServiceError::from_status(&s);
+                return Err(if e.code == ErrorCode::NotFound { ServiceError::not_found("workspace") } else { e });
+            }
+        };
+        Ok(Membership {
+            role: answer.role,
+            is_guest: answer.is_guest,
+            expires_at: answer.expires_at.as_deref().and_then(|t| crate::time::parse("expiresAt", t).ok()),
+        })
     }
 
     /// The svc-auth client, for services that also need memberships.

@@ -1,1 +1,30 @@
-//! placeholder
+//! svc-notify: notifications, per-channel notification settings, DND, web
+//! push and email.
+//!
+//! Layout: `config.rs`; `grpc.rs`, `ocomms.notify.v1.NotifyService`. So far
+//! it lists notifications and marks them read; creating them from mention
+//! events (RabbitMQ) comes with its issue.
+
+pub mod config;
+mod grpc;
+
+use std::future::Future;
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use ocomms_proto::notify::v1::notify_service_server::{NotifyServiceServer, SERVICE_NAME};
+use ocomms_runtime::events::Bus;
+use ocomms_runtime::identity::Identity;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Runs svc-notify on `listener` until `shutdown` resolves.
+pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
+    let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
+    let api = grpc::NotifyApi { pool, identity, bus };
+    let routes = tonic::service::Routes::new(NotifyServiceServer::new(api));
+    ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
+}

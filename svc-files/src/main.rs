@@ -1,0 +1,1 @@
+ocomms_runtime::service_main!(svc_files);

@@ -1,0 +1,117 @@
+//! Messaging rules, free of IO: names, content limits, paging.
+
+use ocomms_runtime::{ServiceError, ServiceResult};
+
+pub const MAX_CONTENT_CHARS: usize = 40_000;
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 200;
+pub const MAX_CLIENT_MSG_ID: usize = 128;
+
+/// A channel name as Slack shapes them: trimmed, lower-case, spaces become
+/// `-`; 1 to 80 of letters, digits, `-` and `_`.
+pub fn channel_name(raw: &str) -> ServiceResult<String> {
+    let name: String = raw.trim().trim_start_matches('#').to_lowercase().split_whitespace().collect::<Vec<_>>().join("-");
+    if name.is_empty() {
+        return Err(ServiceError::validation("name", "is required"));
+    }
+    if name.chars().count() > 80 {
+        return Err(ServiceError::validation("name", "must be at most 80 characters"));
+    }
+    if !name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
+        return Err(ServiceError::validation("name", "may contain only letters, digits, '-' and '_'"));
+    }
+    Ok(name)
+}
+
+pub fn description(raw: Option<&str>) -> ServiceResult<Option<String>> {
+    match raw.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) if d.chars().count() > 250 => Err(ServiceError::validation("description", "must be at most 250 characters")),
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+/// Message content: kept as sent (markdown is text), at most 40,000
+/// characters, not blank unless files are attached.
+pub fn content(raw: &str, has_attachments: bool) -> ServiceResult<String> {
+    if raw.trim().is_empty() && !has_attachments {
+        return Err(ServiceError::validation("content", "must not be empty"));
+    }
+    if raw.chars().count() > MAX_CONTENT_CHARS {
+        return Err(ServiceError::validation("content", format!("must be at most {MAX_CONTENT_CHARS} characters")));
+    }
+    if raw.contains('\0') {
+        return Err(ServiceError::validation("content", "must not contain NUL characters"));
+    }
+    Ok(raw.to_owned())
+}
+
+pub fn client_msg_id(raw: Option<&str>) -> ServiceResult<Option<String>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) if s.len() > MAX_CLIENT_MSG_ID || s.chars().any(char::is_control) => {
+            Err(ServiceError::validation("clientMsgId", format!("must be at most {MAX_CLIENT_MSG_ID} printable characters")))
+        }
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+/// Which page of history to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The newest `limit` messages.
+    Latest { limit: u32 },
+    /// Messages with sequence < `seq`, nearest first.
+    Before { seq: i64, limit: u32 },
+    /// Messages with sequence > `seq`, oldest first.
+    After { seq: i64, limit: u32 },
+}
+
+pub fn page(before: Option<i64>, after: Option<i64>, limit: Option<u32>) -> ServiceResult<Page> {
+    let limit = match limit {
+        None | Some(0) => DEFAULT_PAGE,
+        Some(l) if l > MAX_PAGE => return Err(ServiceError::validation("limit", format!("must be at most {MAX_PAGE}"))),
+        Some(l) => l,
+    };
+    match (before, after) {
+        (Some(_), Some(_)) => Err(ServiceError::validation("before", "give either before or after, not both")),
+        (Some(b), None) if b < 1 => Err(ServiceError::validation("before", "must be a sequence of at least 1")),
+        (None, Some(a)) if a < 0 => Err(ServiceError::validation("after", "must not be negative")),
+        (Some(seq), None) => Ok(Page::Before { seq, limit }),
+        (None, Some(seq)) => Ok(Page::After { seq, limit }),
+        (None, None) => Ok(Page::Latest { limit }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_are_shaped() {
+        assert_eq!(channel_name("  #Team Chat ").expect("valid"), "team-chat");
+        assert_eq!(channel_name("équipe_1").expect("valid"), "équipe_1");
+        assert!(channel_name("   ").is_err());
+        assert!(channel_name("a/b").is_err());
+        assert!(channel_name(&"x".repeat(81)).is_err());
+    }
+
+    #[test]
+    fn content_limits() {
+        assert!(content("", false).is_err());
+        assert!(content("  \n", false).is_err());
+        assert!(content("", true).is_ok());
+        assert!(content(&"é".repeat(MAX_CONTENT_CHARS), false).is_ok());
+        assert!(content(&"é".repeat(MAX_CONTENT_CHARS + 1), false).is_err());
+        assert_eq!(content("**bold** <b>", false).expect("kept"), "**bold** <b>");
+    }
+
+    #[test]
+    fn pages() {
+        assert_eq!(page(None, None, None).expect("ok"), Page::Latest { limit: 50 });
+        assert_eq!(page(Some(10), None, Some(5)).expect("ok"), Page::Before { seq: 10, limit: 5 });
+        assert_eq!(page(None, Some(0), None).expect("ok"), Page::After { seq: 0, limit: 50 });
+        assert!(page(Some(1), Some(1), None).is_err());
+        assert!(page(None, None, Some(201)).is_err());
+        assert!(page(Some(0), None, None).is_err());
+        assert!(page(None, Some(-1), None).is_err());
+    }
+}

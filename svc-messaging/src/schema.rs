@@ -1,0 +1,59 @@
+// Diesel schema for svc-messaging, matching `migrations/` (generated
+// columns such as `messages.search_vector` are read only through SQL).
+
+diesel::table! {
+    channels (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        topic -> Nullable<Text>,
+        is_private -> Bool,
+        is_archived -> Bool,
+        category_id -> Nullable<Uuid>,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        last_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    channel_members (channel_id, user_id) {
+        channel_id -> Uuid,
+        user_id -> Uuid,
+        workspace_id -> Uuid,
+        role -> Text,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        channel_id -> Nullable<Uuid>,
+        conversation_id -> Nullable<Uuid>,
+        author_id -> Uuid,
+        content -> Text,
+        parent_id -> Nullable<Uuid>,
+        sequence -> Int8,
+        reply_count -> Int4,
+        is_deleted -> Bool,
+        client_msg_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    channel_read_state (user_id, channel_id) {
+        user_id -> Uuid,
+        channel_id -> Uuid,
+        last_read_sequence -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(channel_members -> channels (channel_id));
+diesel::allow_tables_to_appear_in_same_query!(channels, channel_members, messages, channel_read_state);

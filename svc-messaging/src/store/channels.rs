@@ -1,0 +1,103 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ocomms_runtime::ids::{ChannelId, UserId, WorkspaceId};
+
+use crate::schema::{channel_members, channels};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = channels, check_for_backend(diesel::pg::Pg))]
+pub struct Channel {
+    pub id: ChannelId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub description: Option<String>,
+    pub is_private: bool,
+    pub is_archived: bool,
+    pub category_id: Option<uuid::Uuid>,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub last_seq: i64,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, c: &Channel) -> QueryResult<()> {
+    diesel::insert_into(channels::table).values(c).execute(conn).await.map(drop)
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: ChannelId) -> QueryResult<Option<Channel>> {
+    channels::table.find(id).select(Channel::as_select()).first(conn).await.optional()
+}
+
+/// Adds a member; already being one is fine.
+pub async fn add_member(conn: &mut AsyncPgConnection, c: &Channel, user: UserId) -> QueryResult<()> {
+    diesel::insert_into(channel_members::table)
+        .values((
+            channel_members::channel_id.eq(c.id),
+            channel_members::user_id.eq(user),
+            channel_members::workspace_id.eq(c.workspace_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn remove_member(conn: &mut AsyncPgConnection, c: ChannelId, user: UserId) -> QueryResult<usize> {
+    diesel::delete(channel_members::table.find((c, user))).execute(conn).await
+}
+
+pub async fn is_member(conn: &mut AsyncPgConnection, c: ChannelId, user: UserId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(channel_members::table.find((c, user)))).get_result(conn).await
+}
+
+pub async fn member_ids(conn: &mut AsyncPgConnection, c: ChannelId) -> QueryResult<Vec<UserId>> {
+    channel_members::table.filter(channel_members::channel_id.eq(c)).select(channel_members::user_id).load(conn).await
+}
+
+pub async fn member_count(conn: &mut AsyncPgConnection, c: ChannelId) -> QueryResult<i64> {
+    channel_members::table.filter(channel_members::channel_id.eq(c)).count().get_result(conn).await
+}
+
+/// What the caller sees in a workspace: public channels and the private
+/// ones they belong to, with their membership flag and member counts.
+pub async fn visible(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<(Channel, bool, i64)>> {
+    let mine: Vec<ChannelId> = channel_members::table
+        .filter(channel_members::user_id.eq(user))
+        .filter(channel_members::workspace_id.eq(ws))
+        .select(channel_members::channel_id)
+        .load(conn)
+        .await?;
+    let list: Vec<Channel> = channels::table
+        .filter(channels::workspace_id.eq(ws))
+        .filter(channels::is_private.eq(false).or(channels::id.eq_any(&mine)))
+        .order(channels::name.asc())
+        .select(Channel::as_select())
+        .load(conn)
+        .await?;
+    let ids: Vec<ChannelId> = list.iter().map(|c| c.id).collect();
+    let counts: Vec<(ChannelId, i64)> = channel_members::table
+        .filter(channel_members::channel_id.eq_any(&ids))
+        .group_by(channel_members::channel_id)
+        .select((channel_members::channel_id, diesel::dsl::count_star()))
+        .load(conn)
+        .await?;
+    Ok(list
+        .into_iter()
+        .map(|c| {
+            let n = counts.iter().find(|(id, _)| *id == c.id).map(|(_, n)| *n).unwrap_or(0);
+            let member = mine.contains(&c.id);
+            (c, member, n)
+        })
+        .collect())
+}
+
+/// Takes the next sequence number of a channel. The row stays locked until
+/// the transaction ends, so concurrent senders get 1, 2, 3, … and a rolled
+/// back send gives its number back: no gaps.
+pub async fn next_sequence(conn: &mut AsyncPgConnection, c: ChannelId) -> QueryResult<i64> {
+    diesel::update(channels::table.find(c))
+        .set(channels::last_seq.eq(channels::last_seq + 1))
+        .returning(channels::last_seq)
+        .get_result(conn)
+        .await
+}

@@ -1,0 +1,5 @@
+//! svc-messaging's queries (diesel-async), on a pooled connection or inside
+//! an open transaction alike.
+
+pub mod channels;
+pub mod messages;

@@ -1,0 +1,93 @@
+//! `ocomms.notify.v1.NotifyService`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use ocomms_proto::notify::v1 as pb;
+use ocomms_runtime::db::Pool;
+use ocomms_runtime::events::{Bus, Event};
+use ocomms_runtime::identity::Identity;
+use ocomms_runtime::time::rfc3339;
+use ocomms_runtime::{ServiceError, ServiceResult, ids};
+use tonic::Request;
+
+pub struct NotifyApi {
+    pub pool: Pool,
+    pub identity: Identity,
+    pub bus: Bus,
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    r#type: String,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    body: Option<String>,
+    #[diesel(sql_type = Jsonb)]
+    data: serde_json::Value,
+    #[diesel(sql_type = Bool)]
+    is_read: bool,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+}
+
+fn notification_pb(r: Row) -> pb::Notification {
+    pb::Notification {
+        id: r.id.to_string(),
+        r#type: r.r#type,
+        title: r.title,
+        body: r.body,
+        data: r.data.to_string(),
+        is_read: r.is_read,
+        created_at: rfc3339(r.created_at),
+    }
+}
+
+const COLUMNS: &str = "id, type, title, body, data, is_read, created_at";
+
+impl NotifyApi {
+    pub(crate) async fn list_notifications(&self, req: Request<pb::ListNotificationsRequest>) -> ServiceResult<pb::ListNotificationsResponse> {
+        let p = self.identity.principal(req.metadata()).await?;
+        let r = req.get_ref();
+        let limit = match r.limit {
+            None | Some(0) => 50,
+            Some(l) if l > 200 => return Err(ServiceError::validation("limit", "must be at most 200")),
+            Some(l) => l,
+        };
+        let mut conn = self.pool.get().await?;
+        let rows: Vec<Row> = diesel::sql_query(format!(
+            "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND (NOT $2 OR NOT is_read) ORDER BY created_at DESC LIMIT $3"
+        ))
+        .bind::<SqlUuid, _>(p.user_id)
+        .bind::<Bool, _>(r.unread_only)
+        .bind::<Integer, _>(i32::try_from(limit).unwrap_or(50))
+        .load(&mut conn)
+        .await?;
+        Ok(pb::ListNotificationsResponse { notifications: rows.into_iter().map(notification_pb).collect() })
+    }
+
+    pub(crate) async fn mark_notification_read(&self, req: Request<pb::MarkNotificationReadRequest>) -> ServiceResult<pb::Notification> {
+        let p = self.identity.principal(req.metadata()).await?;
+        let id: uuid::Uuid = ids::parse("notificationId", &req.get_ref().notification_id)?;
+        let mut conn = self.pool.get().await?;
+        let row: Row = diesel::sql_query(format!("UPDATE notifications SET is_read = true WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"))
+            .bind::<SqlUuid, _>(id)
+            .bind::<SqlUuid, _>(p.user_id)
+            .get_result(&mut conn)
+            .await
+            .optional()?
+            .ok_or_else(|| ServiceError::not_found("notification"))?;
+        self.bus.publish(Event::to_users(vec![p.user_id], "notification:read", serde_json::json!({ "notificationId": id }))).await;
+        Ok(notification_pb(row))
+    }
+}
+
+ocomms_runtime::grpc_service!(pb::notify_service_server::NotifyService, NotifyApi, {
+    list_notifications(pb::ListNotificationsRequest) -> pb::ListNotificationsResponse;
+    mark_notification_read(pb::MarkNotificationReadRequest) -> pb::Notification;
+});
