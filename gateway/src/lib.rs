@@ -1,1 +1,109 @@
-//! placeholder
+//! The edge of OComms: REST under `/api/*`, the WebSocket at `/api/ws`,
+//! and the OpenAPI document, translated into gRPC calls to the services.
+//!
+//! Layout:
+//! - `config.rs`: its environment variables;
+//! - `routes/`: the route table (`routes::table`) and its handlers, which
+//!   only decode JSON, forward the caller's token as gRPC metadata, and
+//!   encode the answer (the services own every rule);
+//! - `extract.rs`: extractors whose failures answer in the seed's error
+//!   shape, and the caller's token (bearer header or cookie);
+//! - `error.rs`: the seed's JSON error shape, from gRPC statuses;
+//! - `ws.rs`: the socket protocol; `hub.rs`: sockets by user and the
+//!   dispatcher that delivers bus events to them;
+//! - `openapi.rs`: the document, generated from the route table.
+//!
+//! Invariants: the gateway holds no database and no business rule; it never
+//! decides who a caller is (svc-auth does, for every service); only it
+//! speaks HTTP/JSON.
+
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod hub;
+pub mod openapi;
+pub mod routes;
+pub mod ws;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use ocomms_proto::auth::v1::auth_service_client::AuthServiceClient;
+use ocomms_proto::files::v1::files_service_client::FilesServiceClient;
+use ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
+use ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient;
+use ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient;
+use ocomms_proto::scheduler::v1::scheduler_service_client::SchedulerServiceClient;
+use ocomms_runtime::events::Bus;
+use tokio::net::TcpListener;
+use tonic::transport::Channel;
+
+pub use config::Config;
+
+/// gRPC clients of every service (cheap to clone; one HTTP/2 connection each).
+#[derive(Clone)]
+pub struct Clients {
+    pub auth: AuthServiceClient<Channel>,
+    pub messaging: MessagingServiceClient<Channel>,
+    pub presence: PresenceServiceClient<Channel>,
+    pub files: FilesServiceClient<Channel>,
+    pub scheduler: SchedulerServiceClient<Channel>,
+    pub notify: NotifyServiceClient<Channel>,
+    /// Each service's channel, for health checks.
+    pub health: Vec<(&'static str, Channel)>,
+}
+
+impl Clients {
+    pub fn connect(urls: &config::ServiceUrls) -> anyhow::Result<Self> {
+        let ch = ocomms_runtime::grpc::channel;
+        Ok(Self {
+            auth: AuthServiceClient::new(ch(&urls.auth)?),
+            messaging: MessagingServiceClient::new(ch(&urls.messaging)?),
+            presence: PresenceServiceClient::new(ch(&urls.presence)?),
+            files: FilesServiceClient::new(ch(&urls.files)?),
+            scheduler: SchedulerServiceClient::new(ch(&urls.scheduler)?),
+            notify: NotifyServiceClient::new(ch(&urls.notify)?),
+            health: urls.all().into_iter().map(|(n, u)| Ok((n, ch(u)?))).collect::<anyhow::Result<_>>()?,
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub clients: Clients,
+    pub hub: Arc<hub::Hub>,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for route in routes::table() {
+        router = router.route(route.path, (route.handler)());
+    }
+    router
+        .fallback(routes::misc::not_found)
+        .method_not_allowed_fallback(routes::misc::method_not_allowed)
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Runs the gateway on `listener` until `shutdown` resolves; events from
+/// `bus` reach the sockets connected here.
+pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let clients = Clients::connect(&config.services)?;
+    let hub = hub::Hub::new(config.ws_queue_frames);
+    let dispatcher = tokio::spawn(hub.clone().dispatch(bus));
+    let state = AppState { config: Arc::new(config), clients, hub };
+    tracing::info!(addr = %listener.local_addr()?, "gateway listening");
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    dispatcher.abort();
+    result?;
+    tracing::info!("gateway stopped");
+    Ok(())
+}

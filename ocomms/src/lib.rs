@@ -1,1 +1,251 @@
-//! placeholder
+//! The OComms launcher: every service and the gateway in one process, each
+//! on its own port and talking to the others over real gRPC on loopback,
+//! exactly as they do when deployed apart.
+//!
+//! [`start`] is used by `ocomms up` and by the end-to-end tests (with
+//! port 0 and per-test databases).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use ocomms_runtime::config::Env;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub const SERVICES: [&str; 6] = ["auth", "messaging", "presence", "files", "scheduler", "notify"];
+
+/// A running stack.
+pub struct Stack {
+    pub gateway: SocketAddr,
+    /// Each service's gRPC address.
+    pub services: Vec<(&'static str, SocketAddr)>,
+    /// Degraded modes in force (no Redis, no S3, …), as printed at start.
+    pub fallbacks: Vec<String>,
+    cancel: CancellationToken,
+    tasks: JoinSet<(String, anyhow::Result<()>)>,
+}
+
+fn service_env(env: &Env, overrides: &HashMap<String, String>) -> Env {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    for key in [
+        "DATABASE_URL", "DB_POOL_SIZE", "REDIS_URL", "REDIS_PREFIX", "SERVICE_TOKEN", "PRINCIPAL_CACHE_SECS", "MEMBERSHIP_CACHE_SECS",
+        "PRESENCE_TTL_SECS", "STORAGE_QUOTA_BYTES", "S3_BUCKET", "UPLOAD_DIR", "AMQP_URL", "SMTP_HOST", "VAPID_PUBLIC_KEY", "PUBLIC_URL",
+        "COOKIE_SECURE", "TRUST_PROXY", "WS_QUEUE_FRAMES", "GATEWAY_ADDR",
+    ] {
+        if let Some(v) = env.opt_string(key) {
+            vars.insert(key.to_owned(), v);
+        }
+    }
+    for s in SERVICES {
+        let up = s.to_ascii_uppercase();
+        for key in [format!("{up}_DATABASE_URL"), format!("{up}_GRPC_ADDR")] {
+            if let Some(v) = env.opt_string(&key) {
+                vars.insert(key, v);
+            }
+        }
+    }
+    vars.extend(overrides.clone());
+    Env::from_map(vars)
+}
+
+/// Starts every service and the gateway from `env` (see the README for the
+/// variables), and returns once all of them answer health checks.
+pub async fn start(env: &Env) -> anyhow::Result<Stack> {
+    let mut overrides = HashMap::new();
+    // One process: a service credential nobody else knows is enough.
+    if env.opt_string("SERVICE_TOKEN").is_none() {
+        overrides.insert("SERVICE_TOKEN".to_owned(), random_token());
+    }
+    let mut env = service_env(env, &overrides);
+
+    let auth = svc_auth::Config::from_env(&mut env);
+    let messaging = svc_messaging::Config::from_env(&mut env);
+    let presence = svc_presence::Config::from_env(&mut env);
+    let files = svc_files::Config::from_env(&mut env);
+    let scheduler = svc_scheduler::Config::from_env(&mut env);
+    let notify = svc_notify::Config::from_env(&mut env);
+    let gateway = ocomms_gateway::Config::from_env(&mut env);
+    env.finish()?;
+
+    let bus = auth.common.bus().await?;
+    let mut fallbacks = Vec::new();
+    if !bus.is_redis() {
+        fallbacks.push("no REDIS_URL: in-process fan-out and presence (single node)".to_owned());
+    }
+    if files.s3_bucket.is_none() {
+        fallbacks.push(format!("no S3_BUCKET: files stored under {}", files.upload_dir));
+    }
+    if notify.smtp_host.is_none() {
+        fallbacks.push("no SMTP_HOST: emails are logged, not sent".to_owned());
+    }
+    if notify.vapid_public_key.is_none() {
+        fallbacks.push("no VAPID keys: web push is off".to_owned());
+    }
+    if scheduler.amqp_url.is_none() {
+        fallbacks.push("no AMQP_URL: jobs run in process".to_owned());
+    }
+
+    async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+        TcpListener::bind(addr).await.with_context(|| format!("binding {what} to {addr}"))
+    }
+    let listeners = [
+        bind(auth.common.listen, "auth").await?,
+        bind(messaging.common.listen, "messaging").await?,
+        bind(presence.common.listen, "presence").await?,
+        bind(files.common.listen, "files").await?,
+        bind(scheduler.common.listen, "scheduler").await?,
+        bind(notify.common.listen, "notify").await?,
+    ];
+    let gw_listener = bind(gateway.listen, "gateway").await?;
+    let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr()).collect::<Result<_, _>>()?;
+    let services: Vec<(&'static str, SocketAddr)> = SERVICES.iter().copied().zip(addrs.iter().copied()).collect();
+    let url = |i: usize| format!("http://{}", addrs[i]);
+
+    // Everyone reaches svc-auth where it actually listens.
+    let mut auth = auth;
+    let mut messaging = messaging;
+    let mut presence = presence;
+    let mut files = files;
+    let mut scheduler = scheduler;
+    let mut notify = notify;
+    for common in [&mut auth.common, &mut messaging.common, &mut presence.common, &mut files.common, &mut scheduler.common, &mut notify.common] {
+        common.auth_url = url(0);
+    }
+    let mut gateway = gateway;
+    gateway.services = ocomms_gateway::config::ServiceUrls {
+        auth: url(0),
+        messaging: url(1),
+        presence: url(2),
+        files: url(3),
+        scheduler: url(4),
+        notify: url(5),
+    };
+    let gateway_addr = gw_listener.local_addr()?;
+
+    let cancel = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let [l_auth, l_msg, l_pres, l_files, l_sched, l_notify] = listeners;
+    let stop = |c: &CancellationToken| c.clone().cancelled_owned();
+    spawn(&mut tasks, "auth", svc_auth::serve(auth, bus.clone(), l_auth, stop(&cancel)));
+    spawn(&mut tasks, "messaging", svc_messaging::serve(messaging, bus.clone(), l_msg, stop(&cancel)));
+    spawn(&mut tasks, "presence", svc_presence::serve(presence, bus.clone(), l_pres, stop(&cancel)));
+    spawn(&mut tasks, "files", svc_files::serve(files, bus.clone(), l_files, stop(&cancel)));
+    spawn(&mut tasks, "scheduler", svc_scheduler::serve(scheduler, bus.clone(), l_sched, stop(&cancel)));
+    spawn(&mut tasks, "notify", svc_notify::serve(notify, bus.clone(), l_notify, stop(&cancel)));
+    spawn(&mut tasks, "gateway", ocomms_gateway::serve(gateway, bus, gw_listener, stop(&cancel)));
+
+    let mut stack = Stack { gateway: gateway_addr, services, fallbacks, cancel, tasks };
+    if let Err(e) = stack.wait_healthy().await {
+        stack.cancel.cancel();
+        while stack.tasks.join_next().await.is_some() {}
+        return Err(e);
+    }
+    Ok(stack)
+}
+
+fn spawn<F>(tasks: &mut JoinSet<(String, anyhow::Result<()>)>, name: &str, fut: F)
+where
+    F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let name = name.to_owned();
+    tasks.spawn(async move { (name, fut.await) });
+}
+
+fn random_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+impl Stack {
+    /// Waits until every service answers gRPC health with SERVING (they
+    /// create and migrate their databases first), or one of them fails.
+    async fn wait_healthy(&mut self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(Ok((name, result))) = futures_now(&mut self.tasks) {
+                return Err(result.err().unwrap_or_else(|| anyhow::anyhow!("stopped early")).context(format!("{name} failed to start")));
+            }
+            let mut all = true;
+            for (_, addr) in &self.services {
+                if !serving(*addr).await {
+                    all = false;
+                    break;
+                }
+            }
+            if all {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("services did not become healthy within 120 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs until a component fails or `shutdown` resolves, then stops all.
+    pub async fn run_until(mut self, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        let failed = tokio::select! {
+            _ = shutdown => None,
+            Some(done) = self.tasks.join_next() => Some(done),
+        };
+        self.cancel.cancel();
+        let mut first_error = match failed {
+            Some(Ok((name, Err(e)))) => Some(e.context(format!("{name} failed"))),
+            Some(Ok((name, Ok(())))) => Some(anyhow::anyhow!("{name} stopped unexpectedly")),
+            Some(Err(e)) => Some(anyhow::anyhow!("a component panicked: {e}")),
+            None => None,
+        };
+        while let Some(done) = self.tasks.join_next().await {
+            if let Ok((name, Err(e))) = done {
+                tracing::error!(component = name, error = format!("{e:#}"), "stopped with an error");
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Stops everything gracefully.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.run_until(async {}).await
+    }
+}
+
+fn futures_now(tasks: &mut JoinSet<(String, anyhow::Result<()>)>) -> Option<Result<(String, anyhow::Result<()>), tokio::task::JoinError>> {
+    tasks.try_join_next()
+}
+
+async fn serving(addr: SocketAddr) -> bool {
+    let Ok(endpoint) = tonic::transport::Endpoint::from_shared(format!("http://{addr}")) else { return false };
+    let Ok(channel) = endpoint.connect_timeout(Duration::from_millis(500)).connect().await else { return false };
+    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
+    matches!(
+        client.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await,
+        Ok(r) if r.get_ref().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    )
+}
+
+/// Creates every service's database if missing and runs its migrations.
+pub async fn migrate(env: &Env) -> anyhow::Result<()> {
+    let mut env = service_env(env, &HashMap::new());
+    let targets = [
+        (svc_auth::Config::from_env(&mut env).common.database_url, svc_auth::MIGRATIONS),
+        (svc_messaging::Config::from_env(&mut env).common.database_url, svc_messaging::MIGRATIONS),
+        (svc_presence::Config::from_env(&mut env).common.database_url, svc_presence::MIGRATIONS),
+        (svc_files::Config::from_env(&mut env).common.database_url, svc_files::MIGRATIONS),
+        (svc_scheduler::Config::from_env(&mut env).common.database_url, svc_scheduler::MIGRATIONS),
+        (svc_notify::Config::from_env(&mut env).common.database_url, svc_notify::MIGRATIONS),
+    ];
+    env.finish()?;
+    for (url, migrations) in targets {
+        ocomms_runtime::db::ensure_database(&url).await?;
+        ocomms_runtime::db::migrate(&url, migrations).await?;
+        println!("migrated {}", ocomms_runtime::db::redact(&url));
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Request extractors whose failures answer in the seed's error shape, and
+//! the caller's credentials.
+
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+pub const COOKIE_NAME: &str = "ocomms_session";
+
+/// A JSON body; a missing or malformed one is a 400 VALIDATION_ERROR.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Self(v))
+    }
+}
+
+/// A query string; a malformed one is a 400 VALIDATION_ERROR.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(v) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(v))
+    }
+}
+
+/// The session token in a request: `Authorization: Bearer`, else the
+/// `ocomms_session` cookie.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some(t) = v.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty())
+    {
+        return Some(t.to_owned());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| *k == COOKIE_NAME && !v.is_empty())
+        .map(|(_, v)| v.to_owned())
+}
+
+/// An authenticated caller's token (checked by the services it reaches).
+/// Requests without one answer 401 at once.
+pub struct Caller {
+    pub token: String,
+}
+
+impl Caller {
+    /// A gRPC request carrying the caller's token.
+    pub fn req<T>(&self, message: T) -> tonic::Request<T> {
+        grpc_request(Some(&self.token), message)
+    }
+}
+
+/// A gRPC request, with the token as `authorization` metadata when given.
+pub fn grpc_request<T>(token: Option<&str>, message: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    if let Some(t) = token
+        && let Ok(v) = format!("Bearer {t}").parse()
+    {
+        req.metadata_mut().insert("authorization", v);
+    }
+    req
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        token_from_headers(&parts.headers).map(|token| Caller { token }).ok_or_else(ApiError::unauthorized)
+    }
+}
+
+/// The caller's address and user agent, recorded on sessions and in the
+/// audit log.
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl FromRequestParts<crate::AppState> for ClientInfo {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, ApiError> {
+        let forwarded = state
+            .config
+            .trust_proxy
+            .then(|| parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+            .flatten()
+            .and_then(|v| v.split(',').next())
+            .map(|s| s.trim().to_owned());
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(Self {
+            ip: forwarded.or(peer),
+            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        })
+    }
+}
+
+/// A path id that is not a UUID names nothing: 404.
+pub fn path_id(raw: &str, what: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(raw).map(|u| u.to_string()).map_err(|_| ApiError::not_found(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_tokens_in_header_then_cookie() {
+        let mut h = HeaderMap::new();
+        assert_eq!(token_from_headers(&h), None);
+        h.insert(header::COOKIE, "a=1; ocomms_session=cookietok; b=2".parse().expect("ascii"));
+        assert_eq!(token_from_headers(&h).as_deref(), Some("cookietok"));
+        h.insert(header::AUTHORIZATION, "Bearer beartok".parse().expect("ascii"));
+        assert_eq!(token_from_headers(&h).as_deref(), Some("beartok"));
+    }
+}

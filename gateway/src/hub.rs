@@ -1,0 +1,137 @@
+//! The sockets connected to this gateway, by user, and the dispatcher that
+//! delivers bus events to them.
+//!
+//! Each event is encoded once; every recipient socket gets a clone of the
+//! same reference-counted bytes. A socket whose queue is full is closed
+//! (its client reconnects and resumes from history by sequence) rather
+//! than silently losing events; likewise every socket when this gateway
+//! fell behind the bus.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::extract::ws::Utf8Bytes;
+use ocomms_runtime::events::{Audience, Bus};
+use ocomms_runtime::ids::UserId;
+use tokio::sync::{broadcast, mpsc};
+
+type Sockets = HashMap<UserId, Vec<(u64, mpsc::Sender<Utf8Bytes>)>>;
+
+pub struct Hub {
+    sockets: RwLock<Sockets>,
+    next_id: AtomicU64,
+    queue: usize,
+}
+
+/// A registered socket: its id and the frames addressed to it. When the
+/// receiver yields `None`, the socket must close (it fell behind).
+pub struct Registration {
+    pub id: u64,
+    pub frames: mpsc::Receiver<Utf8Bytes>,
+}
+
+impl Hub {
+    pub fn new(queue: usize) -> Arc<Self> {
+        Arc::new(Self { sockets: RwLock::default(), next_id: AtomicU64::new(1), queue })
+    }
+
+    pub fn register(&self, user: UserId) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.queue);
+        if let Ok(mut s) = self.sockets.write() {
+            s.entry(user).or_default().push((id, tx));
+        }
+        Registration { id, frames: rx }
+    }
+
+    pub fn unregister(&self, user: UserId, id: u64) {
+        if let Ok(mut s) = self.sockets.write()
+            && let Some(list) = s.get_mut(&user)
+        {
+            list.retain(|(i, _)| *i != id);
+            if list.is_empty() {
+                s.remove(&user);
+            }
+        }
+    }
+
+    /// Sockets currently connected here.
+    pub fn socket_count(&self) -> usize {
+        self.sockets.read().map(|s| s.values().map(Vec::len).sum()).unwrap_or(0)
+    }
+
+    /// Delivers one frame to every socket of `users`; sockets that cannot
+    /// take it are dropped (and so closed).
+    pub fn deliver(&self, users: &[UserId], frame: &Utf8Bytes) {
+        let mut full = Vec::new();
+        if let Ok(s) = self.sockets.read() {
+            for user in users {
+                for (id, tx) in s.get(user).into_iter().flatten() {
+                    if tx.try_send(frame.clone()).is_err() {
+                        full.push((*user, *id));
+                    }
+                }
+            }
+        }
+        for (user, id) in full {
+            tracing::warn!(%user, socket = id, "socket fell behind; closing it so the client resumes");
+            self.unregister(user, id);
+        }
+    }
+
+    fn drop_all(&self) {
+        if let Ok(mut s) = self.sockets.write() {
+            s.clear();
+        }
+    }
+
+    /// Runs until the bus closes: encodes each client event once and
+    /// delivers it.
+    pub async fn dispatch(self: Arc<Self>, bus: Bus) {
+        let mut events = bus.subscribe();
+        loop {
+            match events.recv().await {
+                Ok(ev) => {
+                    let Audience::Users(users) = &ev.to else { continue };
+                    let frame = serde_json::json!({ "event": ev.name, "data": ev.data }).to_string();
+                    self.deliver(users, &Utf8Bytes::from(frame));
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::error!(missed = n, "gateway fell behind the event bus; closing all sockets so clients resume");
+                    self.drop_all();
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn delivers_to_every_socket_of_a_user_and_closes_slow_ones() {
+        let hub = Hub::new(2);
+        let (a, b) = (UserId::new(), UserId::new());
+        let mut a1 = hub.register(a);
+        let mut a2 = hub.register(a);
+        let mut b1 = hub.register(b);
+        hub.deliver(&[a], &Utf8Bytes::from_static("one"));
+        assert_eq!(a1.frames.recv().await.as_deref(), Some("one"));
+        assert_eq!(a2.frames.recv().await.as_deref(), Some("one"));
+        assert!(b1.frames.try_recv().is_err(), "b is not a recipient");
+        // a1 keeps up; a2 never reads and overflows its queue of 2.
+        for _ in 0..3 {
+            hub.deliver(&[a], &Utf8Bytes::from_static("x"));
+            let _ = a1.frames.recv().await;
+        }
+        assert_eq!(hub.socket_count(), 2, "the slow socket was dropped");
+        let mut got = 0;
+        while a2.frames.recv().await.is_some() {
+            got += 1;
+        }
+        assert_eq!(got, 2, "the slow socket's queue drains, then it ends");
+    }
+}

@@ -1,0 +1,166 @@
+//! `GET /api/openapi.json`: OpenAPI 3.1, generated from the route table
+//! (`routes::table`) and the schemas below.
+
+use std::sync::OnceLock;
+
+use axum::Json;
+use serde_json::{Map, Value, json};
+
+use crate::routes;
+
+fn s(t: &str) -> Value {
+    json!({ "type": t })
+}
+fn nullable(t: &str) -> Value {
+    json!({ "type": [t, "null"] })
+}
+fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+fn arr(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+fn obj(props: &[(&str, Value)], required: &[&str]) -> Value {
+    let p: Map<String, Value> = props.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    json!({ "type": "object", "properties": p, "required": required })
+}
+
+fn schemas() -> Value {
+    let time = json!({ "type": "string", "format": "date-time" });
+    let id = json!({ "type": "string", "format": "uuid" });
+    json!({
+        "Error": obj(&[("error", obj(&[
+            ("code", json!({ "type": "string", "enum": ["UNAUTHORIZED","FORBIDDEN","NOT_FOUND","VALIDATION_ERROR","CONFLICT","RATE_LIMIT_EXCEEDED","QUOTA_EXCEEDED","FILE_TOO_LARGE","INVALID_FILE_TYPE","ACCOUNT_LOCKED","GUEST_LOCKED","METHOD_NOT_ALLOWED","SERVICE_UNAVAILABLE","INTERNAL_ERROR"] })),
+            ("message", s("string")),
+            ("details", s("object")),
+        ], &["code", "message"]))], &["error"]),
+        "Success": obj(&[("success", s("boolean"))], &["success"]),
+        "Object": s("object"),
+        "SignUp": obj(&[("email", s("string")), ("password", json!({ "type": "string", "minLength": 10 })), ("name", s("string"))], &["email", "password", "name"]),
+        "SignIn": obj(&[("email", s("string")), ("password", s("string")), ("totpCode", s("string"))], &["email", "password"]),
+        "User": obj(&[("id", id.clone()), ("email", s("string")), ("name", s("string")), ("emailVerified", s("boolean")), ("image", nullable("string")), ("createdAt", time.clone())], &["id", "email", "name"]),
+        "Session": obj(&[("id", id.clone()), ("userId", id.clone()), ("expiresAt", time.clone()), ("ipAddress", nullable("string")), ("userAgent", nullable("string")), ("createdAt", time.clone()), ("current", s("boolean"))], &["id", "userId", "expiresAt"]),
+        "AuthResponse": obj(&[("user", r("User")), ("token", s("string")), ("session", r("Session"))], &["user", "token"]),
+        "SessionResponse": obj(&[("user", r("User")), ("session", r("Session"))], &["user", "session"]),
+        "CreateWorkspace": obj(&[("name", s("string")), ("slug", json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$" })), ("joinPolicy", json!({ "type": "string", "enum": ["invite", "request", "open"] }))], &["name", "slug"]),
+        "Workspace": obj(&[("id", id.clone()), ("name", s("string")), ("slug", s("string")), ("logo", nullable("string")), ("joinPolicy", s("string")), ("createdAt", time.clone()), ("role", json!({ "type": "string", "enum": ["owner", "admin", "member"] }))], &["id", "name", "slug", "role"]),
+        "WorkspaceList": obj(&[("workspaces", arr(r("Workspace")))], &["workspaces"]),
+        "Member": obj(&[("userId", id.clone()), ("workspaceId", id.clone()), ("role", s("string")), ("isGuest", s("boolean")), ("expiresAt", nullable("string")), ("createdAt", time.clone()), ("name", s("string")), ("email", s("string"))], &["userId", "role", "isGuest"]),
+        "MemberList": obj(&[("members", arr(r("Member")))], &["members"]),
+        "CreateInvite": obj(&[("email", s("string")), ("role", json!({ "type": "string", "enum": ["member", "admin"] }))], &[]),
+        "Invite": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("token", s("string")), ("url", s("string")), ("email", nullable("string")), ("role", s("string")), ("expiresAt", time.clone()), ("createdAt", time.clone())], &["token", "url"]),
+        "AcceptInvite": obj(&[("workspace", r("Workspace")), ("member", r("Member"))], &["workspace", "member"]),
+        "CreateChannel": obj(&[("name", s("string")), ("description", s("string")), ("isPrivate", s("boolean")), ("categoryId", s("string"))], &["name"]),
+        "Channel": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("name", s("string")), ("description", nullable("string")), ("isPrivate", s("boolean")), ("isArchived", s("boolean")), ("categoryId", nullable("string")), ("createdBy", id.clone()), ("createdAt", time.clone()), ("isMember", s("boolean")), ("memberCount", s("integer")), ("lastSequence", s("integer")), ("unreadCount", s("integer"))], &["id", "workspaceId", "name"]),
+        "ChannelList": obj(&[("channels", arr(r("Channel")))], &["channels"]),
+        "SendMessage": obj(&[("content", json!({ "type": "string", "maxLength": 40000 })), ("parentId", s("string")), ("attachmentIds", arr(s("string"))), ("clientMsgId", json!({ "type": "string", "maxLength": 128 }))], &["content"]),
+        "Reaction": obj(&[("emoji", s("string")), ("count", s("integer")), ("userIds", arr(s("string")))], &["emoji", "count", "userIds"]),
+        "Message": obj(&[("id", id.clone()), ("channelId", nullable("string")), ("conversationId", nullable("string")), ("authorId", id.clone()), ("content", s("string")), ("parentId", nullable("string")), ("sequence", s("integer")), ("replyCount", s("integer")), ("reactions", arr(r("Reaction"))), ("attachments", arr(s("string"))), ("isDeleted", s("boolean")), ("createdAt", time.clone()), ("updatedAt", time.clone()), ("editedAt", nullable("string")), ("clientMsgId", nullable("string"))], &["id", "authorId", "content", "sequence"]),
+        "MessagePage": obj(&[("messages", arr(r("Message"))), ("hasMore", s("boolean"))], &["messages", "hasMore"]),
+        "StorageUsage": obj(&[("used", s("integer")), ("quota", s("integer"))], &["used", "quota"]),
+        "Notification": obj(&[("id", id.clone()), ("type", s("string")), ("title", s("string")), ("body", nullable("string")), ("data", s("string")), ("isRead", s("boolean")), ("createdAt", time)], &["id", "type", "title", "isRead"]),
+        "NotificationList": obj(&[("notifications", arr(r("Notification")))], &["notifications"]),
+        "Health": obj(&[("status", json!({ "type": "string", "enum": ["ok", "degraded"] })), ("services", s("object")), ("gateway", s("object"))], &["status", "services"]),
+    })
+}
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": r("Error") } } })
+}
+
+fn path_params(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": s("string") }))
+        .collect()
+}
+
+/// The document, built once.
+pub fn build() -> Value {
+    let mut paths = Map::new();
+    for route in routes::table() {
+        let mut params = path_params(route.path);
+        params.extend(route.query.iter().map(|(n, t, d)| json!({ "name": n, "in": "query", "required": false, "schema": s(t), "description": d })));
+        let mut responses = Map::new();
+        responses.insert(
+            route.ok.0.to_string(),
+            json!({ "description": "success", "content": { "application/json": { "schema": r(route.ok.1) } } }),
+        );
+        responses.insert("400".into(), error_response("invalid input (VALIDATION_ERROR)"));
+        if route.auth {
+            responses.insert("401".into(), error_response("no valid session (UNAUTHORIZED)"));
+            responses.insert("403".into(), error_response("not allowed (FORBIDDEN, GUEST_LOCKED)"));
+            responses.insert("404".into(), error_response("not found, or not visible to the caller (NOT_FOUND)"));
+        }
+        responses.insert("429".into(), error_response("rate limited (RATE_LIMIT_EXCEEDED, with Retry-After)"));
+        let mut op = json!({
+            "summary": route.summary,
+            "tags": [route.tag],
+            "operationId": format!("{}_{}", route.method, route.path.trim_start_matches("/api/").replace(['/', '{', '}', '-', '.'], "_")),
+            "parameters": params,
+            "responses": responses,
+        });
+        if route.auth {
+            op["security"] = json!([{ "bearer": [] }, { "cookie": [] }]);
+        }
+        if let Some(body) = route.body {
+            op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": r(body) } } });
+        }
+        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        entry[route.method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "OComms API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The OComms gateway: REST over JSON, a WebSocket at /api/ws, and gRPC services behind it. Errors: {\"error\":{\"code\",\"message\",\"details\"}}. A resource in another workspace, or one the caller may not see, answers 404.",
+        },
+        "servers": [{ "url": "/" }],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer" },
+                "cookie": { "type": "apiKey", "in": "cookie", "name": "ocomms_session" },
+            },
+        },
+        "x-websocket": {
+            "path": "/api/ws",
+            "clientFrame": "{\"event\":\"message:send\",\"data\":{…},\"ack\":7}",
+            "ackFrame": "{\"ack\":7,\"ok\":true,\"data\":{…}} or {\"ack\":7,\"ok\":false,\"error\":{\"code\",\"message\"}}",
+            "serverFrame": "{\"event\":\"message:new\",\"data\":{\"message\":{…},\"channel\":{…}}}",
+            "clientEvents": ["message:send", "presence:setActive", "presence:setAway", "presence:fetch", "notification:markRead"],
+            "serverEvents": ["message:new", "presence:update", "notification:read"],
+            "resume": "Events are best-effort; history is durable. After a reconnect (or a close with code 1013, sent to a socket that fell behind), fetch GET /api/channels/{channelId}/messages?after=<last sequence seen> until hasMore is false, then continue with live events, dropping any event whose sequence is not greater than the last one applied.",
+        },
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    Json(DOC.get_or_init(build).clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_with_known_schemas() {
+        let doc = build();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        for route in routes::table() {
+            let op = &doc["paths"][route.path][route.method];
+            assert!(op.is_object(), "{} {} missing", route.method, route.path);
+            assert!(schemas.contains_key(route.ok.1), "unknown schema {}", route.ok.1);
+            if let Some(b) = route.body {
+                assert!(schemas.contains_key(b), "unknown schema {b}");
+            }
+        }
+        let text = doc.to_string();
+        for name in text.split("#/components/schemas/").skip(1).map(|s| s.split('"').next().unwrap_or_default()) {
+            assert!(schemas.contains_key(name), "dangling $ref {name}");
+        }
+    }
+}

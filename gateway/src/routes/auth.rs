@@ -1,0 +1,55 @@
+//! `/api/auth/*` (seed 3.1): sign-up, sign-in, sign-out, session.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use ocomms_proto::auth::v1 as pb;
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, COOKIE_NAME, Caller, ClientInfo};
+
+const COOKIE_MAX_AGE: i64 = 30 * 24 * 3600;
+
+fn session_cookie(s: &AppState, token: &str, max_age: i64) -> Option<HeaderValue> {
+    let secure = if s.config.cookie_secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")).ok()
+}
+
+fn with_cookie(s: &AppState, auth: pb::AuthResponse) -> Response {
+    let cookie = session_cookie(s, &auth.token, COOKIE_MAX_AGE);
+    let mut resp = Json(auth).into_response();
+    if let Some(c) = cookie {
+        resp.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+pub async fn sign_up(State(s): State<AppState>, client: ClientInfo, ApiJson(mut body): ApiJson<pb::SignUpRequest>) -> ApiResult<Response> {
+    body.ip_address = client.ip;
+    body.user_agent = client.user_agent;
+    let auth = s.clients.auth.clone().sign_up(body).await?.into_inner();
+    Ok(with_cookie(&s, auth))
+}
+
+pub async fn sign_in(State(s): State<AppState>, client: ClientInfo, ApiJson(mut body): ApiJson<pb::SignInRequest>) -> ApiResult<Response> {
+    body.ip_address = client.ip;
+    body.user_agent = client.user_agent;
+    let auth = s.clients.auth.clone().sign_in(body).await?.into_inner();
+    Ok(with_cookie(&s, auth))
+}
+
+pub async fn sign_out(State(s): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    s.clients.auth.clone().sign_out(caller.req(pb::SignOutRequest {})).await?;
+    let mut resp = Json(json!({ "success": true })).into_response();
+    if let Some(c) = session_cookie(&s, "", 0) {
+        resp.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    Ok(resp)
+}
+
+pub async fn session(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<pb::SessionResponse>> {
+    Ok(Json(s.clients.auth.clone().get_session(caller.req(pb::GetSessionRequest {})).await?.into_inner()))
+}

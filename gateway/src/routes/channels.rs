@@ -1,0 +1,74 @@
+//! Channels and their messages.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use ocomms_proto::messaging::v1 as pb;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiQuery, Caller, path_id};
+
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    ApiJson(mut body): ApiJson<pb::CreateChannelRequest>,
+) -> ApiResult<(StatusCode, Json<pb::Channel>)> {
+    body.workspace_id = path_id(&ws, "workspace")?;
+    let c = s.clients.messaging.clone().create_channel(caller.req(body)).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+pub async fn list(State(s): State<AppState>, caller: Caller, Path(ws): Path<String>) -> ApiResult<Json<pb::ListChannelsResponse>> {
+    let workspace_id = path_id(&ws, "workspace")?;
+    Ok(Json(s.clients.messaging.clone().list_channels(caller.req(pb::ListChannelsRequest { workspace_id })).await?.into_inner()))
+}
+
+pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::Channel>> {
+    let channel_id = path_id(&id, "channel")?;
+    Ok(Json(s.clients.messaging.clone().get_channel(caller.req(pb::GetChannelRequest { channel_id })).await?.into_inner()))
+}
+
+pub async fn join(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::Channel>> {
+    let channel_id = path_id(&id, "channel")?;
+    Ok(Json(s.clients.messaging.clone().join_channel(caller.req(pb::JoinChannelRequest { channel_id })).await?.into_inner()))
+}
+
+pub async fn leave(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    let channel_id = path_id(&id, "channel")?;
+    s.clients.messaging.clone().leave_channel(caller.req(pb::LeaveChannelRequest { channel_id })).await?;
+    Ok(Json(serde_json::json!({ "success": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    before: Option<i64>,
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+pub async fn history(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<pb::ListMessagesResponse>> {
+    let channel_id = path_id(&id, "channel")?;
+    let req = pb::ListMessagesRequest { channel_id: Some(channel_id), conversation_id: None, before: q.before, after: q.after, limit: q.limit };
+    Ok(Json(s.clients.messaging.clone().list_messages(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn send(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<pb::SendMessageRequest>,
+) -> ApiResult<(StatusCode, Json<pb::Message>)> {
+    body.channel_id = Some(path_id(&id, "channel")?);
+    body.conversation_id = None;
+    let m = s.clients.messaging.clone().send_message(caller.req(body)).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(m)))
+}

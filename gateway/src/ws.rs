@@ -1,0 +1,167 @@
+//! `GET /api/ws`: the real-time socket.
+//!
+//! Authenticated like REST (bearer header, cookie, or `?token=`). Frames are
+//! JSON text: a client frame `{"event","data","ack"?}` is answered, when it
+//! carries `ack`, by `{"ack","ok":true,"data"}` or `{"ack","ok":false,
+//! "error"}`; server events are `{"event","data"}`. Events are addressed to
+//! users, so membership changes apply without reconnecting.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use ocomms_proto::auth::v1::GetSessionRequest;
+use ocomms_proto::messaging::v1::SendMessageRequest;
+use ocomms_proto::notify::v1::MarkNotificationReadRequest;
+use ocomms_proto::presence::v1::{GetPresenceRequest, SetPresenceRequest};
+use ocomms_runtime::ErrorCode;
+use ocomms_runtime::ids::UserId;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, error_json};
+use crate::extract::{grpc_request, token_from_headers};
+
+/// Chat frames are small: 4 KiB buffers keep an idle socket near 6 KiB
+/// instead of ~134 KiB with the defaults.
+const BUFFER: usize = 4 * 1024;
+/// Large enough for a 40,000-character message in any script.
+const MAX_MESSAGE: usize = 256 * 1024;
+const PING_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+}
+
+pub async fn upgrade(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<WsQuery>, ws: WebSocketUpgrade) -> ApiResult<Response> {
+    let token = token_from_headers(&headers).or(q.token.filter(|t| !t.is_empty())).ok_or_else(ApiError::unauthorized)?;
+    let session = s.clients.auth.clone().get_session(grpc_request(Some(&token), GetSessionRequest {})).await?.into_inner();
+    let user: UserId = session
+        .user
+        .and_then(|u| u.id.parse().ok())
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "session without user"))?;
+    Ok(ws
+        .read_buffer_size(BUFFER)
+        .write_buffer_size(BUFFER)
+        .max_write_buffer_size(MAX_MESSAGE * 4)
+        .max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| run(s, socket, token, user)))
+}
+
+#[derive(Deserialize)]
+struct ClientFrame {
+    event: String,
+    #[serde(default)]
+    data: Value,
+    #[serde(default)]
+    ack: Option<Value>,
+}
+
+async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId) {
+    let mut reg = s.hub.register(user);
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            frame = reg.frames.recv() => match frame {
+                Some(text) => {
+                    if socket.send(Message::Text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    // Fell behind: close with "try again later"; the client
+                    // reconnects and resumes by sequence.
+                    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1013, reason: Utf8Bytes::from_static("lagging; reconnect and resume") }))).await;
+                    break;
+                }
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(reply) = handle(&s, &token, &text).await
+                        && socket.send(Message::Text(Utf8Bytes::from(reply.to_string()))).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    let reply = json!({ "event": "error", "data": error_json(ErrorCode::Validation, "frames must be JSON text") });
+                    if socket.send(Message::Text(Utf8Bytes::from(reply.to_string()))).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    s.hub.unregister(user, reg.id);
+}
+
+/// Answers one client frame; `None` when nothing is to be sent back.
+async fn handle(s: &AppState, token: &str, text: &str) -> Option<Value> {
+    let frame: ClientFrame = match serde_json::from_str(text) {
+        Ok(f) => f,
+        Err(e) => {
+            return Some(json!({ "event": "error", "data": error_json(ErrorCode::Validation, &format!("malformed frame: {e}")) }));
+        }
+    };
+    let result = dispatch(s, token, &frame.event, frame.data).await;
+    let ack = frame.ack?;
+    Some(match result {
+        Ok(data) => json!({ "ack": ack, "ok": true, "data": data }),
+        Err(e) => {
+            let mut err = error_json(e.code, &e.message);
+            if let Some(d) = e.details {
+                err["details"] = d;
+            }
+            json!({ "ack": ack, "ok": false, "error": err })
+        }
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(data: Value) -> ApiResult<T> {
+    serde_json::from_value(data).map_err(|e| ApiError::validation(format!("invalid data: {e}")))
+}
+
+async fn dispatch(s: &AppState, token: &str, event: &str, data: Value) -> ApiResult<Value> {
+    match event {
+        "message:send" => {
+            let body: SendMessageRequest = parse(data)?;
+            let m = s.clients.messaging.clone().send_message(grpc_request(Some(token), body)).await?.into_inner();
+            Ok(json!(m))
+        }
+        "presence:setActive" | "presence:setAway" => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Body {
+                workspace_id: String,
+            }
+            let body: Body = parse(data)?;
+            let status = if event == "presence:setActive" { "active" } else { "away" };
+            s.clients.presence.clone().set_presence(grpc_request(Some(token), SetPresenceRequest { workspace_id: body.workspace_id, status: status.into() })).await?;
+            Ok(json!({ "status": status }))
+        }
+        "presence:fetch" => {
+            let body: GetPresenceRequest = parse(data)?;
+            let r = s.clients.presence.clone().get_presence(grpc_request(Some(token), body)).await?.into_inner();
+            Ok(json!(r))
+        }
+        "notification:markRead" => {
+            let body: MarkNotificationReadRequest = parse(data)?;
+            let n = s.clients.notify.clone().mark_notification_read(grpc_request(Some(token), body)).await?.into_inner();
+            Ok(json!({ "notification": n }))
+        }
+        other => Err(ApiError::validation(format!("unknown event {other:?}"))),
+    }
+}

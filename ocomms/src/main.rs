@@ -1,0 +1,51 @@
+//! `ocomms up`: the whole system in one process. `ocomms migrate`: create
+//! and migrate every service's database, then exit (a Helm hook).
+
+const USAGE: &str = "usage: ocomms <command>
+
+commands:
+  up        run the gateway (port 3000) and every service (gRPC 50051-50056)
+  migrate   create and migrate every service's database, then exit
+  help      show this text
+
+Configuration comes from the environment; see README.md (DATABASE_URL,
+REDIS_URL, GATEWAY_ADDR, <SERVICE>_GRPC_ADDR, SERVICE_TOKEN, ...).";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let command = std::env::args().nth(1).unwrap_or_default();
+    match command.as_str() {
+        "up" => up().await,
+        "migrate" => {
+            ocomms_runtime::telemetry::init();
+            ocomms::migrate(&ocomms_runtime::config::Env::from_process()).await
+        }
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("unknown command {other:?}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn up() -> anyhow::Result<()> {
+    ocomms_runtime::telemetry::init();
+    let stack = ocomms::start(&ocomms_runtime::config::Env::from_process()).await?;
+    println!("OComms is up.");
+    println!("  gateway    http://{}  (REST /api/*, WebSocket /api/ws, OpenAPI /api/openapi.json)", stack.gateway);
+    for (name, addr) in &stack.services {
+        println!("  {name:<10} grpc://{addr}  (health + reflection)");
+    }
+    if stack.fallbacks.is_empty() {
+        println!("fallbacks: none");
+    } else {
+        println!("fallbacks in force:");
+        for f in &stack.fallbacks {
+            println!("  - {f}");
+        }
+    }
+    stack.run_until(ocomms_runtime::grpc::shutdown_signal()).await
+}
