@@ -26,6 +26,7 @@ pub mod identity;
 pub mod ids;
 pub mod service;
 pub mod telemetry;
+pub mod testing;
 pub mod time;
 
 pub use error::{ErrorCode, ServiceError, ServiceResult};

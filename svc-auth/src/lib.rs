@@ -19,6 +19,7 @@ mod grpc;
 pub mod password;
 mod schema;
 pub mod store;
+pub mod testing;
 
 use std::future::Future;
 

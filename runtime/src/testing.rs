@@ -1,0 +1,116 @@
+//! Helpers for tests against real infrastructure: a service on port 0 with
+//! its own fresh database (cloned from a migrated template), stopped when
+//! dropped.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use diesel_migrations::EmbeddedMigrations;
+use tokio::net::TcpListener;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use crate::service::ServiceConfig;
+
+/// The server tests create their databases on: `TEST_DATABASE_URL`, or the
+/// local PostgreSQL.
+pub fn base_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// `TEST_REDIS_URL`, or the local Redis.
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// The service credential tests configure.
+pub const SERVICE_TOKEN: &str = "test-service-token-0123456789";
+
+/// A service running for one test.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    _stop: DropGuard,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// A configuration for a test service: fresh database, port 0, no Redis.
+pub async fn test_config(name: &'static str, migrations: EmbeddedMigrations, auth_url: &str) -> anyhow::Result<ServiceConfig> {
+    crate::telemetry::init_for_tests();
+    let database_url = crate::db::test_database(&base_url(), name, migrations).await?;
+    Ok(ServiceConfig {
+        name,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url,
+        pool_size: 4,
+        redis_url: None,
+        redis_prefix: format!("ocomms-test-{}", uuid::Uuid::new_v4().simple()),
+        service_token: SERVICE_TOKEN.to_owned(),
+        auth_url: auth_url.to_owned(),
+    })
+}
+
+/// Binds port 0, runs `serve` there until the returned handle is dropped,
+/// and waits until it answers gRPC health.
+pub async fn spawn<F, Fut>(database_url: String, serve: F) -> anyhow::Result<Running>
+where
+    F: FnOnce(TcpListener, futures_util::future::BoxFuture<'static, ()>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let fut = serve(listener, Box::pin(async move { stop.cancelled().await }));
+    let task = tokio::spawn(fut);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if task.is_finished() {
+            return Err(match task.await {
+                Ok(Err(e)) => e,
+                Ok(Ok(())) => anyhow::anyhow!("service stopped at once"),
+                Err(e) => anyhow::anyhow!("service panicked: {e}"),
+            });
+        }
+        if let Ok(ch) = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?.connect().await {
+            let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
+            if health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok() {
+                break;
+            }
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "service did not become healthy");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(Running { addr, database_url, _stop: cancel.drop_guard() })
+}
+
+/// A gRPC request carrying a bearer token.
+pub fn authed<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    if let Ok(v) = format!("Bearer {token}").parse() {
+        req.metadata_mut().insert("authorization", v);
+    }
+    req
+}
+
+/// Polls `check` until it returns `Some`, for up to `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
