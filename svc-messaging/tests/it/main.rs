@@ -1,0 +1,6 @@
+//! svc-messaging against a real PostgreSQL (a fresh database per test) and
+//! a real svc-auth, through their gRPC APIs.
+
+mod channels;
+mod helpers;
+mod messages;
