@@ -249,3 +249,13 @@ pub async fn migrate(env: &Env) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Every service's embedded migrations (for tools that clone databases).
+pub mod migrations {
+    pub use svc_auth::MIGRATIONS as AUTH;
+    pub use svc_files::MIGRATIONS as FILES;
+    pub use svc_messaging::MIGRATIONS as MESSAGING;
+    pub use svc_notify::MIGRATIONS as NOTIFY;
+    pub use svc_presence::MIGRATIONS as PRESENCE;
+    pub use svc_scheduler::MIGRATIONS as SCHEDULER;
+}

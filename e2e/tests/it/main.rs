@@ -1,0 +1,10 @@
+//! End-to-end: the whole stack on free ports (fresh databases), driven
+//! through the gateway with real HTTP and WebSocket clients, and through
+//! each service's gRPC port.
+
+mod auth;
+mod errors;
+mod fanout;
+mod journey;
+mod ops;
+mod support;
