@@ -114,3 +114,15 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// [`test_config`] then [`spawn`]: a service on port 0 with a fresh
+/// database, reaching svc-auth at `auth_url`.
+pub async fn spawn_service<F, Fut>(name: &'static str, migrations: EmbeddedMigrations, auth_url: &str, serve: F) -> anyhow::Result<Running>
+where
+    F: FnOnce(ServiceConfig, TcpListener, futures_util::future::BoxFuture<'static, ()>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let common = test_config(name, migrations, auth_url).await?;
+    let db = common.database_url.clone();
+    spawn(db, move |listener, shutdown| serve(common, listener, shutdown)).await
+}

@@ -11,9 +11,10 @@ use crate::Config;
 
 /// Starts svc-auth; `bus` lets the caller observe its events.
 pub async fn spawn(bus: Bus) -> anyhow::Result<Running> {
-    let common = testing::test_config("auth", crate::MIGRATIONS, "").await?;
-    let db = common.database_url.clone();
-    testing::spawn(db, move |listener, shutdown| crate::serve(Config { common, principal_cache_secs: 5 }, bus, listener, shutdown)).await
+    testing::spawn_service("auth", crate::MIGRATIONS, "", move |common, listener, shutdown| {
+        crate::serve(Config { common, principal_cache_secs: 5 }, bus, listener, shutdown)
+    })
+    .await
 }
 
 pub async fn client(auth: &Running) -> anyhow::Result<AuthServiceClient<Channel>> {

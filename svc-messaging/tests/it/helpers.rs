@@ -15,12 +15,12 @@ pub struct App {
 pub async fn app() -> App {
     let bus = Bus::local();
     let auth = svc_auth::testing::spawn(bus.clone()).await.expect("svc-auth starts");
-    let common = testing::test_config("messaging", svc_messaging::MIGRATIONS, &auth.url()).await.expect("config");
-    let db = common.database_url.clone();
     let b = bus.clone();
-    let messaging = testing::spawn(db, move |l, s| svc_messaging::serve(svc_messaging::Config { common, membership_cache_secs: 5 }, b, l, s))
-        .await
-        .expect("svc-messaging starts");
+    let messaging = testing::spawn_service("messaging", svc_messaging::MIGRATIONS, &auth.url(), move |common, l, s| {
+        svc_messaging::serve(svc_messaging::Config { common, membership_cache_secs: 5 }, b, l, s)
+    })
+    .await
+    .expect("svc-messaging starts");
     let client = MessagingServiceClient::connect(messaging.url()).await.expect("connects");
     App { auth, _messaging: messaging, client, bus }
 }

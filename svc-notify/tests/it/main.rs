@@ -1,0 +1,53 @@
+//! svc-notify against real PostgreSQL and svc-auth.
+
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use ocomms_proto::notify::v1 as pb;
+use ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient;
+use ocomms_runtime::events::Bus;
+use ocomms_runtime::testing::{self, authed};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notifications_are_listed_filtered_and_marked_read_by_their_owner_only() {
+    let bus = Bus::local();
+    let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
+    let b = bus.clone();
+    let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
+        svc_notify::serve(svc_notify::Config { common, smtp_host: None, vapid_public_key: None }, b, l, s)
+    })
+    .await
+    .expect("notify");
+    let mut c = NotifyServiceClient::connect(notify.url()).await.expect("connect");
+    let (ann_id, ann) = svc_auth::testing::user(&auth, "ann").await.expect("ann");
+    let (_, bob) = svc_auth::testing::user(&auth, "bob").await.expect("bob");
+    let mut conn = AsyncPgConnection::establish(&notify.database_url).await.expect("db");
+    for (i, title) in ["first", "second"].iter().enumerate() {
+        diesel::sql_query(format!(
+            "INSERT INTO notifications (id, user_id, type, title, data, created_at)
+             VALUES (gen_random_uuid(), '{ann_id}', 'mention', '{title}', '{{\"channelId\":\"c\"}}', now() + interval '{i} second')"
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("row");
+    }
+    let all = c.list_notifications(authed(&ann, pb::ListNotificationsRequest { unread_only: false, limit: None })).await.expect("list").into_inner();
+    assert_eq!(all.notifications.iter().map(|n| n.title.as_str()).collect::<Vec<_>>(), vec!["second", "first"]);
+    let id = all.notifications[0].id.clone();
+
+    let err = c.mark_notification_read(authed(&bob, pb::MarkNotificationReadRequest { notification_id: id.clone() })).await.expect_err("not bob's");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    let mut events = bus.subscribe();
+    let n = c.mark_notification_read(authed(&ann, pb::MarkNotificationReadRequest { notification_id: id.clone() })).await.expect("read").into_inner();
+    assert!(n.is_read);
+    let ev = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
+    assert_eq!(ev.name, "notification:read");
+    assert_eq!(ev.data["notificationId"], id.as_str());
+    let unread = c.list_notifications(authed(&ann, pb::ListNotificationsRequest { unread_only: true, limit: None })).await.expect("list").into_inner();
+    assert_eq!(unread.notifications.len(), 1);
+    assert_eq!(unread.notifications[0].title, "first");
+    let err = c.list_notifications(authed(&ann, pb::ListNotificationsRequest { unread_only: false, limit: Some(500) })).await.expect_err("limit");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let none = c.list_notifications(authed(&bob, pb::ListNotificationsRequest { unread_only: false, limit: None })).await.expect("list").into_inner();
+    assert!(none.notifications.is_empty());
+}
