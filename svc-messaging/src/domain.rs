@@ -115,3 +115,24 @@ mod tests {
         assert!(page(None, Some(-1), None).is_err());
     }
 }
+
+/// A reaction: a Unicode emoji or a `:shortcode:`, 1 to 64 characters,
+/// no spaces.
+pub fn emoji(raw: &str) -> ServiceResult<String> {
+    let e = raw.trim();
+    if e.is_empty() || e.chars().count() > 64 || e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ServiceError::validation("emoji", "must be an emoji or :shortcode: of at most 64 characters"));
+    }
+    Ok(e.to_owned())
+}
+
+#[cfg(test)]
+mod emoji_tests {
+    #[test]
+    fn emoji_shapes() {
+        assert_eq!(super::emoji(" 👍 ").expect("ok"), "👍");
+        assert!(super::emoji(":party_parrot:").is_ok());
+        assert!(super::emoji("").is_err());
+        assert!(super::emoji("a b").is_err());
+    }
+}

@@ -57,3 +57,53 @@ diesel::table! {
 
 diesel::joinable!(channel_members -> channels (channel_id));
 diesel::allow_tables_to_appear_in_same_query!(channels, channel_members, messages, channel_read_state);
+
+diesel::table! {
+    conversations (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        participant_key -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    conversation_participants (conversation_id, user_id) {
+        conversation_id -> Uuid,
+        user_id -> Uuid,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    conversation_read_state (user_id, conversation_id) {
+        user_id -> Uuid,
+        conversation_id -> Uuid,
+        last_read_sequence -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reactions (message_id, emoji, user_id) {
+        message_id -> Uuid,
+        user_id -> Uuid,
+        emoji -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    pins (channel_id, message_id) {
+        channel_id -> Uuid,
+        message_id -> Uuid,
+        pinned_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(conversation_participants -> conversations (conversation_id));
+diesel::joinable!(pins -> messages (message_id));
+diesel::allow_tables_to_appear_in_same_query!(conversations, conversation_participants, conversation_read_state, reactions, pins, messages);

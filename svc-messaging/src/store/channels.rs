@@ -101,3 +101,11 @@ pub async fn next_sequence(conn: &mut AsyncPgConnection, c: ChannelId) -> QueryR
         .get_result(conn)
         .await
 }
+
+pub async fn update(conn: &mut AsyncPgConnection, c: &Channel) -> QueryResult<()> {
+    diesel::update(channels::table.find(c.id))
+        .set((channels::name.eq(&c.name), channels::description.eq(&c.description), channels::is_archived.eq(c.is_archived)))
+        .execute(conn)
+        .await
+        .map(drop)
+}

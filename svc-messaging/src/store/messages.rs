@@ -5,7 +5,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{ChannelId, ConversationId, MessageId, UserId, WorkspaceId};
 
 use crate::domain::Page;
-use crate::schema::{channel_read_state, messages};
+use crate::schema::{channel_read_state, conversation_read_state, pins, reactions, messages};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
@@ -53,19 +53,42 @@ pub async fn bump_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -
         .map(drop)
 }
 
-/// A page of a channel's history in ascending sequence order, and whether
-/// more lies beyond it in the paging direction.
-pub async fn channel_page(conn: &mut AsyncPgConnection, c: ChannelId, page: Page) -> QueryResult<(Vec<Message>, bool)> {
-    let base = messages::table.filter(messages::channel_id.eq(c)).select(Message::as_select());
+/// Where messages live: a channel or a conversation (DM, group DM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Channel(ChannelId),
+    Conversation(ConversationId),
+}
+
+impl Target {
+    pub fn of(m: &Message) -> Option<Self> {
+        match (m.channel_id, m.conversation_id) {
+            (Some(c), _) => Some(Self::Channel(c)),
+            (None, Some(c)) => Some(Self::Conversation(c)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A page of history in ascending sequence order, and whether more lies
+/// beyond it in the paging direction.
+pub async fn page(conn: &mut AsyncPgConnection, target: Target, page: Page) -> QueryResult<(Vec<Message>, bool)> {
+    let base = || {
+        let q = messages::table.select(Message::as_select()).into_boxed();
+        match target {
+            Target::Channel(c) => q.filter(messages::channel_id.eq(c)),
+            Target::Conversation(c) => q.filter(messages::conversation_id.eq(c)),
+        }
+    };
     let (mut rows, limit, descending): (Vec<Message>, u32, bool) = match page {
-        Page::Latest { limit } => (base.order(messages::sequence.desc()).limit(i64::from(limit) + 1).load(conn).await?, limit, true),
+        Page::Latest { limit } => (base().order(messages::sequence.desc()).limit(i64::from(limit) + 1).load(conn).await?, limit, true),
         Page::Before { seq, limit } => (
-            base.filter(messages::sequence.lt(seq)).order(messages::sequence.desc()).limit(i64::from(limit) + 1).load(conn).await?,
+            base().filter(messages::sequence.lt(seq)).order(messages::sequence.desc()).limit(i64::from(limit) + 1).load(conn).await?,
             limit,
             true,
         ),
         Page::After { seq, limit } => (
-            base.filter(messages::sequence.gt(seq)).order(messages::sequence.asc()).limit(i64::from(limit) + 1).load(conn).await?,
+            base().filter(messages::sequence.gt(seq)).order(messages::sequence.asc()).limit(i64::from(limit) + 1).load(conn).await?,
             limit,
             false,
         ),
@@ -76,6 +99,31 @@ pub async fn channel_page(conn: &mut AsyncPgConnection, c: ChannelId, page: Page
         rows.reverse();
     }
     Ok((rows, has_more))
+}
+
+/// Moves a reader's mark forward (never back), in a channel or conversation.
+pub async fn mark_read(conn: &mut AsyncPgConnection, user: UserId, target: Target, seq: i64) -> QueryResult<()> {
+    match target {
+        Target::Channel(c) => mark_channel_read(conn, user, c, seq).await,
+        Target::Conversation(c) => {
+            diesel::insert_into(conversation_read_state::table)
+                .values((
+                    conversation_read_state::user_id.eq(user),
+                    conversation_read_state::conversation_id.eq(c),
+                    conversation_read_state::last_read_sequence.eq(seq),
+                ))
+                .on_conflict((conversation_read_state::user_id, conversation_read_state::conversation_id))
+                .do_update()
+                .set((
+                    conversation_read_state::last_read_sequence
+                        .eq(diesel::dsl::sql::<BigInt>("GREATEST(conversation_read_state.last_read_sequence, excluded.last_read_sequence)")),
+                    conversation_read_state::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await
+                .map(drop)
+        }
+    }
 }
 
 /// Moves a reader's mark forward (never back).
@@ -124,4 +172,117 @@ pub async fn channel_unread(conn: &mut AsyncPgConnection, ws: WorkspaceId, user:
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.channel_id, r.n)).collect())
+}
+
+#[derive(QueryableByName)]
+struct UnreadConv {
+    #[diesel(sql_type = SqlUuid)]
+    conversation_id: ConversationId,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Unread messages per conversation of a workspace the user takes part in.
+pub async fn conversation_unread(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<(ConversationId, i64)>> {
+    let rows: Vec<UnreadConv> = diesel::sql_query(
+        "SELECT cp.conversation_id, count(m.id) AS n
+           FROM conversation_participants cp
+           JOIN conversations c ON c.id = cp.conversation_id AND c.workspace_id = $2
+           LEFT JOIN conversation_read_state r ON r.conversation_id = cp.conversation_id AND r.user_id = cp.user_id
+           JOIN messages m ON m.conversation_id = cp.conversation_id
+                          AND m.sequence > COALESCE(r.last_read_sequence, 0)
+                          AND m.author_id <> cp.user_id
+                          AND NOT m.is_deleted
+          WHERE cp.user_id = $1
+          GROUP BY cp.conversation_id",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<SqlUuid, _>(ws)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.conversation_id, r.n)).collect())
+}
+
+pub async fn edit(conn: &mut AsyncPgConnection, id: MessageId, content: &str) -> QueryResult<Message> {
+    diesel::update(messages::table.find(id))
+        .set((messages::content.eq(content), messages::edited_at.eq(diesel::dsl::now), messages::updated_at.eq(diesel::dsl::now)))
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Soft delete: the row keeps its sequence; its text is erased.
+pub async fn soft_delete(conn: &mut AsyncPgConnection, id: MessageId) -> QueryResult<Message> {
+    diesel::update(messages::table.find(id))
+        .set((messages::is_deleted.eq(true), messages::content.eq(""), messages::updated_at.eq(diesel::dsl::now)))
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A thread's replies, oldest first.
+pub async fn replies(conn: &mut AsyncPgConnection, parent: MessageId) -> QueryResult<Vec<Message>> {
+    messages::table.filter(messages::parent_id.eq(parent)).order(messages::sequence.asc()).select(Message::as_select()).load(conn).await
+}
+
+/// Who takes part in a thread: its parent's author and every replier.
+pub async fn thread_participants(conn: &mut AsyncPgConnection, parent: &Message) -> QueryResult<Vec<UserId>> {
+    let mut users: Vec<UserId> = messages::table.filter(messages::parent_id.eq(parent.id)).select(messages::author_id).distinct().load(conn).await?;
+    if !users.contains(&parent.author_id) {
+        users.push(parent.author_id);
+    }
+    Ok(users)
+}
+
+/// Adds the reaction, or removes it when the user already reacted so.
+/// Returns whether it is now present.
+pub async fn toggle_reaction(conn: &mut AsyncPgConnection, message: MessageId, user: UserId, emoji: &str) -> QueryResult<bool> {
+    let removed = diesel::delete(reactions::table.find((message, emoji, user))).execute(conn).await?;
+    if removed > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(reactions::table)
+        .values((reactions::message_id.eq(message), reactions::user_id.eq(user), reactions::emoji.eq(emoji)))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(true)
+}
+
+/// Reactions of these messages: (message, emoji, user), in the order given.
+pub async fn reactions_of(conn: &mut AsyncPgConnection, ids: &[MessageId]) -> QueryResult<Vec<(MessageId, String, UserId)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    reactions::table
+        .filter(reactions::message_id.eq_any(ids))
+        .order((reactions::created_at.asc(), reactions::user_id.asc()))
+        .select((reactions::message_id, reactions::emoji, reactions::user_id))
+        .load(conn)
+        .await
+}
+
+pub async fn set_pin(conn: &mut AsyncPgConnection, channel: ChannelId, message: MessageId, by: UserId, pinned: bool) -> QueryResult<()> {
+    if pinned {
+        diesel::insert_into(pins::table)
+            .values((pins::channel_id.eq(channel), pins::message_id.eq(message), pins::pinned_by.eq(by)))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+    } else {
+        diesel::delete(pins::table.find((channel, message))).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// A channel's pinned messages, most recently pinned first.
+pub async fn pinned(conn: &mut AsyncPgConnection, channel: ChannelId) -> QueryResult<Vec<Message>> {
+    pins::table
+        .inner_join(messages::table)
+        .filter(pins::channel_id.eq(channel))
+        .filter(messages::is_deleted.eq(false))
+        .order(pins::created_at.desc())
+        .select(Message::as_select())
+        .load(conn)
+        .await
 }

@@ -2,4 +2,5 @@
 //! an open transaction alike.
 
 pub mod channels;
+pub mod conversations;
 pub mod messages;

@@ -1,0 +1,276 @@
+//! Channels: create, list, read, join, leave, update, members, pins.
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use ocomms_proto::auth::v1::GetMembershipRequest;
+use ocomms_proto::messaging::v1 as pb;
+use ocomms_runtime::identity::Principal;
+use ocomms_runtime::ids::{self, ChannelId, UserId, WorkspaceId};
+use ocomms_runtime::time::rfc3339;
+use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
+use tonic::Request;
+use tonic::metadata::MetadataMap;
+
+use super::{MessagingApi, Place, messages_pb};
+use crate::domain;
+use crate::store::channels::{self, Channel};
+use crate::store::messages::{self as store, Target};
+
+fn channel_pb(c: &Channel, is_member: bool, member_count: i64, unread: i64) -> pb::Channel {
+    pb::Channel {
+        id: c.id.to_string(),
+        workspace_id: c.workspace_id.to_string(),
+        name: c.name.clone(),
+        description: c.description.clone(),
+        is_private: c.is_private,
+        is_archived: c.is_archived,
+        category_id: c.category_id.map(|id| id.to_string()),
+        created_by: c.created_by.to_string(),
+        created_at: rfc3339(c.created_at),
+        is_member,
+        member_count,
+        last_sequence: c.last_seq,
+        unread_count: unread,
+    }
+}
+
+fn unique_name(e: diesel::result::Error) -> ServiceError {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            ServiceError::conflict("a channel with this name already exists").with_details(serde_json::json!({ "field": "name" }))
+        }
+        other => other.into(),
+    }
+}
+
+impl MessagingApi {
+    async fn channel_place(&self, meta: &MetadataMap, p: &Principal, id: &str) -> ServiceResult<Place> {
+        let id: ChannelId = ids::parse("channelId", id)?;
+        self.place(meta, p, Target::Channel(id)).await
+    }
+
+    /// The channel as the caller sees it, fresh from the database.
+    async fn channel_view(&self, p: &Principal, id: ChannelId) -> ServiceResult<pb::Channel> {
+        let mut conn = self.conn().await?;
+        let c = channels::get(&mut conn, id).await?.ok_or_else(|| ServiceError::not_found("channel"))?;
+        let is_member = channels::is_member(&mut conn, id, p.user_id).await?;
+        let count = channels::member_count(&mut conn, id).await?;
+        let unread = if is_member {
+            store::channel_unread(&mut conn, c.workspace_id, p.user_id).await?.into_iter().find(|(x, _)| *x == id).map(|(_, n)| n).unwrap_or(0)
+        } else {
+            0
+        };
+        Ok(channel_pb(&c, is_member, count, unread))
+    }
+
+    /// Channel creators and workspace admins manage a channel.
+    fn check_manager(place: &Place, p: &Principal) -> ServiceResult<()> {
+        let creator = place.channel.as_ref().is_some_and(|c| c.created_by == p.user_id);
+        if creator || place.membership.is_admin() {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden("only the channel's creator or a workspace admin can do this"))
+        }
+    }
+
+    pub(crate) async fn create_channel(&self, req: Request<pb::CreateChannelRequest>) -> ServiceResult<pb::Channel> {
+        let p = self.access.principal(req.metadata()).await?;
+        let r = req.get_ref();
+        let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
+        let name = domain::channel_name(&r.name)?;
+        let description = domain::description(r.description.as_deref())?;
+        if r.category_id.as_deref().is_some_and(|c| !c.trim().is_empty()) {
+            return Err(ServiceError::validation("categoryId", "no such category"));
+        }
+        let m = self.access.membership(req.metadata(), &p, ws).await?;
+        if m.is_guest {
+            return Err(ServiceError::forbidden("guests cannot create channels"));
+        }
+        let channel = Channel {
+            id: ChannelId::new(),
+            workspace_id: ws,
+            name,
+            description,
+            is_private: r.is_private,
+            is_archived: false,
+            category_id: None,
+            created_by: p.user_id,
+            created_at: Utc::now(),
+            last_seq: 0,
+        };
+        let mut conn = self.conn().await?;
+        let c = channel.clone();
+        let user = p.user_id;
+        conn.transaction::<_, ServiceError, _>(async move |conn| {
+            channels::insert(conn, &c).await.map_err(unique_name)?;
+            channels::add_member(conn, &c, user).await?;
+            Ok(())
+        })
+        .await?;
+        Ok(channel_pb(&channel, true, 1, 0))
+    }
+
+    pub(crate) async fn list_channels(&self, req: Request<pb::ListChannelsRequest>) -> ServiceResult<pb::ListChannelsResponse> {
+        let p = self.access.principal(req.metadata()).await?;
+        let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
+        let m = self.access.membership(req.metadata(), &p, ws).await?;
+        let mut conn = self.conn().await?;
+        let rows = channels::visible(&mut conn, ws, p.user_id).await?;
+        let unread = store::channel_unread(&mut conn, ws, p.user_id).await?;
+        let channels = rows
+            .iter()
+            .filter(|(_, member, _)| !m.is_guest || *member)
+            .map(|(c, member, n)| {
+                let u = unread.iter().find(|(id, _)| *id == c.id).map(|(_, n)| *n).unwrap_or(0);
+                channel_pb(c, *member, *n, u)
+            })
+            .collect();
+        Ok(pb::ListChannelsResponse { channels })
+    }
+
+    pub(crate) async fn get_channel(&self, req: Request<pb::GetChannelRequest>) -> ServiceResult<pb::Channel> {
+        let p = self.access.principal(req.metadata()).await?;
+        let place = self.channel_place(req.metadata(), &p, &req.get_ref().channel_id).await?;
+        let Target::Channel(id) = place.target else { return Err(ServiceError::not_found("channel")) };
+        self.channel_view(&p, id).await
+    }
+
+    pub(crate) async fn join_channel(&self, req: Request<pb::JoinChannelRequest>) -> ServiceResult<pb::Channel> {
+        let p = self.access.principal(req.metadata()).await?;
+        let place = self.channel_place(req.metadata(), &p, &req.get_ref().channel_id).await?;
+        let channel = place.channel.as_ref().ok_or_else(|| ServiceError::not_found("channel"))?;
+        if !place.is_member {
+            if channel.is_archived {
+                return Err(ServiceError::forbidden("this channel is archived"));
+            }
+            let mut conn = self.conn().await?;
+            channels::add_member(&mut conn, channel, p.user_id).await?;
+            // Joining starts with everything before now read.
+            store::mark_channel_read(&mut conn, p.user_id, channel.id, channel.last_seq).await?;
+        }
+        self.channel_view(&p, channel.id).await
+    }
+
+    pub(crate) async fn leave_channel(&self, req: Request<pb::LeaveChannelRequest>) -> ServiceResult<pb::LeaveChannelResponse> {
+        let p = self.access.principal(req.metadata()).await?;
+        let place = self.channel_place(req.metadata(), &p, &req.get_ref().channel_id).await?;
+        if !place.is_member {
+            return Err(ServiceError::validation("channelId", "you are not a member of this channel"));
+        }
+        let Target::Channel(id) = place.target else { return Err(ServiceError::not_found("channel")) };
+        let mut conn = self.conn().await?;
+        channels::remove_member(&mut conn, id, p.user_id).await?;
+        Ok(pb::LeaveChannelResponse {})
+    }
+
+    pub(crate) async fn update_channel(&self, req: Request<pb::UpdateChannelRequest>) -> ServiceResult<pb::Channel> {
+        let p = self.access.principal(req.metadata()).await?;
+        let r = req.get_ref();
+        let name = r.name.as_deref().map(domain::channel_name).transpose()?;
+        let description = match &r.description {
+            Some(d) => Some(domain::description(Some(d))?),
+            None => None,
+        };
+        let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
+        Self::check_manager(&place, &p)?;
+        let mut c = place.channel.clone().ok_or_else(|| ServiceError::not_found("channel"))?;
+        if c.is_archived && r.is_archived != Some(false) && (name.is_some() || description.is_some()) {
+            return Err(ServiceError::forbidden("this channel is archived; unarchive it first"));
+        }
+        if let Some(n) = name {
+            c.name = n;
+        }
+        if let Some(d) = description {
+            c.description = d;
+        }
+        if let Some(a) = r.is_archived {
+            c.is_archived = a;
+        }
+        let mut conn = self.conn().await?;
+        channels::update(&mut conn, &c).await.map_err(unique_name)?;
+        drop(conn);
+        let view = self.channel_view(&p, c.id).await?;
+        let to = self.audience(place.target).await?;
+        self.publish(to, "channel:updated", serde_json::json!({ "channel": view })).await;
+        Ok(view)
+    }
+
+    pub(crate) async fn add_channel_member(&self, req: Request<pb::ChannelMemberRequest>) -> ServiceResult<pb::Channel> {
+        let p = self.access.principal(req.metadata()).await?;
+        let r = req.get_ref();
+        let target: UserId = ids::parse("userId", &r.user_id)?;
+        let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
+        let channel = place.channel.clone().ok_or_else(|| ServiceError::not_found("channel"))?;
+        place.check_can_post()?;
+        if place.membership.is_guest {
+            return Err(ServiceError::forbidden("guests cannot add members"));
+        }
+        // The person added must belong to the workspace (asked of svc-auth).
+        let ask = self.access.identity.forward(
+            req.metadata(),
+            GetMembershipRequest { workspace_id: channel.workspace_id.to_string(), user_id: Some(target.to_string()) },
+        );
+        let member = self.access.identity.auth_client().get_membership(ask).await.map_err(|s| {
+            let e = ServiceError::from_status(&s);
+            if e.code == ErrorCode::NotFound { ServiceError::not_found("user") } else { e }
+        })?;
+        if member.into_inner().is_guest {
+            return Err(ServiceError::forbidden("guests are given channels by their invite"));
+        }
+        let mut conn = self.conn().await?;
+        if !channels::is_member(&mut conn, channel.id, target).await? {
+            channels::add_member(&mut conn, &channel, target).await?;
+            store::mark_channel_read(&mut conn, target, channel.id, channel.last_seq).await?;
+        }
+        drop(conn);
+        let view = self.channel_view(&p, channel.id).await?;
+        self.publish(vec![target], "channel:joined", serde_json::json!({ "channel": view, "addedBy": p.user_id })).await;
+        Ok(view)
+    }
+
+    pub(crate) async fn remove_channel_member(&self, req: Request<pb::ChannelMemberRequest>) -> ServiceResult<pb::Channel> {
+        let p = self.access.principal(req.metadata()).await?;
+        let r = req.get_ref();
+        let target: UserId = ids::parse("userId", &r.user_id)?;
+        let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
+        if target != p.user_id {
+            Self::check_manager(&place, &p)?;
+        }
+        let Target::Channel(id) = place.target else { return Err(ServiceError::not_found("channel")) };
+        let mut conn = self.conn().await?;
+        if channels::remove_member(&mut conn, id, target).await? == 0 {
+            return Err(ServiceError::not_found("member"));
+        }
+        drop(conn);
+        self.publish(vec![target], "channel:left", serde_json::json!({ "channelId": id, "removedBy": p.user_id })).await;
+        self.channel_view(&p, id).await
+    }
+
+    pub(crate) async fn set_pin(&self, req: Request<pb::SetPinRequest>) -> ServiceResult<pb::SetPinResponse> {
+        let p = self.access.principal(req.metadata()).await?;
+        let r = req.get_ref();
+        let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
+        place.check_can_post()?;
+        let Target::Channel(channel) = place.target else { return Err(ServiceError::not_found("channel")) };
+        let (m, _) = self.visible_message(req.metadata(), &p, "messageId", &r.message_id).await?;
+        if m.channel_id != Some(channel) || m.is_deleted {
+            return Err(ServiceError::validation("messageId", "no such message in this channel"));
+        }
+        let mut conn = self.conn().await?;
+        store::set_pin(&mut conn, channel, m.id, p.user_id, r.pinned).await?;
+        drop(conn);
+        let to = self.audience(place.target).await?;
+        self.publish(to, "pin:update", serde_json::json!({ "channelId": channel, "messageId": m.id, "pinned": r.pinned, "by": p.user_id }))
+            .await;
+        Ok(pb::SetPinResponse { message_id: m.id.to_string(), pinned: r.pinned })
+    }
+
+    pub(crate) async fn list_pins(&self, req: Request<pb::ListPinsRequest>) -> ServiceResult<pb::ListMessagesResponse> {
+        let p = self.access.principal(req.metadata()).await?;
+        let place = self.channel_place(req.metadata(), &p, &req.get_ref().channel_id).await?;
+        let Target::Channel(channel) = place.target else { return Err(ServiceError::not_found("channel")) };
+        let mut conn = self.conn().await?;
+        let rows = store::pinned(&mut conn, channel).await?;
+        Ok(pb::ListMessagesResponse { messages: messages_pb(&mut conn, &rows).await?, has_more: false })
+    }
+}

@@ -1,0 +1,93 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ocomms_runtime::ids::{ConversationId, UserId, WorkspaceId};
+
+use crate::schema::{conversation_participants, conversations};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = conversations, check_for_backend(diesel::pg::Pg))]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub workspace_id: WorkspaceId,
+    pub participant_key: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seq: i64,
+}
+
+/// The key that makes one conversation per set of participants.
+pub fn participant_key(users: &[UserId]) -> String {
+    let mut ids: Vec<String> = users.iter().map(ToString::to_string).collect();
+    ids.sort();
+    ids.dedup();
+    ids.join(",")
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: ConversationId) -> QueryResult<Option<Conversation>> {
+    conversations::table.find(id).select(Conversation::as_select()).first(conn).await.optional()
+}
+
+/// The conversation of exactly `users` in `ws`, created if it does not exist.
+pub async fn open(conn: &mut AsyncPgConnection, ws: WorkspaceId, users: &[UserId]) -> QueryResult<Conversation> {
+    let key = participant_key(users);
+    let id = ConversationId::new();
+    let inserted = diesel::insert_into(conversations::table)
+        .values((conversations::id.eq(id), conversations::workspace_id.eq(ws), conversations::participant_key.eq(&key)))
+        .on_conflict((conversations::workspace_id, conversations::participant_key))
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 1 {
+        let rows: Vec<_> = users.iter().map(|u| (conversation_participants::conversation_id.eq(id), conversation_participants::user_id.eq(*u))).collect();
+        diesel::insert_into(conversation_participants::table).values(rows).on_conflict_do_nothing().execute(conn).await?;
+    }
+    conversations::table
+        .filter(conversations::workspace_id.eq(ws))
+        .filter(conversations::participant_key.eq(&key))
+        .select(Conversation::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn participants(conn: &mut AsyncPgConnection, id: ConversationId) -> QueryResult<Vec<UserId>> {
+    conversation_participants::table
+        .filter(conversation_participants::conversation_id.eq(id))
+        .order(conversation_participants::user_id.asc())
+        .select(conversation_participants::user_id)
+        .load(conn)
+        .await
+}
+
+/// The user's conversations in a workspace, most recently active first.
+pub async fn for_user(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<Conversation>> {
+    let mine = conversation_participants::table.filter(conversation_participants::user_id.eq(user)).select(conversation_participants::conversation_id);
+    conversations::table
+        .filter(conversations::workspace_id.eq(ws))
+        .filter(conversations::id.eq_any(mine))
+        .order(conversations::updated_at.desc())
+        .select(Conversation::as_select())
+        .load(conn)
+        .await
+}
+
+/// Takes the next sequence number of a conversation (see
+/// `channels::next_sequence`).
+pub async fn next_sequence(conn: &mut AsyncPgConnection, c: ConversationId) -> QueryResult<i64> {
+    diesel::update(conversations::table.find(c))
+        .set((conversations::last_seq.eq(conversations::last_seq + 1), conversations::updated_at.eq(diesel::dsl::now)))
+        .returning(conversations::last_seq)
+        .get_result(conn)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_key_per_set() {
+        let (a, b) = (UserId::new(), UserId::new());
+        assert_eq!(participant_key(&[a, b]), participant_key(&[b, a, b]));
+        assert_ne!(participant_key(&[a, b]), participant_key(&[a]));
+    }
+}
