@@ -161,6 +161,14 @@ impl Api {
         self.call(Method::POST, path, Some(token), Some(body)).await.expect("request")
     }
 
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await.expect("request")
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::DELETE, path, Some(token), None).await.expect("request")
+    }
+
     /// Signs a new user up (a unique email per call).
     pub async fn sign_up(&self, name: &str) -> anyhow::Result<User> {
         let email = format!("{}-{}@example.com", name.to_lowercase(), &uuid::Uuid::new_v4().simple().to_string()[..10]);

@@ -17,6 +17,8 @@
 //! decides who a caller is (svc-auth does, for every service); only it
 //! speaks HTTP/JSON.
 
+#![recursion_limit = "512"]
+
 pub mod config;
 pub mod error;
 pub mod extract;

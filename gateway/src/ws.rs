@@ -13,7 +13,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use ocomms_proto::auth::v1::GetSessionRequest;
-use ocomms_proto::messaging::v1::SendMessageRequest;
+use ocomms_proto::messaging::v1::{DeleteMessageRequest, EditMessageRequest, SendMessageRequest, ToggleReactionRequest};
 use ocomms_proto::notify::v1::MarkNotificationReadRequest;
 use ocomms_proto::presence::v1::{GetPresenceRequest, SetPresenceRequest};
 use ocomms_runtime::ErrorCode;
@@ -140,6 +140,21 @@ async fn dispatch(s: &AppState, token: &str, event: &str, data: Value) -> ApiRes
             let body: SendMessageRequest = parse(data)?;
             let m = s.clients.messaging.clone().send_message(grpc_request(Some(token), body)).await?.into_inner();
             Ok(json!(m))
+        }
+        "message:edit" => {
+            let body: EditMessageRequest = parse(data)?;
+            let m = s.clients.messaging.clone().edit_message(grpc_request(Some(token), body)).await?.into_inner();
+            Ok(json!(m))
+        }
+        "message:delete" => {
+            let body: DeleteMessageRequest = parse(data)?;
+            let m = s.clients.messaging.clone().delete_message(grpc_request(Some(token), body)).await?.into_inner();
+            Ok(json!({ "messageId": m.id }))
+        }
+        "reaction:toggle" => {
+            let body: ToggleReactionRequest = parse(data)?;
+            let m = s.clients.messaging.clone().toggle_reaction(grpc_request(Some(token), body)).await?.into_inner();
+            Ok(json!({ "messageId": m.id, "reactions": m.reactions }))
         }
         "presence:setActive" | "presence:setAway" => {
             #[derive(Deserialize)]

@@ -6,5 +6,6 @@ mod auth;
 mod errors;
 mod fanout;
 mod journey;
+mod messaging;
 mod ops;
 mod support;

@@ -45,9 +45,9 @@ pub async fn leave(State(s): State<AppState>, caller: Caller, Path(id): Path<Str
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
-    before: Option<i64>,
-    after: Option<i64>,
-    limit: Option<u32>,
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
 }
 
 pub async fn history(
@@ -71,4 +71,56 @@ pub async fn send(
     body.conversation_id = None;
     let m = s.clients.messaging.clone().send_message(caller.req(body)).await?.into_inner();
     Ok((StatusCode::CREATED, Json(m)))
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<pb::UpdateChannelRequest>,
+) -> ApiResult<Json<pb::Channel>> {
+    body.channel_id = path_id(&id, "channel")?;
+    Ok(Json(s.clients.messaging.clone().update_channel(caller.req(body)).await?.into_inner()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddMember {
+    user_id: String,
+}
+
+pub async fn add_member(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<AddMember>) -> ApiResult<Json<pb::Channel>> {
+    let req = pb::ChannelMemberRequest { channel_id: path_id(&id, "channel")?, user_id: body.user_id };
+    Ok(Json(s.clients.messaging.clone().add_channel_member(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn remove_member(State(s): State<AppState>, caller: Caller, Path((id, user)): Path<(String, String)>) -> ApiResult<Json<pb::Channel>> {
+    let req = pb::ChannelMemberRequest { channel_id: path_id(&id, "channel")?, user_id: path_id(&user, "member")? };
+    Ok(Json(s.clients.messaging.clone().remove_channel_member(caller.req(req)).await?.into_inner()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadBody {
+    sequence: i64,
+}
+
+pub async fn read(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ReadBody>) -> ApiResult<Json<pb::UnreadCount>> {
+    let req = pb::MarkReadRequest { channel_id: Some(path_id(&id, "channel")?), conversation_id: None, sequence: body.sequence };
+    Ok(Json(s.clients.messaging.clone().mark_read(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn pins(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::ListMessagesResponse>> {
+    let req = pb::ListPinsRequest { channel_id: path_id(&id, "channel")? };
+    Ok(Json(s.clients.messaging.clone().list_pins(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn set_pin(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(mut body): ApiJson<pb::SetPinRequest>) -> ApiResult<Json<pb::SetPinResponse>> {
+    body.channel_id = path_id(&id, "channel")?;
+    Ok(Json(s.clients.messaging.clone().set_pin(caller.req(body)).await?.into_inner()))
+}
+
+pub async fn unread(State(s): State<AppState>, caller: Caller, Path(ws): Path<String>) -> ApiResult<Json<pb::WorkspaceUnread>> {
+    let req = pb::GetUnreadRequest { workspace_id: path_id(&ws, "workspace")? };
+    Ok(Json(s.clients.messaging.clone().get_unread(caller.req(req)).await?.into_inner()))
 }

@@ -4,10 +4,11 @@
 
 pub mod auth;
 pub mod channels;
+pub mod messages;
 pub mod misc;
 pub mod workspaces;
 
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 
 use crate::AppState;
 
@@ -61,6 +62,22 @@ pub fn table() -> Vec<Route> {
         route!("post" "/api/channels/{channelId}/leave", "channels", "Leave a channel", auth: true, body: None, ok: (200, "Success"), query: &[], post(channels::leave)),
         route!("get" "/api/channels/{channelId}/messages", "messages", "History by sequence, ascending; `before` pages back, `after` forward (resume after a disconnect with after=<last sequence seen>)", auth: true, body: None, ok: (200, "MessagePage"), query: HISTORY_QUERY, get(channels::history)),
         route!("post" "/api/channels/{channelId}/messages", "messages", "Send a message; a retry with the same clientMsgId returns the first message instead of creating another", auth: true, body: Some("SendMessage"), ok: (201, "Message"), query: &[], post(channels::send)),
+        route!("patch" "/api/channels/{channelId}", "channels", "Rename, describe, archive or unarchive (the channel's creator, admins)", auth: true, body: Some("UpdateChannel"), ok: (200, "Channel"), query: &[], patch(channels::update)),
+        route!("post" "/api/channels/{channelId}/members", "channels", "Add a workspace member to the channel (members of the channel)", auth: true, body: Some("AddMember"), ok: (200, "Channel"), query: &[], post(channels::add_member)),
+        route!("delete" "/api/channels/{channelId}/members/{userId}", "channels", "Remove someone from the channel (the channel's creator, admins; anyone for themselves)", auth: true, body: None, ok: (200, "Channel"), query: &[], delete(channels::remove_member)),
+        route!("post" "/api/channels/{channelId}/read", "read state", "Move the caller's read mark to a sequence; answers the channel's unread count", auth: true, body: Some("MarkRead"), ok: (200, "UnreadCount"), query: &[], post(channels::read)),
+        route!("get" "/api/channels/{channelId}/pins", "channels", "Pinned messages, most recently pinned first", auth: true, body: None, ok: (200, "MessagePage"), query: &[], get(channels::pins)),
+        route!("post" "/api/channels/{channelId}/pins", "channels", "Pin or unpin a message of the channel", auth: true, body: Some("SetPin"), ok: (200, "PinState"), query: &[], post(channels::set_pin)),
+        route!("get" "/api/workspaces/{workspaceId}/unread", "read state", "Unread counts per channel and conversation, and the total", auth: true, body: None, ok: (200, "WorkspaceUnread"), query: &[], get(channels::unread)),
+        route!("patch" "/api/messages/{messageId}", "messages", "Edit a message (its author)", auth: true, body: Some("EditMessage"), ok: (200, "Message"), query: &[], patch(messages::edit)),
+        route!("delete" "/api/messages/{messageId}", "messages", "Delete a message (its author, admins); it keeps its place as [deleted], its replies stay", auth: true, body: None, ok: (200, "Message"), query: &[], delete(messages::delete)),
+        route!("get" "/api/messages/{messageId}/replies", "messages", "A thread's replies, oldest first", auth: true, body: None, ok: (200, "MessagePage"), query: &[], get(messages::replies)),
+        route!("post" "/api/messages/{messageId}/reactions", "messages", "Toggle the caller's reaction", auth: true, body: Some("ToggleReaction"), ok: (200, "Message"), query: &[], post(messages::react)),
+        route!("post" "/api/workspaces/{workspaceId}/conversations", "conversations", "The DM or group DM of exactly these users and the caller (same set, same conversation)", auth: true, body: Some("OpenConversation"), ok: (200, "Conversation"), query: &[], post(messages::open_conversation)),
+        route!("get" "/api/workspaces/{workspaceId}/conversations", "conversations", "The caller's DMs and group DMs, most recent first", auth: true, body: None, ok: (200, "ConversationList"), query: &[], get(messages::conversations)),
+        route!("get" "/api/conversations/{conversationId}/messages", "conversations", "History by sequence, as for channels", auth: true, body: None, ok: (200, "MessagePage"), query: HISTORY_QUERY, get(messages::history)),
+        route!("post" "/api/conversations/{conversationId}/messages", "conversations", "Send a message in a conversation", auth: true, body: Some("SendMessage"), ok: (201, "Message"), query: &[], post(messages::send)),
+        route!("post" "/api/conversations/{conversationId}/read", "read state", "Move the caller's read mark in a conversation", auth: true, body: Some("MarkRead"), ok: (200, "UnreadCount"), query: &[], post(messages::read)),
         route!("get" "/api/user/storage", "files", "The caller's storage use and quota in bytes", auth: true, body: None, ok: (200, "StorageUsage"), query: &[], get(misc::storage)),
         route!("get" "/api/notifications", "notifications", "The caller's notifications, newest first", auth: true, body: None, ok: (200, "NotificationList"), query: &[("unreadOnly", "boolean", "only unread ones"), ("limit", "integer", "default 50, at most 200")], get(misc::notifications)),
         route!("post" "/api/notifications/{notificationId}/read", "notifications", "Mark a notification read", auth: true, body: None, ok: (200, "Notification"), query: &[], post(misc::notification_read)),

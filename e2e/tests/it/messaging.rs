@@ -1,0 +1,175 @@
+//! Messaging features through the gateway, with who-receives-what checked
+//! on live sockets.
+
+use reqwest::Method;
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn edits_deletes_and_reactions_reach_members_live() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let api = &r.api;
+    let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
+    let mut ann = Socket::connect(&t.base, &r.ann.token).await.expect("socket");
+    let m = api.post(&format!("/api/channels/{}/messages", r.channel), &r.bob.token, json!({ "content": "tpyo" })).await.expect(201);
+    let id = m["id"].as_str().expect("id").to_owned();
+
+    // Only the author edits.
+    let e = api.call(Method::PATCH, &format!("/api/messages/{id}"), Some(&r.ann.token), Some(json!({ "content": "hijack" }))).await.expect("call");
+    e.expect_error(403, "FORBIDDEN");
+    let ack = bob.request("message:edit", json!({ "messageId": id, "content": "typo" })).await.expect("ack");
+    assert_eq!(ack["data"]["content"], "typo");
+    let edited = ann.event("message:edited", WAIT).await.expect("edited");
+    assert_eq!(edited["message"]["content"], "typo");
+    assert!(edited["message"]["editedAt"].is_string());
+
+    // Reactions toggle, with counts and users.
+    let ack = ann.request("reaction:toggle", json!({ "messageId": id, "emoji": "👍" })).await.expect("ack");
+    assert_eq!(ack["data"]["reactions"][0]["count"], 1);
+    let upd = bob.event("reaction:update", WAIT).await.expect("reaction");
+    assert_eq!(upd["reactions"][0]["emoji"], "👍");
+    assert_eq!(upd["reactions"][0]["userIds"][0], r.ann.id);
+    api.post(&format!("/api/messages/{id}/reactions"), &r.bob.token, json!({ "emoji": "👍" })).await.expect(200);
+    let both = api.post(&format!("/api/messages/{id}/reactions"), &r.ann.token, json!({ "emoji": "👍" })).await.expect(200);
+    assert_eq!(both["reactions"][0]["count"], 1, "toggling again removes ann's");
+    assert_eq!(both["reactions"][0]["userIds"][0], r.bob.id);
+    api.post(&format!("/api/messages/{id}/reactions"), &r.bob.token, json!({ "emoji": "  " })).await.expect_error(400, "VALIDATION_ERROR");
+
+    // A thread reply, then the workspace owner deletes the parent: it keeps its
+    // place as [deleted]; its reply stays.
+    let reply = api
+        .post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "answer", "parentId": id }))
+        .await
+        .expect(201);
+    let tr = bob.event("thread:newReply", WAIT).await.expect("thread reply to the parent's author");
+    assert_eq!(tr["parentId"], id);
+    assert_eq!(tr["reply"]["id"], reply["id"]);
+    let thread = api.get(&format!("/api/messages/{id}/replies"), &r.bob.token).await.expect(200);
+    assert_eq!(thread["messages"].as_array().map(Vec::len), Some(1));
+    let del = api.call(Method::DELETE, &format!("/api/messages/{id}"), Some(&r.ann.token), None).await.expect("call").expect(200);
+    assert_eq!(del["content"], "[deleted]");
+    let gone = bob.event("message:deleted", WAIT).await.expect("deleted");
+    assert_eq!(gone["messageId"], id);
+    assert_eq!(gone["channelId"], r.channel);
+    let page = api.get(&format!("/api/channels/{}/messages", r.channel), &r.bob.token).await.expect(200);
+    let msgs = page["messages"].as_array().expect("messages");
+    assert_eq!(msgs.len(), 2);
+    assert_eq!((msgs[0]["sequence"].as_i64(), msgs[0]["content"].as_str(), msgs[0]["isDeleted"].as_bool()), (Some(1), Some("[deleted]"), Some(true)));
+    assert_eq!(msgs[0]["replyCount"], 1);
+    assert_eq!(msgs[1]["content"], "answer");
+    let e = api.call(Method::PATCH, &format!("/api/messages/{id}"), Some(&r.bob.token), Some(json!({ "content": "undo" }))).await.expect("call");
+    e.expect_error(404, "NOT_FOUND");
+    t.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dms_are_one_per_set_of_people_and_private_to_them() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let api = &r.api;
+    let cat = api.sign_up("Cat").await.expect("cat");
+    api.invite(&r.ws, &r.ann, &cat).await.expect("invite");
+    let convs = format!("/api/workspaces/{}/conversations", r.ws);
+    let dm = api.post(&convs, &r.ann.token, json!({ "userIds": [r.bob.id] })).await.expect(200);
+    let again = api.post(&convs, &r.bob.token, json!({ "userIds": [r.ann.id, r.bob.id] })).await.expect(200);
+    assert_eq!(dm["id"], again["id"], "same set, same conversation");
+    let group = api.post(&convs, &r.ann.token, json!({ "userIds": [r.bob.id, cat.id] })).await.expect(200);
+    assert_ne!(group["id"], dm["id"]);
+    assert_eq!(group["participantIds"].as_array().map(Vec::len), Some(3));
+
+    let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
+    let mut cat_s = Socket::connect(&t.base, &cat.token).await.expect("socket");
+    let dm_id = dm["id"].as_str().expect("id");
+    let ack = Socket::connect(&t.base, &r.ann.token)
+        .await
+        .expect("socket")
+        .request("message:send", json!({ "conversationId": dm_id, "content": "psst" }))
+        .await
+        .expect("ack");
+    assert_eq!(ack["ok"], true, "{ack}");
+    let got = bob.event("message:new", WAIT).await.expect("bob gets the DM");
+    assert_eq!(got["conversation"]["id"], dm_id);
+    cat_s.expect_no_event("message:new", QUIET).await.expect("cat does not");
+    api.get(&format!("/api/conversations/{dm_id}/messages"), &cat.token).await.expect_error(404, "NOT_FOUND");
+    api.post(&format!("/api/conversations/{dm_id}/messages"), &cat.token, json!({ "content": "me too" })).await.expect_error(404, "NOT_FOUND");
+    let list = api.get(&convs, &r.bob.token).await.expect(200);
+    assert_eq!(list["conversations"].as_array().map(Vec::len), Some(2));
+    let bob_dm = list["conversations"].as_array().expect("list").iter().find(|c| c["id"] == dm["id"]).expect("dm listed").clone();
+    assert_eq!(bob_dm["unreadCount"], 1);
+    // Someone outside the workspace cannot be added.
+    let eve = api.sign_up("Eve").await.expect("eve");
+    api.post(&convs, &r.ann.token, json!({ "userIds": [eve.id] })).await.expect_error(400, "VALIDATION_ERROR");
+    t.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unread_counts_follow_messages_and_read_marks() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let api = &r.api;
+    let path = format!("/api/channels/{}/messages", r.channel);
+    for i in 0..3 {
+        api.post(&path, &r.ann.token, json!({ "content": format!("n{i}") })).await.expect(201);
+    }
+    let unread = format!("/api/workspaces/{}/unread", r.ws);
+    let bob_view = api.get(&unread, &r.bob.token).await.expect(200);
+    assert_eq!(bob_view["total"], 3);
+    assert_eq!(bob_view["channels"][0]["channelId"], r.channel);
+    assert_eq!(api.get(&unread, &r.ann.token).await.expect(200)["total"], 0, "one's own messages are never unread");
+    let list = api.get(&format!("/api/workspaces/{}/channels", r.ws), &r.bob.token).await.expect(200);
+    assert_eq!(list["channels"][0]["unreadCount"], 3);
+
+    let mut other_tab = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
+    let read = api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 2 })).await.expect(200);
+    assert_eq!(read["count"], 1);
+    let ev = other_tab.event("unread:update", WAIT).await.expect("unread:update");
+    assert_eq!((ev["channelId"].as_str(), ev["count"].as_i64()), (Some(r.channel.as_str()), Some(1)));
+    assert_eq!(other_tab.event("workspace:unreadUpdate", WAIT).await.expect("total")["total"], 1);
+    // Marks never move back, and cannot point past the end.
+    api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 1 })).await.expect(200);
+    assert_eq!(api.get(&unread, &r.bob.token).await.expect(200)["total"], 1);
+    api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 99 })).await.expect_error(400, "VALIDATION_ERROR");
+    api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 3 })).await.expect(200);
+    assert_eq!(api.get(&unread, &r.bob.token).await.expect(200)["total"], 0);
+    t.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn private_channels_grow_by_invitation_and_archived_ones_are_read_only() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let api = &r.api;
+    let secret = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true })).await.expect(201);
+    let sid = secret["id"].as_str().expect("id").to_owned();
+    let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
+    api.post(&format!("/api/channels/{sid}/join"), &r.bob.token, json!({})).await.expect_error(404, "NOT_FOUND");
+    api.post(&format!("/api/channels/{sid}/members"), &r.ann.token, json!({ "userId": r.bob.id })).await.expect(200);
+    let joined = bob.event("channel:joined", WAIT).await.expect("told of the channel");
+    assert_eq!(joined["channel"]["id"], sid);
+    let m = api.post(&format!("/api/channels/{sid}/messages"), &r.ann.token, json!({ "content": "for your eyes" })).await.expect(201);
+    assert_eq!(bob.event("message:new", WAIT).await.expect("now hears it")["message"]["id"], m["id"]);
+
+    // Pins.
+    let mid = m["id"].as_str().expect("id");
+    api.post(&format!("/api/channels/{sid}/pins"), &r.bob.token, json!({ "messageId": mid, "pinned": true })).await.expect(200);
+    let pins = api.get(&format!("/api/channels/{sid}/pins"), &r.ann.token).await.expect(200);
+    assert_eq!(pins["messages"][0]["id"], mid);
+    api.post(&format!("/api/channels/{sid}/pins"), &r.bob.token, json!({ "messageId": mid, "pinned": false })).await.expect(200);
+    assert_eq!(api.get(&format!("/api/channels/{sid}/pins"), &r.ann.token).await.expect(200)["messages"].as_array().map(Vec::len), Some(0));
+
+    // Only the creator or an admin archives; then the channel is read-only.
+    let chan = format!("/api/channels/{sid}");
+    api.patch(&chan, &r.bob.token, json!({ "isArchived": true })).await.expect_error(403, "FORBIDDEN");
+    let archived = api.patch(&chan, &r.ann.token, json!({ "isArchived": true, "description": "done" })).await.expect(200);
+    assert_eq!(archived["isArchived"], true);
+    assert_eq!(bob.event("channel:updated", WAIT).await.expect("told")["channel"]["isArchived"], true);
+    api.post(&format!("/api/channels/{sid}/messages"), &r.ann.token, json!({ "content": "too late" })).await.expect_error(403, "FORBIDDEN");
+    api.get(&format!("/api/channels/{sid}/messages"), &r.bob.token).await.expect(200);
+
+    // Removing Bob: he no longer sees it.
+    api.delete(&format!("/api/channels/{sid}/members/{}", r.bob.id), &r.ann.token).await.expect(200);
+    assert_eq!(bob.event("channel:left", WAIT).await.expect("told")["channelId"], sid);
+    api.get(&format!("/api/channels/{sid}"), &r.bob.token).await.expect_error(404, "NOT_FOUND");
+    t.stop().await.expect("stops");
+}

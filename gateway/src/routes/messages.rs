@@ -1,0 +1,92 @@
+//! Messages by id, and conversations (DMs, group DMs).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use ocomms_proto::messaging::v1 as pb;
+use serde::Deserialize;
+
+use super::channels::HistoryQuery;
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiQuery, Caller, path_id};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditBody {
+    content: String,
+}
+
+pub async fn edit(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<EditBody>) -> ApiResult<Json<pb::Message>> {
+    let req = pb::EditMessageRequest { message_id: path_id(&id, "message")?, content: body.content };
+    Ok(Json(s.clients.messaging.clone().edit_message(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn delete(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::Message>> {
+    let req = pb::DeleteMessageRequest { message_id: path_id(&id, "message")? };
+    Ok(Json(s.clients.messaging.clone().delete_message(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn replies(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::ListMessagesResponse>> {
+    let req = pb::ListRepliesRequest { message_id: path_id(&id, "message")? };
+    Ok(Json(s.clients.messaging.clone().list_replies(caller.req(req)).await?.into_inner()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionBody {
+    emoji: String,
+}
+
+pub async fn react(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ReactionBody>) -> ApiResult<Json<pb::Message>> {
+    let req = pb::ToggleReactionRequest { message_id: path_id(&id, "message")?, emoji: body.emoji };
+    Ok(Json(s.clients.messaging.clone().toggle_reaction(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn open_conversation(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    ApiJson(mut body): ApiJson<pb::OpenConversationRequest>,
+) -> ApiResult<Json<pb::Conversation>> {
+    body.workspace_id = path_id(&ws, "workspace")?;
+    Ok(Json(s.clients.messaging.clone().open_conversation(caller.req(body)).await?.into_inner()))
+}
+
+pub async fn conversations(State(s): State<AppState>, caller: Caller, Path(ws): Path<String>) -> ApiResult<Json<pb::ListConversationsResponse>> {
+    let req = pb::ListConversationsRequest { workspace_id: path_id(&ws, "workspace")? };
+    Ok(Json(s.clients.messaging.clone().list_conversations(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn history(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<pb::ListMessagesResponse>> {
+    let req = pb::ListMessagesRequest { channel_id: None, conversation_id: Some(path_id(&id, "conversation")?), before: q.before, after: q.after, limit: q.limit };
+    Ok(Json(s.clients.messaging.clone().list_messages(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn send(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<pb::SendMessageRequest>,
+) -> ApiResult<(StatusCode, Json<pb::Message>)> {
+    body.conversation_id = Some(path_id(&id, "conversation")?);
+    body.channel_id = None;
+    let m = s.clients.messaging.clone().send_message(caller.req(body)).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadBody {
+    sequence: i64,
+}
+
+pub async fn read(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ReadBody>) -> ApiResult<Json<pb::UnreadCount>> {
+    let req = pb::MarkReadRequest { channel_id: None, conversation_id: Some(path_id(&id, "conversation")?), sequence: body.sequence };
+    Ok(Json(s.clients.messaging.clone().mark_read(caller.req(req)).await?.into_inner()))
+}
