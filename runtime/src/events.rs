@@ -50,6 +50,10 @@ impl Event {
 /// Internal event: a session ended; identity caches drop it at once.
 pub const SESSION_REVOKED: &str = "internal:session-revoked";
 
+/// Internal event: a member left or was removed from a workspace
+/// (`{workspaceId, userId}`); services drop what they keep for them there.
+pub const MEMBER_REMOVED: &str = "internal:member-removed";
+
 const LOCAL_CAPACITY: usize = 65_536;
 
 /// A handle to the bus; cheap to clone.

@@ -212,3 +212,93 @@ mod tests {
         assert_eq!(a.len(), 43);
     }
 }
+
+/// Whether `actor` may give `target` (now `current`) the role `to`.
+/// Owners manage everyone; admins move people between member and admin
+/// but never touch owners. (The last owner is protected separately, with
+/// the owners locked in the database.)
+pub fn check_role_change(actor: Role, current: Role, to: Role) -> ServiceResult<()> {
+    match actor {
+        Role::Owner => Ok(()),
+        Role::Admin if current != Role::Owner && to != Role::Owner => Ok(()),
+        Role::Admin => Err(ServiceError::forbidden("only owners can change owners or make new ones")),
+        Role::Member => Err(ServiceError::forbidden("only admins and owners can change roles")),
+    }
+}
+
+/// Whether `actor` may remove a member whose role is `target` (leaving
+/// oneself is always allowed, bar the last owner).
+pub fn check_removal(actor: Role, target: Role, is_self: bool) -> ServiceResult<()> {
+    if is_self {
+        return Ok(());
+    }
+    match actor {
+        Role::Owner => Ok(()),
+        Role::Admin if target == Role::Member => Ok(()),
+        Role::Admin => Err(ServiceError::forbidden("admins can remove members only")),
+        Role::Member => Err(ServiceError::forbidden("only admins and owners can remove members")),
+    }
+}
+
+/// An optional free-text profile field: trimmed, empty clears it.
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ServiceResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > max => Err(ServiceError::validation(field, format!("must be at most {max} characters"))),
+        Some(v) if v.chars().any(|c| c.is_control() && c != '\n') => Err(ServiceError::validation(field, "must not contain control characters")),
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
+/// An IANA time zone name shape (`Europe/Paris`, `UTC`, `America/Argentina/Buenos_Aires`).
+pub fn check_timezone(value: Option<&str>) -> ServiceResult<Option<String>> {
+    let tz = optional_text("timezone", value, 64)?;
+    if let Some(t) = &tz
+        && !t.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+    {
+        return Err(ServiceError::validation("timezone", "must be an IANA time zone such as Europe/Paris"));
+    }
+    Ok(tz)
+}
+
+/// An avatar URL: http(s) or a path on this server.
+pub fn check_avatar_url(value: Option<&str>) -> ServiceResult<Option<String>> {
+    let url = optional_text("avatarUrl", value, 2048)?;
+    if let Some(u) = &url
+        && !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/'))
+    {
+        return Err(ServiceError::validation("avatarUrl", "must be an http(s) URL or a path on this server"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod role_tests {
+    use super::*;
+
+    #[test]
+    fn role_changes_follow_the_table() {
+        use Role::*;
+        assert!(check_role_change(Owner, Owner, Member).is_ok());
+        assert!(check_role_change(Admin, Member, Admin).is_ok());
+        assert!(check_role_change(Admin, Admin, Member).is_ok());
+        assert!(check_role_change(Admin, Owner, Member).is_err());
+        assert!(check_role_change(Admin, Member, Owner).is_err());
+        assert!(check_role_change(Member, Member, Admin).is_err());
+        assert!(check_removal(Member, Owner, true).is_ok());
+        assert!(check_removal(Admin, Member, false).is_ok());
+        assert!(check_removal(Admin, Admin, false).is_err());
+        assert!(check_removal(Owner, Admin, false).is_ok());
+        assert!(check_removal(Member, Member, false).is_err());
+    }
+
+    #[test]
+    fn profile_fields() {
+        assert_eq!(optional_text("title", Some("  "), 10).expect("ok"), None);
+        assert!(optional_text("title", Some("x".repeat(11).as_str()), 10).is_err());
+        assert!(check_timezone(Some("Europe/Paris")).is_ok());
+        assert!(check_timezone(Some("Paris; DROP")).is_err());
+        assert!(check_avatar_url(Some("javascript:alert(1)")).is_err());
+        assert!(check_avatar_url(Some("/api/files/1")).is_ok());
+    }
+}

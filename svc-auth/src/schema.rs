@@ -106,3 +106,37 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(members -> users (user_id));
 diesel::joinable!(members -> workspaces (workspace_id));
 diesel::allow_tables_to_appear_in_same_query!(users, sessions, members, workspaces, invites, lockouts);
+
+diesel::table! {
+    profiles (workspace_id, user_id) {
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        display_name -> Nullable<Text>,
+        title -> Nullable<Text>,
+        pronouns -> Nullable<Text>,
+        timezone -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        bio -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_statuses (workspace_id, user_id) {
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        emoji -> Nullable<Text>,
+        text -> Nullable<Text>,
+        expires_at -> Nullable<Timestamptz>,
+        dnd -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    last_visited_workspace (user_id) {
+        user_id -> Uuid,
+        workspace_id -> Uuid,
+        updated_at -> Timestamptz,
+    }
+}

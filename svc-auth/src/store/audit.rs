@@ -32,3 +32,57 @@ pub async fn record(conn: &mut AsyncPgConnection, e: Entry<'_>) {
         tracing::error!(error = %err, action = e.action, "audit log write failed");
     }
 }
+
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct Row {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub workspace_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub user_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub action: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub ip_address: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub user_agent: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub details: serde_json::Value,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub struct Filter<'a> {
+    pub workspace_id: WorkspaceId,
+    pub start: Option<chrono::DateTime<chrono::Utc>>,
+    pub end: Option<chrono::DateTime<chrono::Utc>>,
+    pub action: Option<&'a str>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A workspace's events and its current members' account events (sign-in,
+/// lockout, sessions), newest first.
+pub async fn list(conn: &mut AsyncPgConnection, f: Filter<'_>) -> QueryResult<Vec<Row>> {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    diesel::sql_query(
+        "SELECT id, workspace_id, user_id, action, ip_address, user_agent, details, created_at
+           FROM audit_logs a
+          WHERE (a.workspace_id = $1
+                 OR (a.workspace_id IS NULL AND a.user_id IN (SELECT user_id FROM members WHERE workspace_id = $1)))
+            AND ($2::timestamptz IS NULL OR a.created_at >= $2)
+            AND ($3::timestamptz IS NULL OR a.created_at <= $3)
+            AND ($4::text IS NULL OR a.action = $4)
+          ORDER BY a.created_at DESC, a.id DESC
+          LIMIT $5 OFFSET $6",
+    )
+    .bind::<SqlUuid, _>(f.workspace_id)
+    .bind::<Nullable<Timestamptz>, _>(f.start)
+    .bind::<Nullable<Timestamptz>, _>(f.end)
+    .bind::<Nullable<Text>, _>(f.action)
+    .bind::<BigInt, _>(f.limit)
+    .bind::<BigInt, _>(f.offset)
+    .load(conn)
+    .await
+}

@@ -2,6 +2,7 @@
 //! work on a pooled connection or inside an open transaction alike.
 
 pub mod audit;
+pub mod profiles;
 pub mod sessions;
 pub mod users;
 pub mod workspaces;

@@ -56,3 +56,27 @@ pub async fn extend(conn: &mut AsyncPgConnection, id: SessionId, until: DateTime
 pub async fn delete(conn: &mut AsyncPgConnection, id: SessionId) -> QueryResult<usize> {
     diesel::delete(sessions::table.find(id)).execute(conn).await
 }
+
+/// The user's live sessions, newest first.
+pub async fn for_user(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<Vec<Session>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user))
+        .filter(sessions::expires_at.gt(diesel::dsl::now))
+        .order(sessions::created_at.desc())
+        .select(Session::as_select())
+        .load(conn)
+        .await
+}
+
+/// Deletes the user's sessions matching `which` (one id, or all but one);
+/// returns the ids deleted.
+pub async fn delete_for_user(conn: &mut AsyncPgConnection, user: UserId, only: Option<SessionId>, except: Option<SessionId>) -> QueryResult<Vec<SessionId>> {
+    let mut q = diesel::delete(sessions::table).filter(sessions::user_id.eq(user)).into_boxed();
+    if let Some(id) = only {
+        q = q.filter(sessions::id.eq(id));
+    }
+    if let Some(id) = except {
+        q = q.filter(sessions::id.ne(id));
+    }
+    q.returning(sessions::id).get_results(conn).await
+}

@@ -126,3 +126,31 @@ pub async fn invite_for_update(conn: &mut AsyncPgConnection, hash: &str) -> Quer
 pub async fn use_invite(conn: &mut AsyncPgConnection, id: uuid::Uuid) -> QueryResult<()> {
     diesel::update(invites::table.find(id)).set(invites::uses.eq(invites::uses + 1)).execute(conn).await.map(drop)
 }
+
+pub async fn set_role(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, role: &str) -> QueryResult<Member> {
+    diesel::update(members::table.filter(members::workspace_id.eq(ws)).filter(members::user_id.eq(user)))
+        .set(members::role.eq(role))
+        .returning(Member::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn remove_member(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<usize> {
+    diesel::delete(members::table.filter(members::workspace_id.eq(ws)).filter(members::user_id.eq(user))).execute(conn).await
+}
+
+/// Owners of a workspace, locked for the rest of the transaction so two
+/// concurrent demotions cannot leave it without one.
+pub async fn owners_for_update(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<UserId>> {
+    members::table
+        .filter(members::workspace_id.eq(ws))
+        .filter(members::role.eq("owner"))
+        .select(members::user_id)
+        .for_update()
+        .load(conn)
+        .await
+}
+
+pub async fn member_ids(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<UserId>> {
+    members::table.filter(members::workspace_id.eq(ws)).select(members::user_id).load(conn).await
+}

@@ -1,5 +1,7 @@
 //! `ocomms.auth.v1.AuthService`: decode, call domain and store, encode.
 
+mod manage;
+
 use chrono::{Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use ocomms_proto::auth::v1 as pb;
@@ -21,7 +23,7 @@ use crate::store::workspaces::{self, Invite, Member, Workspace};
 
 pub struct AuthApi {
     pool: Pool,
-    bus: Bus,
+    pub(crate) bus: Bus,
     service_token: String,
     cache_ttl_secs: u32,
 }
@@ -42,7 +44,7 @@ fn user_pb(u: &User) -> pb::User {
     }
 }
 
-fn session_pb(s: &Session, current: bool) -> pb::Session {
+pub(crate) fn session_pb(s: &Session, current: bool) -> pb::Session {
     pb::Session {
         id: s.id.to_string(),
         user_id: s.user_id.to_string(),
@@ -66,7 +68,7 @@ fn workspace_pb(w: &Workspace, role: &str) -> pb::Workspace {
     }
 }
 
-fn member_pb(m: &Member, name: &str, email: &str) -> pb::Member {
+pub(crate) fn member_pb(m: &Member, name: &str, email: &str) -> pb::Member {
     pb::Member {
         user_id: m.user_id.to_string(),
         workspace_id: m.workspace_id.to_string(),
@@ -91,7 +93,7 @@ impl AuthApi {
         Self { pool, bus, service_token: config.common.service_token.clone(), cache_ttl_secs: config.principal_cache_secs }
     }
 
-    async fn conn(&self) -> ServiceResult<ocomms_runtime::db::Conn<'_>> {
+    pub(crate) async fn conn(&self) -> ServiceResult<ocomms_runtime::db::Conn<'_>> {
         Ok(self.pool.get().await?)
     }
 
@@ -110,7 +112,7 @@ impl AuthApi {
     }
 
     /// The caller: a session token, or the service credential naming a user.
-    async fn caller<T>(&self, req: &Request<T>) -> ServiceResult<Principal> {
+    pub(crate) async fn caller<T>(&self, req: &Request<T>) -> ServiceResult<Principal> {
         if let Some(p) = service_principal(req.metadata(), &self.service_token)? {
             return Ok(p);
         }
@@ -145,7 +147,7 @@ impl AuthApi {
 
     /// The caller's membership in a workspace, or NOT_FOUND (a workspace the
     /// caller is not in does not exist for them).
-    async fn member_of(&self, conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> ServiceResult<Member> {
+    pub(crate) async fn member_of(&self, conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> ServiceResult<Member> {
         workspaces::membership(conn, ws, user).await?.ok_or_else(|| ServiceError::not_found("workspace"))
     }
 }
@@ -355,7 +357,11 @@ impl AuthApi {
         let caller = self.caller(&req).await?;
         let mut conn = self.conn().await?;
         let rows = workspaces::for_user(&mut conn, caller.user_id).await?;
-        Ok(pb::ListWorkspacesResponse { workspaces: rows.iter().map(|(w, m)| workspace_pb(w, &m.role)).collect() })
+        let last = crate::store::profiles::last_visited(&mut conn, caller.user_id).await?.filter(|w| rows.iter().any(|(x, _)| x.id == *w));
+        Ok(pb::ListWorkspacesResponse {
+            workspaces: rows.iter().map(|(w, m)| workspace_pb(w, &m.role)).collect(),
+            last_visited_workspace_id: last.map(|w| w.to_string()),
+        })
     }
 
     pub(crate) async fn get_workspace(&self, req: Request<pb::GetWorkspaceRequest>) -> ServiceResult<pb::Workspace> {
@@ -538,4 +544,13 @@ ocomms_runtime::grpc_service!(pb::auth_service_server::AuthService, AuthApi, {
     create_invite(pb::CreateInviteRequest) -> pb::Invite;
     accept_invite(pb::AcceptInviteRequest) -> pb::AcceptInviteResponse;
     join_workspace(pb::JoinWorkspaceRequest) -> pb::Member;
+    list_sessions(pb::ListSessionsRequest) -> pb::ListSessionsResponse;
+    revoke_session(pb::RevokeSessionRequest) -> pb::RevokeSessionResponse;
+    update_member(pb::UpdateMemberRequest) -> pb::Member;
+    remove_member(pb::RemoveMemberRequest) -> pb::RemoveMemberResponse;
+    get_profile(pb::GetProfileRequest) -> pb::Profile;
+    update_profile(pb::UpdateProfileRequest) -> pb::Profile;
+    set_status(pb::SetStatusRequest) -> pb::UserStatus;
+    list_audit_logs(pb::ListAuditLogsRequest) -> pb::ListAuditLogsResponse;
+    set_last_visited(pb::SetLastVisitedRequest) -> pb::SetLastVisitedResponse;
 });
