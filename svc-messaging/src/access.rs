@@ -52,3 +52,12 @@ impl Access {
         Ok(m)
     }
 }
+
+impl Access {
+    /// Drops a cached membership (the member left or was removed).
+    pub fn forget(&self, ws: WorkspaceId, user: UserId) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(&(ws, user));
+        }
+    }
+}

@@ -38,7 +38,47 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let access = access::Access::new(identity, config.membership_cache_secs);
+    tokio::spawn(on_member_removed(bus.subscribe(), pool.clone(), access.clone()));
     let api = grpc::MessagingApi { pool, bus, access };
     let routes = tonic::service::Routes::new(MessagingServiceServer::new(api));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
+}
+
+/// When svc-auth announces that someone left or was removed from a
+/// workspace, their channel memberships there go too (so they stop
+/// receiving its events), and their cached membership is dropped.
+async fn on_member_removed(
+    mut events: tokio::sync::broadcast::Receiver<std::sync::Arc<ocomms_runtime::events::Event>>,
+    pool: ocomms_runtime::db::Pool,
+    access: access::Access,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let ev = match events.recv().await {
+            Ok(ev) => ev,
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "messaging fell behind the event bus");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        if ev.name != ocomms_runtime::events::MEMBER_REMOVED {
+            continue;
+        }
+        let (Some(ws), Some(user)) = (
+            ev.data["workspaceId"].as_str().and_then(|s| s.parse().ok()),
+            ev.data["userId"].as_str().and_then(|s| s.parse().ok()),
+        ) else {
+            continue;
+        };
+        access.forget(ws, user);
+        match pool.get().await {
+            Ok(mut conn) => {
+                if let Err(e) = store::channels::remove_from_workspace(&mut conn, ws, user).await {
+                    tracing::error!(error = %e, "dropping channel memberships failed");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "dropping channel memberships failed"),
+        }
+    }
 }

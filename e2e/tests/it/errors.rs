@@ -70,48 +70,106 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     t.stop().await.expect("stops");
 }
 
+/// A plausible, valid body for each route that takes one, so that a refusal
+/// can only come from tenancy, not from validation.
+fn body_for(method: &str, path: &str, ids: &Ids) -> Option<serde_json::Value> {
+    let b = match (method, path) {
+        ("post", p) if p.ends_with("/channels") => json!({ "name": "intrusion" }),
+        ("post", p) if p.ends_with("/conversations") => json!({ "userIds": [ids.bob] }),
+        ("post", p) if p.ends_with("/messages") => json!({ "content": "hello?" }),
+        ("post", p) if p.ends_with("/read") => json!({ "sequence": 1 }),
+        ("post", p) if p.ends_with("/pins") => json!({ "messageId": ids.message, "pinned": true }),
+        ("post", p) if p.ends_with("/reactions") => json!({ "emoji": "👍" }),
+        ("post", p) if p.ends_with("/channels/{channelId}/members") => json!({ "userId": ids.bob }),
+        ("patch", p) if p.ends_with("/members/{userId}") => json!({ "role": "admin" }),
+        ("patch", p) if p.ends_with("/profile") => json!({ "title": "x" }),
+        ("put", p) if p.ends_with("/status") => json!({ "text": "x" }),
+        ("patch", "/api/channels/{channelId}") => json!({ "name": "renamed" }),
+        ("patch", "/api/messages/{messageId}") => json!({ "content": "changed" }),
+        ("get", _) | ("delete", _) => return None,
+        _ => json!({}),
+    };
+    Some(b)
+}
+
+struct Ids {
+    ws: String,
+    channel: String,
+    message: String,
+    conversation: String,
+    bob: String,
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn another_workspace_is_invisible_on_every_route() {
     let t = stack().await;
     let r = room(&t.api()).await;
     let api = &r.api;
+    let m = api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "private matter" })).await.expect(201);
+    let dm = api.post(&format!("/api/workspaces/{}/conversations", r.ws), &r.ann.token, json!({ "userIds": [r.bob.id] })).await.expect(200);
+    let ids = Ids {
+        ws: r.ws.clone(),
+        channel: r.channel.clone(),
+        message: m["id"].as_str().expect("id").to_owned(),
+        conversation: dm["id"].as_str().expect("id").to_owned(),
+        bob: r.bob.id.clone(),
+    };
     let mallory = api.sign_up("Mallory").await.expect("mallory");
     api.workspace(&mallory).await.expect("her own workspace");
-    let (ws, ch) = (&r.ws, &r.channel);
-    let tok = mallory.token.as_str();
-    let gets = [
-        format!("/api/workspaces/{ws}"),
-        format!("/api/workspaces/{ws}/members"),
-        format!("/api/workspaces/{ws}/channels"),
-        format!("/api/channels/{ch}"),
-        format!("/api/channels/{ch}/messages"),
-        format!("/api/channels/{ch}/messages?after=0"),
-    ];
-    for path in &gets {
-        api.get(path, tok).await.expect_error(404, "NOT_FOUND");
+
+    // Every documented route that names a workspace-scoped resource.
+    let doc = api.call(Method::GET, "/api/openapi.json", None, None).await.expect("doc").expect(200);
+    let mut walked = 0;
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        let scoped = ["{workspaceId}", "{channelId}", "{messageId}", "{conversationId}"].iter().any(|p| path.contains(p));
+        if !scoped {
+            continue;
+        }
+        let concrete = path
+            .replace("{workspaceId}", &ids.ws)
+            .replace("{channelId}", &ids.channel)
+            .replace("{messageId}", &ids.message)
+            .replace("{conversationId}", &ids.conversation)
+            .replace("{userId}", &ids.bob);
+        for method in ops.as_object().expect("ops").keys() {
+            let body = body_for(method, path, &ids);
+            let verb = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let resp = api.call(verb, &concrete, Some(&mallory.token), body).await.expect("call");
+            assert_eq!(resp.status.as_u16(), 404, "{method} {path} answered {} {}", resp.status, resp.body);
+            assert_eq!(resp.body["error"]["code"], "NOT_FOUND");
+            walked += 1;
+        }
     }
-    let posts = [
-        (format!("/api/workspaces/{ws}/invites"), json!({})),
-        (format!("/api/workspaces/{ws}/join"), json!({})),
-        (format!("/api/workspaces/{ws}/channels"), json!({ "name": "intrusion" })),
-        (format!("/api/channels/{ch}/join"), json!({})),
-        (format!("/api/channels/{ch}/leave"), json!({})),
-        (format!("/api/channels/{ch}/messages"), json!({ "content": "hello?" })),
-    ];
-    for (path, body) in &posts {
-        api.post(path, tok, body.clone()).await.expect_error(404, "NOT_FOUND");
+    assert!(walked >= 30, "walked only {walked} routes");
+    api.get(&format!("/api/admin/audit-logs?workspaceId={}", r.ws), &mallory.token).await.expect_error(404, "NOT_FOUND");
+    api.post("/api/workspace/last-visited", &mallory.token, json!({ "workspaceId": r.ws })).await.expect_error(404, "NOT_FOUND");
+
+    let mut s = Socket::connect(&t.base, &mallory.token).await.expect("socket");
+    for (event, data) in [
+        ("message:send", json!({ "channelId": ids.channel, "content": "hello?" })),
+        ("message:send", json!({ "conversationId": ids.conversation, "content": "hello?" })),
+        ("message:edit", json!({ "messageId": ids.message, "content": "x" })),
+        ("message:delete", json!({ "messageId": ids.message })),
+        ("reaction:toggle", json!({ "messageId": ids.message, "emoji": "👍" })),
+        ("presence:setActive", json!({ "workspaceId": ids.ws })),
+        ("presence:fetch", json!({ "workspaceId": ids.ws, "userIds": [ids.bob] })),
+    ] {
+        let ack = s.request(event, data).await.expect("ack");
+        assert_eq!(ack["error"]["code"], "NOT_FOUND", "{event}: {ack}");
     }
-    let mut s = Socket::connect(&t.base, tok).await.expect("socket");
-    let ack = s.request("message:send", json!({ "channelId": ch, "content": "hello?" })).await.expect("ack");
-    assert_eq!(ack["error"]["code"], "NOT_FOUND");
-    let ack = s.request("presence:setActive", json!({ "workspaceId": ws })).await.expect("ack");
-    assert_eq!(ack["error"]["code"], "NOT_FOUND");
+
     // And nothing of Mallory's attempts landed.
-    let channels = api.get(&format!("/api/workspaces/{ws}/channels"), &r.ann.token).await.expect(200);
+    let channels = api.get(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token).await.expect(200);
     assert_eq!(channels["channels"].as_array().map(Vec::len), Some(1));
-    let page = api.get(&format!("/api/channels/{ch}/messages"), &r.ann.token).await.expect(200);
-    assert_eq!(page["messages"].as_array().map(Vec::len), Some(0));
-    let members = api.get(&format!("/api/workspaces/{ws}/members"), &r.ann.token).await.expect(200);
+    assert_eq!(channels["channels"][0]["name"], "general");
+    let page = api.get(&format!("/api/channels/{}/messages", r.channel), &r.ann.token).await.expect(200);
+    assert_eq!(page["messages"].as_array().map(Vec::len), Some(1));
+    assert_eq!(page["messages"][0]["content"], "private matter");
+    assert_eq!(page["messages"][0]["reactions"].as_array().map(Vec::len), Some(0));
+    let members = api.get(&format!("/api/workspaces/{}/members", r.ws), &r.ann.token).await.expect(200);
     assert_eq!(members["members"].as_array().map(Vec::len), Some(2));
+    assert!(members["members"].as_array().expect("m").iter().all(|m| m["role"] != "admin" || m["userId"] != ids.bob.as_str()));
+    let dm_page = api.get(&format!("/api/conversations/{}/messages", ids.conversation), &r.bob.token).await.expect(200);
+    assert_eq!(dm_page["messages"].as_array().map(Vec::len), Some(0));
     t.stop().await.expect("stops");
 }

@@ -8,4 +8,5 @@ mod fanout;
 mod journey;
 mod messaging;
 mod ops;
+mod people;
 mod support;

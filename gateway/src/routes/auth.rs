@@ -53,3 +53,11 @@ pub async fn sign_out(State(s): State<AppState>, caller: Caller) -> ApiResult<Re
 pub async fn session(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<pb::SessionResponse>> {
     Ok(Json(s.clients.auth.clone().get_session(caller.req(pb::GetSessionRequest {})).await?.into_inner()))
 }
+
+pub async fn sessions(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<pb::ListSessionsResponse>> {
+    Ok(Json(s.clients.auth.clone().list_sessions(caller.req(pb::ListSessionsRequest {})).await?.into_inner()))
+}
+
+pub async fn revoke(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::RevokeSessionRequest>) -> ApiResult<Json<pb::RevokeSessionResponse>> {
+    Ok(Json(s.clients.auth.clone().revoke_session(caller.req(body)).await?.into_inner()))
+}

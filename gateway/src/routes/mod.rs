@@ -8,7 +8,7 @@ pub mod messages;
 pub mod misc;
 pub mod workspaces;
 
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::AppState;
 
@@ -36,6 +36,15 @@ macro_rules! route {
     };
 }
 
+const AUDIT_QUERY: &[(&str, &str, &str)] = &[
+    ("workspaceId", "string", "required"),
+    ("startDate", "string", "YYYY-MM-DD or RFC 3339, inclusive"),
+    ("endDate", "string", "YYYY-MM-DD or RFC 3339, inclusive"),
+    ("action", "string", "e.g. login_success, login_failure, account_locked, role_changed"),
+    ("limit", "integer", "default 100, at most 500"),
+    ("offset", "integer", "rows to skip"),
+];
+
 const HISTORY_QUERY: &[(&str, &str, &str)] = &[
     ("before", "integer", "page backwards: messages with a smaller sequence"),
     ("after", "integer", "page forwards (and resume): messages with a greater sequence"),
@@ -48,10 +57,20 @@ pub fn table() -> Vec<Route> {
         route!("post" "/api/auth/sign-in/email", "auth", "Sign in with email and password (401 `Invalid credentials` whether or not the email exists; 423 while locked)", auth: false, body: Some("SignIn"), ok: (200, "AuthResponse"), query: &[], post(auth::sign_in)),
         route!("post" "/api/auth/sign-out", "auth", "End the current session", auth: true, body: None, ok: (200, "Success"), query: &[], post(auth::sign_out)),
         route!("get" "/api/auth/session", "auth", "The current user and session", auth: true, body: None, ok: (200, "SessionResponse"), query: &[], get(auth::session)),
+        route!("get" "/api/sessions", "auth", "The caller's live sessions, the current one marked", auth: true, body: None, ok: (200, "SessionList"), query: &[], get(auth::sessions)),
+        route!("post" "/api/sessions/revoke", "auth", "End one of the caller's sessions ({sessionId}) or all but the current one ({allOthers: true}); takes effect at once everywhere", auth: true, body: Some("RevokeSession"), ok: (200, "Revoked"), query: &[], post(auth::revoke)),
         route!("post" "/api/workspaces", "workspaces", "Create a workspace; the caller becomes its owner", auth: true, body: Some("CreateWorkspace"), ok: (201, "Workspace"), query: &[], post(workspaces::create)),
         route!("get" "/api/workspaces", "workspaces", "The caller's workspaces", auth: true, body: None, ok: (200, "WorkspaceList"), query: &[], get(workspaces::list)),
         route!("get" "/api/workspaces/{workspaceId}", "workspaces", "One workspace the caller belongs to", auth: true, body: None, ok: (200, "Workspace"), query: &[], get(workspaces::get)),
         route!("get" "/api/workspaces/{workspaceId}/members", "workspaces", "Members with role, isGuest, expiresAt", auth: true, body: None, ok: (200, "MemberList"), query: &[], get(workspaces::members)),
+        route!("patch" "/api/workspaces/{workspaceId}/members/{userId}", "workspaces", "Change a member's role (admins: member and admin; owners: any). The last owner cannot be demoted", auth: true, body: Some("RoleChange"), ok: (200, "Member"), query: &[], patch(workspaces::update_member)),
+        route!("delete" "/api/workspaces/{workspaceId}/members/{userId}", "workspaces", "Remove a member (admins: members; owners: anyone), or leave (your own id). The last owner cannot leave", auth: true, body: None, ok: (200, "Success"), query: &[], delete(workspaces::remove_member)),
+        route!("get" "/api/workspaces/{workspaceId}/members/{userId}/profile", "workspaces", "A member's profile and status", auth: true, body: None, ok: (200, "Profile"), query: &[], get(workspaces::member_profile)),
+        route!("get" "/api/workspaces/{workspaceId}/profile", "workspaces", "The caller's profile there", auth: true, body: None, ok: (200, "Profile"), query: &[], get(workspaces::profile)),
+        route!("patch" "/api/workspaces/{workspaceId}/profile", "workspaces", "Update the caller's profile; omitted fields stay, empty strings clear", auth: true, body: Some("UpdateProfile"), ok: (200, "Profile"), query: &[], patch(workspaces::update_profile)),
+        route!("put" "/api/workspaces/{workspaceId}/status", "workspaces", "Set the caller's custom status; an empty body clears it", auth: true, body: Some("SetStatus"), ok: (200, "UserStatus"), query: &[], put(workspaces::set_status)),
+        route!("post" "/api/workspace/last-visited", "workspaces", "Remember the workspace the caller opened last (returned by GET /api/workspaces)", auth: true, body: Some("LastVisited"), ok: (200, "Success"), query: &[], post(workspaces::last_visited)),
+        route!("get" "/api/admin/audit-logs", "admin", "Security events of a workspace and its members' accounts (owners)", auth: true, body: None, ok: (200, "AuditLogList"), query: AUDIT_QUERY, get(workspaces::audit_logs)),
         route!("post" "/api/workspaces/{workspaceId}/invites", "workspaces", "Invite by email (single use) or by link (multi-use); admins and owners", auth: true, body: Some("CreateInvite"), ok: (201, "Invite"), query: &[], post(workspaces::create_invite)),
         route!("post" "/api/invites/{token}/accept", "workspaces", "Join a workspace through an invite", auth: true, body: None, ok: (200, "AcceptInvite"), query: &[], post(workspaces::accept_invite)),
         route!("post" "/api/workspaces/{workspaceId}/join", "workspaces", "Join a workspace whose join policy is open", auth: true, body: None, ok: (200, "Member"), query: &[], post(workspaces::join)),

@@ -51,3 +51,84 @@ pub async fn join(State(s): State<AppState>, caller: Caller, Path(id): Path<Stri
     let workspace_id = path_id(&id, "workspace")?;
     Ok(Json(s.clients.auth.clone().join_workspace(caller.req(pb::JoinWorkspaceRequest { workspace_id })).await?.into_inner()))
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    role: String,
+}
+
+pub async fn update_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, user)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> ApiResult<Json<pb::Member>> {
+    let req = pb::UpdateMemberRequest { workspace_id: path_id(&id, "workspace")?, user_id: path_id(&user, "member")?, role: body.role };
+    Ok(Json(s.clients.auth.clone().update_member(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn remove_member(State(s): State<AppState>, caller: Caller, Path((id, user)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    let req = pb::RemoveMemberRequest { workspace_id: path_id(&id, "workspace")?, user_id: path_id(&user, "member")? };
+    s.clients.auth.clone().remove_member(caller.req(req)).await?;
+    Ok(Json(json!({ "success": true })))
+}
+
+pub async fn profile(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::Profile>> {
+    let req = pb::GetProfileRequest { workspace_id: path_id(&id, "workspace")?, user_id: None };
+    Ok(Json(s.clients.auth.clone().get_profile(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn member_profile(State(s): State<AppState>, caller: Caller, Path((id, user)): Path<(String, String)>) -> ApiResult<Json<pb::Profile>> {
+    let req = pb::GetProfileRequest { workspace_id: path_id(&id, "workspace")?, user_id: Some(path_id(&user, "member")?) };
+    Ok(Json(s.clients.auth.clone().get_profile(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn update_profile(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<pb::UpdateProfileRequest>,
+) -> ApiResult<Json<pb::Profile>> {
+    body.workspace_id = path_id(&id, "workspace")?;
+    Ok(Json(s.clients.auth.clone().update_profile(caller.req(body)).await?.into_inner()))
+}
+
+pub async fn set_status(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<pb::SetStatusRequest>,
+) -> ApiResult<Json<pb::UserStatus>> {
+    body.workspace_id = path_id(&id, "workspace")?;
+    Ok(Json(s.clients.auth.clone().set_status(caller.req(body)).await?.into_inner()))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LastVisited {
+    workspace_id: String,
+}
+
+pub async fn last_visited(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<LastVisited>) -> ApiResult<Json<Value>> {
+    let req = pb::SetLastVisitedRequest { workspace_id: body.workspace_id };
+    s.clients.auth.clone().set_last_visited(caller.req(req)).await?;
+    Ok(Json(json!({ "success": true })))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditQuery {
+    workspace_id: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    action: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+pub async fn audit_logs(State(s): State<AppState>, caller: Caller, crate::extract::ApiQuery(q): crate::extract::ApiQuery<AuditQuery>) -> ApiResult<Json<pb::ListAuditLogsResponse>> {
+    let workspace_id = q.workspace_id.ok_or_else(|| ApiError::validation("workspaceId: is required"))?;
+    let req = pb::ListAuditLogsRequest { workspace_id, start_date: q.start_date, end_date: q.end_date, action: q.action, limit: q.limit, offset: q.offset };
+    Ok(Json(s.clients.auth.clone().list_audit_logs(caller.req(req)).await?.into_inner()))
+}

@@ -109,3 +109,10 @@ pub async fn update(conn: &mut AsyncPgConnection, c: &Channel) -> QueryResult<()
         .await
         .map(drop)
 }
+
+/// Removes the user from every channel of the workspace.
+pub async fn remove_from_workspace(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<usize> {
+    diesel::delete(channel_members::table.filter(channel_members::workspace_id.eq(ws)).filter(channel_members::user_id.eq(user)))
+        .execute(conn)
+        .await
+}
