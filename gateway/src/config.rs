@@ -67,6 +67,8 @@ pub struct Config {
     /// `WS_QUEUE_FRAMES`: frames queued per socket before it is closed as too
     /// slow (it then reconnects and resumes; default 1024).
     pub ws_queue_frames: usize,
+    /// `RATE_LIMIT_ENABLED` (seed 6.5, default true): the seed's rate limits.
+    pub rate_limit_enabled: bool,
 }
 
 impl Config {
@@ -85,6 +87,7 @@ impl Config {
             redis_url: env.opt_string(REDIS_URL),
             redis_prefix: env.string(REDIS_PREFIX, "ocomms"),
             ws_queue_frames,
+            rate_limit_enabled: env.flag("RATE_LIMIT_ENABLED", true),
         }
     }
 }

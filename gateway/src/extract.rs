@@ -91,16 +91,8 @@ pub struct ClientInfo {
 impl FromRequestParts<crate::AppState> for ClientInfo {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, ApiError> {
-        let forwarded = state
-            .config
-            .trust_proxy
-            .then(|| parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
-            .flatten()
-            .and_then(|v| v.split(',').next())
-            .map(|s| s.trim().to_owned());
-        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
         Ok(Self {
-            ip: forwarded.or(peer),
+            ip: Some(crate::client_ip(&state.config, parts)),
             user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
         })
     }

@@ -24,6 +24,7 @@ pub mod error;
 pub mod extract;
 pub mod hub;
 pub mod openapi;
+pub mod ratelimit;
 pub mod routes;
 pub mod ws;
 
@@ -78,6 +79,42 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clients: Clients,
     pub hub: Arc<hub::Hub>,
+    pub limiter: ratelimit::Limiter,
+}
+
+/// The client's address: the peer, or `X-Forwarded-For` behind a trusted proxy.
+pub fn client_ip(config: &Config, req: &axum::http::request::Parts) -> String {
+    let forwarded = config
+        .trust_proxy
+        .then(|| req.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|v| v.split(',').next())
+        .map(|s| s.trim().to_owned());
+    forwarded
+        .or_else(|| req.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+async fn rate_limit(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = req.uri().path();
+    if path == "/api/health" || path == "/api/openapi.json" {
+        return next.run(req).await;
+    }
+    let bucket = ratelimit::Bucket::of(req.method(), path);
+    let (parts, body) = req.into_parts();
+    let key = match (bucket, extract::token_from_headers(&parts.headers)) {
+        (ratelimit::Bucket::Messages | ratelimit::Bucket::Default, Some(token)) => ocomms_runtime::identity::token_hash(&token),
+        _ => client_ip(&s.config, &parts),
+    };
+    if let Err(e) = s.limiter.check(bucket, &key).await {
+        return e.into_response();
+    }
+    next.run(axum::extract::Request::from_parts(parts, body)).await
 }
 
 /// The whole HTTP surface.
@@ -89,6 +126,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(routes::misc::not_found)
         .method_not_allowed_fallback(routes::misc::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -100,7 +138,15 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let clients = Clients::connect(&config.services)?;
     let hub = hub::Hub::new(config.ws_queue_frames);
     let dispatcher = tokio::spawn(hub.clone().dispatch(bus));
-    let state = AppState { config: Arc::new(config), clients, hub };
+    let limiter = match (&config.rate_limit_enabled, &config.redis_url) {
+        (false, _) => ratelimit::Limiter::off(),
+        (true, Some(url)) => {
+            let conn = redis::Client::open(url.as_str())?.get_connection_manager().await?;
+            ratelimit::Limiter::redis(conn, &config.redis_prefix)
+        }
+        (true, None) => ratelimit::Limiter::local(),
+    };
+    let state = AppState { config: Arc::new(config), clients, hub, limiter };
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;

@@ -137,6 +137,7 @@ fn parse<T: serde::de::DeserializeOwned>(data: Value) -> ApiResult<T> {
 async fn dispatch(s: &AppState, token: &str, event: &str, data: Value) -> ApiResult<Value> {
     match event {
         "message:send" => {
+            s.limiter.check(crate::ratelimit::Bucket::Messages, &ocomms_runtime::identity::token_hash(token)).await?;
             let body: SendMessageRequest = parse(data)?;
             let m = s.clients.messaging.clone().send_message(grpc_request(Some(token), body)).await?.into_inner();
             Ok(json!(m))

@@ -33,7 +33,7 @@ fn service_env(env: &Env, overrides: &HashMap<String, String>) -> Env {
     for key in [
         "DATABASE_URL", "DB_POOL_SIZE", "REDIS_URL", "REDIS_PREFIX", "SERVICE_TOKEN", "PRINCIPAL_CACHE_SECS", "MEMBERSHIP_CACHE_SECS",
         "PRESENCE_TTL_SECS", "STORAGE_QUOTA_BYTES", "S3_BUCKET", "UPLOAD_DIR", "AMQP_URL", "SMTP_HOST", "VAPID_PUBLIC_KEY", "PUBLIC_URL",
-        "COOKIE_SECURE", "TRUST_PROXY", "WS_QUEUE_FRAMES", "GATEWAY_ADDR",
+        "COOKIE_SECURE", "TRUST_PROXY", "WS_QUEUE_FRAMES", "GATEWAY_ADDR", "RATE_LIMIT_ENABLED",
     ] {
         if let Some(v) = env.opt_string(key) {
             vars.insert(key.to_owned(), v);

@@ -6,6 +6,7 @@ mod auth;
 mod errors;
 mod fanout;
 mod journey;
+mod limits;
 mod messaging;
 mod ops;
 mod people;
