@@ -69,6 +69,8 @@ fn schemas() -> Value {
         "OpenConversation": obj(&[("userIds", arr(id.clone()))], &["userIds"]),
         "Conversation": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("participantIds", arr(id.clone())), ("createdAt", time.clone()), ("lastSequence", s("integer")), ("unreadCount", s("integer"))], &["id", "participantIds"]),
         "ConversationList": obj(&[("conversations", arr(r("Conversation")))], &["conversations"]),
+        "ForgetPassword": obj(&[("email", s("string"))], &["email"]),
+        "ResetPassword": obj(&[("token", s("string")), ("newPassword", json!({ "type": "string", "minLength": 10 }))], &["token", "newPassword"]),
         "SessionList": obj(&[("sessions", arr(r("Session")))], &["sessions"]),
         "RevokeSession": obj(&[("sessionId", id.clone()), ("allOthers", s("boolean"))], &[]),
         "Revoked": obj(&[("revoked", s("integer"))], &["revoked"]),

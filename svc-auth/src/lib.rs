@@ -35,7 +35,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// Runs svc-auth on `listener` until `shutdown` resolves.
 pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
-    let api = grpc::AuthApi::new(pool, bus, &config);
+    let api = grpc::AuthApi::new(pool, bus, &config)?;
     let routes = tonic::service::Routes::new(AuthServiceServer::new(api));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }

@@ -12,7 +12,12 @@ use crate::Config;
 /// Starts svc-auth; `bus` lets the caller observe its events.
 pub async fn spawn(bus: Bus) -> anyhow::Result<Running> {
     testing::spawn_service("auth", crate::MIGRATIONS, "", move |common, listener, shutdown| {
-        crate::serve(Config { common, principal_cache_secs: 5 }, bus, listener, shutdown)
+        crate::serve(
+            Config { common, principal_cache_secs: 5, notify_url: "http://127.0.0.1:9".into(), public_url: "http://localhost:3000".into() },
+            bus,
+            listener,
+            shutdown,
+        )
     })
     .await
 }

@@ -16,6 +16,8 @@ pub struct NotifyApi {
     pub pool: Pool,
     pub identity: Identity,
     pub bus: Bus,
+    pub mailer: crate::mail::Mailer,
+    pub service_token: String,
 }
 
 #[derive(QueryableByName)]
@@ -87,7 +89,20 @@ impl NotifyApi {
     }
 }
 
+impl NotifyApi {
+    pub(crate) async fn send_email(&self, req: Request<pb::SendEmailRequest>) -> ServiceResult<pb::SendEmailResponse> {
+        // Only services (with the shared credential) send email.
+        if ocomms_runtime::identity::service_principal(req.metadata(), &self.service_token)?.is_none() {
+            return Err(ServiceError::forbidden("internal call"));
+        }
+        let r = req.get_ref();
+        let by = self.mailer.send(&r.to, &r.subject, &r.body).await?;
+        Ok(pb::SendEmailResponse { delivered_by: by.to_owned() })
+    }
+}
+
 ocomms_runtime::grpc_service!(pb::notify_service_server::NotifyService, NotifyApi, {
+    send_email(pb::SendEmailRequest) -> pb::SendEmailResponse;
     list_notifications(pb::ListNotificationsRequest) -> pb::ListNotificationsResponse;
     mark_notification_read(pb::MarkNotificationReadRequest) -> pb::Notification;
 });

@@ -66,3 +66,61 @@ async fn bad_credentials_get_one_answer() {
         .expect_error(409, "CONFLICT");
     t.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_reset_is_single_use_ends_sessions_and_refuses_old_passwords() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let t = stack().await;
+    let api = t.api();
+    let u = api.sign_up("Rae").await.expect("user");
+    let mut db = AsyncPgConnection::establish(&t.env["AUTH_DATABASE_URL"]).await.expect("db");
+    let count = |sql: &'static str| sql;
+    // Same answer for an unknown email, and nothing is created for it.
+    for email in [u.email.as_str(), "nobody@example.com"] {
+        let r = api.call(Method::POST, "/api/auth/forget-password", None, Some(json!({ "email": email }))).await.expect("call");
+        assert_eq!(r.status.as_u16(), 200);
+        assert_eq!(r.body, json!({ "success": true }));
+    }
+    let made = ocomms_runtime::testing::eventually(5, || async {
+        let mut c = AsyncPgConnection::establish(&t.env["AUTH_DATABASE_URL"]).await.ok()?;
+        let n = ocomms_runtime::db::count(&mut c, count("SELECT count(*) AS n FROM password_resets")).await.ok()?;
+        (n == 1).then_some(n)
+    })
+    .await;
+    assert_eq!(made, Some(1), "one reset, for the account that exists");
+
+    // Only the hash is stored; put a known token in to walk the reset path.
+    let token = "known-reset-token-for-the-test-0123456789";
+    diesel::sql_query(format!(
+        "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ('{}', '{}', now() + interval '1 hour')",
+        ocomms_runtime::identity::token_hash(token),
+        u.id
+    ))
+    .execute(&mut db)
+    .await
+    .expect("insert");
+    let reset = |pw: &str| api.call(Method::POST, "/api/auth/reset-password", None, Some(json!({ "token": token, "newPassword": pw })));
+    reset("correct horse battery").await.expect("call").expect_error(400, "VALIDATION_ERROR");
+    reset("short").await.expect("call").expect_error(400, "VALIDATION_ERROR");
+    reset("a brand new passphrase").await.expect("call").expect(200);
+    api.get("/api/auth/session", &u.token).await.expect_error(401, "UNAUTHORIZED");
+    reset("yet another passphrase").await.expect("call").expect_error(400, "VALIDATION_ERROR");
+    let sign_in = |pw: &str| api.call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": u.email, "password": pw })));
+    sign_in("correct horse battery").await.expect("call").expect_error(401, "UNAUTHORIZED");
+    sign_in("a brand new passphrase").await.expect("call").expect(200);
+    // Expired tokens do not work.
+    let old = "expired-reset-token-for-the-test-0123456789";
+    diesel::sql_query(format!(
+        "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ('{}', '{}', now() - interval '1 second')",
+        ocomms_runtime::identity::token_hash(old),
+        u.id
+    ))
+    .execute(&mut db)
+    .await
+    .expect("insert");
+    api.call(Method::POST, "/api/auth/reset-password", None, Some(json!({ "token": old, "newPassword": "something fresh 42" })))
+        .await
+        .expect("call")
+        .expect_error(400, "VALIDATION_ERROR");
+    t.stop().await.expect("stops");
+}

@@ -61,3 +61,15 @@ pub async fn sessions(State(s): State<AppState>, caller: Caller) -> ApiResult<Js
 pub async fn revoke(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::RevokeSessionRequest>) -> ApiResult<Json<pb::RevokeSessionResponse>> {
     Ok(Json(s.clients.auth.clone().revoke_session(caller.req(body)).await?.into_inner()))
 }
+
+pub async fn forget_password(State(s): State<AppState>, client: ClientInfo, ApiJson(mut body): ApiJson<pb::ForgetPasswordRequest>) -> ApiResult<Json<serde_json::Value>> {
+    body.ip_address = client.ip;
+    body.user_agent = client.user_agent;
+    s.clients.auth.clone().forget_password(body).await?;
+    Ok(Json(json!({ "success": true })))
+}
+
+pub async fn reset_password(State(s): State<AppState>, ApiJson(body): ApiJson<pb::ResetPasswordRequest>) -> ApiResult<Json<serde_json::Value>> {
+    s.clients.auth.clone().reset_password(body).await?;
+    Ok(Json(json!({ "success": true })))
+}

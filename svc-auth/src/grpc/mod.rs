@@ -1,6 +1,7 @@
 //! `ocomms.auth.v1.AuthService`: decode, call domain and store, encode.
 
 mod manage;
+mod recovery;
 
 use chrono::{Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -22,10 +23,12 @@ use crate::store::users::{self, Lockout, NewUser, User};
 use crate::store::workspaces::{self, Invite, Member, Workspace};
 
 pub struct AuthApi {
-    pool: Pool,
+    pub(crate) pool: Pool,
     pub(crate) bus: Bus,
     service_token: String,
     cache_ttl_secs: u32,
+    pub(crate) notify: ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient<tonic::transport::Channel>,
+    pub(crate) public_url: String,
 }
 
 
@@ -89,9 +92,28 @@ fn trimmed(s: &Option<String>, max: usize) -> Option<&str> {
 }
 
 impl AuthApi {
-    pub fn new(pool: Pool, bus: Bus, config: &Config) -> Self {
-        Self { pool, bus, service_token: config.common.service_token.clone(), cache_ttl_secs: config.principal_cache_secs }
+    pub fn new(pool: Pool, bus: Bus, config: &Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool,
+            bus,
+            service_token: config.common.service_token.clone(),
+            cache_ttl_secs: config.principal_cache_secs,
+            notify: ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient::new(ocomms_runtime::grpc::channel(&config.notify_url)?),
+            public_url: config.public_url.clone(),
+        })
     }
+
+    /// The parts a background task needs (email delivery).
+    pub(crate) fn clone_for_background(&self) -> Mailer {
+        Mailer { notify: self.notify.clone(), service_token: self.service_token.clone(), public_url: self.public_url.clone() }
+    }
+
+    /// Emails a user through svc-notify (service credential, on the user's
+    /// behalf). Delivery failures are logged: the caller's request stands.
+    pub(crate) fn email(&self, user: UserId, to: String, subject: String, body: String) {
+        self.clone_for_background().email(user, to, subject, body);
+    }
+
 
     pub(crate) async fn conn(&self) -> ServiceResult<ocomms_runtime::db::Conn<'_>> {
         Ok(self.pool.get().await?)
@@ -222,8 +244,18 @@ impl AuthApi {
                 FailureOutcome::Lock { until, lockout_count } => {
                     users::set_lockout(&mut conn, user.id, &Lockout { failed_attempts: 0, lockout_count, locked_until: Some(until) })
                         .await?;
-                    // Delivered by svc-notify's mail path once it exists; until then, logged.
                     tracing::warn!(user_id = %user.id, until = %rfc3339(until), "account locked after repeated failed sign-ins");
+                    self.email(
+                        user.id,
+                        user.email.clone(),
+                        "Your OComms account was locked".into(),
+                        format!(
+                            "After {} failed sign-in attempts your account is locked until {}.\nIf this was not you, reset your password: {}/forgot-password",
+                            domain::MAX_FAILED_ATTEMPTS,
+                            rfc3339(until),
+                            self.public_url
+                        ),
+                    );
                     audit::record(
                         &mut conn,
                         Entry {
@@ -533,6 +565,8 @@ ocomms_runtime::grpc_service!(pb::auth_service_server::AuthService, AuthApi, {
     sign_up(pb::SignUpRequest) -> pb::AuthResponse;
     sign_in(pb::SignInRequest) -> pb::AuthResponse;
     sign_out(pb::SignOutRequest) -> pb::SignOutResponse;
+    forget_password(pb::ForgetPasswordRequest) -> pb::ForgetPasswordResponse;
+    reset_password(pb::ResetPasswordRequest) -> pb::ResetPasswordResponse;
     get_session(pb::GetSessionRequest) -> pb::SessionResponse;
     resolve_token(pb::ResolveTokenRequest) -> pb::Principal;
     get_users(pb::GetUsersRequest) -> pb::GetUsersResponse;
@@ -554,3 +588,29 @@ ocomms_runtime::grpc_service!(pb::auth_service_server::AuthService, AuthApi, {
     list_audit_logs(pb::ListAuditLogsRequest) -> pb::ListAuditLogsResponse;
     set_last_visited(pb::SetLastVisitedRequest) -> pb::SetLastVisitedResponse;
 });
+
+/// Sends email through svc-notify from background tasks.
+pub(crate) struct Mailer {
+    notify: ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient<tonic::transport::Channel>,
+    service_token: String,
+    pub public_url: String,
+}
+
+impl Mailer {
+    /// Emails a user through svc-notify (service credential, on the user's
+    /// behalf). Delivery failures are logged: the caller's request stands.
+    pub(crate) fn email(&self, user: UserId, to: String, subject: String, body: String) {
+        let mut client = self.notify.clone();
+        let token = self.service_token.clone();
+        tokio::spawn(async move {
+            let mut req = tonic::Request::new(ocomms_proto::notify::v1::SendEmailRequest { to, subject, body });
+            if let (Ok(t), Ok(u)) = (token.parse(), user.to_string().parse()) {
+                req.metadata_mut().insert(ocomms_runtime::identity::SERVICE_TOKEN_HEADER, t);
+                req.metadata_mut().insert(ocomms_runtime::identity::ON_BEHALF_HEADER, u);
+            }
+            if let Err(e) = client.send_email(req).await {
+                tracing::error!(%user, code = ?e.code(), "email delivery failed");
+            }
+        });
+    }
+}

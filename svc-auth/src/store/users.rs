@@ -99,3 +99,42 @@ pub async fn set_lockout(conn: &mut AsyncPgConnection, user: UserId, l: &Lockout
 pub async fn clear_lockout(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<()> {
     diesel::delete(lockouts::table.find(user)).execute(conn).await.map(drop)
 }
+
+/// The last `n` password hashes of a user, newest first.
+pub async fn recent_password_hashes(conn: &mut AsyncPgConnection, user: UserId, n: i64) -> QueryResult<Vec<String>> {
+    password_history::table
+        .filter(password_history::user_id.eq(user))
+        .order(password_history::created_at.desc())
+        .limit(n)
+        .select(password_history::password_hash)
+        .load(conn)
+        .await
+}
+
+pub async fn set_password(conn: &mut AsyncPgConnection, user: UserId, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(user))
+        .set((users::password_hash.eq(hash), users::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn insert_reset(conn: &mut AsyncPgConnection, user: UserId, token_hash: &str, expires_at: DateTime<Utc>) -> QueryResult<()> {
+    use crate::schema::password_resets as r;
+    diesel::insert_into(r::table)
+        .values((r::token_hash.eq(token_hash), r::user_id.eq(user), r::expires_at.eq(expires_at)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Spends a live reset token (single use): returns its user.
+pub async fn take_reset(conn: &mut AsyncPgConnection, token_hash: &str) -> QueryResult<Option<UserId>> {
+    use crate::schema::password_resets as r;
+    diesel::update(r::table.find(token_hash).filter(r::used_at.is_null()).filter(r::expires_at.gt(diesel::dsl::now)))
+        .set(r::used_at.eq(diesel::dsl::now))
+        .returning(r::user_id)
+        .get_result(conn)
+        .await
+        .optional()
+}

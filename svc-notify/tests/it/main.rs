@@ -51,3 +51,27 @@ async fn notifications_are_listed_filtered_and_marked_read_by_their_owner_only()
     let none = c.list_notifications(authed(&bob, pb::ListNotificationsRequest { unread_only: false, limit: None })).await.expect("list").into_inner();
     assert!(none.notifications.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_services_send_email() {
+    let bus = Bus::local();
+    let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
+    let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
+        svc_notify::serve(svc_notify::Config { common, smtp_host: None, vapid_public_key: None }, bus, l, s)
+    })
+    .await
+    .expect("notify");
+    let mut c = NotifyServiceClient::connect(notify.url()).await.expect("connect");
+    let (ann_id, ann) = svc_auth::testing::user(&auth, "ann").await.expect("ann");
+    let mail = || pb::SendEmailRequest { to: "ann@example.com".into(), subject: "Hello".into(), body: "Hi".into() };
+    let err = c.send_email(authed(&ann, mail())).await.expect_err("a user cannot send email");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    let mut req = tonic::Request::new(mail());
+    req.metadata_mut().insert(ocomms_runtime::identity::SERVICE_TOKEN_HEADER, testing::SERVICE_TOKEN.parse().expect("ascii"));
+    req.metadata_mut().insert(ocomms_runtime::identity::ON_BEHALF_HEADER, ann_id.parse().expect("ascii"));
+    assert_eq!(c.send_email(req).await.expect("sent").into_inner().delivered_by, "log");
+    let mut bad = tonic::Request::new(pb::SendEmailRequest { to: "a@b.c\r\nBcc: x@y.z".into(), subject: "s".into(), body: "b".into() });
+    bad.metadata_mut().insert(ocomms_runtime::identity::SERVICE_TOKEN_HEADER, testing::SERVICE_TOKEN.parse().expect("ascii"));
+    bad.metadata_mut().insert(ocomms_runtime::identity::ON_BEHALF_HEADER, ann_id.parse().expect("ascii"));
+    assert_eq!(c.send_email(bad).await.expect_err("header injection").code(), tonic::Code::InvalidArgument);
+}
