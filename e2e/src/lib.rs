@@ -62,6 +62,7 @@ impl TestStack {
         // Tests drive many requests from one address; the rate-limit test
         // turns limits back on.
         env.insert("RATE_LIMIT_ENABLED".into(), "false".into());
+        env.insert("TWO_FACTOR_KEY".into(), "S2V5IGZvciB0ZXN0cyBvbmx5LCBuZXZlciBwcm9kISE=".into());
         if opts.redis {
             env.insert("REDIS_URL".into(), ocomms_runtime::testing::redis_url());
             env.insert("REDIS_PREFIX".into(), format!("ocomms-e2e-{}", uuid::Uuid::new_v4().simple()));

@@ -33,7 +33,7 @@ fn service_env(env: &Env, overrides: &HashMap<String, String>) -> Env {
     for key in [
         "DATABASE_URL", "DB_POOL_SIZE", "REDIS_URL", "REDIS_PREFIX", "SERVICE_TOKEN", "PRINCIPAL_CACHE_SECS", "MEMBERSHIP_CACHE_SECS",
         "PRESENCE_TTL_SECS", "STORAGE_QUOTA_BYTES", "S3_BUCKET", "UPLOAD_DIR", "AMQP_URL", "SMTP_HOST", "VAPID_PUBLIC_KEY", "PUBLIC_URL",
-        "COOKIE_SECURE", "TRUST_PROXY", "WS_QUEUE_FRAMES", "GATEWAY_ADDR", "RATE_LIMIT_ENABLED", "NOTIFY_GRPC_URL",
+        "COOKIE_SECURE", "TRUST_PROXY", "WS_QUEUE_FRAMES", "GATEWAY_ADDR", "RATE_LIMIT_ENABLED", "NOTIFY_GRPC_URL", "TWO_FACTOR_KEY",
     ] {
         if let Some(v) = env.opt_string(key) {
             vars.insert(key.to_owned(), v);
@@ -58,6 +58,9 @@ pub async fn start(env: &Env) -> anyhow::Result<Stack> {
     // One process: a service credential nobody else knows is enough.
     if env.opt_string("SERVICE_TOKEN").is_none() {
         overrides.insert("SERVICE_TOKEN".to_owned(), random_token());
+    }
+    if env.opt_string("TWO_FACTOR_KEY").is_none() {
+        overrides.insert("TWO_FACTOR_KEY".to_owned(), local_key(&env.string("DATA_DIR", "./data"))?);
     }
     let mut env = service_env(env, &overrides);
 
@@ -153,6 +156,30 @@ where
 {
     let name = name.to_owned();
     tasks.spawn(async move { (name, fut.await) });
+}
+
+/// The key encrypting TOTP secrets when none is configured: kept in
+/// `<DATA_DIR>/two-factor.key` (created once, mode 0600) so that secrets
+/// stay readable across restarts of a single-node install.
+fn local_key(dir: &str) -> anyhow::Result<String> {
+    use base64::Engine;
+    use rand::RngCore;
+    let path = std::path::Path::new(dir).join("two-factor.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().to_owned());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {dir}"))?;
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    let text = base64::engine::general_purpose::STANDARD.encode(key);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    use std::io::Write;
+    opts.open(&path).and_then(|mut f| f.write_all(text.as_bytes())).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "created the key that encrypts two-factor secrets");
+    Ok(text)
 }
 
 fn random_token() -> String {

@@ -14,6 +14,9 @@ pub struct Config {
     pub notify_url: String,
     /// `PUBLIC_URL`: where users reach the product, for links in emails.
     pub public_url: String,
+    /// `TWO_FACTOR_KEY`: 32 bytes, base64, encrypting TOTP secrets at rest.
+    /// Without it two-factor authentication cannot be enabled.
+    pub two_factor_key: Option<[u8; 32]>,
 }
 
 impl Config {
@@ -23,6 +26,19 @@ impl Config {
             principal_cache_secs: env.parse("PRINCIPAL_CACHE_SECS", 5),
             notify_url: env.string("NOTIFY_GRPC_URL", "http://127.0.0.1:50056"),
             public_url: env.string("PUBLIC_URL", "http://localhost:3000").trim_end_matches('/').to_owned(),
+            two_factor_key: two_factor_key(env),
+        }
+    }
+}
+
+fn two_factor_key(env: &mut Env) -> Option<[u8; 32]> {
+    use base64::Engine;
+    let raw = env.opt_string("TWO_FACTOR_KEY")?;
+    match base64::engine::general_purpose::STANDARD.decode(raw.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+        Some(k) => Some(k),
+        None => {
+            env.invalid("TWO_FACTOR_KEY", "must be 32 bytes, base64-encoded (openssl rand -base64 32)");
+            None
         }
     }
 }

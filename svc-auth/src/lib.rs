@@ -20,6 +20,7 @@ pub mod password;
 mod schema;
 pub mod store;
 pub mod testing;
+pub mod totp;
 
 use std::future::Future;
 

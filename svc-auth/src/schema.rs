@@ -150,3 +150,14 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    two_factor (user_id) {
+        user_id -> Uuid,
+        secret_encrypted -> Bytea,
+        backup_code_hashes -> Array<Text>,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+        last_used_step -> Int8,
+    }
+}

@@ -13,7 +13,7 @@ use crate::Config;
 pub async fn spawn(bus: Bus) -> anyhow::Result<Running> {
     testing::spawn_service("auth", crate::MIGRATIONS, "", move |common, listener, shutdown| {
         crate::serve(
-            Config { common, principal_cache_secs: 5, notify_url: "http://127.0.0.1:9".into(), public_url: "http://localhost:3000".into() },
+            Config { common, principal_cache_secs: 5, notify_url: "http://127.0.0.1:9".into(), public_url: "http://localhost:3000".into(), two_factor_key: Some([42; 32]) },
             bus,
             listener,
             shutdown,

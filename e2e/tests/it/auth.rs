@@ -124,3 +124,22 @@ async fn password_reset_is_single_use_ends_sessions_and_refuses_old_passwords() 
         .expect_error(400, "VALIDATION_ERROR");
     t.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_factor_through_the_gateway() {
+    let t = stack().await;
+    let api = t.api();
+    let u = api.sign_up("Tom").await.expect("user");
+    let setup = api.post("/api/auth/two-factor/enable", &u.token, json!({ "password": "correct horse battery" })).await.expect(200);
+    let secret = svc_auth::totp::base32_decode(setup["secret"].as_str().expect("secret")).expect("base32");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let code = |ahead: u64| format!("{:06}", svc_auth::totp::code_at_step(&secret, now / 30 + ahead));
+    api.post("/api/auth/two-factor/verify", &u.token, json!({ "code": code(0) })).await.expect(200);
+    let sign_in = |c: Option<String>| {
+        api.call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": u.email, "password": "correct horse battery", "totpCode": c })))
+    };
+    let need = sign_in(None).await.expect("call").expect_error(401, "UNAUTHORIZED");
+    assert_eq!(need["error"]["details"]["twoFactorRequired"], true);
+    sign_in(Some(code(1))).await.expect("call").expect(200);
+    t.stop().await.expect("stops");
+}

@@ -73,3 +73,16 @@ pub async fn reset_password(State(s): State<AppState>, ApiJson(body): ApiJson<pb
     s.clients.auth.clone().reset_password(body).await?;
     Ok(Json(json!({ "success": true })))
 }
+
+pub async fn two_factor_enable(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::EnableTwoFactorRequest>) -> ApiResult<Json<pb::EnableTwoFactorResponse>> {
+    Ok(Json(s.clients.auth.clone().enable_two_factor(caller.req(body)).await?.into_inner()))
+}
+
+pub async fn two_factor_verify(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::VerifyTwoFactorRequest>) -> ApiResult<Json<pb::VerifyTwoFactorResponse>> {
+    Ok(Json(s.clients.auth.clone().verify_two_factor(caller.req(body)).await?.into_inner()))
+}
+
+pub async fn two_factor_disable(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::DisableTwoFactorRequest>) -> ApiResult<Json<serde_json::Value>> {
+    s.clients.auth.clone().disable_two_factor(caller.req(body)).await?;
+    Ok(Json(json!({ "success": true })))
+}

@@ -2,6 +2,7 @@
 
 mod manage;
 mod recovery;
+mod two_factor;
 
 use chrono::{Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -29,6 +30,7 @@ pub struct AuthApi {
     cache_ttl_secs: u32,
     pub(crate) notify: ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient<tonic::transport::Channel>,
     pub(crate) public_url: String,
+    two_factor_key: Option<[u8; 32]>,
 }
 
 
@@ -100,6 +102,7 @@ impl AuthApi {
             cache_ttl_secs: config.principal_cache_secs,
             notify: ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient::new(ocomms_runtime::grpc::channel(&config.notify_url)?),
             public_url: config.public_url.clone(),
+            two_factor_key: config.two_factor_key,
         })
     }
 
@@ -234,7 +237,21 @@ impl AuthApi {
         }
         drop(conn);
         tokio::time::sleep(domain::attempt_delay(lock.failed_attempts)).await;
-        let valid = password::verify(r.password, Some(user.password_hash.clone())).await?;
+        let mut valid = password::verify(r.password, Some(user.password_hash.clone())).await?;
+        let mut wrong_code = false;
+        if valid {
+            match self.second_factor(user.id, r.totp_code.as_deref()).await? {
+                two_factor::SecondFactor::Passed => {}
+                two_factor::SecondFactor::Required => {
+                    return Err(ServiceError::new(ErrorCode::Unauthorized, "two-factor code required")
+                        .with_details(serde_json::json!({ "twoFactorRequired": true })));
+                }
+                two_factor::SecondFactor::Failed => {
+                    valid = false;
+                    wrong_code = true;
+                }
+            }
+        }
         let mut conn = self.conn().await?;
         if !valid {
             match domain::on_failure(lock.failed_attempts, lock.lockout_count, Utc::now()) {
@@ -272,9 +289,19 @@ impl AuthApi {
             }
             audit::record(
                 &mut conn,
-                Entry { workspace_id: None, user_id: Some(user.id), action: "login_failure", ip_address: ip, user_agent: ua, details: serde_json::json!({}) },
+                Entry {
+                    workspace_id: None,
+                    user_id: Some(user.id),
+                    action: "login_failure",
+                    ip_address: ip,
+                    user_agent: ua,
+                    details: serde_json::json!({ "reason": if wrong_code { "two_factor" } else { "password" } }),
+                },
             )
             .await;
+            if wrong_code {
+                return Err(ServiceError::new(ErrorCode::Unauthorized, "Invalid two-factor code").with_details(serde_json::json!({ "twoFactorRequired": true })));
+            }
             return Err(invalid_credentials());
         }
         users::clear_lockout(&mut conn, user.id).await?;
@@ -567,6 +594,9 @@ ocomms_runtime::grpc_service!(pb::auth_service_server::AuthService, AuthApi, {
     sign_out(pb::SignOutRequest) -> pb::SignOutResponse;
     forget_password(pb::ForgetPasswordRequest) -> pb::ForgetPasswordResponse;
     reset_password(pb::ResetPasswordRequest) -> pb::ResetPasswordResponse;
+    enable_two_factor(pb::EnableTwoFactorRequest) -> pb::EnableTwoFactorResponse;
+    verify_two_factor(pb::VerifyTwoFactorRequest) -> pb::VerifyTwoFactorResponse;
+    disable_two_factor(pb::DisableTwoFactorRequest) -> pb::DisableTwoFactorResponse;
     get_session(pb::GetSessionRequest) -> pb::SessionResponse;
     resolve_token(pb::ResolveTokenRequest) -> pb::Principal;
     get_users(pb::GetUsersRequest) -> pb::GetUsersResponse;

@@ -4,5 +4,6 @@
 pub mod audit;
 pub mod profiles;
 pub mod sessions;
+pub mod two_factor;
 pub mod users;
 pub mod workspaces;

@@ -3,4 +3,5 @@
 
 mod accounts;
 mod helpers;
+mod two_factor;
 mod workspaces;
