@@ -63,6 +63,9 @@ impl TestStack {
         // turns limits back on.
         env.insert("RATE_LIMIT_ENABLED".into(), "false".into());
         env.insert("TWO_FACTOR_KEY".into(), "S2V5IGZvciB0ZXN0cyBvbmx5LCBuZXZlciBwcm9kISE=".into());
+        env.insert("AMQP_URL".into(), ocomms_runtime::testing::amqp_url());
+        env.insert("AMQP_PREFIX".into(), format!("ocomms-e2e-{}", uuid::Uuid::new_v4().simple()));
+        env.insert("AMQP_EPHEMERAL".into(), "true".into());
         if opts.redis {
             env.insert("REDIS_URL".into(), ocomms_runtime::testing::redis_url());
             env.insert("REDIS_PREFIX".into(), format!("ocomms-e2e-{}", uuid::Uuid::new_v4().simple()));

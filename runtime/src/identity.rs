@@ -77,6 +77,8 @@ pub struct Membership {
     pub role: String,
     pub is_guest: bool,
     pub expires_at: Option<DateTime<Utc>>,
+    /// For guests: the only channels they may see.
+    pub guest_channel_ids: Vec<crate::ids::ChannelId>,
 }
 
 impl Membership {
@@ -206,7 +208,13 @@ impl Identity {
             role: answer.role,
             is_guest: answer.is_guest,
             expires_at: answer.expires_at.as_deref().and_then(|t| crate::time::parse("expiresAt", t).ok()),
+            guest_channel_ids: answer.guest_channel_ids.iter().filter_map(|c| c.parse().ok()).collect(),
         })
+    }
+
+    /// The service credential this process checks.
+    pub fn service_token(&self) -> &str {
+        &self.service_token
     }
 
     /// The svc-auth client, for services that also need memberships.

@@ -24,6 +24,7 @@ pub mod events;
 pub mod grpc;
 pub mod identity;
 pub mod ids;
+pub mod jobs;
 pub mod service;
 pub mod telemetry;
 pub mod testing;

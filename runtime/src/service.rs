@@ -44,6 +44,12 @@ pub struct ServiceConfig {
     pub redis_prefix: String,
     pub service_token: String,
     pub auth_url: String,
+    /// `AMQP_URL`: RabbitMQ for durable jobs; unset = in-process (one node).
+    pub amqp_url: Option<String>,
+    /// `AMQP_PREFIX` (default `ocomms`): exchange and queue name prefix.
+    pub amqp_prefix: String,
+    /// `AMQP_EPHEMERAL`: queues vanish with their consumers (tests only).
+    pub amqp_ephemeral: bool,
 }
 
 impl ServiceConfig {
@@ -71,7 +77,15 @@ impl ServiceConfig {
             redis_prefix: env.string(REDIS_PREFIX, "ocomms"),
             service_token,
             auth_url: env.string(AUTH_GRPC_URL, "http://127.0.0.1:50051"),
+            amqp_url: env.opt_string("AMQP_URL"),
+            amqp_prefix: env.string("AMQP_PREFIX", "ocomms"),
+            amqp_ephemeral: env.flag("AMQP_EPHEMERAL", false),
         }
+    }
+
+    /// The job broker this configuration asks for.
+    pub async fn broker(&self) -> anyhow::Result<crate::jobs::Broker> {
+        crate::jobs::Broker::connect(self.amqp_url.as_deref(), &self.amqp_prefix, self.amqp_ephemeral).await
     }
 
     /// The event bus this configuration asks for.

@@ -22,6 +22,11 @@ pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// `TEST_AMQP_URL`, or the local RabbitMQ.
+pub fn amqp_url() -> String {
+    std::env::var("TEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
 /// The service credential tests configure.
 pub const SERVICE_TOKEN: &str = "test-service-token-0123456789";
 
@@ -51,6 +56,9 @@ pub async fn test_config(name: &'static str, migrations: EmbeddedMigrations, aut
         redis_prefix: format!("ocomms-test-{}", uuid::Uuid::new_v4().simple()),
         service_token: SERVICE_TOKEN.to_owned(),
         auth_url: auth_url.to_owned(),
+        amqp_url: Some(amqp_url()),
+        amqp_prefix: format!("ocomms-test-{}", uuid::Uuid::new_v4().simple()),
+        amqp_ephemeral: true,
     })
 }
 

@@ -12,6 +12,8 @@ pub struct Config {
     pub principal_cache_secs: u32,
     /// `NOTIFY_GRPC_URL`: svc-notify, which delivers email.
     pub notify_url: String,
+    /// `MESSAGING_GRPC_URL`: svc-messaging, asked which channels exist.
+    pub messaging_url: String,
     /// `PUBLIC_URL`: where users reach the product, for links in emails.
     pub public_url: String,
     /// `TWO_FACTOR_KEY`: 32 bytes, base64, encrypting TOTP secrets at rest.
@@ -25,6 +27,7 @@ impl Config {
             common: ServiceConfig::from_env(env, "auth"),
             principal_cache_secs: env.parse("PRINCIPAL_CACHE_SECS", 5),
             notify_url: env.string("NOTIFY_GRPC_URL", "http://127.0.0.1:50056"),
+            messaging_url: env.string("MESSAGING_GRPC_URL", "http://127.0.0.1:50052"),
             public_url: env.string("PUBLIC_URL", "http://localhost:3000").trim_end_matches('/').to_owned(),
             two_factor_key: two_factor_key(env),
         }

@@ -120,6 +120,22 @@ pub fn check_join_policy(p: Option<&str>) -> ServiceResult<String> {
     }
 }
 
+/// An invite's uses and lifetime: defaults 1 use for an email invite and
+/// unlimited for a link, 168 hours; at most 1000 uses and 720 hours.
+pub fn invite_limits(max_uses: Option<i32>, hours: Option<i32>, for_email: bool) -> ServiceResult<(Option<i32>, i32)> {
+    let uses = match max_uses {
+        None => for_email.then_some(1),
+        Some(n) if (1..=1000).contains(&n) => Some(n),
+        Some(_) => return Err(ServiceError::validation("maxUses", "must be between 1 and 1000")),
+    };
+    let hours = match hours {
+        None => 24 * INVITE_DAYS as i32,
+        Some(h) if (1..=720).contains(&h) => h,
+        Some(_) => return Err(ServiceError::validation("expiresInHours", "must be between 1 and 720")),
+    };
+    Ok((uses, hours))
+}
+
 /// Workspace roles, lowest to highest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {

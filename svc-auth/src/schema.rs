@@ -161,3 +161,27 @@ diesel::table! {
         last_used_step -> Int8,
     }
 }
+
+diesel::table! {
+    guest_channel_access (workspace_id, user_id, channel_id) {
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        channel_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    join_requests (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        status -> Text,
+        decided_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(join_requests -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(join_requests, users);

@@ -85,6 +85,8 @@ fn body_for(method: &str, path: &str, ids: &Ids) -> Option<serde_json::Value> {
         ("patch", p) if p.ends_with("/profile") => json!({ "title": "x" }),
         ("put", p) if p.ends_with("/status") => json!({ "text": "x" }),
         ("patch", "/api/channels/{channelId}") => json!({ "name": "renamed" }),
+        ("post", p) if p.ends_with("/guest-invites") => json!({ "channelIds": [ids.channel], "expiresAt": "2099-01-01T00:00:00Z" }),
+        ("post", p) if p.contains("/join-requests/") => json!({ "approve": true }),
         ("patch", "/api/messages/{messageId}") => json!({ "content": "changed" }),
         ("get", _) | ("delete", _) => return None,
         _ => json!({}),
@@ -130,7 +132,8 @@ async fn another_workspace_is_invisible_on_every_route() {
             .replace("{channelId}", &ids.channel)
             .replace("{messageId}", &ids.message)
             .replace("{conversationId}", &ids.conversation)
-            .replace("{userId}", &ids.bob);
+            .replace("{userId}", &ids.bob)
+            .replace("{requestId}", &ids.bob);
         for method in ops.as_object().expect("ops").keys() {
             let body = body_for(method, path, &ids);
             let verb = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");

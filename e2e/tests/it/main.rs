@@ -5,6 +5,7 @@
 mod auth;
 mod errors;
 mod fanout;
+mod guests;
 mod journey;
 mod limits;
 mod messaging;

@@ -47,9 +47,51 @@ pub async fn accept_invite(State(s): State<AppState>, caller: Caller, Path(token
     Ok(Json(s.clients.auth.clone().accept_invite(caller.req(pb::AcceptInviteRequest { token })).await?.into_inner()))
 }
 
-pub async fn join(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::Member>> {
+/// 200 with the membership when the workspace is open; 202 with the
+/// pending request when it takes requests.
+pub async fn join(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
     let workspace_id = path_id(&id, "workspace")?;
-    Ok(Json(s.clients.auth.clone().join_workspace(caller.req(pb::JoinWorkspaceRequest { workspace_id })).await?.into_inner()))
+    let r = s.clients.auth.clone().join_workspace(caller.req(pb::JoinWorkspaceRequest { workspace_id })).await?.into_inner();
+    match (r.member, r.request) {
+        (Some(m), _) => Ok((StatusCode::OK, Json(json!(m)))),
+        (None, Some(req)) => Ok((StatusCode::ACCEPTED, Json(json!({ "request": req })))),
+        (None, None) => Err(ApiError::not_found("workspace")),
+    }
+}
+
+pub async fn create_guest_invite(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<pb::CreateGuestInviteRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    body.workspace_id = path_id(&id, "workspace")?;
+    let invite = s.clients.auth.clone().create_guest_invite(caller.req(body)).await?.into_inner();
+    let url = format!("{}/invite/{}", s.config.public_url, invite.token);
+    let mut v = json!(invite);
+    v["url"] = json!(url);
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+pub async fn join_requests(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::ListJoinRequestsResponse>> {
+    let req = pb::ListJoinRequestsRequest { workspace_id: path_id(&id, "workspace")? };
+    Ok(Json(s.clients.auth.clone().list_join_requests(caller.req(req)).await?.into_inner()))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    approve: bool,
+}
+
+pub async fn decide_join_request(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, request)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Decision>,
+) -> ApiResult<Json<pb::JoinRequest>> {
+    let req = pb::DecideJoinRequestRequest { workspace_id: path_id(&id, "workspace")?, request_id: path_id(&request, "join request")?, approve: body.approve };
+    Ok(Json(s.clients.auth.clone().decide_join_request(caller.req(req)).await?.into_inner()))
 }
 
 #[derive(serde::Deserialize)]

@@ -1,5 +1,6 @@
 //! `ocomms.auth.v1.AuthService`: decode, call domain and store, encode.
 
+mod guests;
 mod manage;
 mod recovery;
 mod two_factor;
@@ -24,13 +25,15 @@ use crate::store::users::{self, Lockout, NewUser, User};
 use crate::store::workspaces::{self, Invite, Member, Workspace};
 
 pub struct AuthApi {
+    relay: ocomms_runtime::jobs::Relay,
     pub(crate) pool: Pool,
     pub(crate) bus: Bus,
-    service_token: String,
+    pub(crate) service_token: String,
     cache_ttl_secs: u32,
     pub(crate) notify: ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient<tonic::transport::Channel>,
     pub(crate) public_url: String,
     two_factor_key: Option<[u8; 32]>,
+    pub(crate) messaging: ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient<tonic::transport::Channel>,
 }
 
 
@@ -83,6 +86,36 @@ pub(crate) fn member_pb(m: &Member, name: &str, email: &str) -> pb::Member {
         created_at: rfc3339(m.created_at),
         name: name.to_owned(),
         email: email.to_owned(),
+        guest_channel_ids: Vec::new(),
+    }
+}
+
+pub(crate) fn join_request_pb(r: &workspaces::JoinRequest, name: &str, email: &str) -> pb::JoinRequest {
+    pb::JoinRequest {
+        id: r.id.to_string(),
+        workspace_id: r.workspace_id.to_string(),
+        user_id: r.user_id.to_string(),
+        status: r.status.clone(),
+        created_at: rfc3339(r.created_at),
+        decided_at: opt_rfc3339(r.decided_at),
+        name: name.to_owned(),
+        email: email.to_owned(),
+    }
+}
+
+pub(crate) fn invite_pb(i: &Invite, token: String) -> pb::Invite {
+    pb::Invite {
+        id: i.id.to_string(),
+        workspace_id: i.workspace_id.to_string(),
+        token,
+        email: i.email.clone(),
+        role: i.role.clone(),
+        expires_at: rfc3339(i.expires_at),
+        created_at: rfc3339(i.created_at),
+        is_guest: i.is_guest,
+        channel_ids: i.channel_ids.iter().map(ToString::to_string).collect(),
+        guest_expires_at: opt_rfc3339(i.guest_expires_at),
+        max_uses: i.max_uses,
     }
 }
 
@@ -94,8 +127,9 @@ fn trimmed(s: &Option<String>, max: usize) -> Option<&str> {
 }
 
 impl AuthApi {
-    pub fn new(pool: Pool, bus: Bus, config: &Config) -> anyhow::Result<Self> {
+    pub fn new(pool: Pool, bus: Bus, config: &Config, relay: ocomms_runtime::jobs::Relay) -> anyhow::Result<Self> {
         Ok(Self {
+            relay,
             pool,
             bus,
             service_token: config.common.service_token.clone(),
@@ -103,6 +137,9 @@ impl AuthApi {
             notify: ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient::new(ocomms_runtime::grpc::channel(&config.notify_url)?),
             public_url: config.public_url.clone(),
             two_factor_key: config.two_factor_key,
+            messaging: ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(ocomms_runtime::grpc::channel(
+                &config.messaging_url,
+            )?),
         })
     }
 
@@ -455,7 +492,11 @@ impl AuthApi {
             _ => mine,
         };
         let user = users::by_ids(&mut conn, &[member.user_id]).await?.pop().ok_or_else(|| ServiceError::not_found("member"))?;
-        Ok(member_pb(&member, &user.name, &user.email))
+        let mut out = member_pb(&member, &user.name, &user.email);
+        if member.is_guest {
+            out.guest_channel_ids = workspaces::guest_channels(&mut conn, ws, member.user_id).await?.iter().map(ToString::to_string).collect();
+        }
+        Ok(out)
     }
 
     pub(crate) async fn create_invite(&self, req: Request<pb::CreateInviteRequest>) -> ServiceResult<pb::Invite> {
@@ -471,6 +512,7 @@ impl AuthApi {
             "admin" => Role::Admin,
             _ => return Err(ServiceError::validation("role", "must be member or admin").into()),
         };
+        let (max_uses, hours) = domain::invite_limits(r.max_uses, r.expires_in_hours, email.is_some())?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
         let my_role = Role::parse(&mine.role).unwrap_or(Role::Member);
@@ -485,13 +527,14 @@ impl AuthApi {
             id: uuid::Uuid::now_v7(),
             workspace_id: ws,
             token_hash: token_hash(&token),
-            // An invite for one address is single-use; a link is multi-use.
-            max_uses: email.is_some().then_some(1),
+            max_uses,
             email,
             role: role.as_str().to_owned(),
             is_guest: false,
+            channel_ids: Vec::new(),
+            guest_expires_at: None,
             uses: 0,
-            expires_at: Utc::now() + Duration::days(domain::INVITE_DAYS),
+            expires_at: Utc::now() + Duration::hours(i64::from(hours)),
             created_by: caller.user_id,
             created_at: Utc::now(),
         };
@@ -508,15 +551,7 @@ impl AuthApi {
             },
         )
         .await;
-        Ok(pb::Invite {
-            id: invite.id.to_string(),
-            workspace_id: ws.to_string(),
-            token,
-            email: invite.email,
-            role: invite.role,
-            expires_at: rfc3339(invite.expires_at),
-            created_at: rfc3339(invite.created_at),
-        })
+        Ok(invite_pb(&invite, token))
     }
 
     pub(crate) async fn accept_invite(&self, req: Request<pb::AcceptInviteRequest>) -> ServiceResult<pb::AcceptInviteResponse> {
@@ -543,7 +578,15 @@ impl AuthApi {
                     if let Some(existing) = workspaces::membership(conn, ws.id, caller.user_id).await? {
                         return Ok((ws, existing));
                     }
-                    let member = workspaces::add_member(conn, ws.id, caller.user_id, &invite.role).await?;
+                    let member = if invite.is_guest {
+                        let until = invite.guest_expires_at.ok_or_else(gone)?;
+                        let m = workspaces::add_member_as(conn, ws.id, caller.user_id, "member", Some(until)).await?;
+                        workspaces::grant_guest_channels(conn, ws.id, caller.user_id, &invite.channel_ids).await?;
+                        crate::jobs::schedule_guest_expiry(conn, ws.id, caller.user_id, until).await?;
+                        m
+                    } else {
+                        workspaces::add_member(conn, ws.id, caller.user_id, &invite.role).await?
+                    };
                     workspaces::use_invite(conn, invite.id).await?;
                     audit::record(
                         conn,
@@ -561,21 +604,35 @@ impl AuthApi {
                 }
             })
             .await?;
+        // A guest's expiry job is due later; a prompt relay costs nothing.
+        self.relay.wake();
         Ok(pb::AcceptInviteResponse {
             workspace: Some(workspace_pb(&ws, &member.role)),
             member: Some(member_pb(&member, &caller.name, &caller.email)),
         })
     }
 
-    pub(crate) async fn join_workspace(&self, req: Request<pb::JoinWorkspaceRequest>) -> ServiceResult<pb::Member> {
+    pub(crate) async fn join_workspace(&self, req: Request<pb::JoinWorkspaceRequest>) -> ServiceResult<pb::JoinWorkspaceResponse> {
         let caller = self.caller(&req).await?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         let mut conn = self.conn().await?;
         if let Some(existing) = workspaces::membership(&mut conn, ws, caller.user_id).await? {
-            return Ok(member_pb(&existing, &caller.name, &caller.email));
+            return Ok(pb::JoinWorkspaceResponse { member: Some(member_pb(&existing, &caller.name, &caller.email)), request: None });
         }
-        // A workspace that is not open is not discoverable: same answer as none.
-        let w = workspaces::get(&mut conn, ws).await?.filter(|w| w.join_policy == "open").ok_or_else(|| ServiceError::not_found("workspace"))?;
+        // An invite-only workspace is not discoverable: same answer as none.
+        let w = workspaces::get(&mut conn, ws).await?.filter(|w| w.join_policy != "invite").ok_or_else(|| ServiceError::not_found("workspace"))?;
+        if w.join_policy == "request" {
+            let r = workspaces::request_to_join(&mut conn, ws, caller.user_id).await?;
+            let admins: Vec<UserId> = workspaces::members_of(&mut conn, ws)
+                .await?
+                .into_iter()
+                .filter(|(m, _, _)| m.role == "owner" || m.role == "admin")
+                .map(|(m, _, _)| m.user_id)
+                .collect();
+            let out = join_request_pb(&r, &caller.name, &caller.email);
+            self.bus.publish(Event::to_users(admins, "workspace:joinRequest", serde_json::json!({ "request": out }))).await;
+            return Ok(pb::JoinWorkspaceResponse { member: None, request: Some(out) });
+        }
         let member = match workspaces::add_member(&mut conn, w.id, caller.user_id, Role::Member.as_str()).await {
             Ok(m) => m,
             // Joined concurrently: answer with the membership that exists.
@@ -584,7 +641,7 @@ impl AuthApi {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(member_pb(&member, &caller.name, &caller.email))
+        Ok(pb::JoinWorkspaceResponse { member: Some(member_pb(&member, &caller.name, &caller.email)), request: None })
     }
 }
 
@@ -607,7 +664,10 @@ ocomms_runtime::grpc_service!(pb::auth_service_server::AuthService, AuthApi, {
     get_membership(pb::GetMembershipRequest) -> pb::Member;
     create_invite(pb::CreateInviteRequest) -> pb::Invite;
     accept_invite(pb::AcceptInviteRequest) -> pb::AcceptInviteResponse;
-    join_workspace(pb::JoinWorkspaceRequest) -> pb::Member;
+    join_workspace(pb::JoinWorkspaceRequest) -> pb::JoinWorkspaceResponse;
+    create_guest_invite(pb::CreateGuestInviteRequest) -> pb::Invite;
+    list_join_requests(pb::ListJoinRequestsRequest) -> pb::ListJoinRequestsResponse;
+    decide_join_request(pb::DecideJoinRequestRequest) -> pb::JoinRequest;
     list_sessions(pb::ListSessionsRequest) -> pb::ListSessionsResponse;
     revoke_session(pb::RevokeSessionRequest) -> pb::RevokeSessionResponse;
     update_member(pb::UpdateMemberRequest) -> pb::Member;

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
-use crate::schema::{invites, members, users, workspaces};
+use crate::schema::{guest_channel_access, invites, join_requests, members, users, workspaces};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = workspaces, check_for_backend(diesel::pg::Pg))]
@@ -32,12 +32,20 @@ pub async fn insert(conn: &mut AsyncPgConnection, w: &Workspace) -> QueryResult<
 }
 
 pub async fn add_member(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, role: &str) -> QueryResult<Member> {
+    add_member_as(conn, ws, user, role, None).await
+}
+
+/// Adds a member; `guest_until` makes them a guest whose access turns
+/// read-only then.
+pub async fn add_member_as(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, role: &str, guest_until: Option<DateTime<Utc>>) -> QueryResult<Member> {
     diesel::insert_into(members::table)
         .values((
             members::id.eq(uuid::Uuid::now_v7()),
             members::workspace_id.eq(ws),
             members::user_id.eq(user),
             members::role.eq(role),
+            members::is_guest.eq(guest_until.is_some()),
+            members::expires_at.eq(guest_until),
         ))
         .returning(Member::as_returning())
         .get_result(conn)
@@ -101,6 +109,8 @@ pub struct Invite {
     pub email: Option<String>,
     pub role: String,
     pub is_guest: bool,
+    pub channel_ids: Vec<uuid::Uuid>,
+    pub guest_expires_at: Option<DateTime<Utc>>,
     pub max_uses: Option<i32>,
     pub uses: i32,
     pub expires_at: DateTime<Utc>,
@@ -153,4 +163,73 @@ pub async fn owners_for_update(conn: &mut AsyncPgConnection, ws: WorkspaceId) ->
 
 pub async fn member_ids(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<UserId>> {
     members::table.filter(members::workspace_id.eq(ws)).select(members::user_id).load(conn).await
+}
+
+pub async fn grant_guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, channels: &[uuid::Uuid]) -> QueryResult<()> {
+    let rows: Vec<_> = channels
+        .iter()
+        .map(|c| (guest_channel_access::workspace_id.eq(ws), guest_channel_access::user_id.eq(user), guest_channel_access::channel_id.eq(*c)))
+        .collect();
+    diesel::insert_into(guest_channel_access::table).values(rows).on_conflict_do_nothing().execute(conn).await.map(drop)
+}
+
+pub async fn guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<uuid::Uuid>> {
+    guest_channel_access::table
+        .filter(guest_channel_access::workspace_id.eq(ws))
+        .filter(guest_channel_access::user_id.eq(user))
+        .select(guest_channel_access::channel_id)
+        .load(conn)
+        .await
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = join_requests, check_for_backend(diesel::pg::Pg))]
+pub struct JoinRequest {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// The user's pending request, created if there is none.
+pub async fn request_to_join(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<JoinRequest> {
+    diesel::insert_into(join_requests::table)
+        .values((join_requests::id.eq(uuid::Uuid::now_v7()), join_requests::workspace_id.eq(ws), join_requests::user_id.eq(user)))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    join_requests::table
+        .filter(join_requests::workspace_id.eq(ws))
+        .filter(join_requests::user_id.eq(user))
+        .filter(join_requests::status.eq("pending"))
+        .select(JoinRequest::as_select())
+        .first(conn)
+        .await
+}
+
+pub async fn pending_requests(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<(JoinRequest, String, String)>> {
+    join_requests::table
+        .inner_join(users::table)
+        .filter(join_requests::workspace_id.eq(ws))
+        .filter(join_requests::status.eq("pending"))
+        .order(join_requests::created_at.asc())
+        .select((JoinRequest::as_select(), users::name, users::email))
+        .load(conn)
+        .await
+}
+
+/// Decides a pending request (locked): None when there is no such pending one.
+pub async fn decide_request(conn: &mut AsyncPgConnection, ws: WorkspaceId, id: uuid::Uuid, by: UserId, approve: bool) -> QueryResult<Option<JoinRequest>> {
+    diesel::update(join_requests::table.find(id).filter(join_requests::workspace_id.eq(ws)).filter(join_requests::status.eq("pending")))
+        .set((
+            join_requests::status.eq(if approve { "approved" } else { "rejected" }),
+            join_requests::decided_by.eq(by),
+            join_requests::decided_at.eq(diesel::dsl::now),
+        ))
+        .returning(JoinRequest::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
 }

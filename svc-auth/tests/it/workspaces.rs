@@ -37,7 +37,7 @@ async fn another_tenant_sees_nothing() {
     assert_eq!(code(&members), "NOT_FOUND");
     let inv = app
         .client
-        .create_invite(authed(&eve, pb::CreateInviteRequest { workspace_id: ws.clone(), email: None, role: None }))
+        .create_invite(authed(&eve, pb::CreateInviteRequest { workspace_id: ws.clone(), email: None, role: None, ..Default::default() }))
         .await
         .expect_err("hidden");
     assert_eq!(code(&inv), "NOT_FOUND");
@@ -56,7 +56,7 @@ async fn invites_make_members_and_respect_their_limits() {
     // A link invite works for anyone, more than once.
     let link = app
         .client
-        .create_invite(authed(&ann, pb::CreateInviteRequest { workspace_id: ws.clone(), email: None, role: None }))
+        .create_invite(authed(&ann, pb::CreateInviteRequest { workspace_id: ws.clone(), email: None, role: None, ..Default::default() }))
         .await
         .expect("invite")
         .into_inner();
@@ -74,7 +74,7 @@ async fn invites_make_members_and_respect_their_limits() {
     // Members cannot invite.
     let err = app
         .client
-        .create_invite(authed(&bob, pb::CreateInviteRequest { workspace_id: ws.clone(), email: None, role: None }))
+        .create_invite(authed(&bob, pb::CreateInviteRequest { workspace_id: ws.clone(), email: None, role: None, ..Default::default() }))
         .await
         .expect_err("not admin");
     assert_eq!(code(&err), "FORBIDDEN");
@@ -85,7 +85,7 @@ async fn invites_make_members_and_respect_their_limits() {
     let (_, eve) = token(&app, "eve").await;
     let personal = app
         .client
-        .create_invite(authed(&ann, pb::CreateInviteRequest { workspace_id: ws.clone(), email: Some(dan_email), role: Some("admin".into()) }))
+        .create_invite(authed(&ann, pb::CreateInviteRequest { workspace_id: ws.clone(), email: Some(dan_email), role: Some("admin".into()), ..Default::default() }))
         .await
         .expect("invite")
         .into_inner();

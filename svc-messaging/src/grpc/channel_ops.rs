@@ -115,11 +115,21 @@ impl MessagingApi {
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         let m = self.access.membership(req.metadata(), &p, ws).await?;
         let mut conn = self.conn().await?;
+        if m.is_guest {
+            // Their granted channels become memberships (see `place`).
+            for id in &m.guest_channel_ids {
+                if let Some(c) = channels::get(&mut conn, *id).await?.filter(|c| c.workspace_id == ws)
+                    && !channels::is_member(&mut conn, c.id, p.user_id).await?
+                {
+                    channels::add_member(&mut conn, &c, p.user_id).await?;
+                }
+            }
+        }
         let rows = channels::visible(&mut conn, ws, p.user_id).await?;
         let unread = store::channel_unread(&mut conn, ws, p.user_id).await?;
         let channels = rows
             .iter()
-            .filter(|(_, member, _)| !m.is_guest || *member)
+            .filter(|(c, member, _)| !m.is_guest || (*member && m.guest_channel_ids.contains(&c.id)))
             .map(|(c, member, n)| {
                 let u = unread.iter().find(|(id, _)| *id == c.id).map(|(_, n)| *n).unwrap_or(0);
                 channel_pb(c, *member, *n, u)
@@ -272,5 +282,25 @@ impl MessagingApi {
         let mut conn = self.conn().await?;
         let rows = store::pinned(&mut conn, channel).await?;
         Ok(pb::ListMessagesResponse { messages: messages_pb(&mut conn, &rows).await?, has_more: false })
+    }
+}
+
+impl MessagingApi {
+    /// Internal (service credential): which ids are channels of the workspace.
+    pub(crate) async fn filter_channels(&self, req: Request<pb::FilterChannelsRequest>) -> ServiceResult<pb::FilterChannelsResponse> {
+        if ocomms_runtime::identity::service_principal(req.metadata(), self.access.identity.service_token())?.is_none() {
+            return Err(ServiceError::forbidden("internal call"));
+        }
+        let r = req.get_ref();
+        let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
+        let wanted = r.channel_ids.iter().map(|c| ids::parse::<ChannelId>("channelIds", c)).collect::<ServiceResult<Vec<_>>>()?;
+        let mut conn = self.conn().await?;
+        let mut found = Vec::new();
+        for id in wanted {
+            if channels::get(&mut conn, id).await?.is_some_and(|c| c.workspace_id == ws) {
+                found.push(id.to_string());
+            }
+        }
+        Ok(pb::FilterChannelsResponse { channel_ids: found })
     }
 }

@@ -26,7 +26,14 @@ impl MessagingApi {
         let parent_id: Option<MessageId> = ids::parse_opt("parentId", r.parent_id.as_deref())?;
 
         let place = self.place(req.metadata(), &p, target).await?;
-        place.check_can_post()?;
+        if let Err(e) = place.check_can_post() {
+            if e.code == ErrorCode::GuestLocked {
+                // Seed 5.8: the refusal is also announced on the guest's sockets.
+                let (_, where_) = place.describe();
+                self.publish(vec![p.user_id], "guest:locked", serde_json::json!({ "channelId": where_["id"], "workspaceId": place.workspace_id })).await;
+            }
+            return Err(e);
+        }
 
         let mut conn = self.conn().await?;
         if let Some(cid) = &client_msg_id

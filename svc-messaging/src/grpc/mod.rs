@@ -148,14 +148,29 @@ impl MessagingApi {
         };
         drop(conn);
         let what = if channel.is_some() { "channel" } else { "conversation" };
-        if private && !is_member {
-            return Err(ServiceError::not_found(what));
-        }
         let membership = self.access.membership(meta, p, workspace_id).await.map_err(|e| match e.code {
             ErrorCode::NotFound => ServiceError::not_found(what),
             _ => e,
         })?;
-        // Seed 5.7: guests see only the channels they were given.
+        let mut is_member = is_member;
+        // Seed 5.7: guests see exactly the channels their invite gave them
+        // (svc-auth holds the list); their channel membership follows it.
+        if membership.is_guest {
+            let granted = matches!(target, Target::Channel(c) if membership.guest_channel_ids.contains(&c));
+            match (&channel, granted) {
+                (Some(c), true) if !is_member => {
+                    let mut conn = self.conn().await?;
+                    channels::add_member(&mut conn, c, p.user_id).await?;
+                    store::mark_channel_read(&mut conn, p.user_id, c.id, 0).await?;
+                    is_member = true;
+                }
+                (Some(_), false) => return Err(ServiceError::not_found(what)),
+                _ => {}
+            }
+        }
+        if private && !is_member {
+            return Err(ServiceError::not_found(what));
+        }
         if membership.is_guest && !is_member {
             return Err(ServiceError::not_found(what));
         }
@@ -210,5 +225,6 @@ ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, Me
     set_pin(pb::SetPinRequest) -> pb::SetPinResponse;
     list_pins(pb::ListPinsRequest) -> pb::ListMessagesResponse;
     open_conversation(pb::OpenConversationRequest) -> pb::Conversation;
+    filter_channels(pb::FilterChannelsRequest) -> pb::FilterChannelsResponse;
     list_conversations(pb::ListConversationsRequest) -> pb::ListConversationsResponse;
 });

@@ -11,7 +11,7 @@ async fn each_user_lists_only_their_scheduled_messages_soonest_first() {
     let bus = Bus::local();
     let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
     let sched = testing::spawn_service("scheduler", svc_scheduler::MIGRATIONS, &auth.url(), move |common, l, s| {
-        svc_scheduler::serve(svc_scheduler::Config { common, amqp_url: None }, bus, l, s)
+        svc_scheduler::serve(svc_scheduler::Config { common }, bus, l, s)
     })
     .await
     .expect("scheduler");

@@ -1,0 +1,69 @@
+//! svc-auth's durable jobs (see `ocomms_runtime::jobs`).
+//!
+//! `guest.expired`: written when a guest joins, due when their access turns
+//! read-only; handled here by telling the guest's sockets (`guest:locked`
+//! per channel) and recording it in the audit log. Reading already treats
+//! an expired guest as locked; the job makes it visible on time.
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use ocomms_runtime::db::Pool;
+use ocomms_runtime::events::{Bus, Event};
+use ocomms_runtime::ids::{UserId, WorkspaceId};
+use ocomms_runtime::jobs::{self, Broker, Job};
+
+use crate::store::audit::{self, Entry};
+use crate::store::workspaces;
+
+pub const GUEST_EXPIRED: &str = "guest.expired";
+
+pub async fn schedule_guest_expiry(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, until: DateTime<Utc>) -> diesel::QueryResult<()> {
+    jobs::enqueue(conn, GUEST_EXPIRED, &serde_json::json!({ "workspaceId": ws, "userId": user, "expiresAt": until }), Some(until)).await
+}
+
+/// Starts the relay of svc-auth's outbox and its consumers.
+pub fn start(pool: Pool, broker: Broker, bus: Bus) -> jobs::Relay {
+    let relay = jobs::Relay::spawn(pool.clone(), broker.clone(), "auth");
+    broker.consume("auth.guest-expiry", &[GUEST_EXPIRED], move |job| {
+        let (pool, bus) = (pool.clone(), bus.clone());
+        async move { guest_expired(&pool, &bus, job).await }
+    });
+    relay
+}
+
+async fn guest_expired(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
+    let ws: WorkspaceId = job.payload["workspaceId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no workspaceId"))?;
+    let user: UserId = job.payload["userId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no userId"))?;
+    let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Still a guest whose access has ended? (They may have been removed,
+    // or their expiry moved.)
+    let Some(m) = workspaces::membership(&mut conn, ws, user).await? else { return Ok(()) };
+    if !m.is_guest || m.expires_at.is_none_or(|e| e > Utc::now()) {
+        return Ok(());
+    }
+    let channels = workspaces::guest_channels(&mut conn, ws, user).await?;
+    let fresh = jobs::once(&mut conn, &job.id, |conn| {
+        Box::pin(async move {
+            audit::record(
+                conn,
+                Entry {
+                    workspace_id: Some(ws),
+                    user_id: Some(user),
+                    action: "guest_locked",
+                    ip_address: None,
+                    user_agent: None,
+                    details: serde_json::json!({ "expiredAt": m.expires_at }),
+                },
+            )
+            .await;
+            Ok(())
+        })
+    })
+    .await?;
+    if fresh {
+        for c in channels {
+            bus.publish(Event::to_users(vec![user], "guest:locked", serde_json::json!({ "channelId": c, "workspaceId": ws }))).await;
+        }
+    }
+    Ok(())
+}
