@@ -111,7 +111,7 @@ async fn open_workspaces_can_be_joined() {
         .await
         .expect("create")
         .into_inner();
-    let m = app.client.join_workspace(authed(&bob, pb::JoinWorkspaceRequest { workspace_id: ws.id.clone() })).await.expect("join").into_inner();
+    let m = app.client.join_workspace(authed(&bob, pb::JoinWorkspaceRequest { workspace_id: ws.id.clone() })).await.expect("join").into_inner().member.expect("a member");
     assert_eq!(m.role, "member");
     // Joining again answers the same membership.
     app.client.join_workspace(authed(&bob, pb::JoinWorkspaceRequest { workspace_id: ws.id })).await.expect("idempotent");
