@@ -44,6 +44,7 @@ fn schemas() -> Value {
         "SessionResponse": obj(&[("user", r("User")), ("session", r("Session"))], &["user", "session"]),
         "CreateWorkspace": obj(&[("name", s("string")), ("slug", json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$" })), ("joinPolicy", json!({ "type": "string", "enum": ["invite", "request", "open"] }))], &["name", "slug"]),
         "Workspace": obj(&[("id", id.clone()), ("name", s("string")), ("slug", s("string")), ("logo", nullable("string")), ("joinPolicy", s("string")), ("createdAt", time.clone()), ("role", json!({ "type": "string", "enum": ["owner", "admin", "member"] }))], &["id", "name", "slug", "role"]),
+        "UpdateWorkspace": obj(&[("name", s("string")), ("joinPolicy", json!({ "type": "string", "enum": ["invite", "request", "open"] }))], &[]),
         "WorkspaceList": obj(&[("workspaces", arr(r("Workspace"))), ("lastVisitedWorkspaceId", nullable("string"))], &["workspaces"]),
         "Member": obj(&[("userId", id.clone()), ("workspaceId", id.clone()), ("role", s("string")), ("isGuest", s("boolean")), ("expiresAt", nullable("string")), ("createdAt", time.clone()), ("name", s("string")), ("email", s("string"))], &["userId", "role", "isGuest"]),
         "MemberList": obj(&[("members", arr(r("Member")))], &["members"]),
@@ -164,7 +165,7 @@ pub fn build() -> Value {
             "ackFrame": "{\"ack\":7,\"ok\":true,\"data\":{…}} or {\"ack\":7,\"ok\":false,\"error\":{\"code\",\"message\"}}",
             "serverFrame": "{\"event\":\"message:new\",\"data\":{\"message\":{…},\"channel\":{…}}}",
             "clientEvents": ["message:send", "message:edit", "message:delete", "reaction:toggle", "presence:setActive", "presence:setAway", "presence:fetch", "notification:markRead"],
-            "serverEvents": ["guest:locked", "workspace:joinRequest", "workspace:joinDecision", "member:updated", "workspace:removed", "profile:update", "status:update", "message:new", "message:edited", "message:deleted", "reaction:update", "thread:newReply", "unread:update", "workspace:unreadUpdate", "channel:updated", "channel:joined", "channel:left", "pin:update", "presence:update", "notification:read"],
+            "serverEvents": ["workspace:updated", "guest:locked", "workspace:joinRequest", "workspace:joinDecision", "member:updated", "workspace:removed", "profile:update", "status:update", "message:new", "message:edited", "message:deleted", "reaction:update", "thread:newReply", "unread:update", "workspace:unreadUpdate", "channel:updated", "channel:joined", "channel:left", "pin:update", "presence:update", "notification:read"],
             "resume": "Events are best-effort; history is durable. After a reconnect (or a close with code 1013, sent to a socket that fell behind), fetch GET /api/channels/{channelId}/messages?after=<last sequence seen> until hasMore is false, then continue with live events, dropping any event whose sequence is not greater than the last one applied.",
         },
     })

@@ -21,8 +21,15 @@ async fn sessions_are_listed_and_revoked_at_once() {
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
     let other_id = second["session"]["id"].as_str().expect("id");
+    // Warm the other services' principal caches with the session...
+    let ws = api.workspace(&u).await.expect("ws");
+    api.get(&format!("/api/workspaces/{ws}/channels"), &other).await.expect(200);
+    api.get("/api/notifications", &other).await.expect(200);
     api.post("/api/sessions/revoke", &u.token, json!({ "sessionId": other_id })).await.expect(200);
+    // ...the revocation still takes effect at once in every service.
     api.get("/api/auth/session", &other).await.expect_error(401, "UNAUTHORIZED");
+    api.get(&format!("/api/workspaces/{ws}/channels"), &other).await.expect_error(401, "UNAUTHORIZED");
+    api.get("/api/notifications", &other).await.expect_error(401, "UNAUTHORIZED");
     api.post("/api/sessions/revoke", &u.token, json!({ "sessionId": other_id })).await.expect_error(404, "NOT_FOUND");
     api.post("/api/sessions/revoke", &u.token, json!({})).await.expect_error(400, "VALIDATION_ERROR");
     // Someone else's session id is not found.
@@ -60,6 +67,12 @@ async fn roles_follow_the_table_and_removal_takes_effect_live() {
     api.patch(&member(&r.ann), &r.bob.token, json!({ "role": "member" })).await.expect_error(403, "FORBIDDEN");
     api.patch(&member(&cat), &r.bob.token, json!({ "role": "owner" })).await.expect_error(403, "FORBIDDEN");
     api.patch(&member(&r.ann), &r.ann.token, json!({ "role": "member" })).await.expect_error(409, "CONFLICT");
+    // Renaming: admins yes, members no.
+    let ws_path = format!("/api/workspaces/{}", r.ws);
+    api.patch(&ws_path, &cat.token, json!({ "name": "Mine now" })).await.expect_error(403, "FORBIDDEN");
+    let renamed = api.patch(&ws_path, &r.bob.token, json!({ "name": "Acme Inc", "joinPolicy": "open" })).await.expect(200);
+    assert_eq!((renamed["name"].as_str(), renamed["joinPolicy"].as_str()), (Some("Acme Inc"), Some("open")));
+    api.patch(&ws_path, &r.bob.token, json!({ "joinPolicy": "anyone" })).await.expect_error(400, "VALIDATION_ERROR");
     api.delete(&member(&r.ann), &r.ann.token).await.expect_error(409, "CONFLICT");
     api.patch(&member(&cat), &r.ann.token, json!({ "role": "king" })).await.expect_error(400, "VALIDATION_ERROR");
 

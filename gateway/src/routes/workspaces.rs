@@ -24,6 +24,16 @@ pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<Strin
     Ok(Json(s.clients.auth.clone().get_workspace(caller.req(pb::GetWorkspaceRequest { workspace_id })).await?.into_inner()))
 }
 
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<pb::UpdateWorkspaceRequest>,
+) -> ApiResult<Json<pb::Workspace>> {
+    body.workspace_id = path_id(&id, "workspace")?;
+    Ok(Json(s.clients.auth.clone().update_workspace(caller.req(body)).await?.into_inner()))
+}
+
 pub async fn members(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::ListMembersResponse>> {
     let workspace_id = path_id(&id, "workspace")?;
     Ok(Json(s.clients.auth.clone().list_members(caller.req(pb::ListMembersRequest { workspace_id })).await?.into_inner()))

@@ -92,6 +92,41 @@ impl AuthApi {
         Ok(invite_pb(&invite, token))
     }
 
+    pub(crate) async fn update_workspace(&self, req: Request<pb::UpdateWorkspaceRequest>) -> ServiceResult<pb::Workspace> {
+        let caller = self.caller(&req).await?;
+        let r = req.get_ref();
+        let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
+        let name = r.name.as_deref().map(|n| domain::check_name("name", n, 80)).transpose()?;
+        let policy = r.join_policy.as_deref().map(|p| domain::check_join_policy(Some(p))).transpose()?;
+        let mut conn = self.conn().await?;
+        let role = self.require_admin(&mut conn, ws, caller.user_id).await?;
+        let current = workspaces::get(&mut conn, ws).await?.ok_or_else(|| ServiceError::not_found("workspace"))?;
+        let updated = workspaces::update(
+            &mut conn,
+            ws,
+            name.as_deref().unwrap_or(&current.name),
+            policy.as_deref().unwrap_or(&current.join_policy),
+        )
+        .await?;
+        audit::record(
+            &mut conn,
+            Entry {
+                workspace_id: Some(ws),
+                user_id: Some(caller.user_id),
+                action: "workspace_updated",
+                ip_address: None,
+                user_agent: None,
+                details: serde_json::json!({ "name": updated.name, "joinPolicy": updated.join_policy }),
+            },
+        )
+        .await;
+        let out = super::workspace_pb(&updated, role.as_str());
+        let to = workspaces::member_ids(&mut conn, ws).await?;
+        drop(conn);
+        self.bus.publish(Event::to_users(to, "workspace:updated", serde_json::json!({ "workspace": { "id": out.id, "name": out.name, "slug": out.slug, "joinPolicy": out.join_policy } }))).await;
+        Ok(out)
+    }
+
     pub(crate) async fn list_join_requests(&self, req: Request<pb::ListJoinRequestsRequest>) -> ServiceResult<pb::ListJoinRequestsResponse> {
         let caller = self.caller(&req).await?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;

@@ -64,7 +64,7 @@ pub(crate) fn session_pb(s: &Session, current: bool) -> pb::Session {
     }
 }
 
-fn workspace_pb(w: &Workspace, role: &str) -> pb::Workspace {
+pub(crate) fn workspace_pb(w: &Workspace, role: &str) -> pb::Workspace {
     pb::Workspace {
         id: w.id.to_string(),
         name: w.name.clone(),
@@ -660,6 +660,7 @@ ocomms_runtime::grpc_service!(pb::auth_service_server::AuthService, AuthApi, {
     create_workspace(pb::CreateWorkspaceRequest) -> pb::Workspace;
     list_workspaces(pb::ListWorkspacesRequest) -> pb::ListWorkspacesResponse;
     get_workspace(pb::GetWorkspaceRequest) -> pb::Workspace;
+    update_workspace(pb::UpdateWorkspaceRequest) -> pb::Workspace;
     list_members(pb::ListMembersRequest) -> pb::ListMembersResponse;
     get_membership(pb::GetMembershipRequest) -> pb::Member;
     create_invite(pb::CreateInviteRequest) -> pb::Invite;

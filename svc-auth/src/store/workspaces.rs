@@ -233,3 +233,11 @@ pub async fn decide_request(conn: &mut AsyncPgConnection, ws: WorkspaceId, id: u
         .await
         .optional()
 }
+
+pub async fn update(conn: &mut AsyncPgConnection, ws: WorkspaceId, name: &str, join_policy: &str) -> QueryResult<Workspace> {
+    diesel::update(workspaces::table.find(ws))
+        .set((workspaces::name.eq(name), workspaces::join_policy.eq(join_policy)))
+        .returning(Workspace::as_returning())
+        .get_result(conn)
+        .await
+}
