@@ -11,10 +11,16 @@ pub struct Config {
     /// `MEMBERSHIP_CACHE_SECS`: how long a positive workspace-membership
     /// answer from svc-auth is reused (default 5; 0 disables).
     pub membership_cache_secs: u64,
+    /// `PRESENCE_GRPC_URL`: svc-presence, asked who is active for `@here`.
+    pub presence_url: String,
 }
 
 impl Config {
     pub fn from_env(env: &mut Env) -> Self {
-        Self { common: ServiceConfig::from_env(env, "messaging"), membership_cache_secs: env.parse("MEMBERSHIP_CACHE_SECS", 5) }
+        Self {
+            common: ServiceConfig::from_env(env, "messaging"),
+            membership_cache_secs: env.parse("MEMBERSHIP_CACHE_SECS", 5),
+            presence_url: env.string("PRESENCE_GRPC_URL", "http://127.0.0.1:50053"),
+        }
     }
 }

@@ -136,3 +136,61 @@ mod emoji_tests {
         assert!(super::emoji("a b").is_err());
     }
 }
+
+/// The `@tokens` of a message, lower-cased, in order, without duplicates
+/// (seed 5.2: `@(\w+)`, plus `.` and `-` inside handles). An `@` inside a
+/// word (an email address) is not a mention.
+pub fn mentions(content: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let chars: Vec<char> = content.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '@' && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_')) {
+            let start = i + 1;
+            let mut end = start;
+            while end < chars.len() && (chars[end].is_alphanumeric() || matches!(chars[end], '_' | '.' | '-')) {
+                end += 1;
+            }
+            let token: String = chars[start..end].iter().collect::<String>().trim_end_matches(['.', '-']).to_lowercase();
+            if !token.is_empty() && token.len() <= 64 && !out.contains(&token) {
+                out.push(token);
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// How a member can be mentioned: their name without spaces or punctuation
+/// (`@annbrown` for "Ann Brown"), their first name (`@ann`), and the local
+/// part of their email (`@ann.brown`).
+pub fn handles(name: &str, email: &str) -> Vec<String> {
+    let squashed: String = name.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    let first: String = name.split_whitespace().next().unwrap_or_default().chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    let local = email.split('@').next().unwrap_or_default().to_lowercase();
+    let mut h = vec![squashed, first, local];
+    h.retain(|x| !x.is_empty());
+    h.dedup();
+    h
+}
+
+#[cfg(test)]
+mod mention_tests {
+    use super::*;
+
+    #[test]
+    fn finds_mentions_like_the_seed() {
+        assert_eq!(mentions("Hey @john and @designers, check this out @here"), vec!["john", "designers", "here"]);
+        assert_eq!(mentions("mail ann@example.com, not a mention; @Ann. @ann"), vec!["ann"]);
+        assert_eq!(mentions("@ann.brown-"), vec!["ann.brown"]);
+        assert!(mentions("no mentions @ here").is_empty());
+    }
+
+    #[test]
+    fn member_handles() {
+        assert_eq!(handles("Ann Brown", "ann.b@example.com"), vec!["annbrown", "ann", "ann.b"]);
+        assert_eq!(handles("Zoë", "zoe@x.io"), vec!["zoë", "zoe"]);
+    }
+}

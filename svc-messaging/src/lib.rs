@@ -33,13 +33,19 @@ pub use config::Config;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
+/// The durable job a message with mentions causes (consumed by svc-notify).
+pub const MESSAGE_MENTIONED: &str = "message.mentioned";
+
 /// Runs svc-messaging on `listener` until `shutdown` resolves.
 pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let access = access::Access::new(identity, config.membership_cache_secs);
     tokio::spawn(on_member_removed(bus.subscribe(), pool.clone(), access.clone()));
-    let api = grpc::MessagingApi { pool, bus, access };
+    let broker = config.common.broker().await?;
+    let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker, "messaging");
+    let presence = ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient::new(ocomms_runtime::grpc::channel(&config.presence_url)?);
+    let api = grpc::MessagingApi { pool, bus, access, presence, relay };
     let routes = tonic::service::Routes::new(MessagingServiceServer::new(api));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }

@@ -107,3 +107,35 @@ diesel::table! {
 diesel::joinable!(conversation_participants -> conversations (conversation_id));
 diesel::joinable!(pins -> messages (message_id));
 diesel::allow_tables_to_appear_in_same_query!(conversations, conversation_participants, conversation_read_state, reactions, pins, messages);
+
+diesel::table! {
+    user_groups (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        handle -> Text,
+        name -> Text,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_group_members (group_id, user_id) {
+        group_id -> Uuid,
+        user_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    message_mentions (message_id, user_id) {
+        message_id -> Uuid,
+        user_id -> Uuid,
+        channel_id -> Nullable<Uuid>,
+        conversation_id -> Nullable<Uuid>,
+        sequence -> Int8,
+        kind -> Text,
+    }
+}
+
+diesel::joinable!(user_group_members -> user_groups (group_id));
+diesel::allow_tables_to_appear_in_same_query!(user_groups, user_group_members);

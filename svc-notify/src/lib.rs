@@ -8,6 +8,7 @@
 pub mod config;
 mod grpc;
 pub mod mail;
+pub mod mentions;
 
 use std::future::Future;
 
@@ -26,6 +27,8 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let mailer = mail::Mailer::from_config(config.smtp_host.as_deref())?;
+    let broker = config.common.broker().await?;
+    mentions::start(pool.clone(), &broker, bus.clone());
     let api = grpc::NotifyApi { pool, identity, bus, mailer, service_token: config.common.service_token.clone() };
     let routes = tonic::service::Routes::new(NotifyServiceServer::new(api));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await

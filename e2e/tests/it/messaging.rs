@@ -1,6 +1,8 @@
 //! Messaging features through the gateway, with who-receives-what checked
 //! on live sockets.
 
+use std::time::Duration;
+
 use reqwest::Method;
 
 use crate::support::*;
@@ -171,5 +173,70 @@ async fn private_channels_grow_by_invitation_and_archived_ones_are_read_only() {
     api.delete(&format!("/api/channels/{sid}/members/{}", r.bob.id), &r.ann.token).await.expect(200);
     assert_eq!(bob.event("channel:left", WAIT).await.expect("told")["channelId"], sid);
     api.get(&format!("/api/channels/{sid}"), &r.bob.token).await.expect_error(404, "NOT_FOUND");
+    t.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mentions_reach_the_right_people_durably_as_notifications() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let api = &r.api;
+    let [cat, dan, eve] = [api.sign_up("Cat").await.expect("cat"), api.sign_up("Dan").await.expect("dan"), api.sign_up("Eve").await.expect("eve")];
+    for u in [&cat, &dan, &eve] {
+        api.invite(&r.ws, &r.ann, u).await.expect("invite");
+    }
+    for u in [&dan, &eve] {
+        api.join(&r.channel, u).await.expect("join");
+    }
+    let group = api
+        .post(&format!("/api/workspaces/{}/groups", r.ws), &r.ann.token, json!({ "handle": "designers", "name": "Designers", "memberIds": [r.bob.id] }))
+        .await
+        .expect(201);
+    assert_eq!(group["handle"], "designers");
+    api.post(&format!("/api/workspaces/{}/groups", r.ws), &r.ann.token, json!({ "handle": "here", "name": "x" })).await.expect_error(400, "VALIDATION_ERROR");
+    // Dan is active, Eve is not.
+    let mut dan_sock = Socket::connect(&t.base, &dan.token).await.expect("socket");
+    dan_sock.request("presence:setActive", json!({ "workspaceId": r.ws })).await.expect("active");
+    let mut bob_sock = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
+
+    api.post(
+        &format!("/api/channels/{}/messages", r.channel),
+        &r.ann.token,
+        json!({ "content": "Hey @designers and @cat, @here: ship it. cc @channel @ann" }),
+    )
+    .await
+    .expect(201);
+    let n = bob_sock.event("notification:new", Duration::from_secs(10)).await.expect("bob notified through RabbitMQ");
+    assert_eq!(n["notification"]["type"], "mention");
+    assert!(n["notification"]["title"].as_str().expect("title").contains("#general"), "{n}");
+    assert_eq!(dan_sock.event("notification:new", Duration::from_secs(10)).await.expect("dan")["notification"]["type"], "here");
+    let kinds = |u: &User| {
+        let api = api.clone();
+        let tok = u.token.clone();
+        async move {
+            let list = api.get("/api/notifications", &tok).await.expect(200);
+            list["notifications"].as_array().expect("list").iter().map(|n| n["type"].as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    let eve_kinds = ocomms_runtime::testing::eventually(10, || async { Some(kinds(&eve).await).filter(|k| !k.is_empty()) }).await;
+    assert_eq!(eve_kinds, Some(vec!["channel".to_owned()]));
+    assert_eq!(kinds(&cat).await, vec!["mention"], "a public channel's mention reaches a workspace member outside it");
+    assert_eq!(kinds(&r.bob).await, vec!["mention"], "one notification per person, the most specific kind");
+    assert!(kinds(&r.ann).await.is_empty(), "never the author");
+    let unread = api.get(&format!("/api/workspaces/{}/unread", r.ws), &r.bob.token).await.expect(200);
+    assert_eq!((unread["channels"][0]["count"].as_i64(), unread["channels"][0]["mentionCount"].as_i64()), (Some(1), Some(1)));
+
+    // In a private channel, only its members can be reached.
+    let secret = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true })).await.expect(201);
+    api.post(&format!("/api/channels/{}/messages", secret["id"].as_str().expect("id")), &r.ann.token, json!({ "content": "@cat look" })).await.expect(201);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(kinds(&cat).await.len(), 1, "cat cannot read the private channel, so is not notified");
+
+    // Marking read over the socket.
+    let id = n["notification"]["id"].as_str().expect("id");
+    let ack = bob_sock.request("notification:markRead", json!({ "notificationId": id })).await.expect("ack");
+    assert_eq!(ack["data"]["notification"]["isRead"], true);
+    let unread_only = api.get("/api/notifications?unreadOnly=true", &r.bob.token).await.expect(200);
+    assert_eq!(unread_only["notifications"].as_array().map(Vec::len), Some(0));
     t.stop().await.expect("stops");
 }

@@ -90,3 +90,19 @@ pub async fn read(State(s): State<AppState>, caller: Caller, Path(id): Path<Stri
     let req = pb::MarkReadRequest { channel_id: None, conversation_id: Some(path_id(&id, "conversation")?), sequence: body.sequence };
     Ok(Json(s.clients.messaging.clone().mark_read(caller.req(req)).await?.into_inner()))
 }
+
+pub async fn create_group(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    ApiJson(mut body): ApiJson<pb::CreateGroupRequest>,
+) -> ApiResult<(StatusCode, Json<pb::Group>)> {
+    body.workspace_id = path_id(&ws, "workspace")?;
+    let g = s.clients.messaging.clone().create_group(caller.req(body)).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(g)))
+}
+
+pub async fn groups(State(s): State<AppState>, caller: Caller, Path(ws): Path<String>) -> ApiResult<Json<pb::ListGroupsResponse>> {
+    let req = pb::ListGroupsRequest { workspace_id: path_id(&ws, "workspace")? };
+    Ok(Json(s.clients.messaging.clone().list_groups(caller.req(req)).await?.into_inner()))
+}

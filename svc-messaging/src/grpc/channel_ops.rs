@@ -56,7 +56,7 @@ impl MessagingApi {
         let is_member = channels::is_member(&mut conn, id, p.user_id).await?;
         let count = channels::member_count(&mut conn, id).await?;
         let unread = if is_member {
-            store::channel_unread(&mut conn, c.workspace_id, p.user_id).await?.into_iter().find(|(x, _)| *x == id).map(|(_, n)| n).unwrap_or(0)
+            store::channel_unread(&mut conn, c.workspace_id, p.user_id).await?.into_iter().find(|(x, _, _)| *x == id).map(|(_, n, _)| n).unwrap_or(0)
         } else {
             0
         };
@@ -131,7 +131,7 @@ impl MessagingApi {
             .iter()
             .filter(|(c, member, _)| !m.is_guest || (*member && m.guest_channel_ids.contains(&c.id)))
             .map(|(c, member, n)| {
-                let u = unread.iter().find(|(id, _)| *id == c.id).map(|(_, n)| *n).unwrap_or(0);
+                let u = unread.iter().find(|(id, _, _)| *id == c.id).map(|(_, n, _)| *n).unwrap_or(0);
                 channel_pb(c, *member, *n, u)
             })
             .collect();

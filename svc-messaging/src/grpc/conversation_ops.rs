@@ -51,7 +51,7 @@ impl MessagingApi {
         }
         let mut conn = self.conn().await?;
         let c = conversations::open(&mut conn, ws, &users).await?;
-        let unread = store::conversation_unread(&mut conn, ws, p.user_id).await?.into_iter().find(|(id, _)| *id == c.id).map(|(_, n)| n).unwrap_or(0);
+        let unread = store::conversation_unread(&mut conn, ws, p.user_id).await?.into_iter().find(|(id, _, _)| *id == c.id).map(|(_, n, _)| n).unwrap_or(0);
         Ok(conversation_pb(&c, &users, unread))
     }
 
@@ -65,7 +65,7 @@ impl MessagingApi {
         let mut out = Vec::with_capacity(list.len());
         for c in &list {
             let participants = conversations::participants(&mut conn, c.id).await?;
-            let n = unread.iter().find(|(id, _)| *id == c.id).map(|(_, n)| *n).unwrap_or(0);
+            let n = unread.iter().find(|(id, _, _)| *id == c.id).map(|(_, n, _)| *n).unwrap_or(0);
             out.push(conversation_pb(c, &participants, n));
         }
         Ok(pb::ListConversationsResponse { conversations: out })

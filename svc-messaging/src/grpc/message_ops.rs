@@ -41,6 +41,17 @@ impl MessagingApi {
         {
             return one_message_pb(&mut conn, &existing).await;
         }
+        drop(conn);
+        let tokens = domain::mentions(&content);
+        let mentioned = if tokens.is_empty() { Vec::new() } else { self.resolve_mentions(req.metadata(), &p, &place, &tokens).await? };
+        let job_base = serde_json::json!({
+            "workspaceId": place.workspace_id,
+            "channel": place.describe().1,
+            "authorId": p.user_id,
+            "authorName": p.name,
+            "excerpt": content.chars().take(200).collect::<String>(),
+        });
+        let mut conn = self.conn().await?;
         let now = Utc::now();
         let (channel_id, conversation_id) = match target {
             Target::Channel(c) => (Some(c), None),
@@ -85,6 +96,16 @@ impl MessagingApi {
                 store::insert(conn, &m).await?;
                 // The author has read their own message.
                 store::mark_read(conn, m.author_id, target, m.sequence).await?;
+                if !mentioned.is_empty() {
+                    store::insert_mentions(conn, &m, &mentioned).await?;
+                    // Durable: committed with the message, relayed to svc-notify.
+                    let mut job = job_base;
+                    job["messageId"] = serde_json::json!(m.id);
+                    job["sequence"] = serde_json::json!(m.sequence);
+                    job["parentId"] = serde_json::json!(m.parent_id);
+                    job["recipients"] = mentioned.iter().map(|(u, kind)| serde_json::json!({ "userId": u, "kind": kind })).collect();
+                    ocomms_runtime::jobs::enqueue(conn, crate::MESSAGE_MENTIONED, &job, None).await?;
+                }
                 Ok((m, parent_msg))
             })
             .await;
@@ -100,6 +121,7 @@ impl MessagingApi {
             }
             Err(e) => return Err(e),
         };
+        self.relay.wake();
         let thread = match &parent {
             Some(pm) => Some(store::thread_participants(&mut conn, pm).await?),
             None => None,
@@ -113,6 +135,68 @@ impl MessagingApi {
         self.publish(recipients, "message:new", data).await;
         if let (Some(pm), Some(participants)) = (parent, thread) {
             self.publish(participants, "thread:newReply", serde_json::json!({ "parentId": pm.id, "reply": out })).await;
+        }
+        Ok(out)
+    }
+
+    /// Who a message's `@tokens` reach (seed 5.2), most specific kind first:
+    /// members by handle, `@group` members, `@here` (active members),
+    /// `@channel`/`@everyone`. Never the author; in a private channel or a
+    /// conversation, only people who can read it.
+    async fn resolve_mentions(
+        &self,
+        meta: &tonic::metadata::MetadataMap,
+        p: &ocomms_runtime::identity::Principal,
+        place: &super::Place,
+        tokens: &[String],
+    ) -> ServiceResult<Vec<(ocomms_runtime::ids::UserId, &'static str)>> {
+        use ocomms_runtime::ids::UserId;
+        let audience = self.audience(place.target).await?;
+        let private = place.channel.as_ref().is_none_or(|c| c.is_private);
+        let mut out: Vec<(UserId, &'static str)> = Vec::new();
+        let mut push = |u: UserId, kind: &'static str| {
+            if u != p.user_id && !out.iter().any(|(x, _)| *x == u) && (!private || audience.contains(&u)) {
+                out.push((u, kind));
+            }
+        };
+        let req = self.access.identity.forward(meta, ocomms_proto::auth::v1::ListMembersRequest { workspace_id: place.workspace_id.to_string() });
+        let members = self.access.identity.auth_client().list_members(req).await.map_err(ServiceError::from)?.into_inner().members;
+        for m in &members {
+            if domain::handles(&m.name, &m.email).iter().any(|h| tokens.contains(h))
+                && let Ok(u) = m.user_id.parse()
+            {
+                push(u, "mention");
+            }
+        }
+        let mut conn = self.conn().await?;
+        for u in crate::store::groups::members_by_handle(&mut conn, place.workspace_id, tokens).await? {
+            if members.iter().any(|m| m.user_id == u.to_string()) {
+                push(u, "group");
+            }
+        }
+        drop(conn);
+        if tokens.iter().any(|t| t == "here") {
+            let ask = ocomms_proto::presence::v1::GetPresenceRequest {
+                workspace_id: place.workspace_id.to_string(),
+                user_ids: audience.iter().take(500).map(ToString::to_string).collect(),
+            };
+            match self.presence.clone().get_presence(self.access.identity.forward(meta, ask)).await {
+                Ok(r) => {
+                    for pr in r.into_inner().presences.iter().filter(|pr| pr.status == "active") {
+                        if let Ok(u) = pr.user_id.parse() {
+                            push(u, "here");
+                        }
+                    }
+                }
+                // Presence is ephemeral: without it, @here reaches nobody
+                // rather than failing the send.
+                Err(e) => tracing::warn!(code = ?e.code(), "presence unavailable for @here"),
+            }
+        }
+        if tokens.iter().any(|t| t == "channel" || t == "everyone") {
+            for u in &audience {
+                push(*u, "channel");
+            }
         }
         Ok(out)
     }

@@ -4,6 +4,7 @@
 
 mod channel_ops;
 mod conversation_ops;
+mod group_ops;
 mod message_ops;
 mod read_ops;
 
@@ -27,6 +28,8 @@ pub struct MessagingApi {
     pub pool: Pool,
     pub bus: Bus,
     pub access: Access,
+    pub presence: ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient<tonic::transport::Channel>,
+    pub relay: ocomms_runtime::jobs::Relay,
 }
 
 /// A channel or conversation as the caller may see it.
@@ -226,5 +229,7 @@ ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, Me
     list_pins(pb::ListPinsRequest) -> pb::ListMessagesResponse;
     open_conversation(pb::OpenConversationRequest) -> pb::Conversation;
     filter_channels(pb::FilterChannelsRequest) -> pb::FilterChannelsResponse;
+    create_group(pb::CreateGroupRequest) -> pb::Group;
+    list_groups(pb::ListGroupsRequest) -> pb::ListGroupsResponse;
     list_conversations(pb::ListConversationsRequest) -> pb::ListConversationsResponse;
 });

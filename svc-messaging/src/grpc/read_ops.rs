@@ -24,19 +24,14 @@ impl MessagingApi {
         store::mark_read(&mut conn, p.user_id, target, r.sequence).await?;
         let unread = self.unread_of(&mut conn, place.workspace_id, p.user_id).await?;
         drop(conn);
-        let count = unread
-            .channels
-            .iter()
-            .chain(unread.conversations.iter())
-            .find(|u| match target {
-                Target::Channel(c) => u.channel_id.as_deref() == Some(c.to_string().as_str()),
-                Target::Conversation(c) => u.conversation_id.as_deref() == Some(c.to_string().as_str()),
-            })
-            .map(|u| u.count)
-            .unwrap_or(0);
+        let found = unread.channels.iter().chain(unread.conversations.iter()).find(|u| match target {
+            Target::Channel(c) => u.channel_id.as_deref() == Some(c.to_string().as_str()),
+            Target::Conversation(c) => u.conversation_id.as_deref() == Some(c.to_string().as_str()),
+        });
+        let (count, mention_count) = found.map(|u| (u.count, u.mention_count)).unwrap_or((0, 0));
         let answer = match target {
-            Target::Channel(c) => pb::UnreadCount { channel_id: Some(c.to_string()), conversation_id: None, count },
-            Target::Conversation(c) => pb::UnreadCount { channel_id: None, conversation_id: Some(c.to_string()), count },
+            Target::Channel(c) => pb::UnreadCount { channel_id: Some(c.to_string()), conversation_id: None, count, mention_count },
+            Target::Conversation(c) => pb::UnreadCount { channel_id: None, conversation_id: Some(c.to_string()), count, mention_count },
         };
         // The reader's other devices follow.
         self.publish(vec![p.user_id], "unread:update", serde_json::json!(answer)).await;
@@ -62,14 +57,12 @@ impl MessagingApi {
         let channels: Vec<pb::UnreadCount> = store::channel_unread(conn, ws, user)
             .await?
             .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(c, n)| pb::UnreadCount { channel_id: Some(c.to_string()), conversation_id: None, count: n })
+            .map(|(c, n, m)| pb::UnreadCount { channel_id: Some(c.to_string()), conversation_id: None, count: n, mention_count: m })
             .collect();
         let conversations: Vec<pb::UnreadCount> = store::conversation_unread(conn, ws, user)
             .await?
             .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(c, n)| pb::UnreadCount { channel_id: None, conversation_id: Some(c.to_string()), count: n })
+            .map(|(c, n, m)| pb::UnreadCount { channel_id: None, conversation_id: Some(c.to_string()), count: n, mention_count: m })
             .collect();
         let total = channels.iter().chain(conversations.iter()).map(|u| u.count).sum();
         Ok(pb::WorkspaceUnread { channels, conversations, total })

@@ -145,62 +145,88 @@ pub async fn mark_channel_read(conn: &mut AsyncPgConnection, user: UserId, c: Ch
         .map(drop)
 }
 
+/// Unread counts are exact up to this many per channel ("1000+" beyond),
+/// so that a user in hundreds of busy channels costs bounded work.
+pub const UNREAD_CAP: i64 = 1000;
+
 #[derive(QueryableByName)]
 struct Unread {
     #[diesel(sql_type = SqlUuid)]
-    channel_id: ChannelId,
+    id: uuid::Uuid,
     #[diesel(sql_type = BigInt)]
     n: i64,
+    #[diesel(sql_type = BigInt)]
+    mentions: i64,
 }
 
-/// Unread messages per channel of a workspace that the user belongs to:
-/// not deleted, past the read mark, not written by the user (seed 5.4).
-pub async fn channel_unread(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<(ChannelId, i64)>> {
+/// Unread messages (not deleted, past the read mark, not the user's own:
+/// seed 5.4) and unread mentions, per channel of the workspace the user
+/// belongs to that has any. Channels already read cost an index probe.
+pub async fn channel_unread(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<(ChannelId, i64, i64)>> {
     let rows: Vec<Unread> = diesel::sql_query(
-        "SELECT cm.channel_id, count(m.id) AS n
+        "SELECT cm.channel_id AS id,
+                (SELECT count(*) FROM (SELECT 1 FROM messages m
+                   WHERE m.channel_id = cm.channel_id AND m.sequence > COALESCE(r.last_read_sequence, 0)
+                     AND m.author_id <> cm.user_id AND NOT m.is_deleted LIMIT $3) x) AS n,
+                (SELECT count(*) FROM message_mentions mm JOIN messages m ON m.id = mm.message_id AND NOT m.is_deleted
+                   WHERE mm.user_id = cm.user_id AND mm.channel_id = cm.channel_id
+                     AND mm.sequence > COALESCE(r.last_read_sequence, 0)) AS mentions
            FROM channel_members cm
+           JOIN channels c ON c.id = cm.channel_id
            LEFT JOIN channel_read_state r ON r.channel_id = cm.channel_id AND r.user_id = cm.user_id
-           JOIN messages m ON m.channel_id = cm.channel_id
-                          AND m.sequence > COALESCE(r.last_read_sequence, 0)
-                          AND m.author_id <> cm.user_id
-                          AND NOT m.is_deleted
-          WHERE cm.user_id = $1 AND cm.workspace_id = $2
-          GROUP BY cm.channel_id",
+          WHERE cm.user_id = $1 AND cm.workspace_id = $2 AND c.last_seq > COALESCE(r.last_read_sequence, 0)",
     )
     .bind::<SqlUuid, _>(user)
     .bind::<SqlUuid, _>(ws)
+    .bind::<BigInt, _>(UNREAD_CAP)
     .load(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.channel_id, r.n)).collect())
+    Ok(rows.into_iter().filter(|r| r.n > 0).map(|r| (ChannelId(r.id), r.n, r.mentions)).collect())
 }
 
-#[derive(QueryableByName)]
-struct UnreadConv {
-    #[diesel(sql_type = SqlUuid)]
-    conversation_id: ConversationId,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// Unread messages per conversation of a workspace the user takes part in.
-pub async fn conversation_unread(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<(ConversationId, i64)>> {
-    let rows: Vec<UnreadConv> = diesel::sql_query(
-        "SELECT cp.conversation_id, count(m.id) AS n
+/// The same for the user's conversations in the workspace.
+pub async fn conversation_unread(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<(ConversationId, i64, i64)>> {
+    let rows: Vec<Unread> = diesel::sql_query(
+        "SELECT cp.conversation_id AS id,
+                (SELECT count(*) FROM (SELECT 1 FROM messages m
+                   WHERE m.conversation_id = cp.conversation_id AND m.sequence > COALESCE(r.last_read_sequence, 0)
+                     AND m.author_id <> cp.user_id AND NOT m.is_deleted LIMIT $3) x) AS n,
+                (SELECT count(*) FROM message_mentions mm JOIN messages m ON m.id = mm.message_id AND NOT m.is_deleted
+                   WHERE mm.user_id = cp.user_id AND mm.conversation_id = cp.conversation_id
+                     AND mm.sequence > COALESCE(r.last_read_sequence, 0)) AS mentions
            FROM conversation_participants cp
            JOIN conversations c ON c.id = cp.conversation_id AND c.workspace_id = $2
            LEFT JOIN conversation_read_state r ON r.conversation_id = cp.conversation_id AND r.user_id = cp.user_id
-           JOIN messages m ON m.conversation_id = cp.conversation_id
-                          AND m.sequence > COALESCE(r.last_read_sequence, 0)
-                          AND m.author_id <> cp.user_id
-                          AND NOT m.is_deleted
-          WHERE cp.user_id = $1
-          GROUP BY cp.conversation_id",
+          WHERE cp.user_id = $1 AND c.last_seq > COALESCE(r.last_read_sequence, 0)",
     )
     .bind::<SqlUuid, _>(user)
     .bind::<SqlUuid, _>(ws)
+    .bind::<BigInt, _>(UNREAD_CAP)
     .load(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.conversation_id, r.n)).collect())
+    Ok(rows.into_iter().filter(|r| r.n > 0).map(|r| (ConversationId(r.id), r.n, r.mentions)).collect())
+}
+
+/// Records who a message mentions.
+pub async fn insert_mentions(conn: &mut AsyncPgConnection, m: &Message, who: &[(UserId, &'static str)]) -> QueryResult<()> {
+    use crate::schema::message_mentions as mm;
+    if who.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = who
+        .iter()
+        .map(|(u, kind)| {
+            (
+                mm::message_id.eq(m.id),
+                mm::user_id.eq(*u),
+                mm::channel_id.eq(m.channel_id),
+                mm::conversation_id.eq(m.conversation_id),
+                mm::sequence.eq(m.sequence),
+                mm::kind.eq(*kind),
+            )
+        })
+        .collect();
+    diesel::insert_into(mm::table).values(rows).on_conflict_do_nothing().execute(conn).await.map(drop)
 }
 
 pub async fn edit(conn: &mut AsyncPgConnection, id: MessageId, content: &str) -> QueryResult<Message> {

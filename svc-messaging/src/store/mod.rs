@@ -3,4 +3,5 @@
 
 pub mod channels;
 pub mod conversations;
+pub mod groups;
 pub mod messages;

@@ -6,6 +6,8 @@ pub use ocomms_runtime::testing::authed;
 use tonic::transport::Channel;
 
 pub struct App {
+    /// The job exchange prefix of this test's svc-messaging.
+    pub amqp_prefix: String,
     pub auth: Running,
     pub _messaging: Running,
     pub client: MessagingServiceClient<Channel>,
@@ -16,13 +18,16 @@ pub async fn app() -> App {
     let bus = Bus::local();
     let auth = svc_auth::testing::spawn(bus.clone()).await.expect("svc-auth starts");
     let b = bus.clone();
-    let messaging = testing::spawn_service("messaging", svc_messaging::MIGRATIONS, &auth.url(), move |common, l, s| {
-        svc_messaging::serve(svc_messaging::Config { common, membership_cache_secs: 5 }, b, l, s)
+    let common = testing::test_config("messaging", svc_messaging::MIGRATIONS, &auth.url()).await.expect("config");
+    let amqp_prefix = common.amqp_prefix.clone();
+    let db = common.database_url.clone();
+    let messaging = testing::spawn(db, move |l, s| {
+        svc_messaging::serve(svc_messaging::Config { common, membership_cache_secs: 5, presence_url: "http://127.0.0.1:9".into() }, b, l, s)
     })
     .await
     .expect("svc-messaging starts");
     let client = MessagingServiceClient::connect(messaging.url()).await.expect("connects");
-    App { auth, _messaging: messaging, client, bus }
+    App { amqp_prefix, auth, _messaging: messaging, client, bus }
 }
 
 /// A user: (id, token).

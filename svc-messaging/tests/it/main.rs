@@ -3,4 +3,5 @@
 
 mod channels;
 mod helpers;
+mod mentions;
 mod messages;

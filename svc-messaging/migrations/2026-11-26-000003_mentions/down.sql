@@ -1,0 +1,2 @@
+DROP INDEX messages_content_trgm_idx;
+DROP TABLE message_mentions;

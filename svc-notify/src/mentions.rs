@@ -1,0 +1,108 @@
+//! Consumes `message.mentioned` jobs (svc-messaging's outbox, through
+//! RabbitMQ): one notification per recipient, unless they muted the channel
+//! or set it to nothing; then `notification:new` on their sockets. Each job
+//! is applied once (`processed_events`), however often it is delivered.
+
+use diesel::sql_types::{Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use ocomms_runtime::db::Pool;
+use ocomms_runtime::events::{Bus, Event};
+use ocomms_runtime::ids::UserId;
+use ocomms_runtime::jobs::{self, Broker, Job};
+use ocomms_runtime::time::rfc3339;
+
+pub const MESSAGE_MENTIONED: &str = "message.mentioned";
+
+pub fn start(pool: Pool, broker: &Broker, bus: Bus) {
+    broker.consume("notify.mentions", &[MESSAGE_MENTIONED], move |job| {
+        let (pool, bus) = (pool.clone(), bus.clone());
+        async move { handle(&pool, &bus, job).await }
+    });
+}
+
+#[derive(diesel::QueryableByName)]
+struct Muted {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: UserId,
+}
+
+async fn handle(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
+    let p = &job.payload;
+    let channel = &p["channel"];
+    let channel_id = channel["id"].as_str().and_then(|s| s.parse::<uuid::Uuid>().ok());
+    let is_channel = channel.get("name").is_some();
+    let title = match (is_channel, channel["name"].as_str()) {
+        (true, Some(name)) => format!("{} mentioned you in #{name}", p["authorName"].as_str().unwrap_or("Someone")),
+        _ => format!("{} mentioned you in a conversation", p["authorName"].as_str().unwrap_or("Someone")),
+    };
+    let body = p["excerpt"].as_str().unwrap_or_default().to_owned();
+    let workspace: Option<uuid::Uuid> = p["workspaceId"].as_str().and_then(|s| s.parse().ok());
+    let recipients: Vec<(UserId, String)> = p["recipients"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|r| Some((r["userId"].as_str()?.parse().ok()?, r["kind"].as_str().unwrap_or("mention").to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let data = serde_json::json!({
+        "messageId": p["messageId"],
+        "workspaceId": p["workspaceId"],
+        (if is_channel { "channelId" } else { "conversationId" }): channel["id"],
+        "sequence": p["sequence"],
+        "parentId": p["parentId"],
+        "authorId": p["authorId"],
+    });
+    let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let created = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let out = created.clone();
+    jobs::once(&mut conn, &job.id, move |conn| {
+        Box::pin(async move {
+            let muted: Vec<Muted> = match channel_id {
+                Some(c) => {
+                    diesel::sql_query("SELECT user_id FROM channel_notification_settings WHERE channel_id = $1 AND (muted OR level = 'none')")
+                        .bind::<SqlUuid, _>(c)
+                        .load(conn)
+                        .await?
+                }
+                None => Vec::new(),
+            };
+            for (user, kind) in recipients {
+                if muted.iter().any(|m| m.user_id == user) {
+                    continue;
+                }
+                let kind = match kind.as_str() {
+                    "here" => "here",
+                    "channel" => "channel",
+                    _ => "mention",
+                };
+                let id = uuid::Uuid::now_v7();
+                let mut d = data.clone();
+                d["kind"] = serde_json::json!(kind);
+                diesel::sql_query("INSERT INTO notifications (id, user_id, workspace_id, type, title, body, data) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind::<SqlUuid, _>(id)
+                    .bind::<SqlUuid, _>(user)
+                    .bind::<Nullable<SqlUuid>, _>(workspace)
+                    .bind::<Text, _>(kind)
+                    .bind::<Text, _>(&title)
+                    .bind::<Text, _>(&body)
+                    .bind::<Jsonb, _>(&d)
+                    .execute(conn)
+                    .await?;
+                if let Ok(mut c) = out.lock() {
+                    c.push((user, serde_json::json!({
+                        "id": id, "type": kind, "title": title, "body": body, "data": d.to_string(),
+                        "isRead": false, "createdAt": rfc3339(chrono::Utc::now()),
+                    })));
+                }
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    let made: Vec<(UserId, serde_json::Value)> = created.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default();
+    for (user, n) in made {
+        bus.publish(Event::to_users(vec![user], "notification:new", serde_json::json!({ "notification": n }))).await;
+    }
+    Ok(())
+}
