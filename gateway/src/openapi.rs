@@ -64,6 +64,8 @@ fn schemas() -> Value {
         "UnreadCount": obj(&[("channelId", nullable("string")), ("conversationId", nullable("string")), ("count", json!({ "type": "integer", "maximum": 1000, "description": "exact up to 1000" })), ("mentionCount", s("integer"))], &["count"]),
         "CreateGroup": obj(&[("handle", s("string")), ("name", s("string")), ("memberIds", arr(id.clone()))], &["handle", "name"]),
         "Group": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("handle", s("string")), ("name", s("string")), ("memberIds", arr(id.clone())), ("createdBy", id.clone()), ("createdAt", time.clone())], &["id", "handle", "memberIds"]),
+        "SearchResult": obj(&[("message", r("Message")), ("highlight", s("string")), ("rank", s("number")), ("channelName", nullable("string"))], &["message", "highlight"]),
+        "SearchResults": obj(&[("results", arr(r("SearchResult")))], &["results"]),
         "GroupList": obj(&[("groups", arr(r("Group")))], &["groups"]),
         "WorkspaceUnread": obj(&[("channels", arr(r("UnreadCount"))), ("conversations", arr(r("UnreadCount"))), ("total", s("integer"))], &["channels", "conversations", "total"]),
         "SetPin": obj(&[("messageId", id.clone()), ("pinned", s("boolean"))], &["messageId", "pinned"]),

@@ -194,3 +194,121 @@ mod mention_tests {
         assert_eq!(handles("Zoë", "zoe@x.io"), vec!["zoë", "zoe"]);
     }
 }
+
+/// A parsed search query.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// The words to find (may be empty when only filters are given).
+    pub text: String,
+    pub from: Option<String>,
+    pub in_channel: Option<String>,
+    pub before: Option<chrono::NaiveDate>,
+    pub after: Option<chrono::NaiveDate>,
+}
+
+/// Splits `q` into words and the `from:`, `in:`, `before:`, `after:`
+/// filters; a malformed date is a validation error.
+pub fn search_query(q: &str) -> ServiceResult<SearchQuery> {
+    let mut out = SearchQuery::default();
+    let mut words = Vec::new();
+    for part in q.split_whitespace() {
+        let lower = part.to_lowercase();
+        let date = |field: &str, v: &str| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| ServiceError::validation("q", format!("{field}: expects a date like 2026-01-31")))
+        };
+        if let Some(v) = lower.strip_prefix("from:") {
+            out.from = Some(v.trim_start_matches('@').to_owned()).filter(|s| !s.is_empty());
+        } else if let Some(v) = lower.strip_prefix("in:") {
+            out.in_channel = Some(v.trim_start_matches('#').to_owned()).filter(|s| !s.is_empty());
+        } else if let Some(v) = lower.strip_prefix("before:") {
+            out.before = Some(date("before", v)?);
+        } else if let Some(v) = lower.strip_prefix("after:") {
+            out.after = Some(date("after", v)?);
+        } else {
+            words.push(part);
+        }
+    }
+    out.text = words.join(" ");
+    if out.text.chars().count() > 256 {
+        return Err(ServiceError::validation("q", "must be at most 256 characters of text"));
+    }
+    if out.text.is_empty() && out.from.is_none() && out.in_channel.is_none() && out.before.is_none() && out.after.is_none() {
+        return Err(ServiceError::validation("q", "give words to find or a filter"));
+    }
+    Ok(out)
+}
+
+/// An excerpt of `content` around the first match of any word, HTML-escaped,
+/// with every match wrapped in `<mark>`. Matching is case-insensitive and
+/// works inside words (and in scripts without spaces).
+pub fn highlight(content: &str, text: &str) -> String {
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let lower: Vec<char> = content.chars().flat_map(char::to_lowercase).collect();
+    let chars: Vec<char> = content.chars().collect();
+    if lower.len() != chars.len() {
+        // Case folding changed lengths: fall back to an unmarked excerpt.
+        return escape(&chars.iter().take(200).collect::<String>());
+    }
+    let words: Vec<Vec<char>> = text.split_whitespace().map(|w| w.trim_matches('"').to_lowercase().chars().collect::<Vec<_>>()).filter(|w| !w.is_empty()).collect();
+    let mut marks = vec![false; chars.len()];
+    for w in &words {
+        let mut i = 0;
+        while i + w.len() <= lower.len() {
+            if lower[i..i + w.len()] == w[..] {
+                marks[i..i + w.len()].iter_mut().for_each(|m| *m = true);
+                i += w.len();
+            } else {
+                i += 1;
+            }
+        }
+    }
+    let first = marks.iter().position(|m| *m).unwrap_or(0);
+    let start = first.saturating_sub(60);
+    let end = (first + 140).min(chars.len());
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    let mut open = false;
+    for i in start..end {
+        if marks[i] && !open {
+            out.push_str("<mark>");
+            open = true;
+        } else if !marks[i] && open {
+            out.push_str("</mark>");
+            open = false;
+        }
+        out.push_str(&escape(&chars[i].to_string()));
+    }
+    if open {
+        out.push_str("</mark>");
+    }
+    if end < chars.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn parses_filters() {
+        let q = search_query("deploy from:@Ann in:#general after:2026-01-01 plan").expect("ok");
+        assert_eq!(q.text, "deploy plan");
+        assert_eq!(q.from.as_deref(), Some("ann"));
+        assert_eq!(q.in_channel.as_deref(), Some("general"));
+        assert!(q.after.is_some() && q.before.is_none());
+        assert!(search_query("before:yesterday").is_err());
+        assert!(search_query("   ").is_err());
+        assert!(search_query("from:ann").is_ok());
+    }
+
+    #[test]
+    fn highlights_escape_and_mark() {
+        assert_eq!(highlight("Ship <b>the</b> deploy", "DEPLOY"), "Ship &lt;b&gt;the&lt;/b&gt; <mark>deploy</mark>");
+        assert_eq!(highlight("東京で会議があります", "会議"), "東京で<mark>会議</mark>があります");
+        assert_eq!(highlight("redeployment", "deploy"), "re<mark>deploy</mark>ment");
+    }
+}

@@ -240,3 +240,50 @@ async fn mentions_reach_the_right_people_durably_as_notifications() {
     assert_eq!(unread_only["notifications"].as_array().map(Vec::len), Some(0));
     t.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_finds_what_the_caller_may_see_with_filters() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let api = &r.api;
+    let post = |channel: &str, who: &User, text: &str| {
+        let api = api.clone();
+        let (path, tok, body) = (format!("/api/channels/{channel}/messages"), who.token.clone(), json!({ "content": text }));
+        async move { api.post(&path, &tok, body).await.expect(201) }
+    };
+    post(&r.channel, &r.ann, "We deploy the <b>release</b> on Friday").await;
+    post(&r.channel, &r.bob, "The redeployment went fine").await;
+    post(&r.channel, &r.bob, "東京で会議があります").await;
+    let secret = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true })).await.expect(201);
+    post(secret["id"].as_str().expect("id"), &r.ann, "secret deploy plans").await;
+    let search = |tok: &str, q: &str| {
+        let api = api.clone();
+        let path = format!("/api/workspaces/{}/search?q={}", r.ws, urlencode(q));
+        let tok = tok.to_owned();
+        async move { api.get(&path, &tok).await.expect(200)["results"].as_array().expect("results").clone() }
+    };
+    let hits = search(&r.bob.token, "deploy").await;
+    assert_eq!(hits.len(), 2, "the word and the partial word; not the private channel: {hits:?}");
+    assert!(hits[0]["highlight"].as_str().expect("hl").contains("<mark>deploy</mark>"));
+    assert!(hits.iter().all(|h| !h["highlight"].as_str().unwrap_or_default().contains("<b>")), "content is escaped");
+    assert_eq!(hits[0]["channelName"], "general");
+    assert_eq!(search(&r.ann.token, "deploy").await.len(), 3, "ann is in the private channel");
+    assert_eq!(search(&r.bob.token, "会議").await.len(), 1, "words in a script without spaces");
+    assert_eq!(search(&r.bob.token, "deploy from:@bob").await.len(), 1);
+    assert_eq!(search(&r.ann.token, "deploy in:#secret").await.len(), 1);
+    assert_eq!(search(&r.ann.token, "deploy before:2001-01-01").await.len(), 0);
+    assert_eq!(search(&r.ann.token, "deploy after:2001-01-01").await.len(), 3);
+    assert_eq!(search(&r.ann.token, "from:@nobody").await.len(), 0);
+    api.get(&format!("/api/workspaces/{}/search?q=before:someday", r.ws), &r.ann.token).await.expect_error(400, "VALIDATION_ERROR");
+    api.get(&format!("/api/workspaces/{}/search?q=", r.ws), &r.ann.token).await.expect_error(400, "VALIDATION_ERROR");
+    t.stop().await.expect("stops");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -106,3 +106,16 @@ pub async fn groups(State(s): State<AppState>, caller: Caller, Path(ws): Path<St
     let req = pb::ListGroupsRequest { workspace_id: path_id(&ws, "workspace")? };
     Ok(Json(s.clients.messaging.clone().list_groups(caller.req(req)).await?.into_inner()))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    limit: Option<u32>,
+}
+
+pub async fn search(State(s): State<AppState>, caller: Caller, Path(ws): Path<String>, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<Json<pb::SearchResponse>> {
+    let req = pb::SearchRequest { workspace_id: path_id(&ws, "workspace")?, q: q.q, limit: q.limit };
+    Ok(Json(s.clients.messaging.clone().search(caller.req(req)).await?.into_inner()))
+}

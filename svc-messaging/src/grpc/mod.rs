@@ -7,6 +7,7 @@ mod conversation_ops;
 mod group_ops;
 mod message_ops;
 mod read_ops;
+mod search_ops;
 
 use std::collections::HashMap;
 
@@ -230,6 +231,7 @@ ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, Me
     open_conversation(pb::OpenConversationRequest) -> pb::Conversation;
     filter_channels(pb::FilterChannelsRequest) -> pb::FilterChannelsResponse;
     create_group(pb::CreateGroupRequest) -> pb::Group;
+    search(pb::SearchRequest) -> pb::SearchResponse;
     list_groups(pb::ListGroupsRequest) -> pb::ListGroupsResponse;
     list_conversations(pb::ListConversationsRequest) -> pb::ListConversationsResponse;
 });

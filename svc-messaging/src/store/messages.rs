@@ -7,7 +7,7 @@ use ocomms_runtime::ids::{ChannelId, ConversationId, MessageId, UserId, Workspac
 use crate::domain::Page;
 use crate::schema::{channel_read_state, conversation_read_state, pins, reactions, messages};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
 pub struct Message {
     pub id: MessageId,
@@ -311,4 +311,59 @@ pub async fn pinned(conn: &mut AsyncPgConnection, channel: ChannelId) -> QueryRe
         .select(Message::as_select())
         .load(conn)
         .await
+}
+
+/// What a search looks through and for.
+pub struct SearchFilter<'a> {
+    pub workspace_id: WorkspaceId,
+    pub channels: &'a [ChannelId],
+    pub conversations: &'a [ConversationId],
+    pub text: &'a str,
+    pub from: Option<UserId>,
+    pub before: Option<DateTime<Utc>>,
+    pub after: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+#[derive(QueryableByName)]
+pub struct Hit {
+    #[diesel(embed)]
+    pub message: Message,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub rank: f64,
+}
+
+/// Full-text search (GIN over `search_vector`), or a substring match
+/// (trigram GIN over `content`) for partial words and scripts written
+/// without spaces; best first, then newest.
+pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryResult<Vec<Hit>> {
+    use diesel::sql_types::{Array, Nullable, Text, Timestamptz};
+    let like = format!("%{}%", f.text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    diesel::sql_query(
+        "SELECT m.id, m.workspace_id, m.channel_id, m.conversation_id, m.author_id, m.content, m.parent_id, m.sequence,
+                m.reply_count, m.is_deleted, m.client_msg_id, m.created_at, m.updated_at, m.edited_at,
+                CASE WHEN $3 = '' THEN 0::float8
+                     ELSE ts_rank(m.search_vector, websearch_to_tsquery('simple', $3))::float8
+                          + CASE WHEN m.content ILIKE $4 THEN 0.05 ELSE 0 END END AS rank
+           FROM messages m
+          WHERE m.workspace_id = $1 AND NOT m.is_deleted
+            AND (m.channel_id = ANY($2) OR m.conversation_id = ANY($5))
+            AND ($3 = '' OR m.search_vector @@ websearch_to_tsquery('simple', $3) OR m.content ILIKE $4)
+            AND ($6::uuid IS NULL OR m.author_id = $6)
+            AND ($7::timestamptz IS NULL OR m.created_at < $7)
+            AND ($8::timestamptz IS NULL OR m.created_at >= $8)
+          ORDER BY rank DESC, m.created_at DESC
+          LIMIT $9",
+    )
+    .bind::<SqlUuid, _>(f.workspace_id)
+    .bind::<Array<SqlUuid>, _>(f.channels)
+    .bind::<Text, _>(f.text)
+    .bind::<Text, _>(like)
+    .bind::<Array<SqlUuid>, _>(f.conversations)
+    .bind::<Nullable<SqlUuid>, _>(f.from)
+    .bind::<Nullable<Timestamptz>, _>(f.before)
+    .bind::<Nullable<Timestamptz>, _>(f.after)
+    .bind::<BigInt, _>(f.limit)
+    .load(conn)
+    .await
 }
