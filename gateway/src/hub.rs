@@ -7,7 +7,7 @@
 //! than silently losing events; likewise every socket when this gateway
 //! fell behind the bus.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -16,7 +16,10 @@ use ocomms_runtime::events::{Audience, Bus};
 use ocomms_runtime::ids::UserId;
 use tokio::sync::{broadcast, mpsc};
 
-type Sockets = HashMap<UserId, Vec<(u64, mpsc::Sender<Utf8Bytes>)>>;
+/// Channel ids a socket asked note updates for (`note:subscribe`).
+pub type NoteSubscriptions = Arc<std::sync::Mutex<HashSet<String>>>;
+
+type Sockets = HashMap<UserId, Vec<(u64, mpsc::Sender<Utf8Bytes>, NoteSubscriptions)>>;
 
 pub struct Hub {
     sockets: RwLock<Sockets>,
@@ -29,6 +32,7 @@ pub struct Hub {
 pub struct Registration {
     pub id: u64,
     pub frames: mpsc::Receiver<Utf8Bytes>,
+    pub notes: NoteSubscriptions,
 }
 
 impl Hub {
@@ -39,17 +43,18 @@ impl Hub {
     pub fn register(&self, user: UserId) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue);
+        let notes = NoteSubscriptions::default();
         if let Ok(mut s) = self.sockets.write() {
-            s.entry(user).or_default().push((id, tx));
+            s.entry(user).or_default().push((id, tx, notes.clone()));
         }
-        Registration { id, frames: rx }
+        Registration { id, frames: rx, notes }
     }
 
     pub fn unregister(&self, user: UserId, id: u64) {
         if let Ok(mut s) = self.sockets.write()
             && let Some(list) = s.get_mut(&user)
         {
-            list.retain(|(i, _)| *i != id);
+            list.retain(|(i, _, _)| *i != id);
             if list.is_empty() {
                 s.remove(&user);
             }
@@ -64,10 +69,20 @@ impl Hub {
     /// Delivers one frame to every socket of `users`; sockets that cannot
     /// take it are dropped (and so closed).
     pub fn deliver(&self, users: &[UserId], frame: &Utf8Bytes) {
+        self.deliver_to(users, frame, None);
+    }
+
+    /// As `deliver`, but only to sockets subscribed to `note_channel` when given.
+    pub fn deliver_to(&self, users: &[UserId], frame: &Utf8Bytes, note_channel: Option<&str>) {
         let mut full = Vec::new();
         if let Ok(s) = self.sockets.read() {
             for user in users {
-                for (id, tx) in s.get(user).into_iter().flatten() {
+                for (id, tx, notes) in s.get(user).into_iter().flatten() {
+                    if let Some(c) = note_channel
+                        && !notes.lock().map(|n| n.contains(c)).unwrap_or(false)
+                    {
+                        continue;
+                    }
                     if tx.try_send(frame.clone()).is_err() {
                         full.push((*user, *id));
                     }
@@ -95,7 +110,9 @@ impl Hub {
                 Ok(ev) => {
                     let Audience::Users(users) = &ev.to else { continue };
                     let frame = serde_json::json!({ "event": ev.name, "data": ev.data }).to_string();
-                    self.deliver(users, &Utf8Bytes::from(frame));
+                    // Note updates go only to sockets that subscribed to the channel's note.
+                    let note_channel = (ev.name == "note:updated").then(|| ev.data["channelId"].as_str()).flatten();
+                    self.deliver_to(users, &Utf8Bytes::from(frame), note_channel);
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::error!(missed = n, "gateway fell behind the event bus; closing all sockets so clients resume");

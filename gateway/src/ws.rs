@@ -13,7 +13,9 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use ocomms_proto::auth::v1::GetSessionRequest;
-use ocomms_proto::messaging::v1::{DeleteMessageRequest, EditMessageRequest, SendMessageRequest, ToggleReactionRequest};
+use ocomms_proto::messaging::v1::{
+    DeleteMessageRequest, EditMessageRequest, GetChannelNoteRequest, SaveChannelNoteRequest, SendMessageRequest, ToggleReactionRequest,
+};
 use ocomms_proto::notify::v1::MarkNotificationReadRequest;
 use ocomms_proto::presence::v1::{GetPresenceRequest, SetPresenceRequest};
 use ocomms_runtime::ErrorCode;
@@ -83,7 +85,7 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId) {
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = handle(&s, &token, &text).await
+                    if let Some(reply) = handle(&s, &token, &text, &reg.notes).await
                         && socket.send(Message::Text(Utf8Bytes::from(reply.to_string()))).await.is_err()
                     {
                         break;
@@ -109,14 +111,14 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId) {
 }
 
 /// Answers one client frame; `None` when nothing is to be sent back.
-async fn handle(s: &AppState, token: &str, text: &str) -> Option<Value> {
+async fn handle(s: &AppState, token: &str, text: &str, notes: &crate::hub::NoteSubscriptions) -> Option<Value> {
     let frame: ClientFrame = match serde_json::from_str(text) {
         Ok(f) => f,
         Err(e) => {
             return Some(json!({ "event": "error", "data": error_json(ErrorCode::Validation, &format!("malformed frame: {e}")) }));
         }
     };
-    let result = dispatch(s, token, &frame.event, frame.data).await;
+    let result = dispatch(s, token, &frame.event, frame.data, notes).await;
     let ack = frame.ack?;
     Some(match result {
         Ok(data) => json!({ "ack": ack, "ok": true, "data": data }),
@@ -134,8 +136,30 @@ fn parse<T: serde::de::DeserializeOwned>(data: Value) -> ApiResult<T> {
     serde_json::from_value(data).map_err(|e| ApiError::validation(format!("invalid data: {e}")))
 }
 
-async fn dispatch(s: &AppState, token: &str, event: &str, data: Value) -> ApiResult<Value> {
+async fn dispatch(s: &AppState, token: &str, event: &str, data: Value, notes: &crate::hub::NoteSubscriptions) -> ApiResult<Value> {
     match event {
+        "note:subscribe" | "note:unsubscribe" => {
+            let body: GetChannelNoteRequest = parse(data)?;
+            let channel = body.channel_id.clone();
+            if event == "note:subscribe" {
+                // Only a channel the caller can see; answers the note as it is now.
+                let note = s.clients.messaging.clone().get_channel_note(grpc_request(Some(token), body)).await?.into_inner();
+                if let Ok(mut n) = notes.lock() {
+                    n.insert(note.channel_id.clone().unwrap_or(channel));
+                }
+                Ok(json!(note))
+            } else {
+                if let Ok(mut n) = notes.lock() {
+                    n.remove(&channel);
+                }
+                Ok(json!({ "channelId": channel }))
+            }
+        }
+        "note:broadcast" => {
+            let body: SaveChannelNoteRequest = parse(data)?;
+            let note = s.clients.messaging.clone().save_channel_note(grpc_request(Some(token), body)).await?.into_inner();
+            Ok(json!(note))
+        }
         "message:send" => {
             s.limiter.check(crate::ratelimit::Bucket::Messages, &ocomms_runtime::identity::token_hash(token)).await?;
             let body: SendMessageRequest = parse(data)?;

@@ -139,3 +139,35 @@ diesel::table! {
 
 diesel::joinable!(user_group_members -> user_groups (group_id));
 diesel::allow_tables_to_appear_in_same_query!(user_groups, user_group_members);
+
+diesel::table! {
+    personal_notes (user_id, workspace_id) {
+        user_id -> Uuid,
+        workspace_id -> Uuid,
+        content -> Text,
+        version -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    channel_notes (channel_id) {
+        channel_id -> Uuid,
+        content -> Text,
+        version -> Int4,
+        updated_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bookmarks (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        workspace_id -> Uuid,
+        message_id -> Nullable<Uuid>,
+        file_id -> Nullable<Uuid>,
+        note -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}

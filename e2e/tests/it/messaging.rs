@@ -287,3 +287,62 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notes_keep_versions_and_reach_subscribers_and_bookmarks_are_private() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let api = &r.api;
+    let cat = api.sign_up("Cat").await.expect("cat");
+    api.invite(&r.ws, &r.ann, &cat).await.expect("invite");
+    api.join(&r.channel, &cat).await.expect("join");
+    let eve = api.sign_up("Eve").await.expect("eve");
+
+    // Personal notes: optimistic versions.
+    let personal = format!("/api/notes/personal?workspaceId={}", r.ws);
+    let empty = api.get(&personal, &r.ann.token).await.expect(200);
+    assert_eq!((empty["content"].as_str(), empty["version"].as_i64()), (Some(""), Some(0)));
+    let saved = api.post("/api/notes/personal", &r.ann.token, json!({ "workspaceId": r.ws, "content": "# todo", "version": 0 })).await.expect(200);
+    assert_eq!(saved["version"], 1);
+    let stale = api.post("/api/notes/personal", &r.ann.token, json!({ "workspaceId": r.ws, "content": "lost", "version": 0 })).await.expect_error(409, "CONFLICT");
+    assert_eq!(stale["error"]["details"]["currentVersion"], 1);
+    api.post("/api/notes/personal", &r.ann.token, json!({ "workspaceId": r.ws, "content": "# todo\n- ship", "version": 1 })).await.expect(200);
+    assert_eq!(api.get(&personal, &r.bob.token).await.expect(200)["version"], 0, "personal means personal");
+    api.get(&personal, &eve.token).await.expect_error(404, "NOT_FOUND");
+
+    // Channel notes reach the sockets that subscribed.
+    let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
+    let mut cat_s = Socket::connect(&t.base, &cat.token).await.expect("socket");
+    let sub = bob.request("note:subscribe", json!({ "channelId": r.channel })).await.expect("ack");
+    assert_eq!(sub["data"]["version"], 0);
+    let mut eve_s = Socket::connect(&t.base, &eve.token).await.expect("socket");
+    let denied = eve_s.request("note:subscribe", json!({ "channelId": r.channel })).await.expect("ack");
+    assert_eq!(denied["error"]["code"], "NOT_FOUND");
+    api.post("/api/notes/channel", &r.ann.token, json!({ "channelId": r.channel, "content": "agenda", "version": 0 })).await.expect(200);
+    let upd = bob.event("note:updated", WAIT).await.expect("subscriber hears it");
+    assert_eq!((upd["content"].as_str(), upd["version"].as_i64()), (Some("agenda"), Some(1)));
+    cat_s.expect_no_event("note:updated", QUIET).await.expect("not subscribed, not told");
+    let ack = bob.request("note:broadcast", json!({ "channelId": r.channel, "content": "agenda v2", "version": 1 })).await.expect("ack");
+    assert_eq!(ack["data"]["version"], 2);
+    assert_eq!(bob.event("note:updated", WAIT).await.expect("own edit echoes to subscribed tabs")["version"], 2);
+    let ack = bob.request("note:broadcast", json!({ "channelId": r.channel, "content": "stale", "version": 1 })).await.expect("ack");
+    assert_eq!(ack["error"]["code"], "CONFLICT");
+    bob.request("note:unsubscribe", json!({ "channelId": r.channel })).await.expect("ack");
+    api.post("/api/notes/channel", &r.ann.token, json!({ "channelId": r.channel, "content": "v3", "version": 2 })).await.expect(200);
+    bob.expect_no_event("note:updated", QUIET).await.expect("unsubscribed");
+    api.get(&format!("/api/notes/channel?channelId={}", r.channel), &eve.token).await.expect_error(404, "NOT_FOUND");
+    api.post("/api/notes/channel", &eve.token, json!({ "channelId": r.channel, "content": "x", "version": 3 })).await.expect_error(404, "NOT_FOUND");
+
+    // Bookmarks.
+    let m = api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "remember me" })).await.expect(201);
+    let b = api.post("/api/bookmarks", &r.bob.token, json!({ "messageId": m["id"], "note": "later" })).await.expect(201);
+    assert_eq!(b["message"]["content"], "remember me");
+    let list = api.get("/api/bookmarks", &r.bob.token).await.expect(200);
+    assert_eq!(list["bookmarks"].as_array().map(Vec::len), Some(1));
+    assert_eq!(api.get("/api/bookmarks", &cat.token).await.expect(200)["bookmarks"].as_array().map(Vec::len), Some(0));
+    api.post("/api/bookmarks", &eve.token, json!({ "messageId": m["id"] })).await.expect_error(404, "NOT_FOUND");
+    let bid = b["id"].as_str().expect("id");
+    api.delete(&format!("/api/bookmarks/{bid}"), &cat.token).await.expect_error(404, "NOT_FOUND");
+    api.delete(&format!("/api/bookmarks/{bid}"), &r.bob.token).await.expect(200);
+    t.stop().await.expect("stops");
+}

@@ -119,3 +119,55 @@ pub async fn search(State(s): State<AppState>, caller: Caller, Path(ws): Path<St
     let req = pb::SearchRequest { workspace_id: path_id(&ws, "workspace")?, q: q.q, limit: q.limit };
     Ok(Json(s.clients.messaging.clone().search(caller.req(req)).await?.into_inner()))
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PersonalNoteQuery {
+    workspace_id: String,
+}
+
+pub async fn personal_note(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PersonalNoteQuery>) -> ApiResult<Json<pb::Note>> {
+    let req = pb::GetPersonalNoteRequest { workspace_id: q.workspace_id };
+    Ok(Json(s.clients.messaging.clone().get_personal_note(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn save_personal_note(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::SavePersonalNoteRequest>) -> ApiResult<Json<pb::Note>> {
+    Ok(Json(s.clients.messaging.clone().save_personal_note(caller.req(body)).await?.into_inner()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChannelNoteQuery {
+    channel_id: String,
+}
+
+pub async fn channel_note(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ChannelNoteQuery>) -> ApiResult<Json<pb::Note>> {
+    let req = pb::GetChannelNoteRequest { channel_id: q.channel_id };
+    Ok(Json(s.clients.messaging.clone().get_channel_note(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn save_channel_note(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::SaveChannelNoteRequest>) -> ApiResult<Json<pb::Note>> {
+    Ok(Json(s.clients.messaging.clone().save_channel_note(caller.req(body)).await?.into_inner()))
+}
+
+pub async fn create_bookmark(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::CreateBookmarkRequest>) -> ApiResult<(StatusCode, Json<pb::Bookmark>)> {
+    let b = s.clients.messaging.clone().create_bookmark(caller.req(body)).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(b)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BookmarksQuery {
+    workspace_id: Option<String>,
+}
+
+pub async fn bookmarks(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<BookmarksQuery>) -> ApiResult<Json<pb::ListBookmarksResponse>> {
+    let req = pb::ListBookmarksRequest { workspace_id: q.workspace_id };
+    Ok(Json(s.clients.messaging.clone().list_bookmarks(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn delete_bookmark(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    let req = pb::DeleteBookmarkRequest { bookmark_id: path_id(&id, "bookmark")? };
+    s.clients.messaging.clone().delete_bookmark(caller.req(req)).await?;
+    Ok(Json(serde_json::json!({ "success": true })))
+}

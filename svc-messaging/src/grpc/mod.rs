@@ -6,6 +6,7 @@ mod channel_ops;
 mod conversation_ops;
 mod group_ops;
 mod message_ops;
+mod note_ops;
 mod read_ops;
 mod search_ops;
 
@@ -232,6 +233,13 @@ ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, Me
     filter_channels(pb::FilterChannelsRequest) -> pb::FilterChannelsResponse;
     create_group(pb::CreateGroupRequest) -> pb::Group;
     search(pb::SearchRequest) -> pb::SearchResponse;
+    get_personal_note(pb::GetPersonalNoteRequest) -> pb::Note;
+    save_personal_note(pb::SavePersonalNoteRequest) -> pb::Note;
+    get_channel_note(pb::GetChannelNoteRequest) -> pb::Note;
+    save_channel_note(pb::SaveChannelNoteRequest) -> pb::Note;
+    create_bookmark(pb::CreateBookmarkRequest) -> pb::Bookmark;
+    list_bookmarks(pb::ListBookmarksRequest) -> pb::ListBookmarksResponse;
+    delete_bookmark(pb::DeleteBookmarkRequest) -> pb::DeleteBookmarkResponse;
     list_groups(pb::ListGroupsRequest) -> pb::ListGroupsResponse;
     list_conversations(pb::ListConversationsRequest) -> pb::ListConversationsResponse;
 });

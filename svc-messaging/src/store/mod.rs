@@ -5,3 +5,4 @@ pub mod channels;
 pub mod conversations;
 pub mod groups;
 pub mod messages;
+pub mod notes;
