@@ -149,6 +149,12 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let state = AppState { config: Arc::new(config), clients, hub, limiter };
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Small responses must not wait for delayed ACKs (Nagle).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "TCP_NODELAY failed");
+        }
+    });
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     dispatcher.abort();
     result?;
