@@ -123,16 +123,20 @@ async fn unread_counts_follow_messages_and_read_marks() {
     assert_eq!(list["channels"][0]["unreadCount"], 3);
 
     let mut other_tab = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
+    // A new message pushes the new count to the other members.
+    api.post(&path, &r.ann.token, json!({ "content": "n3" })).await.expect(201);
+    let pushed = other_tab.event("unread:update", WAIT).await.expect("pushed on a new message");
+    assert_eq!((pushed["channelId"].as_str(), pushed["count"].as_i64()), (Some(r.channel.as_str()), Some(4)));
     let read = api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 2 })).await.expect(200);
-    assert_eq!(read["count"], 1);
+    assert_eq!(read["count"], 2);
     let ev = other_tab.event("unread:update", WAIT).await.expect("unread:update");
-    assert_eq!((ev["channelId"].as_str(), ev["count"].as_i64()), (Some(r.channel.as_str()), Some(1)));
-    assert_eq!(other_tab.event("workspace:unreadUpdate", WAIT).await.expect("total")["total"], 1);
+    assert_eq!((ev["channelId"].as_str(), ev["count"].as_i64()), (Some(r.channel.as_str()), Some(2)));
+    assert_eq!(other_tab.event("workspace:unreadUpdate", WAIT).await.expect("total")["total"], 2);
     // Marks never move back, and cannot point past the end.
     api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 1 })).await.expect(200);
-    assert_eq!(api.get(&unread, &r.bob.token).await.expect(200)["total"], 1);
+    assert_eq!(api.get(&unread, &r.bob.token).await.expect(200)["total"], 2);
     api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 99 })).await.expect_error(400, "VALIDATION_ERROR");
-    api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 3 })).await.expect(200);
+    api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 4 })).await.expect(200);
     assert_eq!(api.get(&unread, &r.bob.token).await.expect(200)["total"], 0);
     t.stop().await.expect("stops");
 }

@@ -132,11 +132,43 @@ impl MessagingApi {
         let (kind, where_) = place.describe();
         let mut data = serde_json::json!({ "message": out });
         data[kind] = where_;
-        self.publish(recipients, "message:new", data).await;
+        self.publish(recipients.clone(), "message:new", data).await;
+        self.push_unread(target, p.user_id, recipients.len());
         if let (Some(pm), Some(participants)) = (parent, thread) {
             self.publish(participants, "thread:newReply", serde_json::json!({ "parentId": pm.id, "reply": out })).await;
         }
         Ok(out)
+    }
+
+    /// After a new message, each member's new unread count for that place
+    /// (`unread:update`), computed off the request path. Large audiences are
+    /// skipped: their clients count `message:new` themselves (see the API
+    /// docs), which keeps a send's cost independent of the audience size.
+    fn push_unread(&self, target: Target, author: ocomms_runtime::ids::UserId, audience: usize) {
+        const MAX_AUDIENCE: usize = 100;
+        if audience > MAX_AUDIENCE {
+            return;
+        }
+        let (pool, bus) = (self.pool.clone(), self.bus.clone());
+        tokio::spawn(async move {
+            let Ok(mut conn) = pool.get().await else { return };
+            let counts = match store::unread_by_member(&mut conn, target, author).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "unread counts after a send failed");
+                    return;
+                }
+            };
+            drop(conn);
+            for (user, count) in counts {
+                let mut data = serde_json::json!({ "count": count });
+                match target {
+                    Target::Channel(c) => data["channelId"] = serde_json::json!(c),
+                    Target::Conversation(c) => data["conversationId"] = serde_json::json!(c),
+                }
+                bus.publish(ocomms_runtime::events::Event::to_users(vec![user], "unread:update", data)).await;
+            }
+        });
     }
 
     /// Who a message's `@tokens` reach (seed 5.2), most specific kind first:

@@ -367,3 +367,47 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
     .load(conn)
     .await
 }
+
+#[derive(QueryableByName)]
+struct MemberUnread {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: UserId,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Each member's unread count in one channel or conversation (capped at
+/// `UNREAD_CAP`), but the author's.
+pub async fn unread_by_member(conn: &mut AsyncPgConnection, target: Target, author: UserId) -> QueryResult<Vec<(UserId, i64)>> {
+    let sql = match target {
+        Target::Channel(_) => {
+            "SELECT cm.user_id,
+                    (SELECT count(*) FROM (SELECT 1 FROM messages m
+                       WHERE m.channel_id = cm.channel_id AND m.sequence > COALESCE(r.last_read_sequence, 0)
+                         AND m.author_id <> cm.user_id AND NOT m.is_deleted LIMIT $3) x) AS n
+               FROM channel_members cm
+               LEFT JOIN channel_read_state r ON r.channel_id = cm.channel_id AND r.user_id = cm.user_id
+              WHERE cm.channel_id = $1 AND cm.user_id <> $2"
+        }
+        Target::Conversation(_) => {
+            "SELECT cp.user_id,
+                    (SELECT count(*) FROM (SELECT 1 FROM messages m
+                       WHERE m.conversation_id = cp.conversation_id AND m.sequence > COALESCE(r.last_read_sequence, 0)
+                         AND m.author_id <> cp.user_id AND NOT m.is_deleted LIMIT $3) x) AS n
+               FROM conversation_participants cp
+               LEFT JOIN conversation_read_state r ON r.conversation_id = cp.conversation_id AND r.user_id = cp.user_id
+              WHERE cp.conversation_id = $1 AND cp.user_id <> $2"
+        }
+    };
+    let id = match target {
+        Target::Channel(c) => c.0,
+        Target::Conversation(c) => c.0,
+    };
+    let rows: Vec<MemberUnread> = diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(author)
+        .bind::<BigInt, _>(UNREAD_CAP)
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
+}
