@@ -50,27 +50,55 @@ pub struct HistoryQuery {
     pub limit: Option<u32>,
 }
 
+/// Where a message route points: a channel or a conversation.
+pub struct Where {
+    channel_id: Option<String>,
+    conversation_id: Option<String>,
+}
+
+impl Where {
+    pub fn channel(id: &str) -> ApiResult<Self> {
+        Ok(Self { channel_id: Some(path_id(id, "channel")?), conversation_id: None })
+    }
+
+    pub fn conversation(id: &str) -> ApiResult<Self> {
+        Ok(Self { channel_id: None, conversation_id: Some(path_id(id, "conversation")?) })
+    }
+}
+
+pub async fn history_of(s: &AppState, caller: &Caller, w: Where, q: HistoryQuery) -> ApiResult<Json<pb::ListMessagesResponse>> {
+    let req = pb::ListMessagesRequest { channel_id: w.channel_id, conversation_id: w.conversation_id, before: q.before, after: q.after, limit: q.limit };
+    Ok(Json(s.clients.messaging.clone().list_messages(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn send_to(s: &AppState, caller: &Caller, w: Where, mut body: pb::SendMessageRequest) -> ApiResult<(StatusCode, Json<pb::Message>)> {
+    body.channel_id = w.channel_id;
+    body.conversation_id = w.conversation_id;
+    let m = s.clients.messaging.clone().send_message(caller.req(body)).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+pub async fn read_of(s: &AppState, caller: &Caller, w: Where, body: ReadBody) -> ApiResult<Json<pb::UnreadCount>> {
+    let req = pb::MarkReadRequest { channel_id: w.channel_id, conversation_id: w.conversation_id, sequence: body.sequence };
+    Ok(Json(s.clients.messaging.clone().mark_read(caller.req(req)).await?.into_inner()))
+}
+
 pub async fn history(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<pb::ListMessagesResponse>> {
-    let channel_id = path_id(&id, "channel")?;
-    let req = pb::ListMessagesRequest { channel_id: Some(channel_id), conversation_id: None, before: q.before, after: q.after, limit: q.limit };
-    Ok(Json(s.clients.messaging.clone().list_messages(caller.req(req)).await?.into_inner()))
+    history_of(&s, &caller, Where::channel(&id)?, q).await
 }
 
 pub async fn send(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(mut body): ApiJson<pb::SendMessageRequest>,
+    ApiJson(body): ApiJson<pb::SendMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<pb::Message>)> {
-    body.channel_id = Some(path_id(&id, "channel")?);
-    body.conversation_id = None;
-    let m = s.clients.messaging.clone().send_message(caller.req(body)).await?.into_inner();
-    Ok((StatusCode::CREATED, Json(m)))
+    send_to(&s, &caller, Where::channel(&id)?, body).await
 }
 
 pub async fn update(
@@ -106,8 +134,7 @@ pub struct ReadBody {
 }
 
 pub async fn read(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ReadBody>) -> ApiResult<Json<pb::UnreadCount>> {
-    let req = pb::MarkReadRequest { channel_id: Some(path_id(&id, "channel")?), conversation_id: None, sequence: body.sequence };
-    Ok(Json(s.clients.messaging.clone().mark_read(caller.req(req)).await?.into_inner()))
+    read_of(&s, &caller, Where::channel(&id)?, body).await
 }
 
 pub async fn pins(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::ListMessagesResponse>> {

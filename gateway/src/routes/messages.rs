@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use ocomms_proto::messaging::v1 as pb;
 use serde::Deserialize;
 
-use super::channels::HistoryQuery;
+use super::channels::{HistoryQuery, ReadBody, Where};
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, Caller, path_id};
@@ -64,31 +64,20 @@ pub async fn history(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<pb::ListMessagesResponse>> {
-    let req = pb::ListMessagesRequest { channel_id: None, conversation_id: Some(path_id(&id, "conversation")?), before: q.before, after: q.after, limit: q.limit };
-    Ok(Json(s.clients.messaging.clone().list_messages(caller.req(req)).await?.into_inner()))
+    super::channels::history_of(&s, &caller, Where::conversation(&id)?, q).await
 }
 
 pub async fn send(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(mut body): ApiJson<pb::SendMessageRequest>,
+    ApiJson(body): ApiJson<pb::SendMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<pb::Message>)> {
-    body.conversation_id = Some(path_id(&id, "conversation")?);
-    body.channel_id = None;
-    let m = s.clients.messaging.clone().send_message(caller.req(body)).await?.into_inner();
-    Ok((StatusCode::CREATED, Json(m)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReadBody {
-    sequence: i64,
+    super::channels::send_to(&s, &caller, Where::conversation(&id)?, body).await
 }
 
 pub async fn read(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ReadBody>) -> ApiResult<Json<pb::UnreadCount>> {
-    let req = pb::MarkReadRequest { channel_id: None, conversation_id: Some(path_id(&id, "conversation")?), sequence: body.sequence };
-    Ok(Json(s.clients.messaging.clone().mark_read(caller.req(req)).await?.into_inner()))
+    super::channels::read_of(&s, &caller, Where::conversation(&id)?, body).await
 }
 
 pub async fn create_group(
