@@ -339,20 +339,27 @@ pub struct Hit {
 pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryResult<Vec<Hit>> {
     use diesel::sql_types::{Array, Nullable, Text, Timestamptz};
     let like = format!("%{}%", f.text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    // The newest SEARCH_WINDOW matches are ranked (recency first, then
+    // relevance among them): cost stays bounded when a word matches a large
+    // share of the workspace.
     diesel::sql_query(
-        "SELECT m.id, m.workspace_id, m.channel_id, m.conversation_id, m.author_id, m.content, m.parent_id, m.sequence,
-                m.reply_count, m.is_deleted, m.client_msg_id, m.created_at, m.updated_at, m.edited_at,
+        "WITH candidates AS (
+           SELECT m.* FROM messages m
+            WHERE m.workspace_id = $1 AND NOT m.is_deleted
+              AND (m.channel_id = ANY($2) OR m.conversation_id = ANY($5))
+              AND ($3 = '' OR m.search_vector @@ websearch_to_tsquery('simple', $3) OR m.content ILIKE $4)
+              AND ($6::uuid IS NULL OR m.author_id = $6)
+              AND ($7::timestamptz IS NULL OR m.created_at < $7)
+              AND ($8::timestamptz IS NULL OR m.created_at >= $8)
+            ORDER BY m.created_at DESC
+            LIMIT $10)
+         SELECT c.id, c.workspace_id, c.channel_id, c.conversation_id, c.author_id, c.content, c.parent_id, c.sequence,
+                c.reply_count, c.is_deleted, c.client_msg_id, c.created_at, c.updated_at, c.edited_at,
                 CASE WHEN $3 = '' THEN 0::float8
-                     ELSE ts_rank(m.search_vector, websearch_to_tsquery('simple', $3))::float8
-                          + CASE WHEN m.content ILIKE $4 THEN 0.05 ELSE 0 END END AS rank
-           FROM messages m
-          WHERE m.workspace_id = $1 AND NOT m.is_deleted
-            AND (m.channel_id = ANY($2) OR m.conversation_id = ANY($5))
-            AND ($3 = '' OR m.search_vector @@ websearch_to_tsquery('simple', $3) OR m.content ILIKE $4)
-            AND ($6::uuid IS NULL OR m.author_id = $6)
-            AND ($7::timestamptz IS NULL OR m.created_at < $7)
-            AND ($8::timestamptz IS NULL OR m.created_at >= $8)
-          ORDER BY rank DESC, m.created_at DESC
+                     ELSE ts_rank(c.search_vector, websearch_to_tsquery('simple', $3))::float8
+                          + CASE WHEN c.content ILIKE $4 THEN 0.05 ELSE 0 END END AS rank
+           FROM candidates c
+          ORDER BY rank DESC, c.created_at DESC
           LIMIT $9",
     )
     .bind::<SqlUuid, _>(f.workspace_id)
@@ -364,9 +371,13 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
     .bind::<Nullable<Timestamptz>, _>(f.before)
     .bind::<Nullable<Timestamptz>, _>(f.after)
     .bind::<BigInt, _>(f.limit)
+    .bind::<BigInt, _>(SEARCH_WINDOW)
     .load(conn)
     .await
 }
+
+/// How many of the most recent matches a search ranks.
+pub const SEARCH_WINDOW: i64 = 200;
 
 #[derive(QueryableByName)]
 struct MemberUnread {
