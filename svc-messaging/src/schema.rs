@@ -171,3 +171,13 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    channel_categories (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        name -> Text,
+        position -> Int4,
+        created_at -> Timestamptz,
+    }
+}

@@ -164,6 +164,18 @@ async fn private_channels_grow_by_invitation_and_archived_ones_are_read_only() {
     api.post(&format!("/api/channels/{sid}/pins"), &r.bob.token, json!({ "messageId": mid, "pinned": false })).await.expect(200);
     assert_eq!(api.get(&format!("/api/channels/{sid}/pins"), &r.ann.token).await.expect(200)["messages"].as_array().map(Vec::len), Some(0));
 
+    // Categories and topics.
+    let cats = format!("/api/workspaces/{}/categories", r.ws);
+    api.post(&cats, &r.bob.token, json!({ "name": "Projects" })).await.expect_error(403, "FORBIDDEN");
+    let cat = api.post(&cats, &r.ann.token, json!({ "name": "Projects", "position": 1 })).await.expect(201);
+    let in_cat = api.patch(&format!("/api/channels/{sid}"), &r.ann.token, json!({ "categoryId": cat["id"], "topic": "Q3 launch" })).await.expect(200);
+    assert_eq!((in_cat["categoryId"].as_str(), in_cat["topic"].as_str()), (cat["id"].as_str(), Some("Q3 launch")));
+    assert_eq!(bob.event("channel:updated", WAIT).await.expect("told")["channel"]["topic"], "Q3 launch");
+    api.patch(&format!("/api/channels/{sid}"), &r.ann.token, json!({ "categoryId": uuid::Uuid::now_v7() })).await.expect_error(400, "VALIDATION_ERROR");
+    let made = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.bob.token, json!({ "name": "filed", "categoryId": cat["id"] })).await.expect(201);
+    assert_eq!(made["categoryId"], cat["id"]);
+    assert_eq!(api.get(&cats, &r.bob.token).await.expect(200)["categories"][0]["name"], "Projects");
+
     // Only the creator or an admin archives; then the channel is read-only.
     let chan = format!("/api/channels/{sid}");
     api.patch(&chan, &r.bob.token, json!({ "isArchived": true })).await.expect_error(403, "FORBIDDEN");

@@ -151,3 +151,19 @@ pub async fn unread(State(s): State<AppState>, caller: Caller, Path(ws): Path<St
     let req = pb::GetUnreadRequest { workspace_id: path_id(&ws, "workspace")? };
     Ok(Json(s.clients.messaging.clone().get_unread(caller.req(req)).await?.into_inner()))
 }
+
+pub async fn create_category(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    ApiJson(mut body): ApiJson<pb::CreateCategoryRequest>,
+) -> ApiResult<(StatusCode, Json<pb::Category>)> {
+    body.workspace_id = path_id(&ws, "workspace")?;
+    let c = s.clients.messaging.clone().create_category(caller.req(body)).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+pub async fn categories(State(s): State<AppState>, caller: Caller, Path(ws): Path<String>) -> ApiResult<Json<pb::ListCategoriesResponse>> {
+    let req = pb::ListCategoriesRequest { workspace_id: path_id(&ws, "workspace")? };
+    Ok(Json(s.clients.messaging.clone().list_categories(caller.req(req)).await?.into_inner()))
+}

@@ -31,6 +31,7 @@ fn channel_pb(c: &Channel, is_member: bool, member_count: i64, unread: i64) -> p
         member_count,
         last_sequence: c.last_seq,
         unread_count: unread,
+        topic: c.topic.clone(),
     }
 }
 
@@ -79,12 +80,16 @@ impl MessagingApi {
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let name = domain::channel_name(&r.name)?;
         let description = domain::description(r.description.as_deref())?;
-        if r.category_id.as_deref().is_some_and(|c| !c.trim().is_empty()) {
-            return Err(ServiceError::validation("categoryId", "no such category"));
-        }
+        let category: Option<uuid::Uuid> = ids::parse_opt("categoryId", r.category_id.as_deref())?;
         let m = self.access.membership(req.metadata(), &p, ws).await?;
         if m.is_guest {
             return Err(ServiceError::forbidden("guests cannot create channels"));
+        }
+        if let Some(cat) = category {
+            let mut conn = self.conn().await?;
+            if !channels::category(&mut conn, ws, cat).await? {
+                return Err(ServiceError::validation("categoryId", "no such category in this workspace"));
+            }
         }
         let channel = Channel {
             id: ChannelId::new(),
@@ -93,10 +98,11 @@ impl MessagingApi {
             description,
             is_private: r.is_private,
             is_archived: false,
-            category_id: None,
+            category_id: category,
             created_by: p.user_id,
             created_at: Utc::now(),
             last_seq: 0,
+            topic: None,
         };
         let mut conn = self.conn().await?;
         let c = channel.clone();
@@ -195,6 +201,22 @@ impl MessagingApi {
         }
         if let Some(a) = r.is_archived {
             c.is_archived = a;
+        }
+        if let Some(t) = &r.topic {
+            let t = t.trim();
+            if t.chars().count() > 250 {
+                return Err(ServiceError::validation("topic", "must be at most 250 characters"));
+            }
+            c.topic = (!t.is_empty()).then(|| t.to_owned());
+        }
+        if let Some(cat) = &r.category_id {
+            c.category_id = ids::parse_opt::<uuid::Uuid>("categoryId", Some(cat))?;
+            if let Some(id) = c.category_id {
+                let mut conn = self.conn().await?;
+                if !channels::category(&mut conn, c.workspace_id, id).await? {
+                    return Err(ServiceError::validation("categoryId", "no such category in this workspace"));
+                }
+            }
         }
         let mut conn = self.conn().await?;
         channels::update(&mut conn, &c).await.map_err(unique_name)?;
@@ -302,5 +324,36 @@ impl MessagingApi {
             }
         }
         Ok(pb::FilterChannelsResponse { channel_ids: found })
+    }
+}
+
+impl MessagingApi {
+    pub(crate) async fn create_category(&self, req: Request<pb::CreateCategoryRequest>) -> ServiceResult<pb::Category> {
+        let p = self.access.principal(req.metadata()).await?;
+        let r = req.get_ref();
+        let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
+        let m = self.access.membership(req.metadata(), &p, ws).await?;
+        let name = r.name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(ServiceError::validation("name", "must be 1-80 characters"));
+        }
+        if !m.is_admin() {
+            return Err(ServiceError::forbidden("only admins and owners can create categories"));
+        }
+        let position = r.position.unwrap_or(0);
+        let mut conn = self.conn().await?;
+        let id = channels::create_category(&mut conn, ws, name, position).await?;
+        Ok(pb::Category { id: id.to_string(), workspace_id: ws.to_string(), name: name.to_owned(), position })
+    }
+
+    pub(crate) async fn list_categories(&self, req: Request<pb::ListCategoriesRequest>) -> ServiceResult<pb::ListCategoriesResponse> {
+        let p = self.access.principal(req.metadata()).await?;
+        let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
+        self.access.membership(req.metadata(), &p, ws).await?;
+        let mut conn = self.conn().await?;
+        let list = channels::categories(&mut conn, ws).await?;
+        Ok(pb::ListCategoriesResponse {
+            categories: list.into_iter().map(|(id, name, position)| pb::Category { id: id.to_string(), workspace_id: ws.to_string(), name, position }).collect(),
+        })
     }
 }

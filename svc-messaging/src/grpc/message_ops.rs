@@ -275,7 +275,15 @@ impl MessagingApi {
             return Err(ServiceError::forbidden("this channel is archived"));
         }
         let mut conn = self.conn().await?;
-        let deleted = if m.is_deleted { m } else { store::soft_delete(&mut conn, m.id).await? };
+        let deleted = if m.is_deleted {
+            m
+        } else {
+            let d = store::soft_delete(&mut conn, m.id).await?;
+            if let Some(parent) = d.parent_id {
+                store::drop_reply_count(&mut conn, parent).await?;
+            }
+            d
+        };
         let out = one_message_pb(&mut conn, &deleted).await?;
         drop(conn);
         let to = self.audience(place.target).await?;

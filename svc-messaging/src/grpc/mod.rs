@@ -232,6 +232,8 @@ ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, Me
     open_conversation(pb::OpenConversationRequest) -> pb::Conversation;
     filter_channels(pb::FilterChannelsRequest) -> pb::FilterChannelsResponse;
     create_group(pb::CreateGroupRequest) -> pb::Group;
+    create_category(pb::CreateCategoryRequest) -> pb::Category;
+    list_categories(pb::ListCategoriesRequest) -> pb::ListCategoriesResponse;
     search(pb::SearchRequest) -> pb::SearchResponse;
     get_personal_note(pb::GetPersonalNoteRequest) -> pb::Note;
     save_personal_note(pb::SavePersonalNoteRequest) -> pb::Note;

@@ -18,6 +18,7 @@ pub struct Channel {
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub last_seq: i64,
+    pub topic: Option<String>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, c: &Channel) -> QueryResult<()> {
@@ -104,7 +105,13 @@ pub async fn next_sequence(conn: &mut AsyncPgConnection, c: ChannelId) -> QueryR
 
 pub async fn update(conn: &mut AsyncPgConnection, c: &Channel) -> QueryResult<()> {
     diesel::update(channels::table.find(c.id))
-        .set((channels::name.eq(&c.name), channels::description.eq(&c.description), channels::is_archived.eq(c.is_archived)))
+        .set((
+            channels::name.eq(&c.name),
+            channels::description.eq(&c.description),
+            channels::is_archived.eq(c.is_archived),
+            channels::topic.eq(&c.topic),
+            channels::category_id.eq(c.category_id),
+        ))
         .execute(conn)
         .await
         .map(drop)
@@ -115,4 +122,24 @@ pub async fn remove_from_workspace(conn: &mut AsyncPgConnection, ws: WorkspaceId
     diesel::delete(channel_members::table.filter(channel_members::workspace_id.eq(ws)).filter(channel_members::user_id.eq(user)))
         .execute(conn)
         .await
+}
+
+/// A category of the workspace, if it exists.
+pub async fn category(conn: &mut AsyncPgConnection, ws: WorkspaceId, id: uuid::Uuid) -> QueryResult<bool> {
+    use crate::schema::channel_categories as cc;
+    diesel::select(diesel::dsl::exists(cc::table.filter(cc::id.eq(id)).filter(cc::workspace_id.eq(ws)))).get_result(conn).await
+}
+
+pub async fn create_category(conn: &mut AsyncPgConnection, ws: WorkspaceId, name: &str, position: i32) -> QueryResult<uuid::Uuid> {
+    use crate::schema::channel_categories as cc;
+    diesel::insert_into(cc::table)
+        .values((cc::id.eq(uuid::Uuid::now_v7()), cc::workspace_id.eq(ws), cc::name.eq(name), cc::position.eq(position)))
+        .returning(cc::id)
+        .get_result(conn)
+        .await
+}
+
+pub async fn categories(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<(uuid::Uuid, String, i32)>> {
+    use crate::schema::channel_categories as cc;
+    cc::table.filter(cc::workspace_id.eq(ws)).order((cc::position.asc(), cc::name.asc())).select((cc::id, cc::name, cc::position)).load(conn).await
 }

@@ -246,6 +246,15 @@ pub async fn soft_delete(conn: &mut AsyncPgConnection, id: MessageId) -> QueryRe
         .await
 }
 
+/// A reply was deleted: its thread counts one fewer.
+pub async fn drop_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -> QueryResult<()> {
+    diesel::update(messages::table.find(parent).filter(messages::reply_count.gt(0)))
+        .set(messages::reply_count.eq(messages::reply_count - 1))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// A thread's replies, oldest first.
 pub async fn replies(conn: &mut AsyncPgConnection, parent: MessageId) -> QueryResult<Vec<Message>> {
     messages::table.filter(messages::parent_id.eq(parent)).order(messages::sequence.asc()).select(Message::as_select()).load(conn).await
