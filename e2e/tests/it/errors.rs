@@ -179,3 +179,43 @@ async fn another_workspace_is_invisible_on_every_route() {
     assert_eq!(dm_page["messages"].as_array().map(Vec::len), Some(0));
     t.stop().await.expect("stops");
 }
+
+/// Every route that takes a JSON body answers a body of the wrong shape
+/// with 400 VALIDATION_ERROR (never a 5xx), as a member with real ids.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_body_route_refuses_malformed_json_with_a_400() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let api = &r.api;
+    let m = api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "hi" })).await.expect(201);
+    let dm = api.post(&format!("/api/workspaces/{}/conversations", r.ws), &r.ann.token, json!({ "userIds": [r.bob.id] })).await.expect(200);
+    let doc = api.call(Method::GET, "/api/openapi.json", None, None).await.expect("doc").expect(200);
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        let concrete = path
+            .replace("{workspaceId}", &r.ws)
+            .replace("{channelId}", &r.channel)
+            .replace("{messageId}", m["id"].as_str().expect("id"))
+            .replace("{conversationId}", dm["id"].as_str().expect("id"))
+            .replace("{userId}", &r.bob.id)
+            .replace("{requestId}", &r.bob.id)
+            .replace("{token}", "no-such-invite")
+            .replace("{notificationId}", &r.bob.id)
+            .replace("{bookmarkId}", &r.bob.id);
+        for (method, op) in ops.as_object().expect("ops") {
+            if op.get("requestBody").is_none() {
+                continue;
+            }
+            for bad in [json!([1, 2, 3]), json!("text"), json!({ "content": { "nested": true }, "name": 7, "email": false, "userIds": "x", "sequence": "x", "version": "x", "channelIds": 5, "role": 1, "approve": "yes", "password": 1, "code": 1, "emoji": 1, "messageId": 1, "workspaceId": 1, "channelId": 1, "userId": 1, "token": 1, "newPassword": 1, "handle": 1, "expiresAt": 1, "text": 1, "title": 1 })] {
+                let verb = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+                let token = if path.starts_with("/api/auth/sign") || path.contains("password") { None } else { Some(r.ann.token.as_str()) };
+                let resp = api.call(verb, &concrete, token, Some(bad.clone())).await.expect("call");
+                assert_eq!(resp.status.as_u16(), 400, "{method} {path} with {bad}: {} {}", resp.status, resp.body);
+                assert_eq!(resp.body["error"]["code"], "VALIDATION_ERROR");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 90, "checked only {checked}");
+    t.stop().await.expect("stops");
+}
