@@ -97,3 +97,32 @@ async fn sign_out_revokes_at_once_and_announces_it() {
     assert_eq!(ev.name, ocomms_runtime::events::SESSION_REVOKED);
     assert_eq!(ev.data["sessionIds"][0], r.session.expect("session").id);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fifth_failure_locks_for_fifteen_minutes() {
+    let mut app = app().await;
+    let r = app.client.sign_up(sign_up_req("liz@example.com", PW)).await.expect("sign up").into_inner();
+    let user = r.user.expect("user").id;
+    let mut conn = AsyncPgConnection::establish(&app.running.database_url).await.expect("db");
+    // Four failures already (each costs the seed's growing delay; the fifth waits 10 s).
+    diesel::sql_query(format!("INSERT INTO lockouts (user_id, failed_attempts, lockout_count) VALUES ('{user}', 4, 0)"))
+        .execute(&mut conn)
+        .await
+        .expect("seed state");
+    let started = std::time::Instant::now();
+    let err = app.client.sign_in(sign_in_req("liz@example.com", "wrong password!!")).await.expect_err("fifth failure");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(10), "the seed's delay after four failures");
+    assert_eq!(err.message(), "Invalid credentials", "the locking attempt itself answers like any failure");
+    let minutes = ocomms_runtime::db::count(&mut conn, "SELECT round(extract(epoch FROM locked_until - now()) / 60)::bigint AS n FROM lockouts")
+        .await
+        .expect("locked");
+    assert_eq!(minutes, 15);
+    let count = ocomms_runtime::db::count(&mut conn, "SELECT lockout_count::bigint AS n FROM lockouts").await.expect("count");
+    assert_eq!(count, 1);
+    let err = app.client.sign_in(sign_in_req("liz@example.com", PW)).await.expect_err("locked even with the right password");
+    let e = ocomms_runtime::ServiceError::from_status(&err);
+    assert_eq!(e.code.as_str(), "ACCOUNT_LOCKED");
+    assert!(e.details.expect("details")["lockedUntil"].is_string());
+    let audited = ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM audit_logs WHERE action = 'account_locked'").await.expect("audit");
+    assert_eq!(audited, 1);
+}

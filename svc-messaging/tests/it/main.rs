@@ -3,5 +3,6 @@
 
 mod channels;
 mod helpers;
+mod features;
 mod mentions;
 mod messages;
