@@ -75,6 +75,8 @@ fn schemas() -> Value {
         "CreateBookmark": obj(&[("messageId", id.clone()), ("note", s("string"))], &["messageId"]),
         "Bookmark": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("messageId", nullable("string")), ("note", nullable("string")), ("createdAt", time.clone()), ("message", r("Message"))], &["id"]),
         "BookmarkList": obj(&[("bookmarks", arr(r("Bookmark")))], &["bookmarks"]),
+        "ChannelSettings": obj(&[("channelId", id.clone()), ("level", json!({ "type": "string", "enum": ["all", "mentions", "none"] })), ("muted", s("boolean"))], &["channelId", "level", "muted"]),
+        "SetChannelSettings": obj(&[("level", json!({ "type": "string", "enum": ["all", "mentions", "none"] })), ("muted", s("boolean"))], &[]),
         "GroupList": obj(&[("groups", arr(r("Group")))], &["groups"]),
         "WorkspaceUnread": obj(&[("channels", arr(r("UnreadCount"))), ("conversations", arr(r("UnreadCount"))), ("total", s("integer"))], &["channels", "conversations", "total"]),
         "SetPin": obj(&[("messageId", id.clone()), ("pinned", s("boolean"))], &["messageId", "pinned"]),

@@ -11,6 +11,8 @@ pub struct Config {
     pub smtp_host: Option<String>,
     /// `VAPID_PUBLIC_KEY`: when unset, web push is off.
     pub vapid_public_key: Option<String>,
+    /// `MESSAGING_GRPC_URL`: svc-messaging, asked whether the caller can see a channel.
+    pub messaging_url: String,
 }
 
 impl Config {
@@ -19,6 +21,7 @@ impl Config {
             common: ServiceConfig::from_env(env, "notify"),
             smtp_host: env.opt_string("SMTP_HOST"),
             vapid_public_key: env.opt_string("VAPID_PUBLIC_KEY"),
+            messaging_url: env.string("MESSAGING_GRPC_URL", "http://127.0.0.1:50052"),
         }
     }
 }

@@ -18,6 +18,15 @@ pub struct NotifyApi {
     pub bus: Bus,
     pub mailer: crate::mail::Mailer,
     pub service_token: String,
+    pub messaging: ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient<tonic::transport::Channel>,
+}
+
+#[derive(QueryableByName)]
+struct Settings {
+    #[diesel(sql_type = Text)]
+    level: String,
+    #[diesel(sql_type = Bool)]
+    muted: bool,
 }
 
 #[derive(QueryableByName)]
@@ -90,6 +99,59 @@ impl NotifyApi {
 }
 
 impl NotifyApi {
+    /// The channel, if the caller can see it (asked of svc-messaging on
+    /// their behalf); NOT_FOUND otherwise.
+    async fn visible_channel(&self, meta: &tonic::metadata::MetadataMap, channel: &str) -> ServiceResult<uuid::Uuid> {
+        let id: uuid::Uuid = ids::parse("channelId", channel)?;
+        let req = self.identity.forward(meta, ocomms_proto::messaging::v1::GetChannelRequest { channel_id: id.to_string() });
+        self.messaging.clone().get_channel(req).await.map_err(ServiceError::from)?;
+        Ok(id)
+    }
+
+    async fn settings_of(&self, user: ocomms_runtime::ids::UserId, channel: uuid::Uuid) -> ServiceResult<pb::ChannelSettings> {
+        let mut conn = self.pool.get().await?;
+        let row: Option<Settings> = diesel::sql_query("SELECT level, muted FROM channel_notification_settings WHERE user_id = $1 AND channel_id = $2")
+            .bind::<SqlUuid, _>(user)
+            .bind::<SqlUuid, _>(channel)
+            .get_result(&mut conn)
+            .await
+            .optional()?;
+        let (level, muted) = row.map(|r| (r.level, r.muted)).unwrap_or_else(|| ("all".to_owned(), false));
+        Ok(pb::ChannelSettings { channel_id: channel.to_string(), level, muted })
+    }
+
+    pub(crate) async fn get_channel_settings(&self, req: Request<pb::GetChannelSettingsRequest>) -> ServiceResult<pb::ChannelSettings> {
+        let p = self.identity.principal(req.metadata()).await?;
+        let channel = self.visible_channel(req.metadata(), &req.get_ref().channel_id).await?;
+        self.settings_of(p.user_id, channel).await
+    }
+
+    pub(crate) async fn set_channel_settings(&self, req: Request<pb::SetChannelSettingsRequest>) -> ServiceResult<pb::ChannelSettings> {
+        let p = self.identity.principal(req.metadata()).await?;
+        let r = req.get_ref();
+        if let Some(l) = r.level.as_deref()
+            && !matches!(l, "all" | "mentions" | "none")
+        {
+            return Err(ServiceError::validation("level", "must be all, mentions or none"));
+        }
+        let channel = self.visible_channel(req.metadata(), &r.channel_id).await?;
+        let current = self.settings_of(p.user_id, channel).await?;
+        let level = r.level.clone().unwrap_or(current.level);
+        let muted = r.muted.unwrap_or(current.muted);
+        let mut conn = self.pool.get().await?;
+        diesel::sql_query(
+            "INSERT INTO channel_notification_settings (user_id, channel_id, level, muted) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id, channel_id) DO UPDATE SET level = excluded.level, muted = excluded.muted, updated_at = now()",
+        )
+        .bind::<SqlUuid, _>(p.user_id)
+        .bind::<SqlUuid, _>(channel)
+        .bind::<Text, _>(&level)
+        .bind::<Bool, _>(muted)
+        .execute(&mut conn)
+        .await?;
+        Ok(pb::ChannelSettings { channel_id: channel.to_string(), level, muted })
+    }
+
     pub(crate) async fn send_email(&self, req: Request<pb::SendEmailRequest>) -> ServiceResult<pb::SendEmailResponse> {
         // Only services (with the shared credential) send email.
         if ocomms_runtime::identity::service_principal(req.metadata(), &self.service_token)?.is_none() {
@@ -103,6 +165,8 @@ impl NotifyApi {
 
 ocomms_runtime::grpc_service!(pb::notify_service_server::NotifyService, NotifyApi, {
     send_email(pb::SendEmailRequest) -> pb::SendEmailResponse;
+    get_channel_settings(pb::GetChannelSettingsRequest) -> pb::ChannelSettings;
+    set_channel_settings(pb::SetChannelSettingsRequest) -> pb::ChannelSettings;
     list_notifications(pb::ListNotificationsRequest) -> pb::ListNotificationsResponse;
     mark_notification_read(pb::MarkNotificationReadRequest) -> pb::Notification;
 });

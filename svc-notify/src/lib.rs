@@ -29,7 +29,8 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let mailer = mail::Mailer::from_config(config.smtp_host.as_deref())?;
     let broker = config.common.broker().await?;
     mentions::start(pool.clone(), &broker, bus.clone());
-    let api = grpc::NotifyApi { pool, identity, bus, mailer, service_token: config.common.service_token.clone() };
+    let messaging = ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(ocomms_runtime::grpc::channel(&config.messaging_url)?);
+    let api = grpc::NotifyApi { pool, identity, bus, mailer, service_token: config.common.service_token.clone(), messaging };
     let routes = tonic::service::Routes::new(NotifyServiceServer::new(api));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }

@@ -86,6 +86,7 @@ fn body_for(method: &str, path: &str, ids: &Ids) -> Option<serde_json::Value> {
         ("put", p) if p.ends_with("/status") => json!({ "text": "x" }),
         ("patch", "/api/channels/{channelId}") => json!({ "name": "renamed" }),
         ("patch", "/api/workspaces/{workspaceId}") => json!({ "name": "Pwned" }),
+        ("post", p) if p.ends_with("/notifications") => json!({ "muted": true }),
         ("post", p) if p.ends_with("/categories") => json!({ "name": "Projects" }),
         ("post", p) if p.ends_with("/groups") => json!({ "handle": "crew", "name": "Crew", "memberIds": [ids.bob] }),
         ("post", p) if p.ends_with("/guest-invites") => json!({ "channelIds": [ids.channel], "expiresAt": "2099-01-01T00:00:00Z" }),

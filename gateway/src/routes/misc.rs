@@ -81,3 +81,18 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
     let message = format!("method {method} is not allowed on {}", uri.path());
     (StatusCode::METHOD_NOT_ALLOWED, Json(json!({ "error": { "code": "METHOD_NOT_ALLOWED", "message": message } })))
 }
+
+pub async fn channel_settings(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<notify::ChannelSettings>> {
+    let req = notify::GetChannelSettingsRequest { channel_id: path_id(&id, "channel")? };
+    Ok(Json(s.clients.notify.clone().get_channel_settings(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn set_channel_settings(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    crate::extract::ApiJson(mut body): crate::extract::ApiJson<notify::SetChannelSettingsRequest>,
+) -> ApiResult<Json<notify::ChannelSettings>> {
+    body.channel_id = path_id(&id, "channel")?;
+    Ok(Json(s.clients.notify.clone().set_channel_settings(caller.req(body)).await?.into_inner()))
+}
