@@ -7,20 +7,20 @@ use tokio::net::TcpListener;
 
 use crate::support::*;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_message_sent_through_one_gateway_reaches_a_socket_on_another() {
-    let t = TestStack::start(StackOptions { redis: true, ..Default::default() }).await.expect("stack");
-    // A second gateway with its own Redis subscription, in front of the same services.
+/// Another gateway process in front of the same services, with its own
+/// Redis subscription: its URL, how to stop it, and its task.
+async fn second_gateway(t: &TestStack) -> (String, Arc<tokio::sync::Notify>, tokio::task::JoinHandle<anyhow::Result<()>>) {
     let mut env = ocomms_runtime::config::Env::from_map(t.env.clone());
     let mut config = ocomms_gateway::Config::from_env(&mut env);
     env.finish().expect("config");
+    let url = |name: &str| format!("http://{}", t.service(name));
     config.services = ocomms_gateway::config::ServiceUrls {
-        auth: format!("http://{}", t.service("auth")),
-        messaging: format!("http://{}", t.service("messaging")),
-        presence: format!("http://{}", t.service("presence")),
-        files: format!("http://{}", t.service("files")),
-        scheduler: format!("http://{}", t.service("scheduler")),
-        notify: format!("http://{}", t.service("notify")),
+        auth: url("auth"),
+        messaging: url("messaging"),
+        presence: url("presence"),
+        files: url("files"),
+        scheduler: url("scheduler"),
+        notify: url("notify"),
     };
     let bus = ocomms_runtime::events::Bus::redis(&t.env["REDIS_URL"], &t.env["REDIS_PREFIX"]).await.expect("redis");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -28,6 +28,14 @@ async fn a_message_sent_through_one_gateway_reaches_a_socket_on_another() {
     let stop = Arc::new(tokio::sync::Notify::new());
     let s2 = stop.clone();
     let gw = tokio::spawn(ocomms_gateway::serve(config, bus, listener, async move { s2.notified().await }));
+    (second, stop, gw)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_sent_through_one_gateway_reaches_a_socket_on_another() {
+    let t = TestStack::start(StackOptions { redis: true, ..Default::default() }).await.expect("stack");
+    // A second gateway with its own Redis subscription, in front of the same services.
+    let (second, stop, gw) = second_gateway(&t).await;
 
     let r = room(&t.api()).await;
     let mut bob_on_second = Socket::connect(&second, &r.bob.token).await.expect("socket on gateway 2");
@@ -54,23 +62,7 @@ async fn a_message_sent_through_one_gateway_reaches_a_socket_on_another() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_resumes_without_gap_or_duplicate_after_its_gateway_stops() {
     let t = TestStack::start(StackOptions { redis: true, ..Default::default() }).await.expect("stack");
-    let mut env = ocomms_runtime::config::Env::from_map(t.env.clone());
-    let mut config = ocomms_gateway::Config::from_env(&mut env);
-    env.finish().expect("config");
-    config.services = ocomms_gateway::config::ServiceUrls {
-        auth: format!("http://{}", t.service("auth")),
-        messaging: format!("http://{}", t.service("messaging")),
-        presence: format!("http://{}", t.service("presence")),
-        files: format!("http://{}", t.service("files")),
-        scheduler: format!("http://{}", t.service("scheduler")),
-        notify: format!("http://{}", t.service("notify")),
-    };
-    let bus = ocomms_runtime::events::Bus::redis(&t.env["REDIS_URL"], &t.env["REDIS_PREFIX"]).await.expect("redis");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let second = format!("http://{}", listener.local_addr().expect("addr"));
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let s2 = stop.clone();
-    let gw = tokio::spawn(ocomms_gateway::serve(config, bus, listener, async move { s2.notified().await }));
+    let (second, stop, gw) = second_gateway(&t).await;
 
     let r = room(&t.api()).await;
     let path = format!("/api/channels/{}/messages", r.channel);
