@@ -128,7 +128,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(routes::misc::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(DefaultBodyLimit::max(1024 * 1024))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Spans name the path only: a query string may carry a token (`/api/ws?token=`).
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        }))
         .with_state(state)
 }
 
