@@ -19,7 +19,9 @@ use tokio::sync::{broadcast, mpsc};
 /// Channel ids a socket asked note updates for (`note:subscribe`).
 pub type NoteSubscriptions = Arc<std::sync::Mutex<HashSet<String>>>;
 
-type Sockets = HashMap<UserId, Vec<(u64, mpsc::Sender<Utf8Bytes>, NoteSubscriptions)>>;
+/// Per socket: id, frame queue, note subscriptions, and the session it was
+/// opened with (closed when that session is revoked).
+type Sockets = HashMap<UserId, Vec<(u64, mpsc::Sender<Utf8Bytes>, NoteSubscriptions, String)>>;
 
 pub struct Hub {
     sockets: RwLock<Sockets>,
@@ -41,11 +43,16 @@ impl Hub {
     }
 
     pub fn register(&self, user: UserId) -> Registration {
+        self.register_session(user, String::new())
+    }
+
+    /// Registers a socket opened with `session` (its id).
+    pub fn register_session(&self, user: UserId, session: String) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.queue);
         let notes = NoteSubscriptions::default();
         if let Ok(mut s) = self.sockets.write() {
-            s.entry(user).or_default().push((id, tx, notes.clone()));
+            s.entry(user).or_default().push((id, tx, notes.clone(), session));
         }
         Registration { id, frames: rx, notes }
     }
@@ -54,7 +61,7 @@ impl Hub {
         if let Ok(mut s) = self.sockets.write()
             && let Some(list) = s.get_mut(&user)
         {
-            list.retain(|(i, _, _)| *i != id);
+            list.retain(|(i, _, _, _)| *i != id);
             if list.is_empty() {
                 s.remove(&user);
             }
@@ -77,7 +84,7 @@ impl Hub {
         let mut full = Vec::new();
         if let Ok(s) = self.sockets.read() {
             for user in users {
-                for (id, tx, notes) in s.get(user).into_iter().flatten() {
+                for (id, tx, notes, _) in s.get(user).into_iter().flatten() {
                     if let Some(c) = note_channel
                         && !notes.lock().map(|n| n.contains(c)).unwrap_or(false)
                     {
@@ -95,6 +102,20 @@ impl Hub {
         }
     }
 
+    /// Closes the sockets opened with any of these sessions (revoked).
+    pub fn close_sessions(&self, sessions: &[String]) {
+        if sessions.is_empty() {
+            return;
+        }
+        if let Ok(mut s) = self.sockets.write() {
+            for list in s.values_mut() {
+                // Dropping the sender ends the socket's frame queue: it closes.
+                list.retain(|(_, _, _, session)| session.is_empty() || !sessions.contains(session));
+            }
+            s.retain(|_, list| !list.is_empty());
+        }
+    }
+
     fn drop_all(&self) {
         if let Ok(mut s) = self.sockets.write() {
             s.clear();
@@ -108,6 +129,11 @@ impl Hub {
         loop {
             match events.recv().await {
                 Ok(ev) => {
+                    if ev.name == ocomms_runtime::events::SESSION_REVOKED {
+                        let sessions: Vec<String> = serde_json::from_value(ev.data["sessionIds"].clone()).unwrap_or_default();
+                        self.close_sessions(&sessions);
+                        continue;
+                    }
                     let Audience::Users(users) = &ev.to else { continue };
                     let frame = serde_json::json!({ "event": ev.name, "data": ev.data }).to_string();
                     // Note updates go only to sockets that subscribed to the channel's note.
@@ -150,5 +176,17 @@ mod tests {
             got += 1;
         }
         assert_eq!(got, 2, "the slow socket's queue drains, then it ends");
+    }
+
+    #[tokio::test]
+    async fn revoked_sessions_lose_their_sockets() {
+        let hub = Hub::new(8);
+        let a = UserId::new();
+        let mut revoked = hub.register_session(a, "s1".into());
+        let mut kept = hub.register_session(a, "s2".into());
+        hub.close_sessions(&["s1".to_owned()]);
+        assert!(revoked.frames.recv().await.is_none(), "closed");
+        hub.deliver(&[a], &Utf8Bytes::from_static("x"));
+        assert_eq!(kept.frames.recv().await.as_deref(), Some("x"));
     }
 }

@@ -88,8 +88,11 @@ pub fn client_ip(config: &Config, req: &axum::http::request::Parts) -> String {
         .trust_proxy
         .then(|| req.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()))
         .flatten()
-        .and_then(|v| v.split(',').next())
-        .map(|s| s.trim().to_owned());
+        // The rightmost entry is the one our proxy appended; entries to its
+        // left come from the client and can be forged.
+        .and_then(|v| v.rsplit(',').next())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
     forwarded
         .or_else(|| req.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()))
         .unwrap_or_else(|| "unknown".to_owned())

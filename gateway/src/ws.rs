@@ -42,6 +42,7 @@ pub struct WsQuery {
 pub async fn upgrade(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<WsQuery>, ws: WebSocketUpgrade) -> ApiResult<Response> {
     let token = token_from_headers(&headers).or(q.token.filter(|t| !t.is_empty())).ok_or_else(ApiError::unauthorized)?;
     let session = s.clients.auth.clone().get_session(grpc_request(Some(&token), GetSessionRequest {})).await?.into_inner();
+    let session_id = session.session.as_ref().map(|s| s.id.clone()).unwrap_or_default();
     let user: UserId = session
         .user
         .and_then(|u| u.id.parse().ok())
@@ -52,7 +53,7 @@ pub async fn upgrade(State(s): State<AppState>, headers: HeaderMap, Query(q): Qu
         .max_write_buffer_size(MAX_MESSAGE * 4)
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| run(s, socket, token, user)))
+        .on_upgrade(move |socket| run(s, socket, token, user, session_id)))
 }
 
 #[derive(Deserialize)]
@@ -64,8 +65,9 @@ struct ClientFrame {
     ack: Option<Value>,
 }
 
-async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId) {
-    let mut reg = s.hub.register(user);
+async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, session: String) {
+    // A revoked session (sign-out, revocation, password reset) closes it.
+    let mut reg = s.hub.register_session(user, session);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -77,8 +79,8 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId) {
                     }
                 }
                 None => {
-                    // Fell behind: close with "try again later"; the client
-                    // reconnects and resumes by sequence.
+                    // Fell behind or revoked: close with "try again later";
+                    // the client reconnects (re-authenticating) and resumes.
                     let _ = socket.send(Message::Close(Some(CloseFrame { code: 1013, reason: Utf8Bytes::from_static("lagging; reconnect and resume") }))).await;
                     break;
                 }
@@ -137,6 +139,8 @@ fn parse<T: serde::de::DeserializeOwned>(data: Value) -> ApiResult<T> {
 }
 
 async fn dispatch(s: &AppState, token: &str, event: &str, data: Value, notes: &crate::hub::NoteSubscriptions) -> ApiResult<Value> {
+    // Every frame counts against the account's general allowance.
+    s.limiter.check(crate::ratelimit::Bucket::Default, &ocomms_runtime::identity::token_hash(token)).await?;
     match event {
         "note:subscribe" | "note:unsubscribe" => {
             let body: GetChannelNoteRequest = parse(data)?;

@@ -143,3 +143,33 @@ async fn two_factor_through_the_gateway() {
     sign_in(Some(code(1))).await.expect("call").expect(200);
     t.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_session_loses_its_open_sockets() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let second = r
+        .api
+        .call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": r.bob.email, "password": "correct horse battery" })))
+        .await
+        .expect("sign in")
+        .expect(200);
+    let stolen = second["token"].as_str().expect("token").to_owned();
+    let mut thief = Socket::connect(&t.base, &stolen).await.expect("socket");
+    let mut owner = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
+    r.api.post("/api/sessions/revoke", &r.bob.token, json!({ "allOthers": true })).await.expect(200);
+    // The revoked socket is closed; the current one stays.
+    let closed = tokio::time::timeout(WAIT, async {
+        loop {
+            if thief.next_frame(WAIT).await.is_err() {
+                return true;
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    assert!(closed, "the revoked session's socket was closed");
+    r.api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "after revocation" })).await.expect(201);
+    assert_eq!(owner.event("message:new", WAIT).await.expect("still live")["message"]["content"], "after revocation");
+    t.stop().await.expect("stops");
+}
