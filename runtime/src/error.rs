@@ -244,6 +244,11 @@ impl From<diesel::result::Error> for ServiceError {
             Error::NotFound => Self::not_found("resource"),
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::conflict("already exists"),
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::unavailable(e),
+            // PostgreSQL refuses NUL characters in text: the client's input,
+            // and the statement (so its transaction) changed nothing.
+            Error::DatabaseError(_, ref info) if info.message().contains("invalid byte sequence") || info.message().contains("0x00") => {
+                Self::new(ErrorCode::Validation, "text must not contain NUL characters")
+            }
             other => Self::internal(other),
         }
     }

@@ -50,6 +50,15 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     let page = api.get(&msgs, &r.ann.token).await.expect(200);
     assert_eq!(page["messages"].as_array().map(Vec::len), Some(0), "no bad message was stored");
 
+    // NUL characters are refused, not a server error.
+    api.patch(&format!("/api/channels/{}", r.channel), &r.ann.token, json!({ "description": "a\u{0}b" })).await.expect_error(400, "VALIDATION_ERROR");
+    let nul = api.call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": "a\u{0}@x.io", "password": "whatever123" }))).await.expect("call");
+    assert!(nul.status.is_client_error(), "{}", nul.status);
+    // A client id names one message in one place.
+    let other = api.channel(&r.ws, &r.ann, "other").await.expect("other");
+    api.post(&msgs, &r.ann.token, json!({ "content": "first", "clientMsgId": "c-1" })).await.expect(201);
+    api.post(&format!("/api/channels/{other}/messages"), &r.ann.token, json!({ "content": "second", "clientMsgId": "c-1" })).await.expect_error(409, "CONFLICT");
+
     // Ids that are not ids name nothing.
     api.get("/api/channels/not-a-uuid", &r.ann.token).await.expect_error(404, "NOT_FOUND");
     api.get(&format!("/api/channels/{}", uuid::Uuid::now_v7()), &r.ann.token).await.expect_error(404, "NOT_FOUND");

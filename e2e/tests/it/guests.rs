@@ -47,6 +47,14 @@ async fn guests_see_only_their_channels_and_are_soft_locked_on_time() {
     api.post(&format!("/api/channels/{sid}/messages"), &r.ann.token, json!({ "content": "psst" })).await.expect(201);
     assert_eq!(gus_sock.event("message:new", WAIT).await.expect("hears")["message"]["content"], "hello from a guest");
 
+    // Mentions never reach a guest outside their channels.
+    api.post(&format!("/api/channels/{other}/messages"), &r.ann.token, json!({ "content": "@gus this is not for you" })).await.expect(201);
+    // A private channel the inviter is not in cannot be handed out.
+    let hidden = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.bob.token, json!({ "name": "bobs", "isPrivate": true })).await.expect(201);
+    api.post(&invites, &r.ann.token, json!({ "channelIds": [hidden["id"]], "expiresAt": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339() }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
+
     // On time, the expiry job (outbox → RabbitMQ → svc-auth) tells the
     // guest's sockets, one event per channel.
     let mut locked = Vec::new();
@@ -63,6 +71,7 @@ async fn guests_see_only_their_channels_and_are_soft_locked_on_time() {
     assert_eq!(gus_sock.event("guest:locked", WAIT).await.expect("told again")["channelId"], r.channel);
     let page = api.get(&format!("/api/channels/{sid}/messages"), &gus.token).await.expect(200);
     assert_eq!(page["messages"][0]["content"], "psst");
+    assert_eq!(api.get("/api/notifications", &gus.token).await.expect(200)["notifications"].as_array().map(Vec::len), Some(0));
     let audit = api.get(&format!("/api/admin/audit-logs?workspaceId={}&action=guest_locked", r.ws), &r.ann.token).await.expect(200);
     assert_eq!(audit["logs"].as_array().map(Vec::len), Some(1), "the job ran once");
     t.stop().await.expect("stops");

@@ -310,16 +310,20 @@ impl MessagingApi {
 impl MessagingApi {
     /// Internal (service credential): which ids are channels of the workspace.
     pub(crate) async fn filter_channels(&self, req: Request<pb::FilterChannelsRequest>) -> ServiceResult<pb::FilterChannelsResponse> {
-        if ocomms_runtime::identity::service_principal(req.metadata(), self.access.identity.service_token())?.is_none() {
+        let Some(asker) = ocomms_runtime::identity::service_principal(req.metadata(), self.access.identity.service_token())? else {
             return Err(ServiceError::forbidden("internal call"));
-        }
+        };
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let wanted = r.channel_ids.iter().map(|c| ids::parse::<ChannelId>("channelIds", c)).collect::<ServiceResult<Vec<_>>>()?;
         let mut conn = self.conn().await?;
         let mut found = Vec::new();
         for id in wanted {
-            if channels::get(&mut conn, id).await?.is_some_and(|c| c.workspace_id == ws) {
+            // A private channel counts only for someone in it: nobody can
+            // hand out access to a channel they cannot see.
+            if let Some(c) = channels::get(&mut conn, id).await?.filter(|c| c.workspace_id == ws)
+                && (!c.is_private || channels::is_member(&mut conn, c.id, asker.user_id).await?)
+            {
                 found.push(id.to_string());
             }
         }

@@ -39,6 +39,10 @@ impl MessagingApi {
         if let Some(cid) = &client_msg_id
             && let Some(existing) = store::by_client_id(&mut conn, p.user_id, cid).await?
         {
+            if Target::of(&existing) != Some(target) {
+                return Err(ServiceError::conflict("this clientMsgId was already used for a message elsewhere; use a new one")
+                    .with_details(serde_json::json!({ "field": "clientMsgId" })));
+            }
             return one_message_pb(&mut conn, &existing).await;
         }
         drop(conn);
@@ -116,7 +120,8 @@ impl MessagingApi {
                 let cid = client_msg_id.as_deref().unwrap_or_default();
                 let won = store::by_client_id(&mut conn, p.user_id, cid)
                     .await?
-                    .ok_or_else(|| ServiceError::conflict("message could not be stored, retry"))?;
+                    .filter(|m| Target::of(m) == Some(target))
+                    .ok_or_else(|| ServiceError::conflict("this clientMsgId was already used for a message elsewhere; use a new one"))?;
                 return one_message_pb(&mut conn, &won).await;
             }
             Err(e) => return Err(e),
@@ -193,6 +198,14 @@ impl MessagingApi {
         };
         let req = self.access.identity.forward(meta, ocomms_proto::auth::v1::ListMembersRequest { workspace_id: place.workspace_id.to_string() });
         let members = self.access.identity.auth_client().list_members(req).await.map_err(ServiceError::from)?.into_inner().members;
+        // Guests see only their channels: outside the audience they are
+        // never reached, whatever the channel.
+        let guests: Vec<UserId> = members.iter().filter(|m| m.is_guest).filter_map(|m| m.user_id.parse().ok()).collect();
+        let mut push = |u: UserId, kind: &'static str| {
+            if !(guests.contains(&u) && !audience.contains(&u)) {
+                push(u, kind);
+            }
+        };
         for m in &members {
             if domain::handles(&m.name, &m.email).iter().any(|h| tokens.contains(h))
                 && let Ok(u) = m.user_id.parse()
@@ -274,15 +287,24 @@ impl MessagingApi {
         if place.channel.as_ref().is_some_and(|c| c.is_archived) {
             return Err(ServiceError::forbidden("this channel is archived"));
         }
+        place.membership.check_can_post()?;
         let mut conn = self.conn().await?;
-        let deleted = if m.is_deleted {
-            m
-        } else {
-            let d = store::soft_delete(&mut conn, m.id).await?;
-            if let Some(parent) = d.parent_id {
-                store::drop_reply_count(&mut conn, parent).await?;
-            }
-            d
+        let id = m.id;
+        // Only the delete that flips the flag counts the thread down.
+        let flipped = conn
+            .transaction::<_, ServiceError, _>(async move |conn| {
+                let d = store::soft_delete(conn, id).await?;
+                if let Some(d) = &d
+                    && let Some(parent) = d.parent_id
+                {
+                    store::drop_reply_count(conn, parent).await?;
+                }
+                Ok(d)
+            })
+            .await?;
+        let deleted = match flipped {
+            Some(d) => d,
+            None => store::get(&mut conn, m.id).await?.ok_or_else(|| ServiceError::not_found("message"))?,
         };
         let out = one_message_pb(&mut conn, &deleted).await?;
         drop(conn);

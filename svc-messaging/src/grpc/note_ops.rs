@@ -35,7 +35,7 @@ fn check_note(content: &str, version: i32) -> ServiceResult<()> {
 
 fn stale(current: &Note) -> ServiceError {
     ServiceError::conflict("the note changed since you loaded it; reload and reapply your edit")
-        .with_details(serde_json::json!({ "currentVersion": current.version, "content": current.content }))
+        .with_details(serde_json::json!({ "currentVersion": current.version }))
 }
 
 impl MessagingApi {

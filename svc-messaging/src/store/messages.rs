@@ -237,13 +237,15 @@ pub async fn edit(conn: &mut AsyncPgConnection, id: MessageId, content: &str) ->
         .await
 }
 
-/// Soft delete: the row keeps its sequence; its text is erased.
-pub async fn soft_delete(conn: &mut AsyncPgConnection, id: MessageId) -> QueryResult<Message> {
-    diesel::update(messages::table.find(id))
+/// Soft delete: the row keeps its sequence; its text is erased. None when
+/// it was already deleted.
+pub async fn soft_delete(conn: &mut AsyncPgConnection, id: MessageId) -> QueryResult<Option<Message>> {
+    diesel::update(messages::table.find(id).filter(messages::is_deleted.eq(false)))
         .set((messages::is_deleted.eq(true), messages::content.eq(""), messages::updated_at.eq(diesel::dsl::now)))
         .returning(Message::as_returning())
         .get_result(conn)
         .await
+        .optional()
 }
 
 /// A reply was deleted: its thread counts one fewer.
