@@ -24,6 +24,8 @@ pub struct StackOptions {
     pub redis: bool,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
+    /// Run jobs through the in-process exchange instead of RabbitMQ.
+    pub local_jobs: bool,
 }
 
 /// The whole system on free ports, each service on a fresh database.
@@ -63,7 +65,9 @@ impl TestStack {
         // turns limits back on.
         env.insert("RATE_LIMIT_ENABLED".into(), "false".into());
         env.insert("TWO_FACTOR_KEY".into(), "S2V5IGZvciB0ZXN0cyBvbmx5LCBuZXZlciBwcm9kISE=".into());
-        env.insert("AMQP_URL".into(), ocomms_runtime::testing::amqp_url());
+        if !opts.local_jobs {
+            env.insert("AMQP_URL".into(), ocomms_runtime::testing::amqp_url());
+        }
         env.insert("AMQP_PREFIX".into(), format!("ocomms-e2e-{}", uuid::Uuid::new_v4().simple()));
         env.insert("AMQP_EPHEMERAL".into(), "true".into());
         if opts.redis {

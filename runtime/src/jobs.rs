@@ -55,8 +55,16 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, key: &str, payload: &serde_js
 
 #[derive(Clone)]
 enum Transport {
-    Local(broadcast::Sender<Arc<Job>>),
+    Local(Arc<LocalExchange>),
     Amqp(Arc<Amqp>),
+}
+
+/// The in-process exchange: a broadcast plus the keys consumers bound, so
+/// that a job nobody listens for yet is refused (and stays in the outbox)
+/// rather than lost.
+struct LocalExchange {
+    tx: broadcast::Sender<Arc<Job>>,
+    bound: Mutex<Vec<String>>,
 }
 
 struct Amqp {
@@ -73,8 +81,8 @@ pub struct Broker {
     ephemeral: bool,
 }
 
-fn local_exchanges() -> &'static Mutex<HashMap<String, broadcast::Sender<Arc<Job>>>> {
-    static EXCHANGES: OnceLock<Mutex<HashMap<String, broadcast::Sender<Arc<Job>>>>> = OnceLock::new();
+fn local_exchanges() -> &'static Mutex<HashMap<String, Arc<LocalExchange>>> {
+    static EXCHANGES: OnceLock<Mutex<HashMap<String, Arc<LocalExchange>>>> = OnceLock::new();
     EXCHANGES.get_or_init(Mutex::default)
 }
 
@@ -85,7 +93,11 @@ impl Broker {
         let transport = match amqp_url {
             None => {
                 let mut all = local_exchanges().lock().map_err(|_| anyhow::anyhow!("exchange registry poisoned"))?;
-                Transport::Local(all.entry(prefix.to_owned()).or_insert_with(|| broadcast::channel(4096).0).clone())
+                let ex = all
+                    .entry(prefix.to_owned())
+                    .or_insert_with(|| Arc::new(LocalExchange { tx: broadcast::channel(4096).0, bound: Mutex::default() }))
+                    .clone();
+                Transport::Local(ex)
             }
             Some(url) => {
                 let amqp = Arc::new(Amqp { url: url.to_owned(), exchange: format!("{prefix}.jobs"), publisher: tokio::sync::Mutex::new(None) });
@@ -104,9 +116,12 @@ impl Broker {
     /// Publishes a job; Ok only once the broker has it.
     pub async fn publish(&self, job: &Job) -> anyhow::Result<()> {
         match &self.transport {
-            Transport::Local(tx) => {
-                let _ = tx.send(Arc::new(job.clone()));
-                Ok(())
+            // No consumer yet (still starting): not delivered, so the row
+            // stays in the outbox and is retried.
+            Transport::Local(ex) => {
+                let listened = ex.bound.lock().map(|b| b.contains(&job.key)).unwrap_or(false);
+                anyhow::ensure!(listened, "no consumer for {} yet", job.key);
+                ex.tx.send(Arc::new(job.clone())).map(drop).map_err(|_| anyhow::anyhow!("no consumer for job {}", job.id))
             }
             Transport::Amqp(a) => a.publish(job).await,
         }
@@ -123,8 +138,11 @@ impl Broker {
         let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
         let handler = Arc::new(handler);
         match &self.transport {
-            Transport::Local(tx) => {
-                let mut rx = tx.subscribe();
+            Transport::Local(ex) => {
+                let mut rx = ex.tx.subscribe();
+                if let Ok(mut b) = ex.bound.lock() {
+                    b.extend(keys.iter().cloned());
+                }
                 tokio::spawn(async move {
                     loop {
                         let job = match rx.recv().await {
@@ -138,16 +156,15 @@ impl Broker {
                         if !keys.contains(&job.key) {
                             continue;
                         }
+                        // Retried until it succeeds (with backoff): a job is
+                        // never dropped.
                         let mut delay = Duration::from_millis(100);
-                        for attempt in 1..=5 {
-                            match handler((*job).clone()).await {
-                                Ok(()) => break,
-                                Err(e) => {
-                                    tracing::warn!(job = job.id, attempt, error = format!("{e:#}"), "job failed; retrying");
-                                    tokio::time::sleep(delay).await;
-                                    delay *= 2;
-                                }
-                            }
+                        let mut attempt = 0u32;
+                        while let Err(e) = handler((*job).clone()).await {
+                            attempt += 1;
+                            tracing::warn!(job = job.id, attempt, error = format!("{e:#}"), "job failed; retrying");
+                            tokio::time::sleep(delay).await;
+                            delay = (delay * 2).min(Duration::from_secs(30));
                         }
                     }
                 });

@@ -17,6 +17,14 @@ use crate::store::workspaces;
 
 pub const GUEST_EXPIRED: &str = "guest.expired";
 
+/// Someone left or was removed from a workspace; other services drop what
+/// they keep for them there (svc-messaging: channel memberships).
+pub const MEMBER_REMOVED: &str = "member.removed";
+
+pub async fn member_removed(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> diesel::QueryResult<()> {
+    jobs::enqueue(conn, MEMBER_REMOVED, &serde_json::json!({ "workspaceId": ws, "userId": user }), None).await
+}
+
 pub async fn schedule_guest_expiry(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, until: DateTime<Utc>) -> diesel::QueryResult<()> {
     jobs::enqueue(conn, GUEST_EXPIRED, &serde_json::json!({ "workspaceId": ws, "userId": user, "expiresAt": until }), Some(until)).await
 }

@@ -33,6 +33,9 @@ pub use config::Config;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
+/// svc-auth's durable job when someone leaves or is removed from a workspace.
+pub const MEMBER_REMOVED: &str = "member.removed";
+
 /// The durable job a message with mentions causes (consumed by svc-notify).
 pub const MESSAGE_MENTIONED: &str = "message.mentioned";
 
@@ -43,19 +46,23 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let access = access::Access::new(identity, config.membership_cache_secs);
     tokio::spawn(on_member_removed(bus.subscribe(), pool.clone(), access.clone()));
     let broker = config.common.broker().await?;
-    let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker, "messaging");
+    let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "messaging");
+    let (p2, a2) = (pool.clone(), access.clone());
+    broker.consume("messaging.member-removed", &[MEMBER_REMOVED], move |job| {
+        let (pool, access) = (p2.clone(), a2.clone());
+        async move { drop_memberships(&pool, &access, &job.payload).await }
+    });
     let presence = ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient::new(ocomms_runtime::grpc::channel(&config.presence_url)?);
     let api = grpc::MessagingApi { pool, bus, access, presence, relay };
     let routes = tonic::service::Routes::new(MessagingServiceServer::new(api));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }
 
-/// When svc-auth announces that someone left or was removed from a
-/// workspace, their channel memberships there go too (so they stop
-/// receiving its events), and their cached membership is dropped.
+/// When svc-auth announces on the bus that someone left or was removed
+/// from a workspace, this replica forgets their cached membership at once.
 async fn on_member_removed(
     mut events: tokio::sync::broadcast::Receiver<std::sync::Arc<ocomms_runtime::events::Event>>,
-    pool: ocomms_runtime::db::Pool,
+    _pool: ocomms_runtime::db::Pool,
     access: access::Access,
 ) {
     use tokio::sync::broadcast::error::RecvError;
@@ -71,20 +78,22 @@ async fn on_member_removed(
         if ev.name != ocomms_runtime::events::MEMBER_REMOVED {
             continue;
         }
-        let (Some(ws), Some(user)) = (
+        if let (Some(ws), Some(user)) = (
             ev.data["workspaceId"].as_str().and_then(|s| s.parse().ok()),
             ev.data["userId"].as_str().and_then(|s| s.parse().ok()),
-        ) else {
-            continue;
-        };
-        access.forget(ws, user);
-        match pool.get().await {
-            Ok(mut conn) => {
-                if let Err(e) = store::channels::remove_from_workspace(&mut conn, ws, user).await {
-                    tracing::error!(error = %e, "dropping channel memberships failed");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "dropping channel memberships failed"),
+        ) {
+            access.forget(ws, user);
         }
     }
+}
+
+/// The durable side (job `member.removed`): their channel memberships in
+/// that workspace go, so they stop receiving its events. Idempotent.
+async fn drop_memberships(pool: &ocomms_runtime::db::Pool, access: &access::Access, payload: &serde_json::Value) -> anyhow::Result<()> {
+    let ws = payload["workspaceId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no workspaceId"))?;
+    let user = payload["userId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no userId"))?;
+    access.forget(ws, user);
+    let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    store::channels::remove_from_workspace(&mut conn, ws, user).await?;
+    Ok(())
 }

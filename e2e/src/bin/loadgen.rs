@@ -66,7 +66,7 @@ struct Counters {
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let stack = if args.spawn {
-        Some(TestStack::start(StackOptions { redis: args.redis, env: vec![("DB_POOL_SIZE".into(), "32".into()), ("RATE_LIMIT_ENABLED".into(), "false".into())] }).await?)
+        Some(TestStack::start(StackOptions { redis: args.redis, env: vec![("DB_POOL_SIZE".into(), "32".into()), ("RATE_LIMIT_ENABLED".into(), "false".into())], ..Default::default() }).await?)
     } else {
         None
     };

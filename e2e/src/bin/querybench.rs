@@ -37,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
     let per_channel = arg("--per-channel", 10_000)?;
     let iterations = arg("--iterations", 200)?;
     anyhow::ensure!(channels >= 1 && per_channel >= 100 && iterations >= 10 && iterations <= 10_000, "bad sizes");
-    let t = TestStack::start(StackOptions { redis: false, env: vec![("DB_POOL_SIZE".into(), "16".into())] }).await?;
+    let t = TestStack::start(StackOptions { redis: false, env: vec![("DB_POOL_SIZE".into(), "16".into())], ..Default::default() }).await?;
     let api = t.api();
     let owner = api.sign_up("Bench").await?;
     let ws = api.workspace(&owner).await?;

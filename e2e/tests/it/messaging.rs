@@ -373,3 +373,23 @@ async fn notes_keep_versions_and_reach_subscribers_and_bookmarks_are_private() {
     api.delete(&format!("/api/bookmarks/{bid}"), &r.bob.token).await.expect(200);
     t.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_rabbitmq_jobs_run_in_process_and_removal_still_cleans_up() {
+    let t = TestStack::start(StackOptions { local_jobs: true, ..Default::default() }).await.expect("stack");
+    let r = room(&t.api()).await;
+    let api = &r.api;
+    let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
+    api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "@bob ping" })).await.expect(201);
+    let n = bob.event("notification:new", Duration::from_secs(10)).await.expect("notified in process");
+    assert_eq!(n["notification"]["type"], "mention");
+    // Removal (a durable job) drops channel membership.
+    api.delete(&format!("/api/workspaces/{}/members/{}", r.ws, r.bob.id), &r.ann.token).await.expect(200);
+    let gone = ocomms_runtime::testing::eventually(10, || async {
+        let ch = api.get(&format!("/api/channels/{}", r.channel), &r.ann.token).await.expect(200);
+        (ch["memberCount"] == 1).then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "bob's channel membership was dropped");
+    t.stop().await.expect("stops");
+}

@@ -130,6 +130,9 @@ impl AuthApi {
                 return Err(ServiceError::conflict("the last owner cannot leave: make someone else owner first"));
             }
             workspaces::remove_member(conn, ws, target).await?;
+            // Durable: svc-messaging drops their channel memberships even if
+            // it is down right now.
+            crate::jobs::member_removed(conn, ws, target).await?;
             audit::record(
                 conn,
                 Entry {
@@ -145,6 +148,8 @@ impl AuthApi {
             Ok(())
         })
         .await?;
+        self.relay_wake();
+        // Also on the bus, so every replica's membership cache forgets at once.
         self.bus.publish(Event::internal(MEMBER_REMOVED, serde_json::json!({ "workspaceId": ws, "userId": target }))).await;
         self.bus.publish(Event::to_users(vec![target], "workspace:removed", serde_json::json!({ "workspaceId": ws }))).await;
         Ok(pb::RemoveMemberResponse {})

@@ -143,6 +143,10 @@ impl AuthApi {
         })
     }
 
+    pub(crate) fn relay_wake(&self) {
+        self.relay.wake();
+    }
+
     /// The parts a background task needs (email delivery).
     pub(crate) fn clone_for_background(&self) -> Mailer {
         Mailer { notify: self.notify.clone(), service_token: self.service_token.clone(), public_url: self.public_url.clone() }
@@ -291,10 +295,11 @@ impl AuthApi {
         }
         let mut conn = self.conn().await?;
         if !valid {
-            match domain::on_failure(lock.failed_attempts, lock.lockout_count, Utc::now()) {
-                FailureOutcome::Count { failed_attempts } => {
-                    users::set_lockout(&mut conn, user.id, &Lockout { failed_attempts, ..lock }).await?;
-                }
+            // Count atomically, then decide on the counted value: parallel
+            // guesses cannot share one count.
+            let counted = users::count_failure(&mut conn, user.id).await?;
+            match domain::on_failure(counted.failed_attempts - 1, counted.lockout_count, Utc::now()) {
+                FailureOutcome::Count { .. } => {}
                 FailureOutcome::Lock { until, lockout_count } => {
                     users::set_lockout(&mut conn, user.id, &Lockout { failed_attempts: 0, lockout_count, locked_until: Some(until) })
                         .await?;

@@ -138,3 +138,16 @@ pub async fn take_reset(conn: &mut AsyncPgConnection, token_hash: &str) -> Query
         .await
         .optional()
 }
+
+/// Counts one failed attempt atomically and returns the state after it
+/// (concurrent failures each count).
+pub async fn count_failure(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<Lockout> {
+    diesel::insert_into(lockouts::table)
+        .values((lockouts::user_id.eq(user), lockouts::failed_attempts.eq(1)))
+        .on_conflict(lockouts::user_id)
+        .do_update()
+        .set((lockouts::failed_attempts.eq(lockouts::failed_attempts + 1), lockouts::updated_at.eq(diesel::dsl::now)))
+        .returning(Lockout::as_returning())
+        .get_result(conn)
+        .await
+}
