@@ -7,3 +7,6 @@ if [ -z "${RUSTFLAGS:-}" ]; then
   fi
   if command -v mold >/dev/null; then export RUSTFLAGS="-C link-arg=-fuse-ld=mold"; fi
 fi
+# Incremental compilation has hit compiler crashes (ICE, unstable
+# fingerprints) on this code base with rustc 1.95; CI builds without it.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"

@@ -106,6 +106,9 @@ pub struct Identity {
     client: AuthServiceClient<Channel>,
     service_token: Arc<str>,
     cache: Arc<Mutex<HashMap<String, Cached>>>,
+    /// Sessions revoked lately: an answer that was in flight when the
+    /// revocation arrived must not be cached.
+    revoked: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 const MAX_CACHE_ENTRIES: usize = 100_000;
@@ -117,8 +120,10 @@ impl Identity {
             client: AuthServiceClient::new(auth),
             service_token: service_token.into(),
             cache: Arc::default(),
+            revoked: Arc::default(),
         };
         let cache = Arc::downgrade(&me.cache);
+        let revoked = Arc::downgrade(&me.revoked);
         let mut events = bus.subscribe();
         tokio::spawn(async move {
             loop {
@@ -137,6 +142,15 @@ impl Identity {
                 }
                 let Some(cache) = cache.upgrade() else { return };
                 let sessions: Vec<String> = serde_json::from_value(ev.data["sessionIds"].clone()).unwrap_or_default();
+                if let Some(revoked) = revoked.upgrade()
+                    && let Ok(mut r) = revoked.lock()
+                {
+                    let now = Instant::now();
+                    r.retain(|_, at| now.duration_since(*at) < Duration::from_secs(120));
+                    for s in &sessions {
+                        r.insert(s.clone(), now);
+                    }
+                }
                 if let Ok(mut c) = cache.lock() {
                     c.retain(|_, v| !v.principal.session_id.is_some_and(|s| sessions.contains(&s.to_string())));
                 }
@@ -176,7 +190,9 @@ impl Identity {
             email: answer.email,
             name: answer.name,
         };
+        let recently_revoked = self.revoked.lock().map(|r| r.contains_key(&answer.session_id)).unwrap_or(true);
         if answer.cache_ttl_secs > 0
+            && !recently_revoked
             && let Ok(mut cache) = self.cache.lock()
         {
             if cache.len() >= MAX_CACHE_ENTRIES {

@@ -490,6 +490,7 @@ impl AuthApi {
         let target: Option<UserId> = ids::parse_opt("userId", r.user_id.as_deref())?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
+        let mine_is_admin = Role::parse(&mine.role).is_some_and(Role::is_admin) && !mine.is_guest;
         let member = match target {
             Some(t) if t != caller.user_id => {
                 workspaces::membership(&mut conn, ws, t).await?.ok_or_else(|| ServiceError::not_found("member"))?
@@ -498,7 +499,9 @@ impl AuthApi {
         };
         let user = users::by_ids(&mut conn, &[member.user_id]).await?.pop().ok_or_else(|| ServiceError::not_found("member"))?;
         let mut out = member_pb(&member, &user.name, &user.email);
-        if member.is_guest {
+        // A guest's channels are told to the guest, admins and services only.
+        let may_see_grants = member.user_id == caller.user_id || caller.session_id.is_none() || mine_is_admin;
+        if member.is_guest && may_see_grants {
             out.guest_channel_ids = workspaces::guest_channels(&mut conn, ws, member.user_id).await?.iter().map(ToString::to_string).collect();
         }
         Ok(out)
