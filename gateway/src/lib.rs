@@ -22,6 +22,7 @@
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod grpc_web;
 pub mod hub;
 pub mod openapi;
 pub mod ratelimit;
@@ -127,6 +128,8 @@ pub fn router(state: AppState) -> Router {
         router = router.route(route.path, (route.handler)());
     }
     router
+        // gRPC-web for every service (`/ocomms.<domain>.v1.<Service>/<Method>`).
+        .route("/{service}/{method}", axum::routing::any(grpc_web::handle))
         .fallback(routes::misc::not_found)
         .method_not_allowed_fallback(routes::misc::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit))

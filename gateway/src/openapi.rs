@@ -175,6 +175,11 @@ pub fn build() -> Value {
                 "cookie": { "type": "apiKey", "in": "cookie", "name": "ocomms_session" },
             },
         },
+        "x-grpc-web": {
+            "path": "/ocomms.<domain>.v1.<Service>/<Method>",
+            "contentTypes": ["application/grpc-web+proto", "application/grpc-web-text+proto"],
+            "description": "Every service's gRPC API (proto/ocomms/*/v1/*.proto) through the gateway's port; authenticate with the authorization: Bearer header.",
+        },
         "x-websocket": {
             "path": "/api/ws",
             "clientFrame": "{\"event\":\"message:send\",\"data\":{…},\"ack\":7}",

@@ -88,3 +88,75 @@ async fn services_answer_grpc_directly_with_the_callers_token() {
     assert_eq!(client.list_channels(forged).await.expect_err("forged").code(), tonic::Code::Unauthenticated);
     t.stop().await.expect("stops");
 }
+
+/// A grpc-web frame: flag byte, big-endian length, payload.
+fn frame(flag: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![flag];
+    out.extend((payload.len() as u32).to_be_bytes());
+    out.extend(payload);
+    out
+}
+
+/// Splits a grpc-web response body into (data frames, trailer text).
+fn unframe(mut body: &[u8]) -> (Vec<Vec<u8>>, String) {
+    let (mut data, mut trailers) = (Vec::new(), String::new());
+    while body.len() >= 5 {
+        let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+        let payload = body[5..5 + len].to_vec();
+        if body[0] & 0x80 != 0 {
+            trailers.push_str(&String::from_utf8_lossy(&payload));
+        } else {
+            data.push(payload);
+        }
+        body = &body[5 + len..];
+    }
+    (data, trailers)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gateway_speaks_grpc_web_for_every_service() {
+    use prost::Message;
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let http = reqwest::Client::new();
+    let call = |path: &str, token: Option<&str>, msg: Vec<u8>| {
+        let mut req = http
+            .post(format!("{}{path}", t.base))
+            .header("content-type", "application/grpc-web+proto")
+            .header("x-grpc-web", "1")
+            .body(frame(0, &msg));
+        if let Some(tok) = token {
+            req = req.bearer_auth(tok);
+        }
+        req.send()
+    };
+    let resp = call("/ocomms.auth.v1.AuthService/GetSession", Some(&r.ann.token), ocomms_proto::auth::v1::GetSessionRequest {}.encode_to_vec())
+        .await
+        .expect("call");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.headers()["content-type"].to_str().expect("ct").starts_with("application/grpc-web"));
+    let headers = format!("{:?}", resp.headers());
+    let (data, trailers) = unframe(&resp.bytes().await.expect("body"));
+    assert!(trailers.contains("grpc-status:0"), "trailers {trailers:?}, headers {headers}, frames {}", data.len());
+    let session = ocomms_proto::auth::v1::SessionResponse::decode(data[0].as_slice()).expect("decodes");
+    assert_eq!(session.user.expect("user").id, r.ann.id);
+
+    let list = ocomms_proto::messaging::v1::ListChannelsRequest { workspace_id: r.ws.clone() }.encode_to_vec();
+    let resp = call("/ocomms.messaging.v1.MessagingService/ListChannels", Some(&r.bob.token), list.clone()).await.expect("call");
+    let (data, _) = unframe(&resp.bytes().await.expect("body"));
+    let channels = ocomms_proto::messaging::v1::ListChannelsResponse::decode(data[0].as_slice()).expect("decodes");
+    assert_eq!(channels.channels.len(), 1);
+
+    // Without a token: UNAUTHENTICATED (16), as over plain gRPC.
+    let resp = call("/ocomms.messaging.v1.MessagingService/ListChannels", None, list).await.expect("call");
+    // A trailers-only answer carries the status in the headers.
+    let in_headers = resp.headers().get("grpc-status").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (_, trailers) = unframe(&resp.bytes().await.expect("body"));
+    assert!(in_headers.as_deref() == Some("16") || trailers.contains("grpc-status:16"), "{in_headers:?} {trailers}");
+    // Not an OComms service, or not grpc-web: the JSON 404.
+    let other = http.post(format!("{}/grpc.health.v1.Health/Check", t.base)).header("content-type", "application/grpc-web+proto").body(frame(0, &[])).send().await.expect("call");
+    assert_eq!(other.status().as_u16(), 404);
+    let plain = http.post(format!("{}/api/nothing", t.base)).json(&json!({})).send().await.expect("call");
+    assert_eq!(plain.status().as_u16(), 404);
+    t.stop().await.expect("stops");
+}
