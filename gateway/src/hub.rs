@@ -27,6 +27,7 @@ pub struct Hub {
     sockets: RwLock<Sockets>,
     next_id: AtomicU64,
     queue: usize,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A registered socket: its id and the frames addressed to it. When the
@@ -38,8 +39,8 @@ pub struct Registration {
 }
 
 impl Hub {
-    pub fn new(queue: usize) -> Arc<Self> {
-        Arc::new(Self { sockets: RwLock::default(), next_id: AtomicU64::new(1), queue })
+    pub fn new(queue: usize, metrics: Arc<crate::metrics::Metrics>) -> Arc<Self> {
+        Arc::new(Self { sockets: RwLock::default(), next_id: AtomicU64::new(1), queue, metrics })
     }
 
     pub fn register(&self, user: UserId) -> Registration {
@@ -92,11 +93,14 @@ impl Hub {
                     }
                     if tx.try_send(frame.clone()).is_err() {
                         full.push((*user, *id));
+                    } else {
+                        self.metrics.events_delivered.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
         }
         for (user, id) in full {
+            self.metrics.sockets_closed_lagging.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(%user, socket = id, "socket fell behind; closing it so the client resumes");
             self.unregister(user, id);
         }
@@ -156,7 +160,7 @@ mod tests {
 
     #[tokio::test]
     async fn delivers_to_every_socket_of_a_user_and_closes_slow_ones() {
-        let hub = Hub::new(2);
+        let hub = Hub::new(2, Arc::default());
         let (a, b) = (UserId::new(), UserId::new());
         let mut a1 = hub.register(a);
         let mut a2 = hub.register(a);
@@ -180,7 +184,7 @@ mod tests {
 
     #[tokio::test]
     async fn revoked_sessions_lose_their_sockets() {
-        let hub = Hub::new(8);
+        let hub = Hub::new(8, Arc::default());
         let a = UserId::new();
         let mut revoked = hub.register_session(a, "s1".into());
         let mut kept = hub.register_session(a, "s2".into());

@@ -11,7 +11,9 @@
 //! - `error.rs`: the seed's JSON error shape, from gRPC statuses;
 //! - `ws.rs`: the socket protocol; `hub.rs`: sockets by user and the
 //!   dispatcher that delivers bus events to them;
-//! - `openapi.rs`: the document, generated from the route table.
+//! - `openapi.rs`: the document, generated from the route table;
+//! - `grpc_web.rs`: gRPC-web for every service on the same port;
+//! - `ratelimit.rs`: the seed's rate limits; `metrics.rs`: Prometheus.
 //!
 //! Invariants: the gateway holds no database and no business rule; it never
 //! decides who a caller is (svc-auth does, for every service); only it
@@ -24,6 +26,7 @@ pub mod error;
 pub mod extract;
 pub mod grpc_web;
 pub mod hub;
+pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
@@ -81,6 +84,7 @@ pub struct AppState {
     pub clients: Clients,
     pub hub: Arc<hub::Hub>,
     pub limiter: ratelimit::Limiter,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// The client's address: the peer, or `X-Forwarded-For` behind a trusted proxy.
@@ -106,7 +110,7 @@ async fn rate_limit(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let path = req.uri().path();
-    if path == "/api/health" || path == "/api/openapi.json" {
+    if path == "/api/health" || path == "/api/openapi.json" || path == "/metrics" {
         return next.run(req).await;
     }
     let bucket = ratelimit::Bucket::of(req.method(), path);
@@ -133,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::misc::not_found)
         .method_not_allowed_fallback(routes::misc::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         // Spans name the path only: a query string may carry a token (`/api/ws?token=`).
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -145,7 +150,8 @@ pub fn router(state: AppState) -> Router {
 /// `bus` reach the sockets connected here.
 pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let clients = Clients::connect(&config.services)?;
-    let hub = hub::Hub::new(config.ws_queue_frames);
+    let metrics = Arc::new(metrics::Metrics::default());
+    let hub = hub::Hub::new(config.ws_queue_frames, metrics.clone());
     let dispatcher = tokio::spawn(hub.clone().dispatch(bus));
     let limiter = match (&config.rate_limit_enabled, &config.redis_url) {
         (false, _) => ratelimit::Limiter::off(),
@@ -155,7 +161,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
         }
         (true, None) => ratelimit::Limiter::local(),
     };
-    let state = AppState { config: Arc::new(config), clients, hub, limiter };
+    let state = AppState { config: Arc::new(config), clients, hub, limiter, metrics };
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // Small responses must not wait for delayed ACKs (Nagle).

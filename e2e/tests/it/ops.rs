@@ -23,6 +23,22 @@ async fn health_reports_every_service() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn prometheus_metrics_count_requests_by_route_and_sockets() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let _socket = Socket::connect(&t.base, &r.ann.token).await.expect("socket");
+    r.api.get(&format!("/api/channels/{}/messages", r.channel), &r.ann.token).await.expect(200);
+    let text = t.api().http.get(format!("{}/metrics", t.base)).send().await.expect("metrics").text().await.expect("text");
+    assert!(
+        text.contains(r#"ocomms_http_requests_total{method="GET",route="/api/channels/{channelId}/messages",status="2xx"} 1"#),
+        "{text}"
+    );
+    assert!(!text.contains(&r.channel), "label values are route patterns, never ids");
+    assert!(text.contains("ocomms_ws_sockets 1"), "{text}");
+    t.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn openapi_describes_every_route_that_exists() {
     let t = stack().await;
     let api = t.api();

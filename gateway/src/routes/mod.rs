@@ -124,6 +124,7 @@ pub fn table() -> Vec<Route> {
         route!("get" "/api/notifications", "notifications", "The caller's notifications, newest first", auth: true, body: None, ok: (200, "NotificationList"), query: &[("unreadOnly", "boolean", "only unread ones"), ("limit", "integer", "default 50, at most 200")], get(misc::notifications)),
         route!("post" "/api/notifications/{notificationId}/read", "notifications", "Mark a notification read", auth: true, body: None, ok: (200, "Notification"), query: &[], post(misc::notification_read)),
         route!("get" "/api/health", "operations", "Health of the gateway and every service (503 when any is down)", auth: false, body: None, ok: (200, "Health"), query: &[], get(misc::health)),
+        route!("get" "/metrics", "operations", "Prometheus metrics of this gateway (requests by route and status, sockets, events)", auth: false, body: None, ok: (200, "Object"), query: &[], get(crate::metrics::render)),
         route!("get" "/api/openapi.json", "operations", "This document", auth: false, body: None, ok: (200, "Object"), query: &[], get(crate::openapi::document)),
         route!("get" "/api/ws", "realtime", "The WebSocket (upgrade); token by cookie, bearer header or ?token=. See the `x-websocket` section", auth: true, body: None, ok: (101, "Object"), query: &[("token", "string", "the session token, for clients that cannot set headers")], get(crate::ws::upgrade)),
     ]
