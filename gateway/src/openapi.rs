@@ -64,7 +64,7 @@ fn schemas() -> Value {
         "CategoryList": obj(&[("categories", arr(r("Category")))], &["categories"]),
         "AddMember": obj(&[("userId", id.clone())], &["userId"]),
         "MarkRead": obj(&[("sequence", s("integer"))], &["sequence"]),
-        "UnreadCount": obj(&[("channelId", nullable("string")), ("conversationId", nullable("string")), ("count", json!({ "type": "integer", "maximum": 1000, "description": "exact up to 1000" })), ("mentionCount", s("integer"))], &["count"]),
+        "UnreadCount": obj(&[("channelId", nullable("string")), ("conversationId", nullable("string")), ("count", json!({ "type": "integer", "maximum": 1000, "description": "unread among at most 1000 messages past the read mark (show 1000+ at the cap)" })), ("mentionCount", s("integer"))], &["count"]),
         "CreateGroup": obj(&[("handle", s("string")), ("name", s("string")), ("memberIds", arr(id.clone()))], &["handle", "name"]),
         "Group": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("handle", s("string")), ("name", s("string")), ("memberIds", arr(id.clone())), ("createdBy", id.clone()), ("createdAt", time.clone())], &["id", "handle", "memberIds"]),
         "SearchResult": obj(&[("message", r("Message")), ("highlight", s("string")), ("rank", s("number")), ("channelName", nullable("string"))], &["message", "highlight"]),

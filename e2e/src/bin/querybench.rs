@@ -92,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
         ("history: latest 50", Box::new(|i| format!("/api/channels/{}/messages?limit=50", ids[(i as usize) % ids.len()]))),
         ("history: 50 before a random sequence", Box::new(|i| format!("/api/channels/{}/messages?limit=50&before={}", ids[(i as usize) % ids.len()], seq(i) + 50))),
         ("history: 50 after a random sequence (resume)", Box::new(|i| format!("/api/channels/{}/messages?limit=50&after={}", ids[(i as usize) % ids.len()], seq(i)))),
+        ("unread counts: all 100 channels unread (capped at 1000 each)", Box::new(|_| format!("/api/workspaces/{ws}/unread"))),
         ("search: common word `deploy`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=deploy"))),
         ("search: rare word `zebraquartz`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=zebraquartz"))),
         ("search: two words `budget latency`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=budget%20latency"))),
@@ -112,12 +113,27 @@ async fn main() -> anyhow::Result<()> {
             let r = api.get(&p, &owner.token).await;
             times.push(t0.elapsed());
             anyhow::ensure!(r.status.is_success(), "{name}: {} {}", r.status, r.body);
-            last = r.body["messages"].as_array().or_else(|| r.body["results"].as_array()).map(Vec::len).unwrap_or(0);
+            last = r.body["messages"].as_array().or_else(|| r.body["results"].as_array()).or_else(|| r.body["channels"].as_array()).map(Vec::len).unwrap_or(0);
         }
         times.sort();
         let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
         println!("| {name} | {:.2} | {:.2} | {last} |", pct(0.5), pct(0.99));
     }
+    // The common case: everything read.
+    for id in &ids {
+        let r = api.post(&format!("/api/channels/{id}/read"), &owner.token, serde_json::json!({ "sequence": per_channel })).await;
+        anyhow::ensure!(r.status.is_success(), "read: {}", r.body);
+    }
+    let mut times = Vec::new();
+    for _ in 0..iterations {
+        let t0 = Instant::now();
+        let r = api.get(&format!("/api/workspaces/{ws}/unread"), &owner.token).await;
+        times.push(t0.elapsed());
+        anyhow::ensure!(r.status.is_success(), "unread");
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
+    println!("| unread counts: all 100 channels read | {:.2} | {:.2} | 0 |", pct(0.5), pct(0.99));
     drop(conn);
     tokio::time::timeout(Duration::from_secs(60), t.stop()).await??;
     Ok(())
