@@ -7,6 +7,7 @@
 //! | sign-up | 3 / min | client address |
 //! | password reset | 3 / min | client address |
 //! | messages (REST and socket) | 10 / min | account (token) |
+//! | typing indicators (socket) | 30 / min, then dropped silently | account |
 //! | everything else | 100 / min | account when signed in, else address |
 //!
 //! One gateway keeps the counters in memory (governor, GCRA); several share
@@ -31,6 +32,8 @@ pub enum Bucket {
     SignUp,
     PasswordReset,
     Messages,
+    /// Typing indicators: over the limit they are dropped silently (seed 5.8).
+    Typing,
     Default,
 }
 
@@ -40,6 +43,7 @@ impl Bucket {
             Self::SignIn => (5, Duration::from_secs(60)),
             Self::SignUp | Self::PasswordReset => (3, Duration::from_secs(60)),
             Self::Messages => (10, Duration::from_secs(60)),
+            Self::Typing => (30, Duration::from_secs(60)),
             Self::Default => (100, Duration::from_secs(60)),
         }
     }
@@ -50,6 +54,7 @@ impl Bucket {
             Self::SignUp => "signup",
             Self::PasswordReset => "reset",
             Self::Messages => "msg",
+            Self::Typing => "typing",
             Self::Default => "default",
         }
     }
@@ -80,7 +85,7 @@ pub struct Limiter {
     store: Arc<Store>,
 }
 
-const BUCKETS: [Bucket; 5] = [Bucket::SignIn, Bucket::SignUp, Bucket::PasswordReset, Bucket::Messages, Bucket::Default];
+const BUCKETS: [Bucket; 6] = [Bucket::SignIn, Bucket::SignUp, Bucket::PasswordReset, Bucket::Messages, Bucket::Typing, Bucket::Default];
 
 impl Limiter {
     pub fn off() -> Self {

@@ -15,6 +15,7 @@ use axum::response::Response;
 use ocomms_proto::auth::v1::GetSessionRequest;
 use ocomms_proto::messaging::v1::{
     DeleteMessageRequest, EditMessageRequest, GetChannelNoteRequest, SaveChannelNoteRequest, SendMessageRequest, ToggleReactionRequest,
+    TypingRequest,
 };
 use ocomms_proto::notify::v1::MarkNotificationReadRequest;
 use ocomms_proto::presence::v1::{GetPresenceRequest, SetPresenceRequest};
@@ -139,8 +140,19 @@ fn parse<T: serde::de::DeserializeOwned>(data: Value) -> ApiResult<T> {
 }
 
 async fn dispatch(s: &AppState, token: &str, event: &str, data: Value, notes: &crate::hub::NoteSubscriptions) -> ApiResult<Value> {
-    // Every frame counts against the account's general allowance.
-    s.limiter.check(crate::ratelimit::Bucket::Default, &ocomms_runtime::identity::token_hash(token)).await?;
+    let key = ocomms_runtime::identity::token_hash(token);
+    if event == "typing:start" || event == "typing:stop" {
+        // Seed 5.8: typing over the limit is dropped silently.
+        if s.limiter.check(crate::ratelimit::Bucket::Typing, &key).await.is_err() {
+            return Ok(json!({ "dropped": true }));
+        }
+        let mut body: TypingRequest = parse(data)?;
+        body.is_typing = event == "typing:start";
+        s.clients.messaging.clone().typing(grpc_request(Some(token), body)).await?;
+        return Ok(json!({}));
+    }
+    // Every other frame counts against the account's general allowance.
+    s.limiter.check(crate::ratelimit::Bucket::Default, &key).await?;
     match event {
         "note:subscribe" | "note:unsubscribe" => {
             let body: GetChannelNoteRequest = parse(data)?;

@@ -150,3 +150,25 @@ async fn concurrent_senders_keep_sequences_gap_free_and_every_event_arrives() {
     watcher.expect_no_event("message:new", QUIET).await.expect("nothing extra");
     t.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn typing_indicators_reach_the_other_members_only() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let outsider = r.api.sign_up("Otto").await.expect("otto");
+    r.api.invite(&r.ws, &r.ann, &outsider).await.expect("invite");
+    let mut ann = Socket::connect(&t.base, &r.ann.token).await.expect("socket");
+    let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
+    let mut otto = Socket::connect(&t.base, &outsider.token).await.expect("socket");
+    let ack = ann.request("typing:start", json!({ "channelId": r.channel })).await.expect("ack");
+    assert_eq!(ack["ok"], true, "{ack}");
+    let ev = bob.event("typing:update", WAIT).await.expect("bob sees it");
+    assert_eq!((ev["userId"].as_str(), ev["isTyping"].as_bool(), ev["channelId"].as_str()), (Some(r.ann.id.as_str()), Some(true), Some(r.channel.as_str())));
+    ann.request("typing:stop", json!({ "channelId": r.channel })).await.expect("ack");
+    assert_eq!(bob.event("typing:update", WAIT).await.expect("stop")["isTyping"], false);
+    ann.expect_no_event("typing:update", QUIET).await.expect("not to oneself");
+    otto.expect_no_event("typing:update", QUIET).await.expect("not outside the channel");
+    let denied = otto.request("typing:start", json!({ "channelId": r.channel })).await.expect("ack");
+    assert_eq!(denied["error"]["code"], "FORBIDDEN", "typing needs membership");
+    t.stop().await.expect("stops");
+}

@@ -56,6 +56,16 @@ async fn sign_ups_sign_ins_and_messages_are_limited() {
     let mut s = Socket::connect(&t.base, &ann.token).await.expect("socket");
     let ack = s.request("message:send", json!({ "channelId": channel, "content": "over the socket" })).await.expect("ack");
     assert_eq!(ack["error"]["code"], "RATE_LIMIT_EXCEEDED");
+    // Typing over its limit is dropped silently (seed 5.8).
+    let mut dropped = 0;
+    for _ in 0..31 {
+        let ack = s.request("typing:start", json!({ "channelId": channel })).await.expect("ack");
+        assert_eq!(ack["ok"], true, "never an error: {ack}");
+        if ack["data"]["dropped"] == true {
+            dropped += 1;
+        }
+    }
+    assert_eq!(dropped, 1, "the 31st in a minute is dropped");
     // Another account still has its allowance; reads are not messages.
     api.join(&channel, &bob).await.expect("join");
     api.post(&path, &bob.token, json!({ "content": "hi" })).await.expect(201);

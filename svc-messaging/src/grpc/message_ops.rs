@@ -246,6 +246,23 @@ impl MessagingApi {
         Ok(out)
     }
 
+    pub(crate) async fn typing(&self, req: Request<pb::TypingRequest>) -> ServiceResult<pb::TypingResponse> {
+        let p = self.access.principal(req.metadata()).await?;
+        let r = req.get_ref();
+        let target = target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?;
+        let place = self.place(req.metadata(), &p, target).await?;
+        place.check_can_post()?;
+        let mut to = self.audience(target).await?;
+        to.retain(|u| *u != p.user_id);
+        let mut data = serde_json::json!({ "userId": p.user_id, "isTyping": r.is_typing });
+        match target {
+            Target::Channel(c) => data["channelId"] = serde_json::json!(c),
+            Target::Conversation(c) => data["conversationId"] = serde_json::json!(c),
+        }
+        self.publish(to, "typing:update", data).await;
+        Ok(pb::TypingResponse {})
+    }
+
     pub(crate) async fn list_messages(&self, req: Request<pb::ListMessagesRequest>) -> ServiceResult<pb::ListMessagesResponse> {
         let p = self.access.principal(req.metadata()).await?;
         let r = req.get_ref();

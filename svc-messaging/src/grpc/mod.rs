@@ -235,6 +235,7 @@ ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, Me
     create_category(pb::CreateCategoryRequest) -> pb::Category;
     list_categories(pb::ListCategoriesRequest) -> pb::ListCategoriesResponse;
     search(pb::SearchRequest) -> pb::SearchResponse;
+    typing(pb::TypingRequest) -> pb::TypingResponse;
     get_personal_note(pb::GetPersonalNoteRequest) -> pb::Note;
     save_personal_note(pb::SavePersonalNoteRequest) -> pb::Note;
     get_channel_note(pb::GetChannelNoteRequest) -> pb::Note;
