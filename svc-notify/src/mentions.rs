@@ -13,10 +13,37 @@ use ocomms_runtime::time::rfc3339;
 
 pub const MESSAGE_MENTIONED: &str = "message.mentioned";
 
-pub fn start(pool: Pool, broker: &Broker, bus: Bus) {
+/// What the consumer needs to ask svc-auth about a recipient's status.
+#[derive(Clone)]
+pub struct Auth {
+    pub client: ocomms_proto::auth::v1::auth_service_client::AuthServiceClient<tonic::transport::Channel>,
+    pub service_token: String,
+}
+
+impl Auth {
+    /// Seed 5.2: a recipient in Do Not Disturb gets no notification.
+    async fn in_dnd(&self, workspace: Option<uuid::Uuid>, user: UserId) -> anyhow::Result<bool> {
+        let Some(ws) = workspace else { return Ok(false) };
+        if self.service_token.is_empty() {
+            // Without SERVICE_TOKEN svc-auth cannot be asked: notify.
+            return Ok(false);
+        }
+        let mut req = tonic::Request::new(ocomms_proto::auth::v1::GetProfileRequest { workspace_id: ws.to_string(), user_id: None });
+        req.metadata_mut().insert(ocomms_runtime::identity::SERVICE_TOKEN_HEADER, self.service_token.parse()?);
+        req.metadata_mut().insert(ocomms_runtime::identity::ON_BEHALF_HEADER, user.to_string().parse()?);
+        match self.client.clone().get_profile(req).await {
+            Ok(p) => Ok(p.into_inner().status.is_some_and(|s| s.dnd)),
+            // No longer a member: nothing to tell them.
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(true),
+            Err(s) => Err(anyhow::anyhow!("asking svc-auth about DND: {s}")),
+        }
+    }
+}
+
+pub fn start(pool: Pool, broker: &Broker, bus: Bus, auth: Auth) {
     broker.consume("notify.mentions", &[MESSAGE_MENTIONED], move |job| {
-        let (pool, bus) = (pool.clone(), bus.clone());
-        async move { handle(&pool, &bus, job).await }
+        let (pool, bus, auth) = (pool.clone(), bus.clone(), auth.clone());
+        async move { handle(&pool, &bus, &auth, job).await }
     });
 }
 
@@ -26,7 +53,7 @@ struct Muted {
     user_id: UserId,
 }
 
-async fn handle(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
+async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result<()> {
     let p = &job.payload;
     let channel = &p["channel"];
     let channel_id = channel["id"].as_str().and_then(|s| s.parse::<uuid::Uuid>().ok());
@@ -37,7 +64,7 @@ async fn handle(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
     };
     let body = p["excerpt"].as_str().unwrap_or_default().to_owned();
     let workspace: Option<uuid::Uuid> = p["workspaceId"].as_str().and_then(|s| s.parse().ok());
-    let recipients: Vec<(UserId, String)> = p["recipients"]
+    let all: Vec<(UserId, String)> = p["recipients"]
         .as_array()
         .map(|list| {
             list.iter()
@@ -45,6 +72,13 @@ async fn handle(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
                 .collect()
         })
         .unwrap_or_default();
+    // Asked before the transaction (a failure retries the whole job).
+    let mut recipients = Vec::with_capacity(all.len());
+    for (user, kind) in all {
+        if !auth.in_dnd(workspace, user).await? {
+            recipients.push((user, kind));
+        }
+    }
     let data = serde_json::json!({
         "messageId": p["messageId"],
         "workspaceId": p["workspaceId"],

@@ -246,10 +246,13 @@ async fn mentions_reach_the_right_people_durably_as_notifications() {
     api.post(&format!("/api/channels/{}/notifications", r.channel), &eve.token, json!({ "muted": true })).await.expect(200);
     assert_eq!(api.get(&format!("/api/channels/{}/notifications", r.channel), &eve.token).await.expect(200)["muted"], true);
     api.post(&format!("/api/channels/{}/notifications", r.channel), &eve.token, json!({ "level": "loud" })).await.expect_error(400, "VALIDATION_ERROR");
+    // Do Not Disturb: no notification either (seed 5.2).
+    api.call(Method::PUT, &format!("/api/workspaces/{}/status", r.ws), Some(&dan.token), Some(json!({ "dnd": true }))).await.expect("put").expect(200);
     api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "again @channel" })).await.expect(201);
     let bob_two = ocomms_runtime::testing::eventually(10, || async { Some(kinds(&r.bob).await).filter(|k| k.len() == 2) }).await;
     assert!(bob_two.is_some(), "bob hears the second @channel");
     assert_eq!(kinds(&eve).await.len(), 1, "eve muted the channel");
+    assert_eq!(kinds(&dan).await.len(), 1, "dan is in Do Not Disturb");
 
     // In a private channel, only its members can be reached.
     let secret = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true })).await.expect(201);
