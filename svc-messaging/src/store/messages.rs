@@ -357,16 +357,21 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
     // The newest SEARCH_WINDOW matches are ranked (recency first, then
     // relevance among them): cost stays bounded when a word matches a large
     // share of the workspace.
-    diesel::sql_query(
+    // One channel (an `in:` filter): walk its (channel_id, sequence) index
+    // newest first instead of the whole workspace's.
+    let single = f.channels.len() == 1 && f.conversations.is_empty();
+    let place = if single { "m.channel_id = ($2)[1]" } else { "(m.channel_id = ANY($2) OR m.conversation_id = ANY($5))" };
+    let order = if single { "m.sequence DESC" } else { "m.created_at DESC" };
+    diesel::sql_query(format!(
         "WITH candidates AS (
            SELECT m.* FROM messages m
             WHERE m.workspace_id = $1 AND NOT m.is_deleted
-              AND (m.channel_id = ANY($2) OR m.conversation_id = ANY($5))
+              AND {place}
               AND ($3 = '' OR m.search_vector @@ websearch_to_tsquery('simple', $3) OR m.content ILIKE $4)
               AND ($6::uuid IS NULL OR m.author_id = $6)
               AND ($7::timestamptz IS NULL OR m.created_at < $7)
               AND ($8::timestamptz IS NULL OR m.created_at >= $8)
-            ORDER BY m.created_at DESC
+            ORDER BY {order}
             LIMIT $10)
          SELECT c.id, c.workspace_id, c.channel_id, c.conversation_id, c.author_id, c.content, c.parent_id, c.sequence,
                 c.reply_count, c.is_deleted, c.client_msg_id, c.created_at, c.updated_at, c.edited_at,
@@ -375,8 +380,8 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
                           + CASE WHEN c.content ILIKE $4 THEN 0.05 ELSE 0 END END AS rank
            FROM candidates c
           ORDER BY rank DESC, c.created_at DESC
-          LIMIT $9",
-    )
+          LIMIT $9"
+    ))
     .bind::<SqlUuid, _>(f.workspace_id)
     .bind::<Array<SqlUuid>, _>(f.channels)
     .bind::<Text, _>(f.text)
