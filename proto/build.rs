@@ -22,10 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         // Messages double as the JSON bodies of the gateway's REST API:
         // camelCase, every field optional on input (services validate).
-        .message_attribute(
-            ".ocomms",
-            "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\", default)]",
-        )
+        .message_attribute(".ocomms", "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\", default)]")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -184,7 +184,12 @@ impl Api {
     pub async fn sign_up(&self, name: &str) -> anyhow::Result<User> {
         let email = format!("{}-{}@example.com", name.to_lowercase(), &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let r = self
-            .call(Method::POST, "/api/auth/sign-up/email", None, Some(json!({ "email": email, "password": "correct horse battery", "name": name })))
+            .call(
+                Method::POST,
+                "/api/auth/sign-up/email",
+                None,
+                Some(json!({ "email": email, "password": "correct horse battery", "name": name })),
+            )
             .await?;
         anyhow::ensure!(r.status == StatusCode::OK, "sign-up failed: {} {}", r.status, r.body);
         Ok(User {

@@ -140,15 +140,22 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         // Spans name the path only: a query string may carry a token (`/api/ws?token=`).
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<_>| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
+            ),
+        )
         .with_state(state)
 }
 
 /// Runs the gateway on `listener` until `shutdown` resolves; events from
 /// `bus` reach the sockets connected here.
-pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    config: Config,
+    bus: Bus,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let clients = Clients::connect(&config.services)?;
     let metrics = Arc::new(metrics::Metrics::default());
     let hub = hub::Hub::new(config.ws_queue_frames, metrics.clone());

@@ -53,8 +53,12 @@ fn escape(v: &str) -> String {
 
 pub async fn render(State(s): State<AppState>) -> impl IntoResponse {
     let mut out = String::new();
-    out.push_str("# HELP ocomms_http_requests_total HTTP requests answered, by route and status class.\n# TYPE ocomms_http_requests_total counter\n");
-    let mut sums = String::from("# HELP ocomms_http_request_seconds_sum Time spent answering, by route.\n# TYPE ocomms_http_request_seconds_sum counter\n");
+    out.push_str(
+        "# HELP ocomms_http_requests_total HTTP requests answered, by route and status class.\n# TYPE ocomms_http_requests_total counter\n",
+    );
+    let mut sums = String::from(
+        "# HELP ocomms_http_request_seconds_sum Time spent answering, by route.\n# TYPE ocomms_http_request_seconds_sum counter\n",
+    );
     if let Ok(m) = s.metrics.requests.lock() {
         let mut rows: Vec<_> = m.iter().collect();
         rows.sort_by(|a, b| a.0.cmp(b.0));

@@ -130,7 +130,9 @@ pub fn build() -> Value {
     let mut paths = Map::new();
     for route in routes::table() {
         let mut params = path_params(route.path);
-        params.extend(route.query.iter().map(|(n, t, d)| json!({ "name": n, "in": "query", "required": false, "schema": s(t), "description": d })));
+        params.extend(
+            route.query.iter().map(|(n, t, d)| json!({ "name": n, "in": "query", "required": false, "schema": s(t), "description": d })),
+        );
         let mut responses = Map::new();
         responses.insert(
             route.ok.0.to_string(),

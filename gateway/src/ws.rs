@@ -44,10 +44,8 @@ pub async fn upgrade(State(s): State<AppState>, headers: HeaderMap, Query(q): Qu
     let token = token_from_headers(&headers).or(q.token.filter(|t| !t.is_empty())).ok_or_else(ApiError::unauthorized)?;
     let session = s.clients.auth.clone().get_session(grpc_request(Some(&token), GetSessionRequest {})).await?.into_inner();
     let session_id = session.session.as_ref().map(|s| s.id.clone()).unwrap_or_default();
-    let user: UserId = session
-        .user
-        .and_then(|u| u.id.parse().ok())
-        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "session without user"))?;
+    let user: UserId =
+        session.user.and_then(|u| u.id.parse().ok()).ok_or_else(|| ApiError::new(ErrorCode::Internal, "session without user"))?;
     Ok(ws
         .read_buffer_size(BUFFER)
         .write_buffer_size(BUFFER)
@@ -205,7 +203,11 @@ async fn dispatch(s: &AppState, token: &str, event: &str, data: Value, notes: &c
             }
             let body: Body = parse(data)?;
             let status = if event == "presence:setActive" { "active" } else { "away" };
-            s.clients.presence.clone().set_presence(grpc_request(Some(token), SetPresenceRequest { workspace_id: body.workspace_id, status: status.into() })).await?;
+            s.clients
+                .presence
+                .clone()
+                .set_presence(grpc_request(Some(token), SetPresenceRequest { workspace_id: body.workspace_id, status: status.into() }))
+                .await?;
             Ok(json!({ "status": status }))
         }
         "presence:fetch" => {

@@ -31,9 +31,32 @@ pub struct Stack {
 fn service_env(env: &Env, overrides: &HashMap<String, String>) -> Env {
     let mut vars: HashMap<String, String> = HashMap::new();
     for key in [
-        "DATABASE_URL", "DB_POOL_SIZE", "REDIS_URL", "REDIS_PREFIX", "SERVICE_TOKEN", "PRINCIPAL_CACHE_SECS", "MEMBERSHIP_CACHE_SECS",
-        "PRESENCE_TTL_SECS", "STORAGE_QUOTA_BYTES", "S3_BUCKET", "UPLOAD_DIR", "AMQP_URL", "SMTP_HOST", "VAPID_PUBLIC_KEY", "PUBLIC_URL",
-        "COOKIE_SECURE", "TRUST_PROXY", "WS_QUEUE_FRAMES", "GATEWAY_ADDR", "RATE_LIMIT_ENABLED", "NOTIFY_GRPC_URL", "TWO_FACTOR_KEY", "AMQP_PREFIX", "AMQP_EPHEMERAL", "MESSAGING_GRPC_URL", "PRESENCE_GRPC_URL",
+        "DATABASE_URL",
+        "DB_POOL_SIZE",
+        "REDIS_URL",
+        "REDIS_PREFIX",
+        "SERVICE_TOKEN",
+        "PRINCIPAL_CACHE_SECS",
+        "MEMBERSHIP_CACHE_SECS",
+        "PRESENCE_TTL_SECS",
+        "STORAGE_QUOTA_BYTES",
+        "S3_BUCKET",
+        "UPLOAD_DIR",
+        "AMQP_URL",
+        "SMTP_HOST",
+        "VAPID_PUBLIC_KEY",
+        "PUBLIC_URL",
+        "COOKIE_SECURE",
+        "TRUST_PROXY",
+        "WS_QUEUE_FRAMES",
+        "GATEWAY_ADDR",
+        "RATE_LIMIT_ENABLED",
+        "NOTIFY_GRPC_URL",
+        "TWO_FACTOR_KEY",
+        "AMQP_PREFIX",
+        "AMQP_EPHEMERAL",
+        "MESSAGING_GRPC_URL",
+        "PRESENCE_GRPC_URL",
     ] {
         if let Some(v) = env.opt_string(key) {
             vars.insert(key.to_owned(), v);
@@ -118,7 +141,9 @@ pub async fn start(env: &Env) -> anyhow::Result<Stack> {
     auth.messaging_url = url(1);
     messaging.presence_url = url(2);
     notify.messaging_url = url(1);
-    for common in [&mut auth.common, &mut messaging.common, &mut presence.common, &mut files.common, &mut scheduler.common, &mut notify.common] {
+    for common in
+        [&mut auth.common, &mut messaging.common, &mut presence.common, &mut files.common, &mut scheduler.common, &mut notify.common]
+    {
         common.auth_url = url(0);
     }
     let mut gateway = gateway;

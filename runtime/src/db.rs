@@ -140,8 +140,7 @@ pub async fn test_database(base_url: &str, service: &str, migrations: EmbeddedMi
     let fingerprint = {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
-        let list = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&migrations)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let list = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&migrations).map_err(|e| anyhow::anyhow!("{e}"))?;
         for m in list {
             h.update(m.name().to_string().as_bytes());
         }
@@ -156,9 +155,7 @@ pub async fn test_database(base_url: &str, service: &str, migrations: EmbeddedMi
             diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(&template))).execute(&mut conn).await?;
             migrate(&with_database(base_url, &template), migrations).await?;
         }
-        diesel::sql_query(format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(&template)))
-            .execute(&mut conn)
-            .await?;
+        diesel::sql_query(format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(&template))).execute(&mut conn).await?;
         anyhow::Ok(())
     }
     .await;

@@ -187,11 +187,7 @@ impl ServiceError {
             .and_then(|v| v.to_str().ok())
             .and_then(ErrorCode::parse)
             .unwrap_or_else(|| ErrorCode::from_grpc(status.code()));
-        let details = status
-            .metadata()
-            .get(DETAILS_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| serde_json::from_str(s).ok());
+        let details = status.metadata().get(DETAILS_HEADER).and_then(|v| v.to_str().ok()).and_then(|s| serde_json::from_str(s).ok());
         let message = match code {
             ErrorCode::Internal | ErrorCode::Unavailable => {
                 tracing::warn!(code = ?status.code(), message = status.message(), "peer service failed");

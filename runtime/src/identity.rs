@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use ocomms_proto::auth::v1::{GetMembershipRequest, ResolveTokenRequest};
 use ocomms_proto::auth::v1::auth_service_client::AuthServiceClient;
+use ocomms_proto::auth::v1::{GetMembershipRequest, ResolveTokenRequest};
 use sha2::Digest;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;

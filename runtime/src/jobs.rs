@@ -43,7 +43,12 @@ pub struct Job {
 
 /// Writes a job into the caller's `outbox` (call inside the transaction
 /// that makes the change). `due` defaults to now.
-pub async fn enqueue(conn: &mut AsyncPgConnection, key: &str, payload: &serde_json::Value, due: Option<DateTime<Utc>>) -> diesel::QueryResult<()> {
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    payload: &serde_json::Value,
+    due: Option<DateTime<Utc>>,
+) -> diesel::QueryResult<()> {
     diesel::sql_query("INSERT INTO outbox (routing_key, payload, due_at) VALUES ($1, $2, COALESCE($3, now()))")
         .bind::<Text, _>(key)
         .bind::<Jsonb, _>(payload)
@@ -100,7 +105,8 @@ impl Broker {
                 Transport::Local(ex)
             }
             Some(url) => {
-                let amqp = Arc::new(Amqp { url: url.to_owned(), exchange: format!("{prefix}.jobs"), publisher: tokio::sync::Mutex::new(None) });
+                let amqp =
+                    Arc::new(Amqp { url: url.to_owned(), exchange: format!("{prefix}.jobs"), publisher: tokio::sync::Mutex::new(None) });
                 // Fail fast on a wrong URL at start.
                 amqp.channel().await.context("connecting to RabbitMQ (AMQP_URL)")?;
                 Transport::Amqp(amqp)
@@ -222,7 +228,13 @@ impl Amqp {
             .with_content_type("application/json".into())
             .with_message_id(job.id.as_str().into());
         let confirm = ch
-            .basic_publish(self.exchange.as_str().into(), job.key.as_str().into(), lapin::options::BasicPublishOptions::default(), &body, props)
+            .basic_publish(
+                self.exchange.as_str().into(),
+                job.key.as_str().into(),
+                lapin::options::BasicPublishOptions::default(),
+                &body,
+                props,
+            )
             .await?
             .await?;
         anyhow::ensure!(confirm.is_ack(), "broker refused job {}", job.id);

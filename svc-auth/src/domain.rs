@@ -261,7 +261,9 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ServiceRes
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > max => Err(ServiceError::validation(field, format!("must be at most {max} characters"))),
-        Some(v) if v.chars().any(|c| c.is_control() && c != '\n') => Err(ServiceError::validation(field, "must not contain control characters")),
+        Some(v) if v.chars().any(|c| c.is_control() && c != '\n') => {
+            Err(ServiceError::validation(field, "must not contain control characters"))
+        }
         Some(v) => Ok(Some(v.to_owned())),
     }
 }

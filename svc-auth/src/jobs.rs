@@ -25,7 +25,12 @@ pub async fn member_removed(conn: &mut AsyncPgConnection, ws: WorkspaceId, user:
     jobs::enqueue(conn, MEMBER_REMOVED, &serde_json::json!({ "workspaceId": ws, "userId": user }), None).await
 }
 
-pub async fn schedule_guest_expiry(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, until: DateTime<Utc>) -> diesel::QueryResult<()> {
+pub async fn schedule_guest_expiry(
+    conn: &mut AsyncPgConnection,
+    ws: WorkspaceId,
+    user: UserId,
+    until: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
     jobs::enqueue(conn, GUEST_EXPIRED, &serde_json::json!({ "workspaceId": ws, "userId": user, "expiresAt": until }), Some(until)).await
 }
 
@@ -40,7 +45,8 @@ pub fn start(pool: Pool, broker: Broker, bus: Bus) -> jobs::Relay {
 }
 
 async fn guest_expired(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
-    let ws: WorkspaceId = job.payload["workspaceId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no workspaceId"))?;
+    let ws: WorkspaceId =
+        job.payload["workspaceId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no workspaceId"))?;
     let user: UserId = job.payload["userId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no userId"))?;
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     // Still a guest whose access has ended? (They may have been removed,

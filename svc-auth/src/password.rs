@@ -3,14 +3,12 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use ocomms_runtime::ServiceError;
 
 pub async fn hash(password: String) -> Result<String, ServiceError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(ServiceError::internal)?
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.map_err(ServiceError::internal)?
 }
 
 fn hash_blocking(password: &str) -> Result<String, ServiceError> {

@@ -13,8 +13,14 @@ use crate::Config;
 pub async fn spawn(bus: Bus) -> anyhow::Result<Running> {
     testing::spawn_service("auth", crate::MIGRATIONS, "", move |common, listener, shutdown| {
         crate::serve(
-            Config { common, principal_cache_secs: 5, notify_url: "http://127.0.0.1:9".into(),
-                messaging_url: "http://127.0.0.1:9".into(), public_url: "http://localhost:3000".into(), two_factor_key: Some([42; 32]) },
+            Config {
+                common,
+                principal_cache_secs: 5,
+                notify_url: "http://127.0.0.1:9".into(),
+                messaging_url: "http://127.0.0.1:9".into(),
+                public_url: "http://localhost:3000".into(),
+                two_factor_key: Some([42; 32]),
+            },
             bus,
             listener,
             shutdown,
@@ -53,7 +59,10 @@ pub async fn workspace(auth: &Running, owner_token: &str) -> anyhow::Result<Stri
 pub async fn invite(auth: &Running, ws: &str, admin_token: &str, joiner_token: &str) -> anyhow::Result<()> {
     let mut c = client(auth).await?;
     let inv = c
-        .create_invite(authed(admin_token, pb::CreateInviteRequest { workspace_id: ws.into(), email: None, role: None, ..Default::default() }))
+        .create_invite(authed(
+            admin_token,
+            pb::CreateInviteRequest { workspace_id: ws.into(), email: None, role: None, ..Default::default() },
+        ))
         .await?
         .into_inner();
     c.accept_invite(authed(joiner_token, pb::AcceptInviteRequest { token: inv.token })).await?;

@@ -17,7 +17,8 @@ pub fn code_at_step(secret: &[u8], step: u64) -> u32 {
     mac.update(&step.to_be_bytes());
     let h = mac.finalize().into_bytes();
     let offset = usize::from(h[19] & 0x0f);
-    let bin = (u32::from(h[offset] & 0x7f) << 24) | (u32::from(h[offset + 1]) << 16) | (u32::from(h[offset + 2]) << 8) | u32::from(h[offset + 3]);
+    let bin =
+        (u32::from(h[offset] & 0x7f) << 24) | (u32::from(h[offset + 1]) << 16) | (u32::from(h[offset + 2]) << 8) | u32::from(h[offset + 3]);
     bin % 1_000_000
 }
 
@@ -122,7 +123,8 @@ mod tests {
     fn rfc6238_sha1_vectors() {
         // RFC 6238 appendix B (8 digits there; the last 6 are ours).
         let secret = b"12345678901234567890";
-        for (t, expected) in [(59u64, 94_287_082u32), (1_111_111_109, 7_081_804), (1_234_567_890, 89_005_924), (2_000_000_000, 69_279_037)] {
+        for (t, expected) in [(59u64, 94_287_082u32), (1_111_111_109, 7_081_804), (1_234_567_890, 89_005_924), (2_000_000_000, 69_279_037)]
+        {
             assert_eq!(code_at_step(secret, t / STEP_SECS), expected % 1_000_000, "t={t}");
         }
     }

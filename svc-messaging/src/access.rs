@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ocomms_runtime::ServiceResult;
 pub use ocomms_runtime::identity::Membership;
 use ocomms_runtime::identity::{Identity, Principal};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
-use ocomms_runtime::ServiceResult;
 use tonic::metadata::MetadataMap;
 
 #[derive(Clone)]

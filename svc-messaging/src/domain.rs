@@ -168,7 +168,8 @@ pub fn mentions(content: &str) -> Vec<String> {
 /// part of their email (`@ann.brown`).
 pub fn handles(name: &str, email: &str) -> Vec<String> {
     let squashed: String = name.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
-    let first: String = name.split_whitespace().next().unwrap_or_default().chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    let first: String =
+        name.split_whitespace().next().unwrap_or_default().chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
     let local = email.split('@').next().unwrap_or_default().to_lowercase();
     let mut h = vec![squashed, first, local];
     h.retain(|x| !x.is_empty());
@@ -214,7 +215,8 @@ pub fn search_query(q: &str) -> ServiceResult<SearchQuery> {
     for part in q.split_whitespace() {
         let lower = part.to_lowercase();
         let date = |field: &str, v: &str| {
-            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| ServiceError::validation("q", format!("{field}: expects a date like 2026-01-31")))
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| ServiceError::validation("q", format!("{field}: expects a date like 2026-01-31")))
         };
         if let Some(v) = lower.strip_prefix("from:") {
             out.from = Some(v.trim_start_matches('@').to_owned()).filter(|s| !s.is_empty());
@@ -249,7 +251,8 @@ pub fn highlight(content: &str, text: &str) -> String {
         // Case folding changed lengths: fall back to an unmarked excerpt.
         return escape(&chars.iter().take(200).collect::<String>());
     }
-    let words: Vec<Vec<char>> = text.split_whitespace().map(|w| w.trim_matches('"').to_lowercase().chars().collect::<Vec<_>>()).filter(|w| !w.is_empty()).collect();
+    let words: Vec<Vec<char>> =
+        text.split_whitespace().map(|w| w.trim_matches('"').to_lowercase().chars().collect::<Vec<_>>()).filter(|w| !w.is_empty()).collect();
     let mut marks = vec![false; chars.len()];
     for w in &words {
         let mut i = 0;

@@ -52,7 +52,9 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
         let (pool, access) = (p2.clone(), a2.clone());
         async move { drop_memberships(&pool, &access, &job.payload).await }
     });
-    let presence = ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient::new(ocomms_runtime::grpc::channel(&config.presence_url)?);
+    let presence = ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient::new(ocomms_runtime::grpc::channel(
+        &config.presence_url,
+    )?);
     let api = grpc::MessagingApi { pool, bus, access, presence, relay };
     let routes = tonic::service::Routes::new(MessagingServiceServer::new(api));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
@@ -78,10 +80,9 @@ async fn on_member_removed(
         if ev.name != ocomms_runtime::events::MEMBER_REMOVED {
             continue;
         }
-        if let (Some(ws), Some(user)) = (
-            ev.data["workspaceId"].as_str().and_then(|s| s.parse().ok()),
-            ev.data["userId"].as_str().and_then(|s| s.parse().ok()),
-        ) {
+        if let (Some(ws), Some(user)) =
+            (ev.data["workspaceId"].as_str().and_then(|s| s.parse().ok()), ev.data["userId"].as_str().and_then(|s| s.parse().ok()))
+        {
             access.forget(ws, user);
         }
     }

@@ -62,7 +62,10 @@ fn notification_pb(r: Row) -> pb::Notification {
 const COLUMNS: &str = "id, type, title, body, data, is_read, created_at";
 
 impl NotifyApi {
-    pub(crate) async fn list_notifications(&self, req: Request<pb::ListNotificationsRequest>) -> ServiceResult<pb::ListNotificationsResponse> {
+    pub(crate) async fn list_notifications(
+        &self,
+        req: Request<pb::ListNotificationsRequest>,
+    ) -> ServiceResult<pb::ListNotificationsResponse> {
         let p = self.identity.principal(req.metadata()).await?;
         let r = req.get_ref();
         let limit = match r.limit {
@@ -86,13 +89,14 @@ impl NotifyApi {
         let p = self.identity.principal(req.metadata()).await?;
         let id: uuid::Uuid = ids::parse("notificationId", &req.get_ref().notification_id)?;
         let mut conn = self.pool.get().await?;
-        let row: Row = diesel::sql_query(format!("UPDATE notifications SET is_read = true WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"))
-            .bind::<SqlUuid, _>(id)
-            .bind::<SqlUuid, _>(p.user_id)
-            .get_result(&mut conn)
-            .await
-            .optional()?
-            .ok_or_else(|| ServiceError::not_found("notification"))?;
+        let row: Row =
+            diesel::sql_query(format!("UPDATE notifications SET is_read = true WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"))
+                .bind::<SqlUuid, _>(id)
+                .bind::<SqlUuid, _>(p.user_id)
+                .get_result(&mut conn)
+                .await
+                .optional()?
+                .ok_or_else(|| ServiceError::not_found("notification"))?;
         self.bus.publish(Event::to_users(vec![p.user_id], "notification:read", serde_json::json!({ "notificationId": id }))).await;
         Ok(notification_pb(row))
     }
@@ -110,12 +114,13 @@ impl NotifyApi {
 
     async fn settings_of(&self, user: ocomms_runtime::ids::UserId, channel: uuid::Uuid) -> ServiceResult<pb::ChannelSettings> {
         let mut conn = self.pool.get().await?;
-        let row: Option<Settings> = diesel::sql_query("SELECT level, muted FROM channel_notification_settings WHERE user_id = $1 AND channel_id = $2")
-            .bind::<SqlUuid, _>(user)
-            .bind::<SqlUuid, _>(channel)
-            .get_result(&mut conn)
-            .await
-            .optional()?;
+        let row: Option<Settings> =
+            diesel::sql_query("SELECT level, muted FROM channel_notification_settings WHERE user_id = $1 AND channel_id = $2")
+                .bind::<SqlUuid, _>(user)
+                .bind::<SqlUuid, _>(channel)
+                .get_result(&mut conn)
+                .await
+                .optional()?;
         let (level, muted) = row.map(|r| (r.level, r.muted)).unwrap_or_else(|| ("all".to_owned(), false));
         Ok(pb::ChannelSettings { channel_id: channel.to_string(), level, muted })
     }

@@ -94,10 +94,12 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
         Box::pin(async move {
             let muted: Vec<Muted> = match channel_id {
                 Some(c) => {
-                    diesel::sql_query("SELECT user_id FROM channel_notification_settings WHERE channel_id = $1 AND (muted OR level = 'none')")
-                        .bind::<SqlUuid, _>(c)
-                        .load(conn)
-                        .await?
+                    diesel::sql_query(
+                        "SELECT user_id FROM channel_notification_settings WHERE channel_id = $1 AND (muted OR level = 'none')",
+                    )
+                    .bind::<SqlUuid, _>(c)
+                    .load(conn)
+                    .await?
                 }
                 None => Vec::new(),
             };
@@ -113,21 +115,26 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
                 let id = uuid::Uuid::now_v7();
                 let mut d = data.clone();
                 d["kind"] = serde_json::json!(kind);
-                diesel::sql_query("INSERT INTO notifications (id, user_id, workspace_id, type, title, body, data) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind::<SqlUuid, _>(id)
-                    .bind::<SqlUuid, _>(user)
-                    .bind::<Nullable<SqlUuid>, _>(workspace)
-                    .bind::<Text, _>(kind)
-                    .bind::<Text, _>(&title)
-                    .bind::<Text, _>(&body)
-                    .bind::<Jsonb, _>(&d)
-                    .execute(conn)
-                    .await?;
+                diesel::sql_query(
+                    "INSERT INTO notifications (id, user_id, workspace_id, type, title, body, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind::<SqlUuid, _>(id)
+                .bind::<SqlUuid, _>(user)
+                .bind::<Nullable<SqlUuid>, _>(workspace)
+                .bind::<Text, _>(kind)
+                .bind::<Text, _>(&title)
+                .bind::<Text, _>(&body)
+                .bind::<Jsonb, _>(&d)
+                .execute(conn)
+                .await?;
                 if let Ok(mut c) = out.lock() {
-                    c.push((user, serde_json::json!({
-                        "id": id, "type": kind, "title": title, "body": body, "data": d.to_string(),
-                        "isRead": false, "createdAt": rfc3339(chrono::Utc::now()),
-                    })));
+                    c.push((
+                        user,
+                        serde_json::json!({
+                            "id": id, "type": kind, "title": title, "body": body, "data": d.to_string(),
+                            "isRead": false, "createdAt": rfc3339(chrono::Utc::now()),
+                        }),
+                    ));
                 }
             }
             Ok(())

@@ -85,11 +85,12 @@ impl PresenceApi {
         self.identity.membership(req.metadata(), ws).await?;
         let live = self.live.get(ws, &users).await?;
         let mut conn = self.pool.get().await?;
-        let seen: Vec<LastSeen> = diesel::sql_query("SELECT user_id, updated_at FROM last_seen WHERE workspace_id = $1 AND user_id = ANY($2)")
-            .bind::<SqlUuid, _>(ws)
-            .bind::<diesel::sql_types::Array<SqlUuid>, _>(&users)
-            .load(&mut conn)
-            .await?;
+        let seen: Vec<LastSeen> =
+            diesel::sql_query("SELECT user_id, updated_at FROM last_seen WHERE workspace_id = $1 AND user_id = ANY($2)")
+                .bind::<SqlUuid, _>(ws)
+                .bind::<diesel::sql_types::Array<SqlUuid>, _>(&users)
+                .load(&mut conn)
+                .await?;
         let presences = users
             .iter()
             .map(|u| match live.get(u) {

@@ -12,7 +12,7 @@ mod grpc;
 use std::future::Future;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use ocomms_proto::scheduler::v1::scheduler_service_server::{SchedulerServiceServer, SERVICE_NAME};
+use ocomms_proto::scheduler::v1::scheduler_service_server::{SERVICE_NAME, SchedulerServiceServer};
 use ocomms_runtime::events::Bus;
 use ocomms_runtime::identity::Identity;
 use tokio::net::TcpListener;

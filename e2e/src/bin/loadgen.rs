@@ -66,7 +66,14 @@ struct Counters {
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let stack = if args.spawn {
-        Some(TestStack::start(StackOptions { redis: args.redis, env: vec![("DB_POOL_SIZE".into(), "32".into()), ("RATE_LIMIT_ENABLED".into(), "false".into())], ..Default::default() }).await?)
+        Some(
+            TestStack::start(StackOptions {
+                redis: args.redis,
+                env: vec![("DB_POOL_SIZE".into(), "32".into()), ("RATE_LIMIT_ENABLED".into(), "false".into())],
+                ..Default::default()
+            })
+            .await?,
+        )
     } else {
         None
     };
@@ -126,7 +133,8 @@ async fn main() -> anyhow::Result<()> {
                     if v["data"]["message"]["authorId"] == me.as_str() {
                         continue;
                     }
-                    let sent_us = v["data"]["message"]["content"].as_str().and_then(|c| c.strip_prefix("lg ")).and_then(|c| c.parse::<u64>().ok());
+                    let sent_us =
+                        v["data"]["message"]["content"].as_str().and_then(|c| c.strip_prefix("lg ")).and_then(|c| c.parse::<u64>().ok());
                     if let Some(us) = sent_us {
                         local.push((epoch.elapsed().as_micros() as u64).saturating_sub(us));
                         counters.delivered.fetch_add(1, Ordering::Relaxed);
@@ -164,7 +172,9 @@ async fn main() -> anyhow::Result<()> {
     let send_secs = start.elapsed().as_secs_f64();
     // Let the last messages land, then close.
     let drain = Instant::now();
-    while counters.acked_ok.load(Ordering::Relaxed) + counters.acked_err.load(Ordering::Relaxed) < total && drain.elapsed() < Duration::from_secs(30) {
+    while counters.acked_ok.load(Ordering::Relaxed) + counters.acked_err.load(Ordering::Relaxed) < total
+        && drain.elapsed() < Duration::from_secs(30)
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -181,10 +191,17 @@ async fn main() -> anyhow::Result<()> {
     let ok = counters.acked_ok.load(Ordering::Relaxed);
     let err = counters.acked_err.load(Ordering::Relaxed);
     let per_channel = args.clients / args.channels;
-    println!("clients={} channels={} (~{} members each) target_rate={}/s duration={}s", args.clients, args.channels, per_channel, args.rate, args.seconds);
+    println!(
+        "clients={} channels={} (~{} members each) target_rate={}/s duration={}s",
+        args.clients, args.channels, per_channel, args.rate, args.seconds
+    );
     println!("sent={} acked_ok={} errors={} unacked={}", counters.sent.load(Ordering::Relaxed), ok, err, total.saturating_sub(ok + err));
     println!("achieved_send_rate={:.1}/s (over {:.1}s of sending)", ok as f64 / send_secs, send_secs);
-    println!("deliveries={} ({:.1}/s)", counters.delivered.load(Ordering::Relaxed), counters.delivered.load(Ordering::Relaxed) as f64 / elapsed);
+    println!(
+        "deliveries={} ({:.1}/s)",
+        counters.delivered.load(Ordering::Relaxed),
+        counters.delivered.load(Ordering::Relaxed) as f64 / elapsed
+    );
     println!("send_to_deliver_ms p50={:.2} p90={:.2} p99={:.2} max={:.2}", pct(0.5), pct(0.9), pct(0.99), pct(1.0));
     if let Some(s) = stack {
         s.stop().await?;

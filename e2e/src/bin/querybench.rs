@@ -53,9 +53,12 @@ async fn main() -> anyhow::Result<()> {
     ))
     .execute(&mut conn)
     .await?;
-    diesel::sql_query(format!("INSERT INTO channel_members (channel_id, user_id, workspace_id) SELECT id, '{}', '{ws}' FROM channels", owner.id))
-        .execute(&mut conn)
-        .await?;
+    diesel::sql_query(format!(
+        "INSERT INTO channel_members (channel_id, user_id, workspace_id) SELECT id, '{}', '{ws}' FROM channels",
+        owner.id
+    ))
+    .execute(&mut conn)
+    .await?;
     for g in 1..=channels {
         diesel::sql_query(format!(
             "INSERT INTO messages (id, workspace_id, channel_id, author_id, content, sequence, created_at, updated_at)
@@ -82,16 +85,26 @@ async fn main() -> anyhow::Result<()> {
     let size: i64 = ocomms_runtime::db::count(&mut conn, "SELECT pg_total_relation_size('messages') AS n").await?;
     eprintln!("loaded {total} messages in {:.0}s ({} MiB with indexes)", loaded.as_secs_f64(), size / (1 << 20));
     let chans = api.get(&format!("/api/workspaces/{ws}/channels"), &owner.token).await.expect(200);
-    let ids: Vec<String> = chans["channels"].as_array().context("channels")?.iter().filter_map(|c| c["id"].as_str().map(str::to_owned)).collect();
+    let ids: Vec<String> =
+        chans["channels"].as_array().context("channels")?.iter().filter_map(|c| c["id"].as_str().map(str::to_owned)).collect();
 
-    println!("data set: {total} messages in {channels} channels of {per_channel}, one workspace; the reader is in every channel; messages table {} MiB with indexes", size / (1 << 20));
+    println!(
+        "data set: {total} messages in {channels} channels of {per_channel}, one workspace; the reader is in every channel; messages table {} MiB with indexes",
+        size / (1 << 20)
+    );
     println!("| query | p50 ms | p99 ms | results (last call) |");
     println!("|---|---|---|---|");
     let seq = |i: u64| 1 + (i * 7919) % per_channel;
     let queries: Vec<(&str, Box<dyn Fn(u64) -> String>)> = vec![
         ("history: latest 50", Box::new(|i| format!("/api/channels/{}/messages?limit=50", ids[(i as usize) % ids.len()]))),
-        ("history: 50 before a random sequence", Box::new(|i| format!("/api/channels/{}/messages?limit=50&before={}", ids[(i as usize) % ids.len()], seq(i) + 50))),
-        ("history: 50 after a random sequence (resume)", Box::new(|i| format!("/api/channels/{}/messages?limit=50&after={}", ids[(i as usize) % ids.len()], seq(i)))),
+        (
+            "history: 50 before a random sequence",
+            Box::new(|i| format!("/api/channels/{}/messages?limit=50&before={}", ids[(i as usize) % ids.len()], seq(i) + 50)),
+        ),
+        (
+            "history: 50 after a random sequence (resume)",
+            Box::new(|i| format!("/api/channels/{}/messages?limit=50&after={}", ids[(i as usize) % ids.len()], seq(i))),
+        ),
         ("unread counts: all 100 channels unread (capped at 1000 each)", Box::new(|_| format!("/api/workspaces/{ws}/unread"))),
         ("search: common word `deploy`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=deploy"))),
         ("search: rare word `zebraquartz`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=zebraquartz"))),
@@ -99,10 +112,13 @@ async fn main() -> anyhow::Result<()> {
         ("search: partial word `atenc`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=atenc"))),
         ("search: Japanese `会議`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=%E4%BC%9A%E8%AD%B0"))),
         ("search: `deploy in:#bench-7`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=deploy%20in:%23bench-7"))),
-        ("search: `zebraquartz after:` last week", Box::new(|_| {
-            let d = (chrono::Utc::now() - chrono::Duration::days(7)).format("%Y-%m-%d");
-            format!("/api/workspaces/{ws}/search?q=zebraquartz%20after:{d}")
-        })),
+        (
+            "search: `zebraquartz after:` last week",
+            Box::new(|_| {
+                let d = (chrono::Utc::now() - chrono::Duration::days(7)).format("%Y-%m-%d");
+                format!("/api/workspaces/{ws}/search?q=zebraquartz%20after:{d}")
+            }),
+        ),
     ];
     for (name, path) in &queries {
         let mut times = Vec::with_capacity(iterations as usize);
@@ -113,7 +129,12 @@ async fn main() -> anyhow::Result<()> {
             let r = api.get(&p, &owner.token).await;
             times.push(t0.elapsed());
             anyhow::ensure!(r.status.is_success(), "{name}: {} {}", r.status, r.body);
-            last = r.body["messages"].as_array().or_else(|| r.body["results"].as_array()).or_else(|| r.body["channels"].as_array()).map(Vec::len).unwrap_or(0);
+            last = r.body["messages"]
+                .as_array()
+                .or_else(|| r.body["results"].as_array())
+                .or_else(|| r.body["channels"].as_array())
+                .map(Vec::len)
+                .unwrap_or(0);
         }
         times.sort();
         let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;

@@ -10,7 +10,12 @@ async fn sign_up_in_session_and_out() {
     let api = t.api();
     let email = format!("zoe-{}@example.com", uuid::Uuid::new_v4().simple());
     let up = api
-        .call(Method::POST, "/api/auth/sign-up/email", None, Some(json!({ "email": email, "password": "correct horse battery", "name": "Zoe" })))
+        .call(
+            Method::POST,
+            "/api/auth/sign-up/email",
+            None,
+            Some(json!({ "email": email, "password": "correct horse battery", "name": "Zoe" })),
+        )
         .await
         .expect("sign up");
     let cookie = up.headers.get("set-cookie").and_then(|v| v.to_str().ok()).expect("cookie").to_owned();
@@ -25,7 +30,12 @@ async fn sign_up_in_session_and_out() {
     assert_eq!(s.status().as_u16(), 200);
 
     let signed_in = api
-        .call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": email.to_uppercase(), "password": "correct horse battery" })))
+        .call(
+            Method::POST,
+            "/api/auth/sign-in/email",
+            None,
+            Some(json!({ "email": email.to_uppercase(), "password": "correct horse battery" })),
+        )
         .await
         .expect("sign in")
         .expect(200);
@@ -60,10 +70,15 @@ async fn bad_credentials_get_one_answer() {
         .expect_error(401, "UNAUTHORIZED");
     assert_eq!(wrong, unknown);
     assert_eq!(wrong["error"]["message"], "Invalid credentials");
-    api.call(Method::POST, "/api/auth/sign-up/email", None, Some(json!({ "email": u.email, "password": "another password 1", "name": "Y" })))
-        .await
-        .expect("call")
-        .expect_error(409, "CONFLICT");
+    api.call(
+        Method::POST,
+        "/api/auth/sign-up/email",
+        None,
+        Some(json!({ "email": u.email, "password": "another password 1", "name": "Y" })),
+    )
+    .await
+    .expect("call")
+    .expect_error(409, "CONFLICT");
     t.stop().await.expect("stops");
 }
 
@@ -136,7 +151,12 @@ async fn two_factor_through_the_gateway() {
     let code = |ahead: u64| format!("{:06}", svc_auth::totp::code_at_step(&secret, now / 30 + ahead));
     api.post("/api/auth/two-factor/verify", &u.token, json!({ "code": code(0) })).await.expect(200);
     let sign_in = |c: Option<String>| {
-        api.call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": u.email, "password": "correct horse battery", "totpCode": c })))
+        api.call(
+            Method::POST,
+            "/api/auth/sign-in/email",
+            None,
+            Some(json!({ "email": u.email, "password": "correct horse battery", "totpCode": c })),
+        )
     };
     let need = sign_in(None).await.expect("call").expect_error(401, "UNAUTHORIZED");
     assert_eq!(need["error"]["details"]["twoFactorRequired"], true);

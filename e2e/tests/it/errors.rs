@@ -36,7 +36,10 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(no_type.status().as_u16(), 400);
     api.post(ws_path, &r.ann.token, json!({ "name": 42, "slug": "x" })).await.expect_error(400, "VALIDATION_ERROR");
     api.post(ws_path, &r.ann.token, json!({ "name": "No slug" })).await.expect_error(400, "VALIDATION_ERROR");
-    let e = api.post(ws_path, &r.ann.token, json!({ "name": "A", "slug": "ok-slug", "joinPolicy": "everyone" })).await.expect_error(400, "VALIDATION_ERROR");
+    let e = api
+        .post(ws_path, &r.ann.token, json!({ "name": "A", "slug": "ok-slug", "joinPolicy": "everyone" }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
     assert_eq!(e["error"]["details"]["field"], "joinPolicy");
     let list = api.get(ws_path, &r.ann.token).await.expect(200);
     assert_eq!(list["workspaces"].as_array().map(Vec::len), Some(1), "nothing was created");
@@ -51,13 +54,20 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(page["messages"].as_array().map(Vec::len), Some(0), "no bad message was stored");
 
     // NUL characters are refused, not a server error.
-    api.patch(&format!("/api/channels/{}", r.channel), &r.ann.token, json!({ "description": "a\u{0}b" })).await.expect_error(400, "VALIDATION_ERROR");
-    let nul = api.call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": "a\u{0}@x.io", "password": "whatever123" }))).await.expect("call");
+    api.patch(&format!("/api/channels/{}", r.channel), &r.ann.token, json!({ "description": "a\u{0}b" }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
+    let nul = api
+        .call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": "a\u{0}@x.io", "password": "whatever123" })))
+        .await
+        .expect("call");
     assert!(nul.status.is_client_error(), "{}", nul.status);
     // A client id names one message in one place.
     let other = api.channel(&r.ws, &r.ann, "other").await.expect("other");
     api.post(&msgs, &r.ann.token, json!({ "content": "first", "clientMsgId": "c-1" })).await.expect(201);
-    api.post(&format!("/api/channels/{other}/messages"), &r.ann.token, json!({ "content": "second", "clientMsgId": "c-1" })).await.expect_error(409, "CONFLICT");
+    api.post(&format!("/api/channels/{other}/messages"), &r.ann.token, json!({ "content": "second", "clientMsgId": "c-1" }))
+        .await
+        .expect_error(409, "CONFLICT");
 
     // Ids that are not ids name nothing.
     api.get("/api/channels/not-a-uuid", &r.ann.token).await.expect_error(404, "NOT_FOUND");
@@ -120,7 +130,8 @@ async fn another_workspace_is_invisible_on_every_route() {
     let t = stack().await;
     let r = room(&t.api()).await;
     let api = &r.api;
-    let m = api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "private matter" })).await.expect(201);
+    let m =
+        api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "private matter" })).await.expect(201);
     let dm = api.post(&format!("/api/workspaces/{}/conversations", r.ws), &r.ann.token, json!({ "userIds": [r.bob.id] })).await.expect(200);
     let ids = Ids {
         ws: r.ws.clone(),
@@ -216,7 +227,11 @@ async fn every_body_route_refuses_malformed_json_with_a_400() {
             if op.get("requestBody").is_none() {
                 continue;
             }
-            for bad in [json!([1, 2, 3]), json!("text"), json!({ "content": { "nested": true }, "name": 7, "email": false, "userIds": "x", "sequence": "x", "version": "x", "channelIds": 5, "role": 1, "approve": "yes", "password": 1, "code": 1, "emoji": 1, "messageId": 1, "workspaceId": 1, "channelId": 1, "userId": 1, "token": 1, "newPassword": 1, "handle": 1, "expiresAt": 1, "text": 1, "title": 1 })] {
+            for bad in [
+                json!([1, 2, 3]),
+                json!("text"),
+                json!({ "content": { "nested": true }, "name": 7, "email": false, "userIds": "x", "sequence": "x", "version": "x", "channelIds": 5, "role": 1, "approve": "yes", "password": 1, "code": 1, "emoji": 1, "messageId": 1, "workspaceId": 1, "channelId": 1, "userId": 1, "token": 1, "newPassword": 1, "handle": 1, "expiresAt": 1, "text": 1, "title": 1 }),
+            ] {
                 let verb = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
                 let token = if path.starts_with("/api/auth/sign") || path.contains("password") { None } else { Some(r.ann.token.as_str()) };
                 let resp = api.call(verb, &concrete, token, Some(bad.clone())).await.expect("call");

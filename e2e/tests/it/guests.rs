@@ -10,7 +10,10 @@ async fn guests_see_only_their_channels_and_are_soft_locked_on_time() {
     let t = stack().await;
     let r = room(&t.api()).await;
     let api = &r.api;
-    let secret = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true })).await.expect(201);
+    let secret = api
+        .post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true }))
+        .await
+        .expect(201);
     let other = api.channel(&r.ws, &r.ann, "other").await.expect("other");
     let sid = secret["id"].as_str().expect("id").to_owned();
     let invites = format!("/api/workspaces/{}/guest-invites", r.ws);
@@ -21,7 +24,9 @@ async fn guests_see_only_their_channels_and_are_soft_locked_on_time() {
     let eve_ws = api.workspace(&eve).await.expect("ws");
     let foreign = api.channel(&eve_ws, &eve, "foreign").await.expect("foreign");
     api.post(&invites, &r.ann.token, json!({ "channelIds": [foreign], "expiresAt": until })).await.expect_error(400, "VALIDATION_ERROR");
-    api.post(&invites, &r.ann.token, json!({ "channelIds": [r.channel], "expiresAt": "2001-01-01T00:00:00Z" })).await.expect_error(400, "VALIDATION_ERROR");
+    api.post(&invites, &r.ann.token, json!({ "channelIds": [r.channel], "expiresAt": "2001-01-01T00:00:00Z" }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
     let inv = api.post(&invites, &r.ann.token, json!({ "channelIds": [r.channel, sid], "expiresAt": until })).await.expect(201);
     assert_eq!(inv["isGuest"], true);
 
@@ -39,7 +44,9 @@ async fn guests_see_only_their_channels_and_are_soft_locked_on_time() {
     api.get(&format!("/api/channels/{other}"), &gus.token).await.expect_error(404, "NOT_FOUND");
     api.post(&format!("/api/channels/{other}/join"), &gus.token, json!({})).await.expect_error(404, "NOT_FOUND");
     api.post(&format!("/api/workspaces/{}/channels", r.ws), &gus.token, json!({ "name": "mine" })).await.expect_error(403, "FORBIDDEN");
-    api.post(&format!("/api/workspaces/{}/conversations", r.ws), &gus.token, json!({ "userIds": [r.ann.id] })).await.expect_error(403, "FORBIDDEN");
+    api.post(&format!("/api/workspaces/{}/conversations", r.ws), &gus.token, json!({ "userIds": [r.ann.id] }))
+        .await
+        .expect_error(403, "FORBIDDEN");
     let mut gus_sock = Socket::connect(&t.base, &gus.token).await.expect("socket");
     let ack = gus_sock.request("message:send", json!({ "channelId": r.channel, "content": "hello from a guest" })).await.expect("ack");
     assert_eq!(ack["ok"], true, "{ack}");
@@ -50,10 +57,17 @@ async fn guests_see_only_their_channels_and_are_soft_locked_on_time() {
     // Mentions never reach a guest outside their channels.
     api.post(&format!("/api/channels/{other}/messages"), &r.ann.token, json!({ "content": "@gus this is not for you" })).await.expect(201);
     // A private channel the inviter is not in cannot be handed out.
-    let hidden = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.bob.token, json!({ "name": "bobs", "isPrivate": true })).await.expect(201);
-    api.post(&invites, &r.ann.token, json!({ "channelIds": [hidden["id"]], "expiresAt": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339() }))
+    let hidden = api
+        .post(&format!("/api/workspaces/{}/channels", r.ws), &r.bob.token, json!({ "name": "bobs", "isPrivate": true }))
         .await
-        .expect_error(400, "VALIDATION_ERROR");
+        .expect(201);
+    api.post(
+        &invites,
+        &r.ann.token,
+        json!({ "channelIds": [hidden["id"]], "expiresAt": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339() }),
+    )
+    .await
+    .expect_error(400, "VALIDATION_ERROR");
 
     // On time, the expiry job (outbox → RabbitMQ → svc-auth) tells the
     // guest's sockets, one event per channel.
@@ -67,7 +81,9 @@ async fn guests_see_only_their_channels_and_are_soft_locked_on_time() {
     expected.sort();
     assert_eq!(locked, expected);
     // Soft-lock: reading works, posting does not.
-    api.post(&format!("/api/channels/{}/messages", r.channel), &gus.token, json!({ "content": "still here?" })).await.expect_error(403, "GUEST_LOCKED");
+    api.post(&format!("/api/channels/{}/messages", r.channel), &gus.token, json!({ "content": "still here?" }))
+        .await
+        .expect_error(403, "GUEST_LOCKED");
     assert_eq!(gus_sock.event("guest:locked", WAIT).await.expect("told again")["channelId"], r.channel);
     let page = api.get(&format!("/api/channels/{sid}/messages"), &gus.token).await.expect(200);
     assert_eq!(page["messages"][0]["content"], "psst");
@@ -84,7 +100,10 @@ async fn join_requests_and_invite_limits() {
     let ann = api.sign_up("Ann").await.expect("ann");
     let bob = api.sign_up("Bob").await.expect("bob");
     let cat = api.sign_up("Cat").await.expect("cat");
-    let ws = api.post("/api/workspaces", &ann.token, json!({ "name": "Club", "slug": format!("club-{}", &bob.id[..8]), "joinPolicy": "request" })).await.expect(201);
+    let ws = api
+        .post("/api/workspaces", &ann.token, json!({ "name": "Club", "slug": format!("club-{}", &bob.id[..8]), "joinPolicy": "request" }))
+        .await
+        .expect(201);
     let ws = ws["id"].as_str().expect("id").to_owned();
     let mut ann_sock = Socket::connect(&t.base, &ann.token).await.expect("socket");
     let asked = api.post(&format!("/api/workspaces/{ws}/join"), &bob.token, json!({})).await.expect(202);
@@ -99,16 +118,24 @@ async fn join_requests_and_invite_limits() {
     api.post(&format!("/api/workspaces/{ws}/join-requests/{bob_req}"), &ann.token, json!({ "approve": true })).await.expect(200);
     assert_eq!(bob_sock.event("workspace:joinDecision", WAIT).await.expect("told")["request"]["status"], "approved");
     api.get(&format!("/api/workspaces/{ws}"), &bob.token).await.expect(200);
-    api.post(&format!("/api/workspaces/{ws}/join-requests/{bob_req}"), &ann.token, json!({ "approve": false })).await.expect_error(404, "NOT_FOUND");
-    let cat_req = pending["requests"].as_array().expect("r").iter().find(|r| r["userId"] == cat.id.as_str()).expect("cat's")["id"].as_str().expect("id").to_owned();
+    api.post(&format!("/api/workspaces/{ws}/join-requests/{bob_req}"), &ann.token, json!({ "approve": false }))
+        .await
+        .expect_error(404, "NOT_FOUND");
+    let cat_req = pending["requests"].as_array().expect("r").iter().find(|r| r["userId"] == cat.id.as_str()).expect("cat's")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     api.post(&format!("/api/workspaces/{ws}/join-requests/{cat_req}"), &ann.token, json!({ "approve": false })).await.expect(200);
     api.get(&format!("/api/workspaces/{ws}"), &cat.token).await.expect_error(404, "NOT_FOUND");
 
     // Invite-only workspaces cannot be asked to join; invites have limits.
     let closed = api.workspace(&ann).await.expect("closed");
     api.post(&format!("/api/workspaces/{closed}/join"), &cat.token, json!({})).await.expect_error(404, "NOT_FOUND");
-    api.post(&format!("/api/workspaces/{closed}/invites"), &ann.token, json!({ "expiresInHours": 0 })).await.expect_error(400, "VALIDATION_ERROR");
-    let two = api.post(&format!("/api/workspaces/{closed}/invites"), &ann.token, json!({ "maxUses": 2, "expiresInHours": 1 })).await.expect(201);
+    api.post(&format!("/api/workspaces/{closed}/invites"), &ann.token, json!({ "expiresInHours": 0 }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
+    let two =
+        api.post(&format!("/api/workspaces/{closed}/invites"), &ann.token, json!({ "maxUses": 2, "expiresInHours": 1 })).await.expect(201);
     let tok = two["token"].as_str().expect("token");
     for u in [&bob, &cat] {
         api.post(&format!("/api/invites/{tok}/accept"), &u.token, json!({})).await.expect(200);

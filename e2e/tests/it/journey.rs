@@ -122,7 +122,10 @@ async fn concurrent_senders_keep_sequences_gap_free_and_every_event_arrives() {
             let mut seqs = Vec::new();
             if i < 4 {
                 for j in 0..20 {
-                    let m = api.post(&format!("/api/channels/{channel}/messages"), &user.token, json!({ "content": format!("{i}/{j}") })).await.expect(201);
+                    let m = api
+                        .post(&format!("/api/channels/{channel}/messages"), &user.token, json!({ "content": format!("{i}/{j}") }))
+                        .await
+                        .expect(201);
                     seqs.push(m["sequence"].as_i64().expect("seq"));
                 }
             } else {
@@ -163,7 +166,10 @@ async fn typing_indicators_reach_the_other_members_only() {
     let ack = ann.request("typing:start", json!({ "channelId": r.channel })).await.expect("ack");
     assert_eq!(ack["ok"], true, "{ack}");
     let ev = bob.event("typing:update", WAIT).await.expect("bob sees it");
-    assert_eq!((ev["userId"].as_str(), ev["isTyping"].as_bool(), ev["channelId"].as_str()), (Some(r.ann.id.as_str()), Some(true), Some(r.channel.as_str())));
+    assert_eq!(
+        (ev["userId"].as_str(), ev["isTyping"].as_bool(), ev["channelId"].as_str()),
+        (Some(r.ann.id.as_str()), Some(true), Some(r.channel.as_str()))
+    );
     ann.request("typing:stop", json!({ "channelId": r.channel })).await.expect("ack");
     assert_eq!(bob.event("typing:update", WAIT).await.expect("stop")["isTyping"], false);
     ann.expect_no_event("typing:update", QUIET).await.expect("not to oneself");

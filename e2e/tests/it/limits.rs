@@ -19,18 +19,29 @@ async fn sign_ups_sign_ins_and_messages_are_limited() {
     let bob = api.sign_up("Bob").await.expect("2");
     api.sign_up("Cat").await.expect("3");
     let fourth = api
-        .call(Method::POST, "/api/auth/sign-up/email", None, Some(json!({ "email": "dan@example.com", "password": "correct horse battery", "name": "Dan" })))
+        .call(
+            Method::POST,
+            "/api/auth/sign-up/email",
+            None,
+            Some(json!({ "email": "dan@example.com", "password": "correct horse battery", "name": "Dan" })),
+        )
         .await
         .expect("call");
-    let retry_header: u64 = fourth.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("Retry-After");
+    let retry_header: u64 =
+        fourth.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("Retry-After");
     let body = fourth.expect_error(429, "RATE_LIMIT_EXCEEDED");
     assert_eq!(body["error"]["details"]["retryAfter"].as_u64(), Some(retry_header));
     assert!((1..=60).contains(&retry_header));
     // Dan was not created: nothing happened behind the 429.
-    api.call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": "dan@example.com", "password": "correct horse battery" })))
-        .await
-        .expect("call")
-        .expect_error(401, "UNAUTHORIZED");
+    api.call(
+        Method::POST,
+        "/api/auth/sign-in/email",
+        None,
+        Some(json!({ "email": "dan@example.com", "password": "correct horse battery" })),
+    )
+    .await
+    .expect("call")
+    .expect_error(401, "UNAUTHORIZED");
 
     // Sign-in: 5 a minute per address (one was just spent).
     for _ in 0..4 {

@@ -18,7 +18,10 @@ async fn edits_deletes_and_reactions_reach_members_live() {
     let id = m["id"].as_str().expect("id").to_owned();
 
     // Only the author edits.
-    let e = api.call(Method::PATCH, &format!("/api/messages/{id}"), Some(&r.ann.token), Some(json!({ "content": "hijack" }))).await.expect("call");
+    let e = api
+        .call(Method::PATCH, &format!("/api/messages/{id}"), Some(&r.ann.token), Some(json!({ "content": "hijack" })))
+        .await
+        .expect("call");
     e.expect_error(403, "FORBIDDEN");
     let ack = bob.request("message:edit", json!({ "messageId": id, "content": "typo" })).await.expect("ack");
     assert_eq!(ack["data"]["content"], "typo");
@@ -57,10 +60,16 @@ async fn edits_deletes_and_reactions_reach_members_live() {
     let page = api.get(&format!("/api/channels/{}/messages", r.channel), &r.bob.token).await.expect(200);
     let msgs = page["messages"].as_array().expect("messages");
     assert_eq!(msgs.len(), 2);
-    assert_eq!((msgs[0]["sequence"].as_i64(), msgs[0]["content"].as_str(), msgs[0]["isDeleted"].as_bool()), (Some(1), Some("[deleted]"), Some(true)));
+    assert_eq!(
+        (msgs[0]["sequence"].as_i64(), msgs[0]["content"].as_str(), msgs[0]["isDeleted"].as_bool()),
+        (Some(1), Some("[deleted]"), Some(true))
+    );
     assert_eq!(msgs[0]["replyCount"], 1);
     assert_eq!(msgs[1]["content"], "answer");
-    let e = api.call(Method::PATCH, &format!("/api/messages/{id}"), Some(&r.bob.token), Some(json!({ "content": "undo" }))).await.expect("call");
+    let e = api
+        .call(Method::PATCH, &format!("/api/messages/{id}"), Some(&r.bob.token), Some(json!({ "content": "undo" })))
+        .await
+        .expect("call");
     e.expect_error(404, "NOT_FOUND");
     t.stop().await.expect("stops");
 }
@@ -94,7 +103,9 @@ async fn dms_are_one_per_set_of_people_and_private_to_them() {
     assert_eq!(got["conversation"]["id"], dm_id);
     cat_s.expect_no_event("message:new", QUIET).await.expect("cat does not");
     api.get(&format!("/api/conversations/{dm_id}/messages"), &cat.token).await.expect_error(404, "NOT_FOUND");
-    api.post(&format!("/api/conversations/{dm_id}/messages"), &cat.token, json!({ "content": "me too" })).await.expect_error(404, "NOT_FOUND");
+    api.post(&format!("/api/conversations/{dm_id}/messages"), &cat.token, json!({ "content": "me too" }))
+        .await
+        .expect_error(404, "NOT_FOUND");
     let list = api.get(&convs, &r.bob.token).await.expect(200);
     assert_eq!(list["conversations"].as_array().map(Vec::len), Some(2));
     let bob_dm = list["conversations"].as_array().expect("list").iter().find(|c| c["id"] == dm["id"]).expect("dm listed").clone();
@@ -135,7 +146,9 @@ async fn unread_counts_follow_messages_and_read_marks() {
     // Marks never move back, and cannot point past the end.
     api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 1 })).await.expect(200);
     assert_eq!(api.get(&unread, &r.bob.token).await.expect(200)["total"], 2);
-    api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 99 })).await.expect_error(400, "VALIDATION_ERROR");
+    api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 99 }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
     api.post(&format!("/api/channels/{}/read", r.channel), &r.bob.token, json!({ "sequence": 4 })).await.expect(200);
     assert_eq!(api.get(&unread, &r.bob.token).await.expect(200)["total"], 0);
     t.stop().await.expect("stops");
@@ -146,7 +159,10 @@ async fn private_channels_grow_by_invitation_and_archived_ones_are_read_only() {
     let t = stack().await;
     let r = room(&t.api()).await;
     let api = &r.api;
-    let secret = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true })).await.expect(201);
+    let secret = api
+        .post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true }))
+        .await
+        .expect(201);
     let sid = secret["id"].as_str().expect("id").to_owned();
     let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
     api.post(&format!("/api/channels/{sid}/join"), &r.bob.token, json!({})).await.expect_error(404, "NOT_FOUND");
@@ -168,11 +184,19 @@ async fn private_channels_grow_by_invitation_and_archived_ones_are_read_only() {
     let cats = format!("/api/workspaces/{}/categories", r.ws);
     api.post(&cats, &r.bob.token, json!({ "name": "Projects" })).await.expect_error(403, "FORBIDDEN");
     let cat = api.post(&cats, &r.ann.token, json!({ "name": "Projects", "position": 1 })).await.expect(201);
-    let in_cat = api.patch(&format!("/api/channels/{sid}"), &r.ann.token, json!({ "categoryId": cat["id"], "topic": "Q3 launch" })).await.expect(200);
+    let in_cat = api
+        .patch(&format!("/api/channels/{sid}"), &r.ann.token, json!({ "categoryId": cat["id"], "topic": "Q3 launch" }))
+        .await
+        .expect(200);
     assert_eq!((in_cat["categoryId"].as_str(), in_cat["topic"].as_str()), (cat["id"].as_str(), Some("Q3 launch")));
     assert_eq!(bob.event("channel:updated", WAIT).await.expect("told")["channel"]["topic"], "Q3 launch");
-    api.patch(&format!("/api/channels/{sid}"), &r.ann.token, json!({ "categoryId": uuid::Uuid::now_v7() })).await.expect_error(400, "VALIDATION_ERROR");
-    let made = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.bob.token, json!({ "name": "filed", "categoryId": cat["id"] })).await.expect(201);
+    api.patch(&format!("/api/channels/{sid}"), &r.ann.token, json!({ "categoryId": uuid::Uuid::now_v7() }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
+    let made = api
+        .post(&format!("/api/workspaces/{}/channels", r.ws), &r.bob.token, json!({ "name": "filed", "categoryId": cat["id"] }))
+        .await
+        .expect(201);
     assert_eq!(made["categoryId"], cat["id"]);
     assert_eq!(api.get(&cats, &r.bob.token).await.expect(200)["categories"][0]["name"], "Projects");
 
@@ -197,7 +221,8 @@ async fn mentions_reach_the_right_people_durably_as_notifications() {
     let t = stack().await;
     let r = room(&t.api()).await;
     let api = &r.api;
-    let [cat, dan, eve] = [api.sign_up("Cat").await.expect("cat"), api.sign_up("Dan").await.expect("dan"), api.sign_up("Eve").await.expect("eve")];
+    let [cat, dan, eve] =
+        [api.sign_up("Cat").await.expect("cat"), api.sign_up("Dan").await.expect("dan"), api.sign_up("Eve").await.expect("eve")];
     for u in [&cat, &dan, &eve] {
         api.invite(&r.ws, &r.ann, u).await.expect("invite");
     }
@@ -205,11 +230,17 @@ async fn mentions_reach_the_right_people_durably_as_notifications() {
         api.join(&r.channel, u).await.expect("join");
     }
     let group = api
-        .post(&format!("/api/workspaces/{}/groups", r.ws), &r.ann.token, json!({ "handle": "designers", "name": "Designers", "memberIds": [r.bob.id] }))
+        .post(
+            &format!("/api/workspaces/{}/groups", r.ws),
+            &r.ann.token,
+            json!({ "handle": "designers", "name": "Designers", "memberIds": [r.bob.id] }),
+        )
         .await
         .expect(201);
     assert_eq!(group["handle"], "designers");
-    api.post(&format!("/api/workspaces/{}/groups", r.ws), &r.ann.token, json!({ "handle": "here", "name": "x" })).await.expect_error(400, "VALIDATION_ERROR");
+    api.post(&format!("/api/workspaces/{}/groups", r.ws), &r.ann.token, json!({ "handle": "here", "name": "x" }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
     // Dan is active, Eve is not.
     let mut dan_sock = Socket::connect(&t.base, &dan.token).await.expect("socket");
     dan_sock.request("presence:setActive", json!({ "workspaceId": r.ws })).await.expect("active");
@@ -231,7 +262,12 @@ async fn mentions_reach_the_right_people_durably_as_notifications() {
         let tok = u.token.clone();
         async move {
             let list = api.get("/api/notifications", &tok).await.expect(200);
-            list["notifications"].as_array().expect("list").iter().map(|n| n["type"].as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>()
+            list["notifications"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|n| n["type"].as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
         }
     };
     let eve_kinds = ocomms_runtime::testing::eventually(10, || async { Some(kinds(&eve).await).filter(|k| !k.is_empty()) }).await;
@@ -245,9 +281,14 @@ async fn mentions_reach_the_right_people_durably_as_notifications() {
     // Muting a channel stops its notifications.
     api.post(&format!("/api/channels/{}/notifications", r.channel), &eve.token, json!({ "muted": true })).await.expect(200);
     assert_eq!(api.get(&format!("/api/channels/{}/notifications", r.channel), &eve.token).await.expect(200)["muted"], true);
-    api.post(&format!("/api/channels/{}/notifications", r.channel), &eve.token, json!({ "level": "loud" })).await.expect_error(400, "VALIDATION_ERROR");
+    api.post(&format!("/api/channels/{}/notifications", r.channel), &eve.token, json!({ "level": "loud" }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
     // Do Not Disturb: no notification either (seed 5.2).
-    api.call(Method::PUT, &format!("/api/workspaces/{}/status", r.ws), Some(&dan.token), Some(json!({ "dnd": true }))).await.expect("put").expect(200);
+    api.call(Method::PUT, &format!("/api/workspaces/{}/status", r.ws), Some(&dan.token), Some(json!({ "dnd": true })))
+        .await
+        .expect("put")
+        .expect(200);
     api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "again @channel" })).await.expect(201);
     let bob_two = ocomms_runtime::testing::eventually(10, || async { Some(kinds(&r.bob).await).filter(|k| k.len() == 2) }).await;
     assert!(bob_two.is_some(), "bob hears the second @channel");
@@ -255,8 +296,13 @@ async fn mentions_reach_the_right_people_durably_as_notifications() {
     assert_eq!(kinds(&dan).await.len(), 1, "dan is in Do Not Disturb");
 
     // In a private channel, only its members can be reached.
-    let secret = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true })).await.expect(201);
-    api.post(&format!("/api/channels/{}/messages", secret["id"].as_str().expect("id")), &r.ann.token, json!({ "content": "@cat look" })).await.expect(201);
+    let secret = api
+        .post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true }))
+        .await
+        .expect(201);
+    api.post(&format!("/api/channels/{}/messages", secret["id"].as_str().expect("id")), &r.ann.token, json!({ "content": "@cat look" }))
+        .await
+        .expect(201);
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(kinds(&cat).await.len(), 1, "cat cannot read the private channel, so is not notified");
 
@@ -284,7 +330,10 @@ async fn search_finds_what_the_caller_may_see_with_filters() {
     post(&r.channel, &r.ann, "We deploy the <b>release</b> on Friday").await;
     post(&r.channel, &r.bob, "The redeployment went fine").await;
     post(&r.channel, &r.bob, "東京で会議があります").await;
-    let secret = api.post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true })).await.expect(201);
+    let secret = api
+        .post(&format!("/api/workspaces/{}/channels", r.ws), &r.ann.token, json!({ "name": "secret", "isPrivate": true }))
+        .await
+        .expect(201);
     post(secret["id"].as_str().expect("id"), &r.ann, "secret deploy plans").await;
     let search = |tok: &str, q: &str| {
         let api = api.clone();
@@ -332,11 +381,17 @@ async fn notes_keep_versions_and_reach_subscribers_and_bookmarks_are_private() {
     let personal = format!("/api/notes/personal?workspaceId={}", r.ws);
     let empty = api.get(&personal, &r.ann.token).await.expect(200);
     assert_eq!((empty["content"].as_str(), empty["version"].as_i64()), (Some(""), Some(0)));
-    let saved = api.post("/api/notes/personal", &r.ann.token, json!({ "workspaceId": r.ws, "content": "# todo", "version": 0 })).await.expect(200);
+    let saved =
+        api.post("/api/notes/personal", &r.ann.token, json!({ "workspaceId": r.ws, "content": "# todo", "version": 0 })).await.expect(200);
     assert_eq!(saved["version"], 1);
-    let stale = api.post("/api/notes/personal", &r.ann.token, json!({ "workspaceId": r.ws, "content": "lost", "version": 0 })).await.expect_error(409, "CONFLICT");
+    let stale = api
+        .post("/api/notes/personal", &r.ann.token, json!({ "workspaceId": r.ws, "content": "lost", "version": 0 }))
+        .await
+        .expect_error(409, "CONFLICT");
     assert_eq!(stale["error"]["details"]["currentVersion"], 1);
-    api.post("/api/notes/personal", &r.ann.token, json!({ "workspaceId": r.ws, "content": "# todo\n- ship", "version": 1 })).await.expect(200);
+    api.post("/api/notes/personal", &r.ann.token, json!({ "workspaceId": r.ws, "content": "# todo\n- ship", "version": 1 }))
+        .await
+        .expect(200);
     assert_eq!(api.get(&personal, &r.bob.token).await.expect(200)["version"], 0, "personal means personal");
     api.get(&personal, &eve.token).await.expect_error(404, "NOT_FOUND");
 
@@ -361,7 +416,9 @@ async fn notes_keep_versions_and_reach_subscribers_and_bookmarks_are_private() {
     api.post("/api/notes/channel", &r.ann.token, json!({ "channelId": r.channel, "content": "v3", "version": 2 })).await.expect(200);
     bob.expect_no_event("note:updated", QUIET).await.expect("unsubscribed");
     api.get(&format!("/api/notes/channel?channelId={}", r.channel), &eve.token).await.expect_error(404, "NOT_FOUND");
-    api.post("/api/notes/channel", &eve.token, json!({ "channelId": r.channel, "content": "x", "version": 3 })).await.expect_error(404, "NOT_FOUND");
+    api.post("/api/notes/channel", &eve.token, json!({ "channelId": r.channel, "content": "x", "version": 3 }))
+        .await
+        .expect_error(404, "NOT_FOUND");
 
     // Bookmarks.
     let m = api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "remember me" })).await.expect(201);

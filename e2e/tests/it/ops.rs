@@ -4,10 +4,10 @@
 use ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use reqwest::Method;
 use tokio_stream::StreamExt;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
 
 use crate::support::*;
 
@@ -96,7 +96,8 @@ async fn services_answer_grpc_directly_with_the_callers_token() {
     req.metadata_mut().insert("authorization", format!("Bearer {}", r.ann.token).parse().expect("ascii"));
     let list = client.list_channels(req).await.expect("list").into_inner();
     assert_eq!(list.channels.len(), 1);
-    let anonymous = client.list_channels(ocomms_proto::messaging::v1::ListChannelsRequest { workspace_id: r.ws.clone() }).await.expect_err("no token");
+    let anonymous =
+        client.list_channels(ocomms_proto::messaging::v1::ListChannelsRequest { workspace_id: r.ws.clone() }).await.expect_err("no token");
     assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
     // A user id in a body buys nothing: identity comes only from the token.
     let mut forged = tonic::Request::new(ocomms_proto::messaging::v1::ListChannelsRequest { workspace_id: r.ws });
@@ -146,9 +147,10 @@ async fn the_gateway_speaks_grpc_web_for_every_service() {
         }
         req.send()
     };
-    let resp = call("/ocomms.auth.v1.AuthService/GetSession", Some(&r.ann.token), ocomms_proto::auth::v1::GetSessionRequest {}.encode_to_vec())
-        .await
-        .expect("call");
+    let resp =
+        call("/ocomms.auth.v1.AuthService/GetSession", Some(&r.ann.token), ocomms_proto::auth::v1::GetSessionRequest {}.encode_to_vec())
+            .await
+            .expect("call");
     assert_eq!(resp.status().as_u16(), 200);
     assert!(resp.headers()["content-type"].to_str().expect("ct").starts_with("application/grpc-web"));
     let headers = format!("{:?}", resp.headers());
@@ -170,7 +172,13 @@ async fn the_gateway_speaks_grpc_web_for_every_service() {
     let (_, trailers) = unframe(&resp.bytes().await.expect("body"));
     assert!(in_headers.as_deref() == Some("16") || trailers.contains("grpc-status:16"), "{in_headers:?} {trailers}");
     // Not an OComms service, or not grpc-web: the JSON 404.
-    let other = http.post(format!("{}/grpc.health.v1.Health/Check", t.base)).header("content-type", "application/grpc-web+proto").body(frame(0, &[])).send().await.expect("call");
+    let other = http
+        .post(format!("{}/grpc.health.v1.Health/Check", t.base))
+        .header("content-type", "application/grpc-web+proto")
+        .body(frame(0, &[]))
+        .send()
+        .await
+        .expect("call");
     assert_eq!(other.status().as_u16(), 404);
     let plain = http.post(format!("{}/api/nothing", t.base)).json(&json!({})).send().await.expect("call");
     assert_eq!(plain.status().as_u16(), 404);

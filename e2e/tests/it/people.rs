@@ -111,7 +111,8 @@ async fn profiles_and_statuses_are_per_workspace_and_announced() {
     let mine = api.get(&profile, &r.ann.token).await.expect(200);
     assert_eq!(mine["displayName"], "Ann");
     let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
-    let updated = api.patch(&profile, &r.ann.token, json!({ "displayName": "Ann B.", "title": "CTO", "timezone": "Europe/Paris" })).await.expect(200);
+    let updated =
+        api.patch(&profile, &r.ann.token, json!({ "displayName": "Ann B.", "title": "CTO", "timezone": "Europe/Paris" })).await.expect(200);
     assert_eq!((updated["displayName"].as_str(), updated["title"].as_str()), (Some("Ann B."), Some("CTO")));
     assert_eq!(bob.event("profile:update", WAIT).await.expect("announced")["profile"]["title"], "CTO");
     api.patch(&profile, &r.ann.token, json!({ "timezone": "Mars/Olympus Mons" })).await.expect_error(400, "VALIDATION_ERROR");
@@ -121,7 +122,11 @@ async fn profiles_and_statuses_are_per_workspace_and_announced() {
     assert_eq!(cleared["timezone"], "Europe/Paris", "omitted fields stay");
 
     let status = format!("/api/workspaces/{}/status", r.ws);
-    let s = api.call(Method::PUT, &status, Some(&r.ann.token), Some(json!({ "emoji": "🌴", "text": "On holiday", "dnd": true }))).await.expect("put").expect(200);
+    let s = api
+        .call(Method::PUT, &status, Some(&r.ann.token), Some(json!({ "emoji": "🌴", "text": "On holiday", "dnd": true })))
+        .await
+        .expect("put")
+        .expect(200);
     assert_eq!(s["dnd"], true);
     let ev = bob.event("status:update", WAIT).await.expect("status announced");
     assert_eq!(ev["status"]["text"], "On holiday");
@@ -146,7 +151,9 @@ async fn owners_read_the_audit_log_with_the_seed_filters() {
     let t = stack().await;
     let r = room(&t.api()).await;
     let api = &r.api;
-    api.call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": r.bob.email, "password": "wrong password!!" }))).await.expect("call");
+    api.call(Method::POST, "/api/auth/sign-in/email", None, Some(json!({ "email": r.bob.email, "password": "wrong password!!" })))
+        .await
+        .expect("call");
     api.patch(&format!("/api/workspaces/{}/members/{}", r.ws, r.bob.id), &r.ann.token, json!({ "role": "admin" })).await.expect(200);
     let base = format!("/api/admin/audit-logs?workspaceId={}", r.ws);
     let all = api.get(&base, &r.ann.token).await.expect(200);

@@ -58,31 +58,54 @@ pub async fn sessions(State(s): State<AppState>, caller: Caller) -> ApiResult<Js
     Ok(Json(s.clients.auth.clone().list_sessions(caller.req(pb::ListSessionsRequest {})).await?.into_inner()))
 }
 
-pub async fn revoke(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::RevokeSessionRequest>) -> ApiResult<Json<pb::RevokeSessionResponse>> {
+pub async fn revoke(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<pb::RevokeSessionRequest>,
+) -> ApiResult<Json<pb::RevokeSessionResponse>> {
     Ok(Json(s.clients.auth.clone().revoke_session(caller.req(body)).await?.into_inner()))
 }
 
-pub async fn forget_password(State(s): State<AppState>, client: ClientInfo, ApiJson(mut body): ApiJson<pb::ForgetPasswordRequest>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn forget_password(
+    State(s): State<AppState>,
+    client: ClientInfo,
+    ApiJson(mut body): ApiJson<pb::ForgetPasswordRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
     body.ip_address = client.ip;
     body.user_agent = client.user_agent;
     s.clients.auth.clone().forget_password(body).await?;
     Ok(Json(json!({ "success": true })))
 }
 
-pub async fn reset_password(State(s): State<AppState>, ApiJson(body): ApiJson<pb::ResetPasswordRequest>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn reset_password(
+    State(s): State<AppState>,
+    ApiJson(body): ApiJson<pb::ResetPasswordRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
     s.clients.auth.clone().reset_password(body).await?;
     Ok(Json(json!({ "success": true })))
 }
 
-pub async fn two_factor_enable(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::EnableTwoFactorRequest>) -> ApiResult<Json<pb::EnableTwoFactorResponse>> {
+pub async fn two_factor_enable(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<pb::EnableTwoFactorRequest>,
+) -> ApiResult<Json<pb::EnableTwoFactorResponse>> {
     Ok(Json(s.clients.auth.clone().enable_two_factor(caller.req(body)).await?.into_inner()))
 }
 
-pub async fn two_factor_verify(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::VerifyTwoFactorRequest>) -> ApiResult<Json<pb::VerifyTwoFactorResponse>> {
+pub async fn two_factor_verify(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<pb::VerifyTwoFactorRequest>,
+) -> ApiResult<Json<pb::VerifyTwoFactorResponse>> {
     Ok(Json(s.clients.auth.clone().verify_two_factor(caller.req(body)).await?.into_inner()))
 }
 
-pub async fn two_factor_disable(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::DisableTwoFactorRequest>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn two_factor_disable(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<pb::DisableTwoFactorRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
     s.clients.auth.clone().disable_two_factor(caller.req(body)).await?;
     Ok(Json(json!({ "success": true })))
 }

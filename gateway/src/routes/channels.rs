@@ -67,11 +67,22 @@ impl Where {
 }
 
 pub async fn history_of(s: &AppState, caller: &Caller, w: Where, q: HistoryQuery) -> ApiResult<Json<pb::ListMessagesResponse>> {
-    let req = pb::ListMessagesRequest { channel_id: w.channel_id, conversation_id: w.conversation_id, before: q.before, after: q.after, limit: q.limit };
+    let req = pb::ListMessagesRequest {
+        channel_id: w.channel_id,
+        conversation_id: w.conversation_id,
+        before: q.before,
+        after: q.after,
+        limit: q.limit,
+    };
     Ok(Json(s.clients.messaging.clone().list_messages(caller.req(req)).await?.into_inner()))
 }
 
-pub async fn send_to(s: &AppState, caller: &Caller, w: Where, mut body: pb::SendMessageRequest) -> ApiResult<(StatusCode, Json<pb::Message>)> {
+pub async fn send_to(
+    s: &AppState,
+    caller: &Caller,
+    w: Where,
+    mut body: pb::SendMessageRequest,
+) -> ApiResult<(StatusCode, Json<pb::Message>)> {
     body.channel_id = w.channel_id;
     body.conversation_id = w.conversation_id;
     let m = s.clients.messaging.clone().send_message(caller.req(body)).await?.into_inner();
@@ -117,12 +128,21 @@ pub struct AddMember {
     user_id: String,
 }
 
-pub async fn add_member(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<AddMember>) -> ApiResult<Json<pb::Channel>> {
+pub async fn add_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AddMember>,
+) -> ApiResult<Json<pb::Channel>> {
     let req = pb::ChannelMemberRequest { channel_id: path_id(&id, "channel")?, user_id: body.user_id };
     Ok(Json(s.clients.messaging.clone().add_channel_member(caller.req(req)).await?.into_inner()))
 }
 
-pub async fn remove_member(State(s): State<AppState>, caller: Caller, Path((id, user)): Path<(String, String)>) -> ApiResult<Json<pb::Channel>> {
+pub async fn remove_member(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, user)): Path<(String, String)>,
+) -> ApiResult<Json<pb::Channel>> {
     let req = pb::ChannelMemberRequest { channel_id: path_id(&id, "channel")?, user_id: path_id(&user, "member")? };
     Ok(Json(s.clients.messaging.clone().remove_channel_member(caller.req(req)).await?.into_inner()))
 }
@@ -133,7 +153,12 @@ pub struct ReadBody {
     sequence: i64,
 }
 
-pub async fn read(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ReadBody>) -> ApiResult<Json<pb::UnreadCount>> {
+pub async fn read(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReadBody>,
+) -> ApiResult<Json<pb::UnreadCount>> {
     read_of(&s, &caller, Where::channel(&id)?, body).await
 }
 
@@ -142,7 +167,12 @@ pub async fn pins(State(s): State<AppState>, caller: Caller, Path(id): Path<Stri
     Ok(Json(s.clients.messaging.clone().list_pins(caller.req(req)).await?.into_inner()))
 }
 
-pub async fn set_pin(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(mut body): ApiJson<pb::SetPinRequest>) -> ApiResult<Json<pb::SetPinResponse>> {
+pub async fn set_pin(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<pb::SetPinRequest>,
+) -> ApiResult<Json<pb::SetPinResponse>> {
     body.channel_id = path_id(&id, "channel")?;
     Ok(Json(s.clients.messaging.clone().set_pin(caller.req(body)).await?.into_inner()))
 }

@@ -17,7 +17,12 @@ pub struct EditBody {
     content: String,
 }
 
-pub async fn edit(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<EditBody>) -> ApiResult<Json<pb::Message>> {
+pub async fn edit(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EditBody>,
+) -> ApiResult<Json<pb::Message>> {
     let req = pb::EditMessageRequest { message_id: path_id(&id, "message")?, content: body.content };
     Ok(Json(s.clients.messaging.clone().edit_message(caller.req(req)).await?.into_inner()))
 }
@@ -38,7 +43,12 @@ pub struct ReactionBody {
     emoji: String,
 }
 
-pub async fn react(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ReactionBody>) -> ApiResult<Json<pb::Message>> {
+pub async fn react(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReactionBody>,
+) -> ApiResult<Json<pb::Message>> {
     let req = pb::ToggleReactionRequest { message_id: path_id(&id, "message")?, emoji: body.emoji };
     Ok(Json(s.clients.messaging.clone().toggle_reaction(caller.req(req)).await?.into_inner()))
 }
@@ -53,7 +63,11 @@ pub async fn open_conversation(
     Ok(Json(s.clients.messaging.clone().open_conversation(caller.req(body)).await?.into_inner()))
 }
 
-pub async fn conversations(State(s): State<AppState>, caller: Caller, Path(ws): Path<String>) -> ApiResult<Json<pb::ListConversationsResponse>> {
+pub async fn conversations(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(ws): Path<String>,
+) -> ApiResult<Json<pb::ListConversationsResponse>> {
     let req = pb::ListConversationsRequest { workspace_id: path_id(&ws, "workspace")? };
     Ok(Json(s.clients.messaging.clone().list_conversations(caller.req(req)).await?.into_inner()))
 }
@@ -76,7 +90,12 @@ pub async fn send(
     super::channels::send_to(&s, &caller, Where::conversation(&id)?, body).await
 }
 
-pub async fn read(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<ReadBody>) -> ApiResult<Json<pb::UnreadCount>> {
+pub async fn read(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReadBody>,
+) -> ApiResult<Json<pb::UnreadCount>> {
     super::channels::read_of(&s, &caller, Where::conversation(&id)?, body).await
 }
 
@@ -104,7 +123,12 @@ pub struct SearchQuery {
     limit: Option<u32>,
 }
 
-pub async fn search(State(s): State<AppState>, caller: Caller, Path(ws): Path<String>, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<Json<pb::SearchResponse>> {
+pub async fn search(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(ws): Path<String>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<pb::SearchResponse>> {
     let req = pb::SearchRequest { workspace_id: path_id(&ws, "workspace")?, q: q.q, limit: q.limit };
     Ok(Json(s.clients.messaging.clone().search(caller.req(req)).await?.into_inner()))
 }
@@ -115,12 +139,20 @@ pub struct PersonalNoteQuery {
     workspace_id: String,
 }
 
-pub async fn personal_note(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PersonalNoteQuery>) -> ApiResult<Json<pb::Note>> {
+pub async fn personal_note(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PersonalNoteQuery>,
+) -> ApiResult<Json<pb::Note>> {
     let req = pb::GetPersonalNoteRequest { workspace_id: q.workspace_id };
     Ok(Json(s.clients.messaging.clone().get_personal_note(caller.req(req)).await?.into_inner()))
 }
 
-pub async fn save_personal_note(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::SavePersonalNoteRequest>) -> ApiResult<Json<pb::Note>> {
+pub async fn save_personal_note(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<pb::SavePersonalNoteRequest>,
+) -> ApiResult<Json<pb::Note>> {
     Ok(Json(s.clients.messaging.clone().save_personal_note(caller.req(body)).await?.into_inner()))
 }
 
@@ -135,11 +167,19 @@ pub async fn channel_note(State(s): State<AppState>, caller: Caller, ApiQuery(q)
     Ok(Json(s.clients.messaging.clone().get_channel_note(caller.req(req)).await?.into_inner()))
 }
 
-pub async fn save_channel_note(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::SaveChannelNoteRequest>) -> ApiResult<Json<pb::Note>> {
+pub async fn save_channel_note(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<pb::SaveChannelNoteRequest>,
+) -> ApiResult<Json<pb::Note>> {
     Ok(Json(s.clients.messaging.clone().save_channel_note(caller.req(body)).await?.into_inner()))
 }
 
-pub async fn create_bookmark(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::CreateBookmarkRequest>) -> ApiResult<(StatusCode, Json<pb::Bookmark>)> {
+pub async fn create_bookmark(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<pb::CreateBookmarkRequest>,
+) -> ApiResult<(StatusCode, Json<pb::Bookmark>)> {
     let b = s.clients.messaging.clone().create_bookmark(caller.req(body)).await?.into_inner();
     Ok((StatusCode::CREATED, Json(b)))
 }
@@ -150,7 +190,11 @@ pub struct BookmarksQuery {
     workspace_id: Option<String>,
 }
 
-pub async fn bookmarks(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<BookmarksQuery>) -> ApiResult<Json<pb::ListBookmarksResponse>> {
+pub async fn bookmarks(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<BookmarksQuery>,
+) -> ApiResult<Json<pb::ListBookmarksResponse>> {
     let req = pb::ListBookmarksRequest { workspace_id: q.workspace_id };
     Ok(Json(s.clients.messaging.clone().list_bookmarks(caller.req(req)).await?.into_inner()))
 }

@@ -82,7 +82,11 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
     (StatusCode::METHOD_NOT_ALLOWED, Json(json!({ "error": { "code": "METHOD_NOT_ALLOWED", "message": message } })))
 }
 
-pub async fn channel_settings(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<notify::ChannelSettings>> {
+pub async fn channel_settings(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<notify::ChannelSettings>> {
     let req = notify::GetChannelSettingsRequest { channel_id: path_id(&id, "channel")? };
     Ok(Json(s.clients.notify.clone().get_channel_settings(caller.req(req)).await?.into_inner()))
 }

@@ -32,7 +32,17 @@ pub struct Route {
 
 macro_rules! route {
     ($m:literal $p:literal, $tag:literal, $summary:literal, auth: $auth:expr, body: $body:expr, ok: ($st:literal, $schema:literal), query: $q:expr, $h:expr) => {
-        Route { method: $m, path: $p, summary: $summary, tag: $tag, auth: $auth, body: $body, ok: ($st, $schema), query: $q, handler: || $h }
+        Route {
+            method: $m,
+            path: $p,
+            summary: $summary,
+            tag: $tag,
+            auth: $auth,
+            body: $body,
+            ok: ($st, $schema),
+            query: $q,
+            handler: || $h,
+        }
     };
 }
 

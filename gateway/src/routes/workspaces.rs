@@ -10,7 +10,11 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Caller, path_id};
 
-pub async fn create(State(s): State<AppState>, caller: Caller, ApiJson(body): ApiJson<pb::CreateWorkspaceRequest>) -> ApiResult<(StatusCode, Json<pb::Workspace>)> {
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<pb::CreateWorkspaceRequest>,
+) -> ApiResult<(StatusCode, Json<pb::Workspace>)> {
     let ws = s.clients.auth.clone().create_workspace(caller.req(body)).await?.into_inner();
     Ok((StatusCode::CREATED, Json(ws)))
 }
@@ -53,7 +57,11 @@ pub async fn create_invite(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-pub async fn accept_invite(State(s): State<AppState>, caller: Caller, Path(token): Path<String>) -> ApiResult<Json<pb::AcceptInviteResponse>> {
+pub async fn accept_invite(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(token): Path<String>,
+) -> ApiResult<Json<pb::AcceptInviteResponse>> {
     Ok(Json(s.clients.auth.clone().accept_invite(caller.req(pb::AcceptInviteRequest { token })).await?.into_inner()))
 }
 
@@ -83,7 +91,11 @@ pub async fn create_guest_invite(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-pub async fn join_requests(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::ListJoinRequestsResponse>> {
+pub async fn join_requests(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<pb::ListJoinRequestsResponse>> {
     let req = pb::ListJoinRequestsRequest { workspace_id: path_id(&id, "workspace")? };
     Ok(Json(s.clients.auth.clone().list_join_requests(caller.req(req)).await?.into_inner()))
 }
@@ -100,7 +112,11 @@ pub async fn decide_join_request(
     Path((id, request)): Path<(String, String)>,
     ApiJson(body): ApiJson<Decision>,
 ) -> ApiResult<Json<pb::JoinRequest>> {
-    let req = pb::DecideJoinRequestRequest { workspace_id: path_id(&id, "workspace")?, request_id: path_id(&request, "join request")?, approve: body.approve };
+    let req = pb::DecideJoinRequestRequest {
+        workspace_id: path_id(&id, "workspace")?,
+        request_id: path_id(&request, "join request")?,
+        approve: body.approve,
+    };
     Ok(Json(s.clients.auth.clone().decide_join_request(caller.req(req)).await?.into_inner()))
 }
 
@@ -131,7 +147,11 @@ pub async fn profile(State(s): State<AppState>, caller: Caller, Path(id): Path<S
     Ok(Json(s.clients.auth.clone().get_profile(caller.req(req)).await?.into_inner()))
 }
 
-pub async fn member_profile(State(s): State<AppState>, caller: Caller, Path((id, user)): Path<(String, String)>) -> ApiResult<Json<pb::Profile>> {
+pub async fn member_profile(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, user)): Path<(String, String)>,
+) -> ApiResult<Json<pb::Profile>> {
     let req = pb::GetProfileRequest { workspace_id: path_id(&id, "workspace")?, user_id: Some(path_id(&user, "member")?) };
     Ok(Json(s.clients.auth.clone().get_profile(caller.req(req)).await?.into_inner()))
 }
@@ -179,8 +199,19 @@ pub struct AuditQuery {
     offset: Option<u32>,
 }
 
-pub async fn audit_logs(State(s): State<AppState>, caller: Caller, crate::extract::ApiQuery(q): crate::extract::ApiQuery<AuditQuery>) -> ApiResult<Json<pb::ListAuditLogsResponse>> {
+pub async fn audit_logs(
+    State(s): State<AppState>,
+    caller: Caller,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<AuditQuery>,
+) -> ApiResult<Json<pb::ListAuditLogsResponse>> {
     let workspace_id = q.workspace_id.ok_or_else(|| ApiError::validation("workspaceId: is required"))?;
-    let req = pb::ListAuditLogsRequest { workspace_id, start_date: q.start_date, end_date: q.end_date, action: q.action, limit: q.limit, offset: q.offset };
+    let req = pb::ListAuditLogsRequest {
+        workspace_id,
+        start_date: q.start_date,
+        end_date: q.end_date,
+        action: q.action,
+        limit: q.limit,
+        offset: q.offset,
+    };
     Ok(Json(s.clients.auth.clone().list_audit_logs(caller.req(req)).await?.into_inner()))
 }

@@ -18,7 +18,12 @@ use crate::store::workspaces::{self, Invite};
 pub const MAX_GUEST_CHANNELS: usize = 50;
 
 impl AuthApi {
-    async fn require_admin(&self, conn: &mut diesel_async::AsyncPgConnection, ws: WorkspaceId, user: ocomms_runtime::ids::UserId) -> ServiceResult<Role> {
+    async fn require_admin(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        ws: WorkspaceId,
+        user: ocomms_runtime::ids::UserId,
+    ) -> ServiceResult<Role> {
         let mine = self.member_of(conn, ws, user).await?;
         let role = Role::parse(&mine.role).unwrap_or(Role::Member);
         if !role.is_admin() || mine.is_guest {
@@ -49,7 +54,10 @@ impl AuthApi {
         self.require_admin(&mut conn, ws, caller.user_id).await?;
         drop(conn);
         // The channels must be the workspace's: svc-messaging knows.
-        let mut ask = Request::new(FilterChannelsRequest { workspace_id: ws.to_string(), channel_ids: channels.iter().map(ToString::to_string).collect() });
+        let mut ask = Request::new(FilterChannelsRequest {
+            workspace_id: ws.to_string(),
+            channel_ids: channels.iter().map(ToString::to_string).collect(),
+        });
         if let (Ok(t), Ok(u)) = (self.service_token.parse(), caller.user_id.to_string().parse()) {
             ask.metadata_mut().insert(SERVICE_TOKEN_HEADER, t);
             ask.metadata_mut().insert(ON_BEHALF_HEADER, u);
@@ -101,13 +109,9 @@ impl AuthApi {
         let mut conn = self.conn().await?;
         let role = self.require_admin(&mut conn, ws, caller.user_id).await?;
         let current = workspaces::get(&mut conn, ws).await?.ok_or_else(|| ServiceError::not_found("workspace"))?;
-        let updated = workspaces::update(
-            &mut conn,
-            ws,
-            name.as_deref().unwrap_or(&current.name),
-            policy.as_deref().unwrap_or(&current.join_policy),
-        )
-        .await?;
+        let updated =
+            workspaces::update(&mut conn, ws, name.as_deref().unwrap_or(&current.name), policy.as_deref().unwrap_or(&current.join_policy))
+                .await?;
         audit::record(
             &mut conn,
             Entry {
@@ -123,11 +127,20 @@ impl AuthApi {
         let out = super::workspace_pb(&updated, role.as_str());
         let to = workspaces::member_ids(&mut conn, ws).await?;
         drop(conn);
-        self.bus.publish(Event::to_users(to, "workspace:updated", serde_json::json!({ "workspace": { "id": out.id, "name": out.name, "slug": out.slug, "joinPolicy": out.join_policy } }))).await;
+        self.bus
+            .publish(Event::to_users(
+                to,
+                "workspace:updated",
+                serde_json::json!({ "workspace": { "id": out.id, "name": out.name, "slug": out.slug, "joinPolicy": out.join_policy } }),
+            ))
+            .await;
         Ok(out)
     }
 
-    pub(crate) async fn list_join_requests(&self, req: Request<pb::ListJoinRequestsRequest>) -> ServiceResult<pb::ListJoinRequestsResponse> {
+    pub(crate) async fn list_join_requests(
+        &self,
+        req: Request<pb::ListJoinRequestsRequest>,
+    ) -> ServiceResult<pb::ListJoinRequestsResponse> {
         let caller = self.caller(&req).await?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         let mut conn = self.conn().await?;

@@ -15,7 +15,6 @@ use crate::store::audit::{self, Entry};
 use crate::store::profiles::{self, Status};
 use crate::store::{sessions, users, workspaces};
 
-
 fn status_pb(s: &Status) -> pb::UserStatus {
     pb::UserStatus { emoji: s.emoji.clone(), text: s.text.clone(), expires_at: opt_rfc3339(s.expires_at), dnd: s.dnd }
 }
@@ -244,7 +243,11 @@ impl AuthApi {
         drop(conn);
         let out = status_pb(&status);
         self.bus
-            .publish(Event::to_users(to, "status:update", serde_json::json!({ "userId": caller.user_id, "workspaceId": ws, "status": out })))
+            .publish(Event::to_users(
+                to,
+                "status:update",
+                serde_json::json!({ "userId": caller.user_id, "workspaceId": ws, "status": out }),
+            ))
             .await;
         Ok(out)
     }

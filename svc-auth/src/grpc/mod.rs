@@ -36,7 +36,6 @@ pub struct AuthApi {
     pub(crate) messaging: ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient<tonic::transport::Channel>,
 }
 
-
 fn invalid_credentials() -> ServiceError {
     ServiceError::new(ErrorCode::Unauthorized, "Invalid credentials")
 }
@@ -134,7 +133,9 @@ impl AuthApi {
             bus,
             service_token: config.common.service_token.clone(),
             cache_ttl_secs: config.principal_cache_secs,
-            notify: ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient::new(ocomms_runtime::grpc::channel(&config.notify_url)?),
+            notify: ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient::new(ocomms_runtime::grpc::channel(
+                &config.notify_url,
+            )?),
             public_url: config.public_url.clone(),
             two_factor_key: config.two_factor_key,
             messaging: ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(ocomms_runtime::grpc::channel(
@@ -158,7 +159,6 @@ impl AuthApi {
         self.clone_for_background().email(user, to, subject, body);
     }
 
-
     pub(crate) async fn conn(&self) -> ServiceResult<ocomms_runtime::db::Conn<'_>> {
         Ok(self.pool.get().await?)
     }
@@ -167,8 +167,7 @@ impl AuthApi {
     /// expiry (sliding sessions).
     async fn session_for(&self, token: &str) -> ServiceResult<(Session, User)> {
         let mut conn = self.conn().await?;
-        let (mut session, user) =
-            sessions::by_token_hash(&mut conn, &token_hash(token)).await?.ok_or_else(ServiceError::unauthorized)?;
+        let (mut session, user) = sessions::by_token_hash(&mut conn, &token_hash(token)).await?.ok_or_else(ServiceError::unauthorized)?;
         let now = Utc::now();
         if session.expires_at - now < Duration::days(domain::SESSION_RENEW_DAYS) {
             session.expires_at = now + Duration::days(domain::SESSION_DAYS);
@@ -229,29 +228,34 @@ impl AuthApi {
         let mut conn = self.conn().await?;
         let result = conn
             .transaction::<_, ServiceError, _>(async move |conn| {
-                {
-                    let user = users::insert(
-                        conn,
-                        NewUser { id: UserId::new(), email: r.email.trim(), email_normalized: &email_norm, name: &name, password_hash: &hash },
-                    )
-                    .await
-                    .map_err(|e| match e {
-                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                            ServiceError::conflict("an account with this email already exists")
-                                .with_details(serde_json::json!({ "field": "email" }))
-                        }
-                        other => other.into(),
-                    })?;
-                    users::add_password_history(conn, user.id, &hash).await?;
-                    let (token, session) = self.create_session(conn, user.id, ip, ua).await?;
-                    Ok((user, token, session))
-                }
+                let user = users::insert(
+                    conn,
+                    NewUser { id: UserId::new(), email: r.email.trim(), email_normalized: &email_norm, name: &name, password_hash: &hash },
+                )
+                .await
+                .map_err(|e| match e {
+                    diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                        ServiceError::conflict("an account with this email already exists")
+                            .with_details(serde_json::json!({ "field": "email" }))
+                    }
+                    other => other.into(),
+                })?;
+                users::add_password_history(conn, user.id, &hash).await?;
+                let (token, session) = self.create_session(conn, user.id, ip, ua).await?;
+                Ok((user, token, session))
             })
             .await;
         let (user, token, session) = result?;
         audit::record(
             &mut conn,
-            Entry { workspace_id: None, user_id: Some(user.id), action: "sign_up", ip_address: ip, user_agent: ua, details: serde_json::json!({}) },
+            Entry {
+                workspace_id: None,
+                user_id: Some(user.id),
+                action: "sign_up",
+                ip_address: ip,
+                user_agent: ua,
+                details: serde_json::json!({}),
+            },
         )
         .await;
         Ok(pb::AuthResponse { user: Some(user_pb(&user)), token, session: Some(session_pb(&session, true)) })
@@ -273,8 +277,7 @@ impl AuthApi {
         let now = Utc::now();
         if let Some(until) = lock.locked_until.filter(|u| *u > now) {
             return Err(ServiceError::new(ErrorCode::AccountLocked, "Account temporarily locked")
-                .with_details(serde_json::json!({ "lockedUntil": rfc3339(until) }))
-                );
+                .with_details(serde_json::json!({ "lockedUntil": rfc3339(until) })));
         }
         drop(conn);
         tokio::time::sleep(domain::attempt_delay(lock.failed_attempts)).await;
@@ -342,7 +345,8 @@ impl AuthApi {
             )
             .await;
             if wrong_code {
-                return Err(ServiceError::new(ErrorCode::Unauthorized, "Invalid two-factor code").with_details(serde_json::json!({ "twoFactorRequired": true })));
+                return Err(ServiceError::new(ErrorCode::Unauthorized, "Invalid two-factor code")
+                    .with_details(serde_json::json!({ "twoFactorRequired": true })));
             }
             return Err(invalid_credentials());
         }
@@ -350,7 +354,14 @@ impl AuthApi {
         let (token, session) = self.create_session(&mut conn, user.id, ip, ua).await?;
         audit::record(
             &mut conn,
-            Entry { workspace_id: None, user_id: Some(user.id), action: "login_success", ip_address: ip, user_agent: ua, details: serde_json::json!({}) },
+            Entry {
+                workspace_id: None,
+                user_id: Some(user.id),
+                action: "login_success",
+                ip_address: ip,
+                user_agent: ua,
+                details: serde_json::json!({}),
+            },
         )
         .await;
         Ok(pb::AuthResponse { user: Some(user_pb(&user)), token, session: Some(session_pb(&session, true)) })
@@ -502,7 +513,8 @@ impl AuthApi {
         // A guest's channels are told to the guest, admins and services only.
         let may_see_grants = member.user_id == caller.user_id || caller.session_id.is_none() || mine_is_admin;
         if member.is_guest && may_see_grants {
-            out.guest_channel_ids = workspaces::guest_channels(&mut conn, ws, member.user_id).await?.iter().map(ToString::to_string).collect();
+            out.guest_channel_ids =
+                workspaces::guest_channels(&mut conn, ws, member.user_id).await?.iter().map(ToString::to_string).collect();
         }
         Ok(out)
     }
@@ -573,43 +585,41 @@ impl AuthApi {
         let caller_email = caller.email.to_lowercase();
         let (ws, member) = conn
             .transaction::<_, ServiceError, _>(async move |conn| {
-                {
-                    let gone = || ServiceError::not_found("invite");
-                    let invite = workspaces::invite_for_update(conn, &hash).await?.ok_or_else(gone)?;
-                    if invite.expires_at <= Utc::now() || invite.max_uses.is_some_and(|m| invite.uses >= m) {
-                        return Err(gone());
-                    }
-                    if invite.email.as_deref().is_some_and(|e| e != caller_email) {
-                        return Err(ServiceError::forbidden("this invite is for another email address"));
-                    }
-                    let ws = workspaces::get(conn, invite.workspace_id).await?.ok_or_else(gone)?;
-                    if let Some(existing) = workspaces::membership(conn, ws.id, caller.user_id).await? {
-                        return Ok((ws, existing));
-                    }
-                    let member = if invite.is_guest {
-                        let until = invite.guest_expires_at.ok_or_else(gone)?;
-                        let m = workspaces::add_member_as(conn, ws.id, caller.user_id, "member", Some(until)).await?;
-                        workspaces::grant_guest_channels(conn, ws.id, caller.user_id, &invite.channel_ids).await?;
-                        crate::jobs::schedule_guest_expiry(conn, ws.id, caller.user_id, until).await?;
-                        m
-                    } else {
-                        workspaces::add_member(conn, ws.id, caller.user_id, &invite.role).await?
-                    };
-                    workspaces::use_invite(conn, invite.id).await?;
-                    audit::record(
-                        conn,
-                        Entry {
-                            workspace_id: Some(ws.id),
-                            user_id: Some(caller.user_id),
-                            action: "invite_accepted",
-                            ip_address: None,
-                            user_agent: None,
-                            details: serde_json::json!({ "inviteId": invite.id, "role": invite.role }),
-                        },
-                    )
-                    .await;
-                    Ok((ws, member))
+                let gone = || ServiceError::not_found("invite");
+                let invite = workspaces::invite_for_update(conn, &hash).await?.ok_or_else(gone)?;
+                if invite.expires_at <= Utc::now() || invite.max_uses.is_some_and(|m| invite.uses >= m) {
+                    return Err(gone());
                 }
+                if invite.email.as_deref().is_some_and(|e| e != caller_email) {
+                    return Err(ServiceError::forbidden("this invite is for another email address"));
+                }
+                let ws = workspaces::get(conn, invite.workspace_id).await?.ok_or_else(gone)?;
+                if let Some(existing) = workspaces::membership(conn, ws.id, caller.user_id).await? {
+                    return Ok((ws, existing));
+                }
+                let member = if invite.is_guest {
+                    let until = invite.guest_expires_at.ok_or_else(gone)?;
+                    let m = workspaces::add_member_as(conn, ws.id, caller.user_id, "member", Some(until)).await?;
+                    workspaces::grant_guest_channels(conn, ws.id, caller.user_id, &invite.channel_ids).await?;
+                    crate::jobs::schedule_guest_expiry(conn, ws.id, caller.user_id, until).await?;
+                    m
+                } else {
+                    workspaces::add_member(conn, ws.id, caller.user_id, &invite.role).await?
+                };
+                workspaces::use_invite(conn, invite.id).await?;
+                audit::record(
+                    conn,
+                    Entry {
+                        workspace_id: Some(ws.id),
+                        user_id: Some(caller.user_id),
+                        action: "invite_accepted",
+                        ip_address: None,
+                        user_agent: None,
+                        details: serde_json::json!({ "inviteId": invite.id, "role": invite.role }),
+                    },
+                )
+                .await;
+                Ok((ws, member))
             })
             .await?;
         // A guest's expiry job is due later; a prompt relay costs nothing.
@@ -628,7 +638,10 @@ impl AuthApi {
             return Ok(pb::JoinWorkspaceResponse { member: Some(member_pb(&existing, &caller.name, &caller.email)), request: None });
         }
         // An invite-only workspace is not discoverable: same answer as none.
-        let w = workspaces::get(&mut conn, ws).await?.filter(|w| w.join_policy != "invite").ok_or_else(|| ServiceError::not_found("workspace"))?;
+        let w = workspaces::get(&mut conn, ws)
+            .await?
+            .filter(|w| w.join_policy != "invite")
+            .ok_or_else(|| ServiceError::not_found("workspace"))?;
         if w.join_policy == "request" {
             let r = workspaces::request_to_join(&mut conn, ws, caller.user_id).await?;
             let admins: Vec<UserId> = workspaces::members_of(&mut conn, ws)

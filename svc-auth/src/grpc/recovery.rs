@@ -76,9 +76,9 @@ impl AuthApi {
         let mut conn = self.conn().await?;
         // Check the token before any expensive work, without spending it.
         let user_id = {
+            use crate::schema::password_resets as pr;
             use diesel::prelude::*;
             use diesel_async::RunQueryDsl;
-            use crate::schema::password_resets as pr;
             pr::table
                 .find(&hash)
                 .filter(pr::used_at.is_null())

@@ -29,9 +29,9 @@ fn now_unix() -> u64 {
 
 impl AuthApi {
     fn two_factor_key(&self) -> ServiceResult<&[u8; 32]> {
-        self.two_factor_key
-            .as_ref()
-            .ok_or_else(|| ServiceError::new(ErrorCode::Unavailable, "two-factor authentication is not configured on this server (TWO_FACTOR_KEY)"))
+        self.two_factor_key.as_ref().ok_or_else(|| {
+            ServiceError::new(ErrorCode::Unavailable, "two-factor authentication is not configured on this server (TWO_FACTOR_KEY)")
+        })
     }
 
     async fn check_own_password(&self, user: UserId, password: &str) -> ServiceResult<()> {
@@ -59,7 +59,14 @@ impl AuthApi {
         }
         audit::record(
             &mut conn,
-            Entry { workspace_id: None, user_id: Some(caller.user_id), action: "2fa_setup_started", ip_address: None, user_agent: None, details: serde_json::json!({}) },
+            Entry {
+                workspace_id: None,
+                user_id: Some(caller.user_id),
+                action: "2fa_setup_started",
+                ip_address: None,
+                user_agent: None,
+                details: serde_json::json!({}),
+            },
         )
         .await;
         let b32 = totp::base32(&secret);
@@ -75,22 +82,36 @@ impl AuthApi {
         let caller = self.caller(&req).await?;
         let key = self.two_factor_key()?;
         let mut conn = self.conn().await?;
-        let tf = two_factor::get(&mut conn, caller.user_id).await?.ok_or_else(|| ServiceError::validation("code", "two-factor setup was not started"))?;
-        let secret = totp::open(key, &tf.secret_encrypted).ok_or_else(|| ServiceError::internal(anyhow::anyhow!("TOTP secret does not open with TWO_FACTOR_KEY")))?;
+        let tf = two_factor::get(&mut conn, caller.user_id)
+            .await?
+            .ok_or_else(|| ServiceError::validation("code", "two-factor setup was not started"))?;
+        let secret = totp::open(key, &tf.secret_encrypted)
+            .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("TOTP secret does not open with TWO_FACTOR_KEY")))?;
         let last = u64::try_from(tf.last_used_step).unwrap_or(0);
-        let step = totp::verify(&secret, &req.get_ref().code, now_unix(), last).ok_or_else(|| ServiceError::validation("code", "is not a valid current code"))?;
+        let step = totp::verify(&secret, &req.get_ref().code, now_unix(), last)
+            .ok_or_else(|| ServiceError::validation("code", "is not a valid current code"))?;
         two_factor::used_step(&mut conn, caller.user_id, i64::try_from(step).unwrap_or(i64::MAX)).await?;
         if !tf.enabled {
             audit::record(
                 &mut conn,
-                Entry { workspace_id: None, user_id: Some(caller.user_id), action: "2fa_enabled", ip_address: None, user_agent: None, details: serde_json::json!({}) },
+                Entry {
+                    workspace_id: None,
+                    user_id: Some(caller.user_id),
+                    action: "2fa_enabled",
+                    ip_address: None,
+                    user_agent: None,
+                    details: serde_json::json!({}),
+                },
             )
             .await;
         }
         Ok(pb::VerifyTwoFactorResponse { enabled: true })
     }
 
-    pub(crate) async fn disable_two_factor(&self, req: Request<pb::DisableTwoFactorRequest>) -> ServiceResult<pb::DisableTwoFactorResponse> {
+    pub(crate) async fn disable_two_factor(
+        &self,
+        req: Request<pb::DisableTwoFactorRequest>,
+    ) -> ServiceResult<pb::DisableTwoFactorResponse> {
         let caller = self.caller(&req).await?;
         self.check_own_password(caller.user_id, &req.get_ref().password).await?;
         let mut conn = self.conn().await?;
@@ -99,7 +120,14 @@ impl AuthApi {
         }
         audit::record(
             &mut conn,
-            Entry { workspace_id: None, user_id: Some(caller.user_id), action: "2fa_disabled", ip_address: None, user_agent: None, details: serde_json::json!({}) },
+            Entry {
+                workspace_id: None,
+                user_id: Some(caller.user_id),
+                action: "2fa_disabled",
+                ip_address: None,
+                user_agent: None,
+                details: serde_json::json!({}),
+            },
         )
         .await;
         Ok(pb::DisableTwoFactorResponse {})
@@ -111,7 +139,8 @@ impl AuthApi {
         let Some(tf) = two_factor::get(&mut conn, user).await?.filter(|t| t.enabled) else { return Ok(SecondFactor::Passed) };
         let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else { return Ok(SecondFactor::Required) };
         let key = self.two_factor_key()?;
-        let secret = totp::open(key, &tf.secret_encrypted).ok_or_else(|| ServiceError::internal(anyhow::anyhow!("TOTP secret does not open with TWO_FACTOR_KEY")))?;
+        let secret = totp::open(key, &tf.secret_encrypted)
+            .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("TOTP secret does not open with TWO_FACTOR_KEY")))?;
         if let Some(step) = totp::verify(&secret, code, now_unix(), u64::try_from(tf.last_used_step).unwrap_or(0))
             && two_factor::used_step(&mut conn, user, i64::try_from(step).unwrap_or(i64::MAX)).await? == 1
         {
@@ -120,7 +149,14 @@ impl AuthApi {
         if two_factor::use_backup(&mut conn, user, &token_hash(&totp::normalize_backup_code(code))).await? {
             audit::record(
                 &mut conn,
-                Entry { workspace_id: None, user_id: Some(user), action: "2fa_backup_code_used", ip_address: None, user_agent: None, details: serde_json::json!({}) },
+                Entry {
+                    workspace_id: None,
+                    user_id: Some(user),
+                    action: "2fa_backup_code_used",
+                    ip_address: None,
+                    user_agent: None,
+                    details: serde_json::json!({}),
+                },
             )
             .await;
             return Ok(SecondFactor::Passed);

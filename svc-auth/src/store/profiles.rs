@@ -17,13 +17,7 @@ pub struct Profile {
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Profile> {
-    Ok(profiles::table
-        .find((ws, user))
-        .select(Profile::as_select())
-        .first(conn)
-        .await
-        .optional()?
-        .unwrap_or_default())
+    Ok(profiles::table.find((ws, user)).select(Profile::as_select()).first(conn).await.optional()?.unwrap_or_default())
 }
 
 pub async fn put(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, p: &Profile) -> QueryResult<()> {

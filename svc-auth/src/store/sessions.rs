@@ -70,7 +70,12 @@ pub async fn for_user(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult
 
 /// Deletes the user's sessions matching `which` (one id, or all but one);
 /// returns the ids deleted.
-pub async fn delete_for_user(conn: &mut AsyncPgConnection, user: UserId, only: Option<SessionId>, except: Option<SessionId>) -> QueryResult<Vec<SessionId>> {
+pub async fn delete_for_user(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    only: Option<SessionId>,
+    except: Option<SessionId>,
+) -> QueryResult<Vec<SessionId>> {
     let mut q = diesel::delete(sessions::table).filter(sessions::user_id.eq(user)).into_boxed();
     if let Some(id) = only {
         q = q.filter(sessions::id.eq(id));

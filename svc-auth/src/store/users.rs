@@ -44,12 +44,7 @@ pub async fn add_password_history(conn: &mut AsyncPgConnection, user: UserId, ha
 }
 
 pub async fn by_email(conn: &mut AsyncPgConnection, email_normalized: &str) -> QueryResult<Option<User>> {
-    users::table
-        .filter(users::email_normalized.eq(email_normalized))
-        .select(User::as_select())
-        .first(conn)
-        .await
-        .optional()
+    users::table.filter(users::email_normalized.eq(email_normalized)).select(User::as_select()).first(conn).await.optional()
 }
 
 pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[UserId]) -> QueryResult<Vec<User>> {
@@ -65,13 +60,7 @@ pub struct Lockout {
 }
 
 pub async fn lockout(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<Lockout> {
-    Ok(lockouts::table
-        .find(user)
-        .select(Lockout::as_select())
-        .first(conn)
-        .await
-        .optional()?
-        .unwrap_or_default())
+    Ok(lockouts::table.find(user).select(Lockout::as_select()).first(conn).await.optional()?.unwrap_or_default())
 }
 
 pub async fn set_lockout(conn: &mut AsyncPgConnection, user: UserId, l: &Lockout) -> QueryResult<()> {

@@ -37,7 +37,13 @@ pub async fn add_member(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: Use
 
 /// Adds a member; `guest_until` makes them a guest whose access turns
 /// read-only then.
-pub async fn add_member_as(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, role: &str, guest_until: Option<DateTime<Utc>>) -> QueryResult<Member> {
+pub async fn add_member_as(
+    conn: &mut AsyncPgConnection,
+    ws: WorkspaceId,
+    user: UserId,
+    role: &str,
+    guest_until: Option<DateTime<Utc>>,
+) -> QueryResult<Member> {
     diesel::insert_into(members::table)
         .values((
             members::id.eq(uuid::Uuid::now_v7()),
@@ -124,13 +130,7 @@ pub async fn insert_invite(conn: &mut AsyncPgConnection, i: &Invite) -> QueryRes
 
 /// The invite for a token hash, locked for the accepting transaction.
 pub async fn invite_for_update(conn: &mut AsyncPgConnection, hash: &str) -> QueryResult<Option<Invite>> {
-    invites::table
-        .filter(invites::token_hash.eq(hash))
-        .select(Invite::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
+    invites::table.filter(invites::token_hash.eq(hash)).select(Invite::as_select()).for_update().first(conn).await.optional()
 }
 
 pub async fn use_invite(conn: &mut AsyncPgConnection, id: uuid::Uuid) -> QueryResult<()> {
@@ -168,7 +168,9 @@ pub async fn member_ids(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryR
 pub async fn grant_guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, channels: &[uuid::Uuid]) -> QueryResult<()> {
     let rows: Vec<_> = channels
         .iter()
-        .map(|c| (guest_channel_access::workspace_id.eq(ws), guest_channel_access::user_id.eq(user), guest_channel_access::channel_id.eq(*c)))
+        .map(|c| {
+            (guest_channel_access::workspace_id.eq(ws), guest_channel_access::user_id.eq(user), guest_channel_access::channel_id.eq(*c))
+        })
         .collect();
     diesel::insert_into(guest_channel_access::table).values(rows).on_conflict_do_nothing().execute(conn).await.map(drop)
 }
@@ -221,7 +223,13 @@ pub async fn pending_requests(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> 
 }
 
 /// Decides a pending request (locked): None when there is no such pending one.
-pub async fn decide_request(conn: &mut AsyncPgConnection, ws: WorkspaceId, id: uuid::Uuid, by: UserId, approve: bool) -> QueryResult<Option<JoinRequest>> {
+pub async fn decide_request(
+    conn: &mut AsyncPgConnection,
+    ws: WorkspaceId,
+    id: uuid::Uuid,
+    by: UserId,
+    approve: bool,
+) -> QueryResult<Option<JoinRequest>> {
     diesel::update(join_requests::table.find(id).filter(join_requests::workspace_id.eq(ws)).filter(join_requests::status.eq("pending")))
         .set((
             join_requests::status.eq(if approve { "approved" } else { "rejected" }),

@@ -34,7 +34,9 @@ async fn duplicate_email_is_a_conflict_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_sign_ups_are_refused_with_the_field_named() {
     let mut app = app().await;
-    for (email, pw, field) in [("nope", PW, "email"), ("c@example.com", "short", "password"), ("c@example.com", "c@example.com", "password")] {
+    for (email, pw, field) in
+        [("nope", PW, "email"), ("c@example.com", "short", "password"), ("c@example.com", "c@example.com", "password")]
+    {
         let err = app.client.sign_up(sign_up_req(email, pw)).await.expect_err("invalid");
         assert_eq!(code(&err), "VALIDATION_ERROR");
         let e = ocomms_runtime::ServiceError::from_status(&err);
@@ -113,9 +115,10 @@ async fn the_fifth_failure_locks_for_fifteen_minutes() {
     let err = app.client.sign_in(sign_in_req("liz@example.com", "wrong password!!")).await.expect_err("fifth failure");
     assert!(started.elapsed() >= std::time::Duration::from_secs(10), "the seed's delay after four failures");
     assert_eq!(err.message(), "Invalid credentials", "the locking attempt itself answers like any failure");
-    let minutes = ocomms_runtime::db::count(&mut conn, "SELECT round(extract(epoch FROM locked_until - now()) / 60)::bigint AS n FROM lockouts")
-        .await
-        .expect("locked");
+    let minutes =
+        ocomms_runtime::db::count(&mut conn, "SELECT round(extract(epoch FROM locked_until - now()) / 60)::bigint AS n FROM lockouts")
+            .await
+            .expect("locked");
     assert_eq!(minutes, 15);
     let count = ocomms_runtime::db::count(&mut conn, "SELECT lockout_count::bigint AS n FROM lockouts").await.expect("count");
     assert_eq!(count, 1);
@@ -123,6 +126,7 @@ async fn the_fifth_failure_locks_for_fifteen_minutes() {
     let e = ocomms_runtime::ServiceError::from_status(&err);
     assert_eq!(e.code.as_str(), "ACCOUNT_LOCKED");
     assert!(e.details.expect("details")["lockedUntil"].is_string());
-    let audited = ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM audit_logs WHERE action = 'account_locked'").await.expect("audit");
+    let audited =
+        ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM audit_logs WHERE action = 'account_locked'").await.expect("audit");
     assert_eq!(audited, 1);
 }

@@ -18,9 +18,14 @@ async fn totp_protects_sign_in_once_verified() {
     let mut app = app().await;
     let r = app.client.sign_up(sign_up_req("tia@example.com", PW)).await.expect("sign up").into_inner();
     let tok = r.token;
-    let err = app.client.enable_two_factor(authed(&tok, pb::EnableTwoFactorRequest { password: "wrong password!!".into() })).await.expect_err("pw");
+    let err = app
+        .client
+        .enable_two_factor(authed(&tok, pb::EnableTwoFactorRequest { password: "wrong password!!".into() }))
+        .await
+        .expect_err("pw");
     assert_eq!(code_of(&err), "VALIDATION_ERROR");
-    let setup = app.client.enable_two_factor(authed(&tok, pb::EnableTwoFactorRequest { password: PW.into() })).await.expect("enable").into_inner();
+    let setup =
+        app.client.enable_two_factor(authed(&tok, pb::EnableTwoFactorRequest { password: PW.into() })).await.expect("enable").into_inner();
     assert_eq!(setup.backup_codes.len(), 10);
     assert!(setup.otpauth_url.starts_with("otpauth://totp/OComms:") && setup.otpauth_url.contains(&setup.secret));
     let secret = totp::base32_decode(&setup.secret).expect("base32");
@@ -37,7 +42,12 @@ async fn totp_protects_sign_in_once_verified() {
     let e = ocomms_runtime::ServiceError::from_status(&err);
     assert_eq!(e.code.as_str(), "UNAUTHORIZED");
     assert_eq!(e.details.expect("details")["twoFactorRequired"], true);
-    let with = |c: &str| pb::SignInRequest { email: "tia@example.com".into(), password: PW.into(), totp_code: Some(c.into()), ..Default::default() };
+    let with = |c: &str| pb::SignInRequest {
+        email: "tia@example.com".into(),
+        password: PW.into(),
+        totp_code: Some(c.into()),
+        ..Default::default()
+    };
     let err = app.client.sign_in(with(&used)).await.expect_err("a code works once");
     assert_eq!(code_of(&err), "UNAUTHORIZED");
     app.client.sign_in(with(&code(&secret, 1))).await.expect("next code");

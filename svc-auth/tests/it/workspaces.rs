@@ -60,7 +60,12 @@ async fn invites_make_members_and_respect_their_limits() {
         .await
         .expect("invite")
         .into_inner();
-    let joined = app.client.accept_invite(authed(&bob, pb::AcceptInviteRequest { token: link.token.clone() })).await.expect("bob joins").into_inner();
+    let joined = app
+        .client
+        .accept_invite(authed(&bob, pb::AcceptInviteRequest { token: link.token.clone() }))
+        .await
+        .expect("bob joins")
+        .into_inner();
     assert_eq!(joined.member.expect("member").role, "member");
     app.client.accept_invite(authed(&cat, pb::AcceptInviteRequest { token: link.token.clone() })).await.expect("cat joins");
     let m = app
@@ -85,13 +90,18 @@ async fn invites_make_members_and_respect_their_limits() {
     let (_, eve) = token(&app, "eve").await;
     let personal = app
         .client
-        .create_invite(authed(&ann, pb::CreateInviteRequest { workspace_id: ws.clone(), email: Some(dan_email), role: Some("admin".into()), ..Default::default() }))
+        .create_invite(authed(
+            &ann,
+            pb::CreateInviteRequest { workspace_id: ws.clone(), email: Some(dan_email), role: Some("admin".into()), ..Default::default() },
+        ))
         .await
         .expect("invite")
         .into_inner();
-    let err = app.client.accept_invite(authed(&eve, pb::AcceptInviteRequest { token: personal.token.clone() })).await.expect_err("not eve's");
+    let err =
+        app.client.accept_invite(authed(&eve, pb::AcceptInviteRequest { token: personal.token.clone() })).await.expect_err("not eve's");
     assert_eq!(code(&err), "FORBIDDEN");
-    let r = app.client.accept_invite(authed(&dan, pb::AcceptInviteRequest { token: personal.token.clone() })).await.expect("dan").into_inner();
+    let r =
+        app.client.accept_invite(authed(&dan, pb::AcceptInviteRequest { token: personal.token.clone() })).await.expect("dan").into_inner();
     assert_eq!(r.member.expect("member").role, "admin");
     let err = app.client.accept_invite(authed(&eve, pb::AcceptInviteRequest { token: personal.token })).await.expect_err("used up");
     assert_eq!(code(&err), "NOT_FOUND");
@@ -107,11 +117,21 @@ async fn open_workspaces_can_be_joined() {
     let (_, bob) = token(&app, "bob").await;
     let ws = app
         .client
-        .create_workspace(authed(&ann, pb::CreateWorkspaceRequest { name: "Open".into(), slug: "open-ws".into(), join_policy: Some("open".into()) }))
+        .create_workspace(authed(
+            &ann,
+            pb::CreateWorkspaceRequest { name: "Open".into(), slug: "open-ws".into(), join_policy: Some("open".into()) },
+        ))
         .await
         .expect("create")
         .into_inner();
-    let m = app.client.join_workspace(authed(&bob, pb::JoinWorkspaceRequest { workspace_id: ws.id.clone() })).await.expect("join").into_inner().member.expect("a member");
+    let m = app
+        .client
+        .join_workspace(authed(&bob, pb::JoinWorkspaceRequest { workspace_id: ws.id.clone() }))
+        .await
+        .expect("join")
+        .into_inner()
+        .member
+        .expect("a member");
     assert_eq!(m.role, "member");
     // Joining again answers the same membership.
     app.client.join_workspace(authed(&bob, pb::JoinWorkspaceRequest { workspace_id: ws.id })).await.expect("idempotent");

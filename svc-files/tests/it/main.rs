@@ -21,7 +21,10 @@ async fn storage_usage_is_per_user_with_the_configured_quota() {
     let u = c.get_storage_usage(authed(&ann, pb::GetStorageUsageRequest {})).await.expect("usage").into_inner();
     assert_eq!((u.used, u.quota), (0, 5_000));
     let mut conn = AsyncPgConnection::establish(&files.database_url).await.expect("db");
-    diesel::sql_query(format!("INSERT INTO user_storage (user_id, used_bytes) VALUES ('{ann_id}', 1234)")).execute(&mut conn).await.expect("row");
+    diesel::sql_query(format!("INSERT INTO user_storage (user_id, used_bytes) VALUES ('{ann_id}', 1234)"))
+        .execute(&mut conn)
+        .await
+        .expect("row");
     assert_eq!(c.get_storage_usage(authed(&ann, pb::GetStorageUsageRequest {})).await.expect("usage").into_inner().used, 1234);
     assert_eq!(c.get_storage_usage(authed(&bob, pb::GetStorageUsageRequest {})).await.expect("usage").into_inner().used, 0);
     let err = c.get_storage_usage(pb::GetStorageUsageRequest {}).await.expect_err("anonymous");

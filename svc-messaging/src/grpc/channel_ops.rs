@@ -57,7 +57,12 @@ impl MessagingApi {
         let is_member = channels::is_member(&mut conn, id, p.user_id).await?;
         let count = channels::member_count(&mut conn, id).await?;
         let unread = if is_member {
-            store::channel_unread(&mut conn, c.workspace_id, p.user_id).await?.into_iter().find(|(x, _, _)| *x == id).map(|(_, n, _)| n).unwrap_or(0)
+            store::channel_unread(&mut conn, c.workspace_id, p.user_id)
+                .await?
+                .into_iter()
+                .find(|(x, _, _)| *x == id)
+                .map(|(_, n, _)| n)
+                .unwrap_or(0)
         } else {
             0
         };
@@ -357,7 +362,10 @@ impl MessagingApi {
         let mut conn = self.conn().await?;
         let list = channels::categories(&mut conn, ws).await?;
         Ok(pb::ListCategoriesResponse {
-            categories: list.into_iter().map(|(id, name, position)| pb::Category { id: id.to_string(), workspace_id: ws.to_string(), name, position }).collect(),
+            categories: list
+                .into_iter()
+                .map(|(id, name, position)| pb::Category { id: id.to_string(), workspace_id: ws.to_string(), name, position })
+                .collect(),
         })
     }
 }

@@ -43,19 +43,34 @@ impl MessagingApi {
         }
         // Everyone must belong to the workspace (asked of svc-auth).
         for u in users.iter().filter(|u| **u != p.user_id) {
-            let ask = self.access.identity.forward(req.metadata(), GetMembershipRequest { workspace_id: ws.to_string(), user_id: Some(u.to_string()) });
+            let ask = self
+                .access
+                .identity
+                .forward(req.metadata(), GetMembershipRequest { workspace_id: ws.to_string(), user_id: Some(u.to_string()) });
             self.access.identity.auth_client().get_membership(ask).await.map_err(|s| {
                 let e = ServiceError::from_status(&s);
-                if e.code == ErrorCode::NotFound { ServiceError::validation("userIds", format!("{u} is not a member of this workspace")) } else { e }
+                if e.code == ErrorCode::NotFound {
+                    ServiceError::validation("userIds", format!("{u} is not a member of this workspace"))
+                } else {
+                    e
+                }
             })?;
         }
         let mut conn = self.conn().await?;
         let c = conversations::open(&mut conn, ws, &users).await?;
-        let unread = store::conversation_unread(&mut conn, ws, p.user_id).await?.into_iter().find(|(id, _, _)| *id == c.id).map(|(_, n, _)| n).unwrap_or(0);
+        let unread = store::conversation_unread(&mut conn, ws, p.user_id)
+            .await?
+            .into_iter()
+            .find(|(id, _, _)| *id == c.id)
+            .map(|(_, n, _)| n)
+            .unwrap_or(0);
         Ok(conversation_pb(&c, &users, unread))
     }
 
-    pub(crate) async fn list_conversations(&self, req: Request<pb::ListConversationsRequest>) -> ServiceResult<pb::ListConversationsResponse> {
+    pub(crate) async fn list_conversations(
+        &self,
+        req: Request<pb::ListConversationsRequest>,
+    ) -> ServiceResult<pb::ListConversationsResponse> {
         let p = self.access.principal(req.metadata()).await?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         self.access.membership(req.metadata(), &p, ws).await?;

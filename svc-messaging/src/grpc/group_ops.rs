@@ -66,7 +66,14 @@ impl MessagingApi {
         if let Some(stranger) = members.iter().find(|u| !all.iter().any(|m| m.user_id == u.to_string())) {
             return Err(ServiceError::validation("memberIds", format!("{stranger} is not a member of this workspace")));
         }
-        let g = Group { id: uuid::Uuid::now_v7(), workspace_id: ws, handle, name: name.to_owned(), created_by: p.user_id, created_at: Utc::now() };
+        let g = Group {
+            id: uuid::Uuid::now_v7(),
+            workspace_id: ws,
+            handle,
+            name: name.to_owned(),
+            created_by: p.user_id,
+            created_at: Utc::now(),
+        };
         let mut conn = self.conn().await?;
         let (group, list) = (g.clone(), members.clone());
         conn.transaction::<_, ServiceError, _>(async move |conn| {

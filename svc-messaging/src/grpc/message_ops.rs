@@ -30,7 +30,12 @@ impl MessagingApi {
             if e.code == ErrorCode::GuestLocked {
                 // Seed 5.8: the refusal is also announced on the guest's sockets.
                 let (_, where_) = place.describe();
-                self.publish(vec![p.user_id], "guest:locked", serde_json::json!({ "channelId": where_["id"], "workspaceId": place.workspace_id })).await;
+                self.publish(
+                    vec![p.user_id],
+                    "guest:locked",
+                    serde_json::json!({ "channelId": where_["id"], "workspaceId": place.workspace_id }),
+                )
+                .await;
             }
             return Err(e);
         }
@@ -196,7 +201,8 @@ impl MessagingApi {
                 out.push((u, kind));
             }
         };
-        let req = self.access.identity.forward(meta, ocomms_proto::auth::v1::ListMembersRequest { workspace_id: place.workspace_id.to_string() });
+        let req =
+            self.access.identity.forward(meta, ocomms_proto::auth::v1::ListMembersRequest { workspace_id: place.workspace_id.to_string() });
         let members = self.access.identity.auth_client().list_members(req).await.map_err(ServiceError::from)?.into_inner().members;
         // Guests see only their channels: outside the audience they are
         // never reached, whatever the channel.

@@ -183,7 +183,13 @@ impl MessagingApi {
     }
 
     /// A message the caller may see, and where it lives.
-    pub(crate) async fn visible_message(&self, meta: &MetadataMap, p: &Principal, field: &str, id: &str) -> ServiceResult<(Message, Place)> {
+    pub(crate) async fn visible_message(
+        &self,
+        meta: &MetadataMap,
+        p: &Principal,
+        field: &str,
+        id: &str,
+    ) -> ServiceResult<(Message, Place)> {
         let id: MessageId = ids::parse(field, id)?;
         let mut conn = self.conn().await?;
         let m = store::get(&mut conn, id).await?.ok_or_else(|| ServiceError::not_found("message"))?;

@@ -85,8 +85,12 @@ impl MessagingApi {
         let out = note_pb(&current, Some(id), Some(place.workspace_id));
         let to = self.audience(place.target).await?;
         // Delivered by the gateways to the sockets that subscribed (note:subscribe).
-        self.publish(to, "note:updated", serde_json::json!({ "channelId": id, "content": out.content, "version": out.version, "updatedBy": p.user_id }))
-            .await;
+        self.publish(
+            to,
+            "note:updated",
+            serde_json::json!({ "channelId": id, "content": out.content, "version": out.version, "updatedBy": p.user_id }),
+        )
+        .await;
         Ok(out)
     }
 
@@ -96,7 +100,8 @@ impl MessagingApi {
         if r.file_id.as_deref().is_some_and(|f| !f.trim().is_empty()) {
             return Err(ServiceError::validation("fileId", "no such file"));
         }
-        let message = r.message_id.as_deref().filter(|m| !m.trim().is_empty()).ok_or_else(|| ServiceError::validation("messageId", "is required"))?;
+        let message =
+            r.message_id.as_deref().filter(|m| !m.trim().is_empty()).ok_or_else(|| ServiceError::validation("messageId", "is required"))?;
         let note = r.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
         if note.is_some_and(|n| n.chars().count() > 500) {
             return Err(ServiceError::validation("note", "must be at most 500 characters"));

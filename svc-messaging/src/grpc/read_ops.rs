@@ -35,8 +35,12 @@ impl MessagingApi {
         };
         // The reader's other devices follow.
         self.publish(vec![p.user_id], "unread:update", serde_json::json!(answer)).await;
-        self.publish(vec![p.user_id], "workspace:unreadUpdate", serde_json::json!({ "workspaceId": place.workspace_id, "total": unread.total }))
-            .await;
+        self.publish(
+            vec![p.user_id],
+            "workspace:unreadUpdate",
+            serde_json::json!({ "workspaceId": place.workspace_id, "total": unread.total }),
+        )
+        .await;
         Ok(answer)
     }
 

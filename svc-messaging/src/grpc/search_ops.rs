@@ -33,8 +33,11 @@ impl MessagingApi {
             .filter(|(c, member, _)| if m.is_guest { *member && m.guest_channel_ids.contains(&c.id) } else { !c.is_private || *member })
             .map(|(c, _, _)| (c.id, c.name))
             .collect();
-        let mut convs: Vec<ConversationId> =
-            if m.is_guest { Vec::new() } else { conversations::for_user(&mut conn, ws, p.user_id).await?.into_iter().map(|c| c.id).collect() };
+        let mut convs: Vec<ConversationId> = if m.is_guest {
+            Vec::new()
+        } else {
+            conversations::for_user(&mut conn, ws, p.user_id).await?.into_iter().map(|c| c.id).collect()
+        };
         if let Some(name) = &q.in_channel {
             chans.retain(|(_, n)| n == name);
             convs.clear();

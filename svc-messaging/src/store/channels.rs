@@ -32,11 +32,7 @@ pub async fn get(conn: &mut AsyncPgConnection, id: ChannelId) -> QueryResult<Opt
 /// Adds a member; already being one is fine.
 pub async fn add_member(conn: &mut AsyncPgConnection, c: &Channel, user: UserId) -> QueryResult<()> {
     diesel::insert_into(channel_members::table)
-        .values((
-            channel_members::channel_id.eq(c.id),
-            channel_members::user_id.eq(user),
-            channel_members::workspace_id.eq(c.workspace_id),
-        ))
+        .values((channel_members::channel_id.eq(c.id), channel_members::user_id.eq(user), channel_members::workspace_id.eq(c.workspace_id)))
         .on_conflict_do_nothing()
         .execute(conn)
         .await
@@ -141,5 +137,10 @@ pub async fn create_category(conn: &mut AsyncPgConnection, ws: WorkspaceId, name
 
 pub async fn categories(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<(uuid::Uuid, String, i32)>> {
     use crate::schema::channel_categories as cc;
-    cc::table.filter(cc::workspace_id.eq(ws)).order((cc::position.asc(), cc::name.asc())).select((cc::id, cc::name, cc::position)).load(conn).await
+    cc::table
+        .filter(cc::workspace_id.eq(ws))
+        .order((cc::position.asc(), cc::name.asc()))
+        .select((cc::id, cc::name, cc::position))
+        .load(conn)
+        .await
 }

@@ -38,7 +38,8 @@ pub async fn open(conn: &mut AsyncPgConnection, ws: WorkspaceId, users: &[UserId
         .execute(conn)
         .await?;
     if inserted == 1 {
-        let rows: Vec<_> = users.iter().map(|u| (conversation_participants::conversation_id.eq(id), conversation_participants::user_id.eq(*u))).collect();
+        let rows: Vec<_> =
+            users.iter().map(|u| (conversation_participants::conversation_id.eq(id), conversation_participants::user_id.eq(*u))).collect();
         diesel::insert_into(conversation_participants::table).values(rows).on_conflict_do_nothing().execute(conn).await?;
     }
     conversations::table
@@ -60,7 +61,9 @@ pub async fn participants(conn: &mut AsyncPgConnection, id: ConversationId) -> Q
 
 /// The user's conversations in a workspace, most recently active first.
 pub async fn for_user(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<Conversation>> {
-    let mine = conversation_participants::table.filter(conversation_participants::user_id.eq(user)).select(conversation_participants::conversation_id);
+    let mine = conversation_participants::table
+        .filter(conversation_participants::user_id.eq(user))
+        .select(conversation_participants::conversation_id);
     conversations::table
         .filter(conversations::workspace_id.eq(ws))
         .filter(conversations::id.eq_any(mine))

@@ -23,7 +23,12 @@ pub async fn insert(conn: &mut AsyncPgConnection, g: &Group, members: &[UserId])
 }
 
 pub async fn list(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<(Group, Vec<UserId>)>> {
-    let groups: Vec<Group> = user_groups::table.filter(user_groups::workspace_id.eq(ws)).order(user_groups::handle.asc()).select(Group::as_select()).load(conn).await?;
+    let groups: Vec<Group> = user_groups::table
+        .filter(user_groups::workspace_id.eq(ws))
+        .order(user_groups::handle.asc())
+        .select(Group::as_select())
+        .load(conn)
+        .await?;
     let ids: Vec<uuid::Uuid> = groups.iter().map(|g| g.id).collect();
     let members: Vec<(uuid::Uuid, UserId)> = user_group_members::table
         .filter(user_group_members::group_id.eq_any(&ids))

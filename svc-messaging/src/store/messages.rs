@@ -5,7 +5,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{ChannelId, ConversationId, MessageId, UserId, WorkspaceId};
 
 use crate::domain::Page;
-use crate::schema::{channel_read_state, conversation_read_state, pins, reactions, messages};
+use crate::schema::{channel_read_state, conversation_read_state, messages, pins, reactions};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
@@ -46,11 +46,7 @@ pub async fn by_client_id(conn: &mut AsyncPgConnection, author: UserId, client_i
 }
 
 pub async fn bump_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -> QueryResult<()> {
-    diesel::update(messages::table.find(parent))
-        .set(messages::reply_count.eq(messages::reply_count + 1))
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::update(messages::table.find(parent)).set(messages::reply_count.eq(messages::reply_count + 1)).execute(conn).await.map(drop)
 }
 
 /// Where messages live: a channel or a conversation (DM, group DM).
@@ -105,24 +101,22 @@ pub async fn page(conn: &mut AsyncPgConnection, target: Target, page: Page) -> Q
 pub async fn mark_read(conn: &mut AsyncPgConnection, user: UserId, target: Target, seq: i64) -> QueryResult<()> {
     match target {
         Target::Channel(c) => mark_channel_read(conn, user, c, seq).await,
-        Target::Conversation(c) => {
-            diesel::insert_into(conversation_read_state::table)
-                .values((
-                    conversation_read_state::user_id.eq(user),
-                    conversation_read_state::conversation_id.eq(c),
-                    conversation_read_state::last_read_sequence.eq(seq),
-                ))
-                .on_conflict((conversation_read_state::user_id, conversation_read_state::conversation_id))
-                .do_update()
-                .set((
-                    conversation_read_state::last_read_sequence
-                        .eq(diesel::dsl::sql::<BigInt>("GREATEST(conversation_read_state.last_read_sequence, excluded.last_read_sequence)")),
-                    conversation_read_state::updated_at.eq(diesel::dsl::now),
-                ))
-                .execute(conn)
-                .await
-                .map(drop)
-        }
+        Target::Conversation(c) => diesel::insert_into(conversation_read_state::table)
+            .values((
+                conversation_read_state::user_id.eq(user),
+                conversation_read_state::conversation_id.eq(c),
+                conversation_read_state::last_read_sequence.eq(seq),
+            ))
+            .on_conflict((conversation_read_state::user_id, conversation_read_state::conversation_id))
+            .do_update()
+            .set((
+                conversation_read_state::last_read_sequence
+                    .eq(diesel::dsl::sql::<BigInt>("GREATEST(conversation_read_state.last_read_sequence, excluded.last_read_sequence)")),
+                conversation_read_state::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await
+            .map(drop),
     }
 }
 
@@ -137,7 +131,8 @@ pub async fn mark_channel_read(conn: &mut AsyncPgConnection, user: UserId, c: Ch
         .on_conflict((channel_read_state::user_id, channel_read_state::channel_id))
         .do_update()
         .set((
-            channel_read_state::last_read_sequence.eq(diesel::dsl::sql::<BigInt>("GREATEST(channel_read_state.last_read_sequence, excluded.last_read_sequence)")),
+            channel_read_state::last_read_sequence
+                .eq(diesel::dsl::sql::<BigInt>("GREATEST(channel_read_state.last_read_sequence, excluded.last_read_sequence)")),
             channel_read_state::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)
@@ -188,7 +183,11 @@ pub async fn channel_unread(conn: &mut AsyncPgConnection, ws: WorkspaceId, user:
 }
 
 /// The same for the user's conversations in the workspace.
-pub async fn conversation_unread(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<(ConversationId, i64, i64)>> {
+pub async fn conversation_unread(
+    conn: &mut AsyncPgConnection,
+    ws: WorkspaceId,
+    user: UserId,
+) -> QueryResult<Vec<(ConversationId, i64, i64)>> {
     let rows: Vec<Unread> = diesel::sql_query(
         "SELECT cp.conversation_id AS id,
                 (SELECT count(*) FROM (SELECT 1 FROM messages m
@@ -268,7 +267,8 @@ pub async fn replies(conn: &mut AsyncPgConnection, parent: MessageId) -> QueryRe
 
 /// Who takes part in a thread: its parent's author and every replier.
 pub async fn thread_participants(conn: &mut AsyncPgConnection, parent: &Message) -> QueryResult<Vec<UserId>> {
-    let mut users: Vec<UserId> = messages::table.filter(messages::parent_id.eq(parent.id)).select(messages::author_id).distinct().load(conn).await?;
+    let mut users: Vec<UserId> =
+        messages::table.filter(messages::parent_id.eq(parent.id)).select(messages::author_id).distinct().load(conn).await?;
     if !users.contains(&parent.author_id) {
         users.push(parent.author_id);
     }
@@ -436,11 +436,7 @@ pub async fn unread_by_member(conn: &mut AsyncPgConnection, target: Target, auth
         Target::Channel(c) => c.0,
         Target::Conversation(c) => c.0,
     };
-    let rows: Vec<MemberUnread> = diesel::sql_query(sql)
-        .bind::<SqlUuid, _>(id)
-        .bind::<SqlUuid, _>(author)
-        .bind::<BigInt, _>(UNREAD_CAP)
-        .load(conn)
-        .await?;
+    let rows: Vec<MemberUnread> =
+        diesel::sql_query(sql).bind::<SqlUuid, _>(id).bind::<SqlUuid, _>(author).bind::<BigInt, _>(UNREAD_CAP).load(conn).await?;
     Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
 }

@@ -25,17 +25,32 @@ pub async fn personal(conn: &mut AsyncPgConnection, user: UserId, ws: WorkspaceI
 
 /// Saves when `expected` is the current version (0 for a first save);
 /// `None` when someone saved first.
-pub async fn save_personal(conn: &mut AsyncPgConnection, user: UserId, ws: WorkspaceId, content: &str, expected: i32) -> QueryResult<Option<i32>> {
+pub async fn save_personal(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    ws: WorkspaceId,
+    content: &str,
+    expected: i32,
+) -> QueryResult<Option<i32>> {
     if expected == 0 {
         let n = diesel::insert_into(personal_notes::table)
-            .values((personal_notes::user_id.eq(user), personal_notes::workspace_id.eq(ws), personal_notes::content.eq(content), personal_notes::version.eq(1)))
+            .values((
+                personal_notes::user_id.eq(user),
+                personal_notes::workspace_id.eq(ws),
+                personal_notes::content.eq(content),
+                personal_notes::version.eq(1),
+            ))
             .on_conflict_do_nothing()
             .execute(conn)
             .await?;
         return Ok((n == 1).then_some(1));
     }
     diesel::update(personal_notes::table.find((user, ws)).filter(personal_notes::version.eq(expected)))
-        .set((personal_notes::content.eq(content), personal_notes::version.eq(expected + 1), personal_notes::updated_at.eq(diesel::dsl::now)))
+        .set((
+            personal_notes::content.eq(content),
+            personal_notes::version.eq(expected + 1),
+            personal_notes::updated_at.eq(diesel::dsl::now),
+        ))
         .returning(personal_notes::version)
         .get_result(conn)
         .await
@@ -52,10 +67,21 @@ pub async fn channel(conn: &mut AsyncPgConnection, c: ChannelId) -> QueryResult<
     Ok(row.map(|(content, version, at, by)| Note { content, version, updated_at: Some(at), updated_by: by }).unwrap_or_default())
 }
 
-pub async fn save_channel(conn: &mut AsyncPgConnection, c: ChannelId, by: UserId, content: &str, expected: i32) -> QueryResult<Option<i32>> {
+pub async fn save_channel(
+    conn: &mut AsyncPgConnection,
+    c: ChannelId,
+    by: UserId,
+    content: &str,
+    expected: i32,
+) -> QueryResult<Option<i32>> {
     if expected == 0 {
         let n = diesel::insert_into(channel_notes::table)
-            .values((channel_notes::channel_id.eq(c), channel_notes::content.eq(content), channel_notes::version.eq(1), channel_notes::updated_by.eq(by)))
+            .values((
+                channel_notes::channel_id.eq(c),
+                channel_notes::content.eq(content),
+                channel_notes::version.eq(1),
+                channel_notes::updated_by.eq(by),
+            ))
             .on_conflict_do_nothing()
             .execute(conn)
             .await?;
@@ -84,7 +110,13 @@ pub struct Bookmark {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn add_bookmark(conn: &mut AsyncPgConnection, user: UserId, ws: WorkspaceId, message: MessageId, note: Option<&str>) -> QueryResult<Bookmark> {
+pub async fn add_bookmark(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    ws: WorkspaceId,
+    message: MessageId,
+    note: Option<&str>,
+) -> QueryResult<Bookmark> {
     diesel::insert_into(bookmarks::table)
         .values((
             bookmarks::id.eq(uuid::Uuid::now_v7()),

@@ -12,7 +12,10 @@ async fn channels_are_created_listed_and_named_uniquely() {
     assert_eq!(general.name, "general-chat");
     assert!(general.is_member);
     let err = c
-        .create_channel(authed(&ann, pb::CreateChannelRequest { workspace_id: ws.clone(), name: "general-chat".into(), ..Default::default() }))
+        .create_channel(authed(
+            &ann,
+            pb::CreateChannelRequest { workspace_id: ws.clone(), name: "general-chat".into(), ..Default::default() },
+        ))
         .await
         .expect_err("duplicate");
     assert_eq!(code(&err), "CONFLICT");

@@ -21,7 +21,10 @@ async fn conversations_reactions_pins_notes_search_and_read_marks() {
     let dm = c.open_conversation(open(&ann, &bob_id)).await.expect("dm").into_inner();
     assert_eq!(c.open_conversation(open(&bob, &ann_id)).await.expect("same").into_inner().id, dm.id);
     let m = c
-        .send_message(authed(&ann, pb::SendMessageRequest { conversation_id: Some(dm.id.clone()), content: "psst".into(), ..Default::default() }))
+        .send_message(authed(
+            &ann,
+            pb::SendMessageRequest { conversation_id: Some(dm.id.clone()), content: "psst".into(), ..Default::default() },
+        ))
         .await
         .expect("send")
         .into_inner();
@@ -41,14 +44,20 @@ async fn conversations_reactions_pins_notes_search_and_read_marks() {
     // Pins, in a channel.
     let general = channel(&app, &ann, &ws, "general", false).await;
     let pinned = c.send_message(authed(&ann, send_req(&general.id, "read the deploy checklist"))).await.expect("send").into_inner();
-    c.set_pin(authed(&ann, pb::SetPinRequest { channel_id: general.id.clone(), message_id: pinned.id.clone(), pinned: true })).await.expect("pin");
+    c.set_pin(authed(&ann, pb::SetPinRequest { channel_id: general.id.clone(), message_id: pinned.id.clone(), pinned: true }))
+        .await
+        .expect("pin");
     let pins = c.list_pins(authed(&ann, pb::ListPinsRequest { channel_id: general.id.clone() })).await.expect("pins").into_inner();
     assert_eq!(pins.messages.len(), 1);
-    let err = c.set_pin(authed(&ann, pb::SetPinRequest { channel_id: general.id.clone(), message_id: m.id.clone(), pinned: true })).await.expect_err("a DM message");
+    let err = c
+        .set_pin(authed(&ann, pb::SetPinRequest { channel_id: general.id.clone(), message_id: m.id.clone(), pinned: true }))
+        .await
+        .expect_err("a DM message");
     assert_eq!(code(&err), "VALIDATION_ERROR");
 
     // Channel notes: optimistic versions.
-    let save = |v: i32, text: &str| authed(&ann, pb::SaveChannelNoteRequest { channel_id: general.id.clone(), content: text.into(), version: v });
+    let save =
+        |v: i32, text: &str| authed(&ann, pb::SaveChannelNoteRequest { channel_id: general.id.clone(), content: text.into(), version: v });
     assert_eq!(c.save_channel_note(save(0, "v1")).await.expect("first").into_inner().version, 1);
     assert_eq!(code(&c.save_channel_note(save(0, "stale")).await.expect_err("stale")), "CONFLICT");
     assert_eq!(c.save_channel_note(save(1, "v2")).await.expect("second").into_inner().content, "v2");

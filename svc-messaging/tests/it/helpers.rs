@@ -1,8 +1,8 @@
 use ocomms_proto::messaging::v1 as pb;
 use ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use ocomms_runtime::events::Bus;
-use ocomms_runtime::testing::{self, Running};
 pub use ocomms_runtime::testing::authed;
+use ocomms_runtime::testing::{self, Running};
 use tonic::transport::Channel;
 
 pub struct App {
@@ -46,7 +46,10 @@ pub async fn invite(app: &App, ws: &str, owner: &str, joiner: &str) {
 pub async fn channel(app: &App, token: &str, ws: &str, name: &str, private: bool) -> pb::Channel {
     app.client
         .clone()
-        .create_channel(authed(token, pb::CreateChannelRequest { workspace_id: ws.into(), name: name.into(), is_private: private, ..Default::default() }))
+        .create_channel(authed(
+            token,
+            pb::CreateChannelRequest { workspace_id: ws.into(), name: name.into(), is_private: private, ..Default::default() },
+        ))
         .await
         .expect("channel")
         .into_inner()

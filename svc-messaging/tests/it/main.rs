@@ -2,7 +2,7 @@
 //! a real svc-auth, through their gRPC APIs.
 
 mod channels;
-mod helpers;
 mod features;
+mod helpers;
 mod mentions;
 mod messages;

@@ -32,11 +32,13 @@ async fn a_mention_is_published_to_rabbitmq_after_commit() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let m = app.client.clone().send_message(authed(&ann, send_req(&general.id, "@bob and @cat, see this"))).await.expect("send").into_inner();
+    let m =
+        app.client.clone().send_message(authed(&ann, send_req(&general.id, "@bob and @cat, see this"))).await.expect("send").into_inner();
     let job = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("relayed in time").expect("job");
     assert!(job.id.starts_with("messaging:"), "{}", job.id);
     assert_eq!(job.payload["messageId"], m.id);
-    let mut to: Vec<String> = job.payload["recipients"].as_array().expect("list").iter().map(|r| r["userId"].as_str().expect("id").to_owned()).collect();
+    let mut to: Vec<String> =
+        job.payload["recipients"].as_array().expect("list").iter().map(|r| r["userId"].as_str().expect("id").to_owned()).collect();
     to.sort();
     let mut expected = vec![bob_id, cat_id];
     expected.sort();

@@ -103,7 +103,9 @@ async fn concurrent_senders_get_gap_free_sequences() {
 async fn bad_messages_are_refused_and_change_nothing() {
     let (app, ann, _, general) = setup().await;
     let mut c = app.client.clone();
-    for (content, parent) in [("   ", None), (&*"x".repeat(40_001), None), ("ok", Some("not-an-id".to_owned())), ("ok", Some(uuid::Uuid::now_v7().to_string()))] {
+    for (content, parent) in
+        [("   ", None), (&*"x".repeat(40_001), None), ("ok", Some("not-an-id".to_owned())), ("ok", Some(uuid::Uuid::now_v7().to_string()))]
+    {
         let mut req = send_req(&general.id, content);
         req.parent_id = parent;
         let err = c.send_message(authed(&ann, req)).await.expect_err("refused");

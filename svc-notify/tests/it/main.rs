@@ -14,7 +14,12 @@ async fn notifications_are_listed_filtered_and_marked_read_by_their_owner_only()
     let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
     let b = bus.clone();
     let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
-        svc_notify::serve(svc_notify::Config { common, smtp_host: None, vapid_public_key: None, messaging_url: "http://127.0.0.1:9".into() }, b, l, s)
+        svc_notify::serve(
+            svc_notify::Config { common, smtp_host: None, vapid_public_key: None, messaging_url: "http://127.0.0.1:9".into() },
+            b,
+            l,
+            s,
+        )
     })
     .await
     .expect("notify");
@@ -31,24 +36,44 @@ async fn notifications_are_listed_filtered_and_marked_read_by_their_owner_only()
         .await
         .expect("row");
     }
-    let all = c.list_notifications(authed(&ann, pb::ListNotificationsRequest { unread_only: false, limit: None })).await.expect("list").into_inner();
+    let all = c
+        .list_notifications(authed(&ann, pb::ListNotificationsRequest { unread_only: false, limit: None }))
+        .await
+        .expect("list")
+        .into_inner();
     assert_eq!(all.notifications.iter().map(|n| n.title.as_str()).collect::<Vec<_>>(), vec!["second", "first"]);
     let id = all.notifications[0].id.clone();
 
-    let err = c.mark_notification_read(authed(&bob, pb::MarkNotificationReadRequest { notification_id: id.clone() })).await.expect_err("not bob's");
+    let err = c
+        .mark_notification_read(authed(&bob, pb::MarkNotificationReadRequest { notification_id: id.clone() }))
+        .await
+        .expect_err("not bob's");
     assert_eq!(err.code(), tonic::Code::NotFound);
     let mut events = bus.subscribe();
-    let n = c.mark_notification_read(authed(&ann, pb::MarkNotificationReadRequest { notification_id: id.clone() })).await.expect("read").into_inner();
+    let n = c
+        .mark_notification_read(authed(&ann, pb::MarkNotificationReadRequest { notification_id: id.clone() }))
+        .await
+        .expect("read")
+        .into_inner();
     assert!(n.is_read);
     let ev = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
     assert_eq!(ev.name, "notification:read");
     assert_eq!(ev.data["notificationId"], id.as_str());
-    let unread = c.list_notifications(authed(&ann, pb::ListNotificationsRequest { unread_only: true, limit: None })).await.expect("list").into_inner();
+    let unread = c
+        .list_notifications(authed(&ann, pb::ListNotificationsRequest { unread_only: true, limit: None }))
+        .await
+        .expect("list")
+        .into_inner();
     assert_eq!(unread.notifications.len(), 1);
     assert_eq!(unread.notifications[0].title, "first");
-    let err = c.list_notifications(authed(&ann, pb::ListNotificationsRequest { unread_only: false, limit: Some(500) })).await.expect_err("limit");
+    let err =
+        c.list_notifications(authed(&ann, pb::ListNotificationsRequest { unread_only: false, limit: Some(500) })).await.expect_err("limit");
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
-    let none = c.list_notifications(authed(&bob, pb::ListNotificationsRequest { unread_only: false, limit: None })).await.expect("list").into_inner();
+    let none = c
+        .list_notifications(authed(&bob, pb::ListNotificationsRequest { unread_only: false, limit: None }))
+        .await
+        .expect("list")
+        .into_inner();
     assert!(none.notifications.is_empty());
 }
 
@@ -57,7 +82,12 @@ async fn only_services_send_email() {
     let bus = Bus::local();
     let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
     let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
-        svc_notify::serve(svc_notify::Config { common, smtp_host: None, vapid_public_key: None, messaging_url: "http://127.0.0.1:9".into() }, bus, l, s)
+        svc_notify::serve(
+            svc_notify::Config { common, smtp_host: None, vapid_public_key: None, messaging_url: "http://127.0.0.1:9".into() },
+            bus,
+            l,
+            s,
+        )
     })
     .await
     .expect("notify");

@@ -58,7 +58,10 @@ async fn presence_roundtrip(redis: bool) {
     assert_eq!(ev.data["userId"], ann_id.as_str());
     assert_eq!(ev.data["status"], "active");
 
-    let err = c.set_presence(authed(&ann, pb::SetPresenceRequest { workspace_id: ws.clone(), status: "sleeping".into() })).await.expect_err("bad");
+    let err = c
+        .set_presence(authed(&ann, pb::SetPresenceRequest { workspace_id: ws.clone(), status: "sleeping".into() }))
+        .await
+        .expect_err("bad");
     assert_eq!(code(&err), "VALIDATION_ERROR");
     let err = c
         .get_presence(authed(&eve, pb::GetPresenceRequest { workspace_id: ws.clone(), user_ids: vec![ann_id] }))
