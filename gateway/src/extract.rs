@@ -59,19 +59,8 @@ pub struct Caller {
 impl Caller {
     /// A gRPC request carrying the caller's token.
     pub fn req<T>(&self, message: T) -> tonic::Request<T> {
-        grpc_request(Some(&self.token), message)
+        ocomms_runtime::identity::bearer_request(&self.token, message)
     }
-}
-
-/// A gRPC request, with the token as `authorization` metadata when given.
-pub fn grpc_request<T>(token: Option<&str>, message: T) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(message);
-    if let Some(t) = token
-        && let Ok(v) = format!("Bearer {t}").parse()
-    {
-        req.metadata_mut().insert("authorization", v);
-    }
-    req
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {

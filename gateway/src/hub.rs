@@ -43,10 +43,6 @@ impl Hub {
         Arc::new(Self { sockets: RwLock::default(), next_id: AtomicU64::new(1), queue, metrics })
     }
 
-    pub fn register(&self, user: UserId) -> Registration {
-        self.register_session(user, String::new())
-    }
-
     /// Registers a socket opened with `session` (its id).
     pub fn register_session(&self, user: UserId, session: String) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -114,7 +110,7 @@ impl Hub {
         if let Ok(mut s) = self.sockets.write() {
             for list in s.values_mut() {
                 // Dropping the sender ends the socket's frame queue: it closes.
-                list.retain(|(_, _, _, session)| session.is_empty() || !sessions.contains(session));
+                list.retain(|(_, _, _, session)| !sessions.contains(session));
             }
             s.retain(|_, list| !list.is_empty());
         }
@@ -162,9 +158,9 @@ mod tests {
     async fn delivers_to_every_socket_of_a_user_and_closes_slow_ones() {
         let hub = Hub::new(2, Arc::default());
         let (a, b) = (UserId::new(), UserId::new());
-        let mut a1 = hub.register(a);
-        let mut a2 = hub.register(a);
-        let mut b1 = hub.register(b);
+        let mut a1 = hub.register_session(a, "s1".into());
+        let mut a2 = hub.register_session(a, "s2".into());
+        let mut b1 = hub.register_session(b, "s3".into());
         hub.deliver(&[a], &Utf8Bytes::from_static("one"));
         assert_eq!(a1.frames.recv().await.as_deref(), Some("one"));
         assert_eq!(a2.frames.recv().await.as_deref(), Some("one"));

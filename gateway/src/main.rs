@@ -7,10 +7,7 @@ async fn main() -> anyhow::Result<()> {
     let mut env = ocomms_runtime::config::Env::from_process();
     let config = ocomms_gateway::Config::from_env(&mut env);
     env.finish()?;
-    let bus = match &config.redis_url {
-        Some(url) => ocomms_runtime::events::Bus::redis(url, &config.redis_prefix).await?,
-        None => ocomms_runtime::events::Bus::local(),
-    };
+    let bus = ocomms_runtime::events::Bus::connect(config.redis_url.as_deref(), &config.redis_prefix).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     ocomms_gateway::serve(config, bus, listener, ocomms_runtime::grpc::shutdown_signal()).await
 }

@@ -26,7 +26,8 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, error_json};
-use crate::extract::{grpc_request, token_from_headers};
+use crate::extract::token_from_headers;
+use ocomms_runtime::identity::bearer_request;
 
 /// Chat frames are small: 4 KiB buffers keep an idle socket near 6 KiB
 /// instead of ~134 KiB with the defaults.
@@ -42,7 +43,7 @@ pub struct WsQuery {
 
 pub async fn upgrade(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<WsQuery>, ws: WebSocketUpgrade) -> ApiResult<Response> {
     let token = token_from_headers(&headers).or(q.token.filter(|t| !t.is_empty())).ok_or_else(ApiError::unauthorized)?;
-    let session = s.clients.auth.clone().get_session(grpc_request(Some(&token), GetSessionRequest {})).await?.into_inner();
+    let session = s.clients.auth.clone().get_session(bearer_request(&token, GetSessionRequest {})).await?.into_inner();
     let session_id = session.session.as_ref().map(|s| s.id.clone()).unwrap_or_default();
     let user: UserId =
         session.user.and_then(|u| u.id.parse().ok()).ok_or_else(|| ApiError::new(ErrorCode::Internal, "session without user"))?;
@@ -67,6 +68,7 @@ struct ClientFrame {
 async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, session: String) {
     // A revoked session (sign-out, revocation, password reset) closes it.
     let mut reg = s.hub.register_session(user, session);
+    let key = ocomms_runtime::identity::token_hash(&token);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -86,7 +88,7 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = handle(&s, &token, &text, &reg.notes).await
+                    if let Some(reply) = handle(&s, &token, &key, &text, &reg.notes).await
                         && socket.send(Message::Text(Utf8Bytes::from(reply.to_string()))).await.is_err()
                     {
                         break;
@@ -112,14 +114,15 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
 }
 
 /// Answers one client frame; `None` when nothing is to be sent back.
-async fn handle(s: &AppState, token: &str, text: &str, notes: &crate::hub::NoteSubscriptions) -> Option<Value> {
+/// `key` is the token's hash: the socket's rate-limit key, computed once.
+async fn handle(s: &AppState, token: &str, key: &str, text: &str, notes: &crate::hub::NoteSubscriptions) -> Option<Value> {
     let frame: ClientFrame = match serde_json::from_str(text) {
         Ok(f) => f,
         Err(e) => {
             return Some(json!({ "event": "error", "data": error_json(ErrorCode::Validation, &format!("malformed frame: {e}")) }));
         }
     };
-    let result = dispatch(s, token, &frame.event, frame.data, notes).await;
+    let result = dispatch(s, token, key, &frame.event, frame.data, notes).await;
     let ack = frame.ack?;
     Some(match result {
         Ok(data) => json!({ "ack": ack, "ok": true, "data": data }),
@@ -137,27 +140,33 @@ fn parse<T: serde::de::DeserializeOwned>(data: Value) -> ApiResult<T> {
     serde_json::from_value(data).map_err(|e| ApiError::validation(format!("invalid data: {e}")))
 }
 
-async fn dispatch(s: &AppState, token: &str, event: &str, data: Value, notes: &crate::hub::NoteSubscriptions) -> ApiResult<Value> {
-    let key = ocomms_runtime::identity::token_hash(token);
+async fn dispatch(
+    s: &AppState,
+    token: &str,
+    key: &str,
+    event: &str,
+    data: Value,
+    notes: &crate::hub::NoteSubscriptions,
+) -> ApiResult<Value> {
     if event == "typing:start" || event == "typing:stop" {
         // Seed 5.8: typing over the limit is dropped silently.
-        if s.limiter.check(crate::ratelimit::Bucket::Typing, &key).await.is_err() {
+        if s.limiter.check(crate::ratelimit::Bucket::Typing, key).await.is_err() {
             return Ok(json!({ "dropped": true }));
         }
         let mut body: TypingRequest = parse(data)?;
         body.is_typing = event == "typing:start";
-        s.clients.messaging.clone().typing(grpc_request(Some(token), body)).await?;
+        s.clients.messaging.clone().typing(bearer_request(token, body)).await?;
         return Ok(json!({}));
     }
     // Every other frame counts against the account's general allowance.
-    s.limiter.check(crate::ratelimit::Bucket::Default, &key).await?;
+    s.limiter.check(crate::ratelimit::Bucket::Default, key).await?;
     match event {
         "note:subscribe" | "note:unsubscribe" => {
             let body: GetChannelNoteRequest = parse(data)?;
             let channel = body.channel_id.clone();
             if event == "note:subscribe" {
                 // Only a channel the caller can see; answers the note as it is now.
-                let note = s.clients.messaging.clone().get_channel_note(grpc_request(Some(token), body)).await?.into_inner();
+                let note = s.clients.messaging.clone().get_channel_note(bearer_request(token, body)).await?.into_inner();
                 if let Ok(mut n) = notes.lock() {
                     n.insert(note.channel_id.clone().unwrap_or(channel));
                 }
@@ -171,28 +180,28 @@ async fn dispatch(s: &AppState, token: &str, event: &str, data: Value, notes: &c
         }
         "note:broadcast" => {
             let body: SaveChannelNoteRequest = parse(data)?;
-            let note = s.clients.messaging.clone().save_channel_note(grpc_request(Some(token), body)).await?.into_inner();
+            let note = s.clients.messaging.clone().save_channel_note(bearer_request(token, body)).await?.into_inner();
             Ok(json!(note))
         }
         "message:send" => {
-            s.limiter.check(crate::ratelimit::Bucket::Messages, &ocomms_runtime::identity::token_hash(token)).await?;
+            s.limiter.check(crate::ratelimit::Bucket::Messages, key).await?;
             let body: SendMessageRequest = parse(data)?;
-            let m = s.clients.messaging.clone().send_message(grpc_request(Some(token), body)).await?.into_inner();
+            let m = s.clients.messaging.clone().send_message(bearer_request(token, body)).await?.into_inner();
             Ok(json!(m))
         }
         "message:edit" => {
             let body: EditMessageRequest = parse(data)?;
-            let m = s.clients.messaging.clone().edit_message(grpc_request(Some(token), body)).await?.into_inner();
+            let m = s.clients.messaging.clone().edit_message(bearer_request(token, body)).await?.into_inner();
             Ok(json!(m))
         }
         "message:delete" => {
             let body: DeleteMessageRequest = parse(data)?;
-            let m = s.clients.messaging.clone().delete_message(grpc_request(Some(token), body)).await?.into_inner();
+            let m = s.clients.messaging.clone().delete_message(bearer_request(token, body)).await?.into_inner();
             Ok(json!({ "messageId": m.id }))
         }
         "reaction:toggle" => {
             let body: ToggleReactionRequest = parse(data)?;
-            let m = s.clients.messaging.clone().toggle_reaction(grpc_request(Some(token), body)).await?.into_inner();
+            let m = s.clients.messaging.clone().toggle_reaction(bearer_request(token, body)).await?.into_inner();
             Ok(json!({ "messageId": m.id, "reactions": m.reactions }))
         }
         "presence:setActive" | "presence:setAway" => {
@@ -206,18 +215,18 @@ async fn dispatch(s: &AppState, token: &str, event: &str, data: Value, notes: &c
             s.clients
                 .presence
                 .clone()
-                .set_presence(grpc_request(Some(token), SetPresenceRequest { workspace_id: body.workspace_id, status: status.into() }))
+                .set_presence(bearer_request(token, SetPresenceRequest { workspace_id: body.workspace_id, status: status.into() }))
                 .await?;
             Ok(json!({ "status": status }))
         }
         "presence:fetch" => {
             let body: GetPresenceRequest = parse(data)?;
-            let r = s.clients.presence.clone().get_presence(grpc_request(Some(token), body)).await?.into_inner();
+            let r = s.clients.presence.clone().get_presence(bearer_request(token, body)).await?.into_inner();
             Ok(json!(r))
         }
         "notification:markRead" => {
             let body: MarkNotificationReadRequest = parse(data)?;
-            let n = s.clients.notify.clone().mark_notification_read(grpc_request(Some(token), body)).await?.into_inner();
+            let n = s.clients.notify.clone().mark_notification_read(bearer_request(token, body)).await?.into_inner();
             Ok(json!({ "notification": n }))
         }
         other => Err(ApiError::validation(format!("unknown event {other:?}"))),

@@ -188,21 +188,19 @@ impl ServiceError {
             .and_then(ErrorCode::parse)
             .unwrap_or_else(|| ErrorCode::from_grpc(status.code()));
         let details = status.metadata().get(DETAILS_HEADER).and_then(|v| v.to_str().ok()).and_then(|s| serde_json::from_str(s).ok());
+        // A peer's internal failure stays hidden here too.
         let message = match code {
-            ErrorCode::Internal | ErrorCode::Unavailable => {
+            ErrorCode::Internal => {
                 tracing::warn!(code = ?status.code(), message = status.message(), "peer service failed");
-                ServiceError::new(code, "").message_for_hidden()
+                "internal error".to_owned()
+            }
+            ErrorCode::Unavailable => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "peer service unavailable");
+                "a dependency is unavailable, try again".to_owned()
             }
             _ => status.message().to_owned(),
         };
         Self { code, message, details, cause: None }
-    }
-
-    fn message_for_hidden(&self) -> String {
-        match self.code {
-            ErrorCode::Unavailable => "a dependency is unavailable, try again".into(),
-            _ => "internal error".into(),
-        }
     }
 }
 

@@ -88,6 +88,14 @@ impl Bus {
         Ok(Self { local, redis: Some(RedisBus { conn, channel }) })
     }
 
+    /// Redis when `redis_url` is set, else in-process (one node).
+    pub async fn connect(redis_url: Option<&str>, prefix: &str) -> anyhow::Result<Self> {
+        match redis_url {
+            Some(url) => Self::redis(url, prefix).await,
+            None => Ok(Self::local()),
+        }
+    }
+
     pub fn is_redis(&self) -> bool {
         self.redis.is_some()
     }

@@ -44,6 +44,27 @@ pub fn bearer_token(meta: &MetadataMap) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
+/// A gRPC request carrying a user's session token (what the gateway sends,
+/// and what tests send).
+pub fn bearer_request<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    if let Ok(v) = format!("Bearer {token}").parse() {
+        req.metadata_mut().insert("authorization", v);
+    }
+    req
+}
+
+/// A gRPC request a service makes on a user's behalf with the shared
+/// service credential (no user token at hand: jobs, background work).
+pub fn service_request<T>(service_token: &str, on_behalf: UserId, message: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    if let (Ok(t), Ok(u)) = (service_token.parse(), on_behalf.to_string().parse()) {
+        req.metadata_mut().insert(SERVICE_TOKEN_HEADER, t);
+        req.metadata_mut().insert(ON_BEHALF_HEADER, u);
+    }
+    req
+}
+
 /// SHA-256 of a token, hex: how tokens are stored and cached.
 pub fn token_hash(token: &str) -> String {
     format!("{:x}", sha2::Sha256::digest(token.as_bytes()))

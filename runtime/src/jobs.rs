@@ -354,10 +354,12 @@ pub async fn relay_batch(pool: &Pool, broker: &Broker, source: &str) -> anyhow::
 }
 
 /// Runs `work` at most once per job id: the id is recorded in the
-/// consumer's `processed_events` table in the same transaction.
-pub async fn once<F>(conn: &mut AsyncPgConnection, job_id: &str, work: F) -> anyhow::Result<bool>
+/// consumer's `processed_events` table in the same transaction. `None` when
+/// the job was already done.
+pub async fn once<T, F>(conn: &mut AsyncPgConnection, job_id: &str, work: F) -> anyhow::Result<Option<T>>
 where
-    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> futures_util::future::BoxFuture<'c, anyhow::Result<()>> + Send,
+    T: Send,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> futures_util::future::BoxFuture<'c, anyhow::Result<T>> + Send,
 {
     let id = job_id.to_owned();
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
@@ -366,10 +368,9 @@ where
             .execute(conn)
             .await?;
         if fresh == 0 {
-            return Ok(false);
+            return Ok(None);
         }
-        work(conn).await?;
-        Ok(true)
+        Ok(Some(work(conn).await?))
     })
     .await
 }

@@ -90,10 +90,7 @@ impl ServiceConfig {
 
     /// The event bus this configuration asks for.
     pub async fn bus(&self) -> anyhow::Result<Bus> {
-        match &self.redis_url {
-            Some(url) => Bus::redis(url, &self.redis_prefix).await,
-            None => Ok(Bus::local()),
-        }
+        Bus::connect(self.redis_url.as_deref(), &self.redis_prefix).await
     }
 }
 

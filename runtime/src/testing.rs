@@ -97,13 +97,7 @@ where
 }
 
 /// A gRPC request carrying a bearer token.
-pub fn authed<T>(token: &str, message: T) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(message);
-    if let Ok(v) = format!("Bearer {token}").parse() {
-        req.metadata_mut().insert("authorization", v);
-    }
-    req
-}
+pub use crate::identity::bearer_request as authed;
 
 /// Polls `check` until it returns `Some`, for up to `secs` seconds.
 pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> Option<T>

@@ -73,7 +73,8 @@ async fn guest_expired(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
             Ok(())
         })
     })
-    .await?;
+    .await?
+    .is_some();
     if fresh {
         for c in channels {
             bus.publish(Event::to_users(vec![user], "guest:locked", serde_json::json!({ "channelId": c, "workspaceId": ws }))).await;

@@ -44,7 +44,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let access = access::Access::new(identity, config.membership_cache_secs);
-    tokio::spawn(on_member_removed(bus.subscribe(), pool.clone(), access.clone()));
+    tokio::spawn(on_member_removed(bus.subscribe(), access.clone()));
     let broker = config.common.broker().await?;
     let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "messaging");
     let (p2, a2) = (pool.clone(), access.clone());
@@ -64,7 +64,6 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
 /// from a workspace, this replica forgets their cached membership at once.
 async fn on_member_removed(
     mut events: tokio::sync::broadcast::Receiver<std::sync::Arc<ocomms_runtime::events::Event>>,
-    _pool: ocomms_runtime::db::Pool,
     access: access::Access,
 ) {
     use tokio::sync::broadcast::error::RecvError;

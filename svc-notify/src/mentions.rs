@@ -28,9 +28,11 @@ impl Auth {
             // Without SERVICE_TOKEN svc-auth cannot be asked: notify.
             return Ok(false);
         }
-        let mut req = tonic::Request::new(ocomms_proto::auth::v1::GetProfileRequest { workspace_id: ws.to_string(), user_id: None });
-        req.metadata_mut().insert(ocomms_runtime::identity::SERVICE_TOKEN_HEADER, self.service_token.parse()?);
-        req.metadata_mut().insert(ocomms_runtime::identity::ON_BEHALF_HEADER, user.to_string().parse()?);
+        let req = ocomms_runtime::identity::service_request(
+            &self.service_token,
+            user,
+            ocomms_proto::auth::v1::GetProfileRequest { workspace_id: ws.to_string(), user_id: None },
+        );
         match self.client.clone().get_profile(req).await {
             Ok(p) => Ok(p.into_inner().status.is_some_and(|s| s.dnd)),
             // No longer a member: nothing to tell them.
@@ -88,9 +90,7 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
         "authorId": p["authorId"],
     });
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let created = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let out = created.clone();
-    jobs::once(&mut conn, &job.id, move |conn| {
+    let made = jobs::once(&mut conn, &job.id, move |conn| {
         Box::pin(async move {
             let muted: Vec<Muted> = match channel_id {
                 Some(c) => {
@@ -103,6 +103,7 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
                 }
                 None => Vec::new(),
             };
+            let mut made = Vec::with_capacity(recipients.len());
             for (user, kind) in recipients {
                 if muted.iter().any(|m| m.user_id == user) {
                     continue;
@@ -127,21 +128,19 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
                 .bind::<Jsonb, _>(&d)
                 .execute(conn)
                 .await?;
-                if let Ok(mut c) = out.lock() {
-                    c.push((
-                        user,
-                        serde_json::json!({
-                            "id": id, "type": kind, "title": title, "body": body, "data": d.to_string(),
-                            "isRead": false, "createdAt": rfc3339(chrono::Utc::now()),
-                        }),
-                    ));
-                }
+                made.push((
+                    user,
+                    serde_json::json!({
+                        "id": id, "type": kind, "title": title, "body": body, "data": d.to_string(),
+                        "isRead": false, "createdAt": rfc3339(chrono::Utc::now()),
+                    }),
+                ));
             }
-            Ok(())
+            Ok(made)
         })
     })
-    .await?;
-    let made: Vec<(UserId, serde_json::Value)> = created.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default();
+    .await?
+    .unwrap_or_default();
     for (user, n) in made {
         bus.publish(Event::to_users(vec![user], "notification:new", serde_json::json!({ "notification": n }))).await;
     }

@@ -51,10 +51,14 @@ pub async fn create_invite(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     body.workspace_id = path_id(&id, "workspace")?;
     let invite = s.clients.auth.clone().create_invite(caller.req(body)).await?.into_inner();
-    let url = format!("{}/invite/{}", s.config.public_url, invite.token);
-    let mut v = serde_json::to_value(&invite).map_err(|e| ApiError::from(ocomms_runtime::ServiceError::internal(e)))?;
-    v["url"] = json!(url);
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((StatusCode::CREATED, Json(with_url(&s, &invite))))
+}
+
+/// An invite as answered: the record plus the link to share.
+fn with_url(s: &AppState, invite: &pb::Invite) -> Value {
+    let mut v = json!(invite);
+    v["url"] = json!(format!("{}/invite/{}", s.config.public_url, invite.token));
+    v
 }
 
 pub async fn accept_invite(
@@ -85,10 +89,7 @@ pub async fn create_guest_invite(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     body.workspace_id = path_id(&id, "workspace")?;
     let invite = s.clients.auth.clone().create_guest_invite(caller.req(body)).await?.into_inner();
-    let url = format!("{}/invite/{}", s.config.public_url, invite.token);
-    let mut v = json!(invite);
-    v["url"] = json!(url);
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((StatusCode::CREATED, Json(with_url(&s, &invite))))
 }
 
 pub async fn join_requests(

@@ -4,7 +4,7 @@ use chrono::{Duration, Utc};
 use ocomms_proto::auth::v1 as pb;
 use ocomms_proto::messaging::v1::FilterChannelsRequest;
 use ocomms_runtime::events::Event;
-use ocomms_runtime::identity::{ON_BEHALF_HEADER, SERVICE_TOKEN_HEADER, token_hash};
+use ocomms_runtime::identity::{service_request, token_hash};
 use ocomms_runtime::ids::{self, WorkspaceId};
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
@@ -54,14 +54,11 @@ impl AuthApi {
         self.require_admin(&mut conn, ws, caller.user_id).await?;
         drop(conn);
         // The channels must be the workspace's: svc-messaging knows.
-        let mut ask = Request::new(FilterChannelsRequest {
-            workspace_id: ws.to_string(),
-            channel_ids: channels.iter().map(ToString::to_string).collect(),
-        });
-        if let (Ok(t), Ok(u)) = (self.service_token.parse(), caller.user_id.to_string().parse()) {
-            ask.metadata_mut().insert(SERVICE_TOKEN_HEADER, t);
-            ask.metadata_mut().insert(ON_BEHALF_HEADER, u);
-        }
+        let ask = service_request(
+            &self.service_token,
+            caller.user_id,
+            FilterChannelsRequest { workspace_id: ws.to_string(), channel_ids: channels.iter().map(ToString::to_string).collect() },
+        );
         let known = self.messaging.clone().filter_channels(ask).await.map_err(ServiceError::from)?.into_inner().channel_ids;
         let unknown: Vec<String> = channels.iter().map(ToString::to_string).filter(|c| !known.contains(c)).collect();
         if !unknown.is_empty() {

@@ -715,11 +715,8 @@ impl Mailer {
         let mut client = self.notify.clone();
         let token = self.service_token.clone();
         tokio::spawn(async move {
-            let mut req = tonic::Request::new(ocomms_proto::notify::v1::SendEmailRequest { to, subject, body });
-            if let (Ok(t), Ok(u)) = (token.parse(), user.to_string().parse()) {
-                req.metadata_mut().insert(ocomms_runtime::identity::SERVICE_TOKEN_HEADER, t);
-                req.metadata_mut().insert(ocomms_runtime::identity::ON_BEHALF_HEADER, u);
-            }
+            let req =
+                ocomms_runtime::identity::service_request(&token, user, ocomms_proto::notify::v1::SendEmailRequest { to, subject, body });
             if let Err(e) = client.send_email(req).await {
                 tracing::error!(%user, code = ?e.code(), "email delivery failed");
             }

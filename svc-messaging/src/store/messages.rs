@@ -156,30 +156,70 @@ struct Unread {
     mentions: i64,
 }
 
-/// Unread messages (not deleted, past the read mark, not the user's own:
-/// seed 5.4) and unread mentions, per channel of the workspace the user
-/// belongs to that has any. Channels already read cost an index probe.
-pub async fn channel_unread(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<(ChannelId, i64, i64)>> {
-    let rows: Vec<Unread> = diesel::sql_query(
-        "SELECT cm.channel_id AS id,
-                (SELECT count(*) FROM (SELECT 1 FROM messages m
-                   WHERE m.channel_id = cm.channel_id AND m.sequence > COALESCE(r.last_read_sequence, 0)
-                     AND m.sequence <= COALESCE(r.last_read_sequence, 0) + $3
-                     AND m.author_id <> cm.user_id AND NOT m.is_deleted) x) AS n,
+/// The tables of one kind of place, for the unread queries.
+struct Tables {
+    /// The place column on messages, members and read state.
+    col: &'static str,
+    places: &'static str,
+    members: &'static str,
+    read_state: &'static str,
+}
+
+const CHANNEL_TABLES: Tables =
+    Tables { col: "channel_id", places: "channels", members: "channel_members", read_state: "channel_read_state" };
+const CONVERSATION_TABLES: Tables =
+    Tables { col: "conversation_id", places: "conversations", members: "conversation_participants", read_state: "conversation_read_state" };
+
+impl Tables {
+    fn of(target: Target) -> &'static Tables {
+        match target {
+            Target::Channel(_) => &CHANNEL_TABLES,
+            Target::Conversation(_) => &CONVERSATION_TABLES,
+        }
+    }
+
+    /// One member's unread count (seed 5.4: not deleted, past the read
+    /// mark, not their own), looking at most `$3` messages past the mark.
+    /// `mb` is the member row, `r` their read state.
+    fn count_unread(&self) -> String {
+        let col = self.col;
+        format!(
+            "(SELECT count(*) FROM messages m
+               WHERE m.{col} = mb.{col} AND m.sequence > COALESCE(r.last_read_sequence, 0)
+                 AND m.sequence <= COALESCE(r.last_read_sequence, 0) + $3
+                 AND m.author_id <> mb.user_id AND NOT m.is_deleted)"
+        )
+    }
+}
+
+/// Unread messages and unread mentions per place of one kind in the
+/// workspace, for the places that have any. Places already read cost an
+/// index probe.
+async fn unread_of(conn: &mut AsyncPgConnection, t: &Tables, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<(uuid::Uuid, i64, i64)>> {
+    let Tables { col, places, members, read_state } = t;
+    let rows: Vec<Unread> = diesel::sql_query(format!(
+        "SELECT mb.{col} AS id, {count} AS n,
                 (SELECT count(*) FROM message_mentions mm JOIN messages m ON m.id = mm.message_id AND NOT m.is_deleted
-                   WHERE mm.user_id = cm.user_id AND mm.channel_id = cm.channel_id
+                   WHERE mm.user_id = mb.user_id AND mm.{col} = mb.{col}
                      AND mm.sequence > COALESCE(r.last_read_sequence, 0)) AS mentions
-           FROM channel_members cm
-           JOIN channels c ON c.id = cm.channel_id
-           LEFT JOIN channel_read_state r ON r.channel_id = cm.channel_id AND r.user_id = cm.user_id
-          WHERE cm.user_id = $1 AND cm.workspace_id = $2 AND c.last_seq > COALESCE(r.last_read_sequence, 0)",
-    )
+           FROM {members} mb
+           JOIN {places} c ON c.id = mb.{col} AND c.workspace_id = $2
+           LEFT JOIN {read_state} r ON r.{col} = mb.{col} AND r.user_id = mb.user_id
+          WHERE mb.user_id = $1 AND c.last_seq > COALESCE(r.last_read_sequence, 0)",
+        count = t.count_unread(),
+    ))
     .bind::<SqlUuid, _>(user)
     .bind::<SqlUuid, _>(ws)
     .bind::<BigInt, _>(UNREAD_CAP)
     .load(conn)
     .await?;
-    Ok(rows.into_iter().filter(|r| r.n > 0).map(|r| (ChannelId(r.id), r.n, r.mentions)).collect())
+    Ok(rows.into_iter().filter(|r| r.n > 0).map(|r| (r.id, r.n, r.mentions)).collect())
+}
+
+/// Unread counts and unread mentions per channel of the workspace the user
+/// belongs to.
+pub async fn channel_unread(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<(ChannelId, i64, i64)>> {
+    Ok(unread_of(conn, &CHANNEL_TABLES, ws, user).await?.into_iter().map(|(id, n, m)| (ChannelId(id), n, m)).collect())
 }
 
 /// The same for the user's conversations in the workspace.
@@ -188,26 +228,7 @@ pub async fn conversation_unread(
     ws: WorkspaceId,
     user: UserId,
 ) -> QueryResult<Vec<(ConversationId, i64, i64)>> {
-    let rows: Vec<Unread> = diesel::sql_query(
-        "SELECT cp.conversation_id AS id,
-                (SELECT count(*) FROM (SELECT 1 FROM messages m
-                   WHERE m.conversation_id = cp.conversation_id AND m.sequence > COALESCE(r.last_read_sequence, 0)
-                     AND m.sequence <= COALESCE(r.last_read_sequence, 0) + $3
-                     AND m.author_id <> cp.user_id AND NOT m.is_deleted) x) AS n,
-                (SELECT count(*) FROM message_mentions mm JOIN messages m ON m.id = mm.message_id AND NOT m.is_deleted
-                   WHERE mm.user_id = cp.user_id AND mm.conversation_id = cp.conversation_id
-                     AND mm.sequence > COALESCE(r.last_read_sequence, 0)) AS mentions
-           FROM conversation_participants cp
-           JOIN conversations c ON c.id = cp.conversation_id AND c.workspace_id = $2
-           LEFT JOIN conversation_read_state r ON r.conversation_id = cp.conversation_id AND r.user_id = cp.user_id
-          WHERE cp.user_id = $1 AND c.last_seq > COALESCE(r.last_read_sequence, 0)",
-    )
-    .bind::<SqlUuid, _>(user)
-    .bind::<SqlUuid, _>(ws)
-    .bind::<BigInt, _>(UNREAD_CAP)
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().filter(|r| r.n > 0).map(|r| (ConversationId(r.id), r.n, r.mentions)).collect())
+    Ok(unread_of(conn, &CONVERSATION_TABLES, ws, user).await?.into_iter().map(|(id, n, m)| (ConversationId(id), n, m)).collect())
 }
 
 /// Records who a message mentions.
@@ -407,36 +428,26 @@ struct MemberUnread {
     n: i64,
 }
 
-/// Each member's unread count in one channel or conversation (capped at
+/// Each member's unread count in one channel or conversation (see
 /// `UNREAD_CAP`), but the author's.
 pub async fn unread_by_member(conn: &mut AsyncPgConnection, target: Target, author: UserId) -> QueryResult<Vec<(UserId, i64)>> {
-    let sql = match target {
-        Target::Channel(_) => {
-            "SELECT cm.user_id,
-                    (SELECT count(*) FROM (SELECT 1 FROM messages m
-                       WHERE m.channel_id = cm.channel_id AND m.sequence > COALESCE(r.last_read_sequence, 0)
-                         AND m.sequence <= COALESCE(r.last_read_sequence, 0) + $3
-                         AND m.author_id <> cm.user_id AND NOT m.is_deleted) x) AS n
-               FROM channel_members cm
-               LEFT JOIN channel_read_state r ON r.channel_id = cm.channel_id AND r.user_id = cm.user_id
-              WHERE cm.channel_id = $1 AND cm.user_id <> $2"
-        }
-        Target::Conversation(_) => {
-            "SELECT cp.user_id,
-                    (SELECT count(*) FROM (SELECT 1 FROM messages m
-                       WHERE m.conversation_id = cp.conversation_id AND m.sequence > COALESCE(r.last_read_sequence, 0)
-                         AND m.sequence <= COALESCE(r.last_read_sequence, 0) + $3
-                         AND m.author_id <> cp.user_id AND NOT m.is_deleted) x) AS n
-               FROM conversation_participants cp
-               LEFT JOIN conversation_read_state r ON r.conversation_id = cp.conversation_id AND r.user_id = cp.user_id
-              WHERE cp.conversation_id = $1 AND cp.user_id <> $2"
-        }
-    };
+    let t = Tables::of(target);
+    let Tables { col, members, read_state, .. } = t;
     let id = match target {
         Target::Channel(c) => c.0,
         Target::Conversation(c) => c.0,
     };
-    let rows: Vec<MemberUnread> =
-        diesel::sql_query(sql).bind::<SqlUuid, _>(id).bind::<SqlUuid, _>(author).bind::<BigInt, _>(UNREAD_CAP).load(conn).await?;
+    let rows: Vec<MemberUnread> = diesel::sql_query(format!(
+        "SELECT mb.user_id, {count} AS n
+           FROM {members} mb
+           LEFT JOIN {read_state} r ON r.{col} = mb.{col} AND r.user_id = mb.user_id
+          WHERE mb.{col} = $1 AND mb.user_id <> $2",
+        count = t.count_unread(),
+    ))
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(author)
+    .bind::<BigInt, _>(UNREAD_CAP)
+    .load(conn)
+    .await?;
     Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
 }

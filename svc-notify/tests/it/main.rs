@@ -96,12 +96,13 @@ async fn only_services_send_email() {
     let mail = || pb::SendEmailRequest { to: "ann@example.com".into(), subject: "Hello".into(), body: "Hi".into() };
     let err = c.send_email(authed(&ann, mail())).await.expect_err("a user cannot send email");
     assert_eq!(err.code(), tonic::Code::PermissionDenied);
-    let mut req = tonic::Request::new(mail());
-    req.metadata_mut().insert(ocomms_runtime::identity::SERVICE_TOKEN_HEADER, testing::SERVICE_TOKEN.parse().expect("ascii"));
-    req.metadata_mut().insert(ocomms_runtime::identity::ON_BEHALF_HEADER, ann_id.parse().expect("ascii"));
+    let ann_id: ocomms_runtime::ids::UserId = ann_id.parse().expect("id");
+    let req = ocomms_runtime::identity::service_request(testing::SERVICE_TOKEN, ann_id, mail());
     assert_eq!(c.send_email(req).await.expect("sent").into_inner().delivered_by, "log");
-    let mut bad = tonic::Request::new(pb::SendEmailRequest { to: "a@b.c\r\nBcc: x@y.z".into(), subject: "s".into(), body: "b".into() });
-    bad.metadata_mut().insert(ocomms_runtime::identity::SERVICE_TOKEN_HEADER, testing::SERVICE_TOKEN.parse().expect("ascii"));
-    bad.metadata_mut().insert(ocomms_runtime::identity::ON_BEHALF_HEADER, ann_id.parse().expect("ascii"));
+    let bad = ocomms_runtime::identity::service_request(
+        testing::SERVICE_TOKEN,
+        ann_id,
+        pb::SendEmailRequest { to: "a@b.c\r\nBcc: x@y.z".into(), subject: "s".into(), body: "b".into() },
+    );
     assert_eq!(c.send_email(bad).await.expect_err("header injection").code(), tonic::Code::InvalidArgument);
 }
