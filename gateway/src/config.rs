@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use ocomms_runtime::config::Env;
-use ocomms_runtime::service::{REDIS_PREFIX, REDIS_URL};
+use ocomms_runtime::service::{REDIS_PREFIX, REDIS_URL, SERVICE_TOKEN};
 
 /// Where each service answers gRPC.
 #[derive(Debug, Clone)]
@@ -69,6 +69,16 @@ pub struct Config {
     pub ws_queue_frames: usize,
     /// `RATE_LIMIT_ENABLED` (seed 6.5, default true): the seed's rate limits.
     pub rate_limit_enabled: bool,
+    /// `ALLOWED_ORIGINS` (seed 6.5): comma-separated origins
+    /// (`https://chat.example.com`) whose pages may open a socket
+    /// authenticated by the session cookie, besides the gateway's own origin
+    /// (the request's `Host`, or `PUBLIC_URL`), which is always allowed.
+    /// Unset: the same origin only. Stored lowercase, without a trailing `/`.
+    pub allowed_origins: Vec<String>,
+    /// `SERVICE_TOKEN`: presented to svc-auth on sign-up, sign-in and
+    /// password-reset requests, so that it believes the client address and
+    /// user agent the gateway took from the connection. It names no user.
+    pub service_token: String,
 }
 
 impl Config {
@@ -77,6 +87,17 @@ impl Config {
         let ws_queue_frames = env.parse("WS_QUEUE_FRAMES", 1024usize);
         if ws_queue_frames == 0 {
             env.invalid("WS_QUEUE_FRAMES", "must be at least 1");
+        }
+        let mut allowed_origins = Vec::new();
+        for origin in env.string("ALLOWED_ORIGINS", "").split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            match normalize_origin(origin) {
+                Some(o) => allowed_origins.push(o),
+                None => env.invalid("ALLOWED_ORIGINS", format!("{origin:?} is not an origin like https://chat.example.com")),
+            }
+        }
+        let service_token = env.string(SERVICE_TOKEN, "");
+        if service_token.is_empty() {
+            tracing::warn!("SERVICE_TOKEN is not set: svc-auth records the gateway's address, not the client's, on sign-ins");
         }
         Self {
             listen: env.parse("GATEWAY_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000))),
@@ -88,6 +109,38 @@ impl Config {
             redis_prefix: env.string(REDIS_PREFIX, "ocomms"),
             ws_queue_frames,
             rate_limit_enabled: env.flag("RATE_LIMIT_ENABLED", true),
+            allowed_origins,
+            service_token,
         }
+    }
+}
+
+/// `scheme://host[:port]` in lowercase without a trailing `/`, if `origin`
+/// is an http(s) origin (no path, query or credentials).
+pub fn normalize_origin(origin: &str) -> Option<String> {
+    let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, authority) = o.split_once("://")?;
+    let ok = matches!(scheme, "http" | "https")
+        && !authority.is_empty()
+        && !authority.contains(['/', '?', '#', '@', ' ', ','])
+        && authority.parse::<http::uri::Authority>().is_ok();
+    ok.then_some(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_checked_and_normalized() {
+        assert_eq!(normalize_origin("HTTPS://Chat.Example.com/").as_deref(), Some("https://chat.example.com"));
+        assert_eq!(normalize_origin("http://localhost:3000").as_deref(), Some("http://localhost:3000"));
+        for bad in ["*", "chat.example.com", "ftp://x", "https://", "https://x/path", "https://u@x"] {
+            assert_eq!(normalize_origin(bad), None, "{bad}");
+        }
+        let mut env = Env::from_map([("ALLOWED_ORIGINS".to_owned(), "https://a.example, nope".to_owned())].into());
+        let c = Config::from_env(&mut env);
+        assert_eq!(c.allowed_origins, ["https://a.example"]);
+        assert!(env.finish().is_err(), "the bad entry is reported");
     }
 }

@@ -57,6 +57,18 @@ impl From<tonic::Status> for ApiError {
     }
 }
 
+/// The same error as a gRPC status (`x-ocomms-code`, `x-ocomms-details`),
+/// for the calls the gateway answers over gRPC-web itself.
+impl From<ApiError> for tonic::Status {
+    fn from(e: ApiError) -> Self {
+        let mut error = ServiceError::new(e.code, e.message);
+        if let Some(d) = e.details {
+            error = error.with_details(d);
+        }
+        error.into()
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {

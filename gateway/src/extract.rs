@@ -35,11 +35,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// The session token in a request: `Authorization: Bearer`, else the
 /// `ocomms_session` cookie.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
-        && let Some(t) = v.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty())
-    {
-        return Some(t.to_owned());
-    }
+    bearer_from_headers(headers).or_else(|| cookie_from_headers(headers))
+}
+
+/// The `Authorization: Bearer` token, if any: a credential the client
+/// presents on purpose (never sent by a browser on its own).
+pub fn bearer_from_headers(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
+}
+
+/// The `ocomms_session` cookie, if any: an ambient credential, which a
+/// browser also attaches to requests other sites' pages make.
+pub fn cookie_from_headers(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -71,19 +79,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 /// The caller's address and user agent, recorded on sessions and in the
-/// audit log.
+/// audit log: the connection's peer (or the trusted proxy's
+/// `X-Forwarded-For`, see [`crate::client_ip`]) and the request's
+/// `User-Agent`, never a value from a body or other metadata.
+#[derive(Debug, Clone)]
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    pub fn of(config: &crate::Config, parts: &Parts) -> Self {
+        Self {
+            ip: Some(crate::client_ip(config, parts)),
+            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        }
+    }
+}
+
 impl FromRequestParts<crate::AppState> for ClientInfo {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, ApiError> {
-        Ok(Self {
-            ip: Some(crate::client_ip(&state.config, parts)),
-            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        })
+        Ok(Self::of(&state.config, parts))
     }
 }
 
@@ -102,7 +119,9 @@ mod tests {
         assert_eq!(token_from_headers(&h), None);
         h.insert(header::COOKIE, "a=1; ocomms_session=cookietok; b=2".parse().expect("ascii"));
         assert_eq!(token_from_headers(&h).as_deref(), Some("cookietok"));
+        assert_eq!(bearer_from_headers(&h), None);
         h.insert(header::AUTHORIZATION, "Bearer beartok".parse().expect("ascii"));
         assert_eq!(token_from_headers(&h).as_deref(), Some("beartok"));
+        assert_eq!(cookie_from_headers(&h).as_deref(), Some("cookietok"));
     }
 }

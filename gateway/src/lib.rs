@@ -16,8 +16,9 @@
 //! - `ratelimit.rs`: the seed's rate limits; `metrics.rs`: Prometheus.
 //!
 //! Invariants: the gateway holds no database and no business rule; it never
-//! decides who a caller is (svc-auth does, for every service); only it
-//! speaks HTTP/JSON.
+//! decides who a caller is (svc-auth does, for every service: the gateway
+//! asks it, through the identity cache, only to know whose rate-limit
+//! allowance a request spends); only it speaks HTTP/JSON.
 
 #![recursion_limit = "512"]
 
@@ -45,6 +46,7 @@ use ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient;
 use ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient;
 use ocomms_proto::scheduler::v1::scheduler_service_client::SchedulerServiceClient;
 use ocomms_runtime::events::Bus;
+use ocomms_runtime::identity::Identity;
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
 
@@ -67,12 +69,12 @@ impl Clients {
     pub fn connect(urls: &config::ServiceUrls) -> anyhow::Result<Self> {
         let ch = ocomms_runtime::grpc::channel;
         Ok(Self {
-            auth: AuthServiceClient::new(ch(&urls.auth)?),
-            messaging: MessagingServiceClient::new(ch(&urls.messaging)?),
-            presence: PresenceServiceClient::new(ch(&urls.presence)?),
-            files: FilesServiceClient::new(ch(&urls.files)?),
-            scheduler: SchedulerServiceClient::new(ch(&urls.scheduler)?),
-            notify: NotifyServiceClient::new(ch(&urls.notify)?),
+            auth: ocomms_runtime::sized!(AuthServiceClient::new(ch(&urls.auth)?)),
+            messaging: ocomms_runtime::sized!(MessagingServiceClient::new(ch(&urls.messaging)?)),
+            presence: ocomms_runtime::sized!(PresenceServiceClient::new(ch(&urls.presence)?)),
+            files: ocomms_runtime::sized!(FilesServiceClient::new(ch(&urls.files)?)),
+            scheduler: ocomms_runtime::sized!(SchedulerServiceClient::new(ch(&urls.scheduler)?)),
+            notify: ocomms_runtime::sized!(NotifyServiceClient::new(ch(&urls.notify)?)),
             health: urls.all().into_iter().map(|(n, u)| Ok((n, ch(u)?))).collect::<anyhow::Result<_>>()?,
         })
     }
@@ -85,6 +87,9 @@ pub struct AppState {
     pub hub: Arc<hub::Hub>,
     pub limiter: ratelimit::Limiter,
     pub metrics: Arc<metrics::Metrics>,
+    /// Tokens resolved through svc-auth (cached, dropped on revocation):
+    /// whose rate-limit allowance a request spends.
+    pub identity: Identity,
 }
 
 /// The client's address: the peer, or `X-Forwarded-For` behind a trusted proxy.
@@ -110,19 +115,32 @@ async fn rate_limit(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let path = req.uri().path();
-    if path == "/api/health" || path == "/api/openapi.json" || path == "/metrics" {
+    if s.limiter.is_off() || path == "/api/health" || path == "/api/openapi.json" || path == "/metrics" {
         return next.run(req).await;
     }
     let bucket = ratelimit::Bucket::of(req.method(), path);
     let (parts, body) = req.into_parts();
-    let key = match (bucket, extract::token_from_headers(&parts.headers)) {
-        (ratelimit::Bucket::Messages | ratelimit::Bucket::Default, Some(token)) => ocomms_runtime::identity::token_hash(&token),
-        _ => client_ip(&s.config, &parts),
-    };
+    let key = rate_limit_key(&s, bucket, &parts).await;
     if let Err(e) = s.limiter.check(bucket, &key).await {
-        return e.into_response();
+        let req = axum::extract::Request::from_parts(parts, body);
+        // A gRPC-web client gets a gRPC status it can read.
+        return if grpc_web::is_grpc_web(req.headers()) { grpc_web::refuse(req, e).await } else { e.into_response() };
     }
     next.run(axum::extract::Request::from_parts(parts, body)).await
+}
+
+/// Whose allowance a request spends: the signed-in user's (their token
+/// resolved by svc-auth, through the cache) on the buckets kept per
+/// account, else the client address's. A token that does not resolve
+/// counts as no token, so invented tokens never get allowances of their own.
+async fn rate_limit_key(s: &AppState, bucket: ratelimit::Bucket, parts: &axum::http::request::Parts) -> String {
+    if bucket.per_account()
+        && let Some(token) = extract::token_from_headers(&parts.headers)
+        && let Ok(principal) = s.identity.resolve(&token).await
+    {
+        return ratelimit::user_key(principal.user_id);
+    }
+    ratelimit::addr_key(&client_ip(&s.config, parts))
 }
 
 /// The whole HTTP surface.
@@ -157,6 +175,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let clients = Clients::connect(&config.services)?;
+    let identity = Identity::new(ocomms_runtime::grpc::channel(&config.services.auth)?, &config.service_token, &bus);
     let metrics = Arc::new(metrics::Metrics::default());
     let hub = hub::Hub::new(config.ws_queue_frames, metrics.clone());
     let dispatcher = tokio::spawn(hub.clone().dispatch(bus));
@@ -168,7 +187,7 @@ pub async fn serve(
         }
         (true, None) => ratelimit::Limiter::local(),
     };
-    let state = AppState { config: Arc::new(config), clients, hub, limiter, metrics };
+    let state = AppState { config: Arc::new(config), clients, hub, limiter, metrics, identity };
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // Small responses must not wait for delayed ACKs (Nagle).

@@ -70,8 +70,8 @@ fn schemas() -> Value {
         "SearchResult": obj(&[("message", r("Message")), ("highlight", s("string")), ("rank", s("number")), ("channelName", nullable("string"))], &["message", "highlight"]),
         "SearchResults": obj(&[("results", arr(r("SearchResult")))], &["results"]),
         "Note": obj(&[("content", s("string")), ("version", s("integer")), ("channelId", nullable("string")), ("workspaceId", nullable("string")), ("updatedAt", nullable("string")), ("updatedBy", nullable("string"))], &["content", "version"]),
-        "SavePersonalNote": obj(&[("workspaceId", id.clone()), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", s("integer"))], &["workspaceId", "content", "version"]),
-        "SaveChannelNote": obj(&[("channelId", id.clone()), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", s("integer"))], &["channelId", "content", "version"]),
+        "SavePersonalNote": obj(&[("workspaceId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?workspaceId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", s("integer"))], &["content", "version"]),
+        "SaveChannelNote": obj(&[("channelId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?channelId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", s("integer"))], &["content", "version"]),
         "CreateBookmark": obj(&[("messageId", id.clone()), ("note", s("string"))], &["messageId"]),
         "Bookmark": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("messageId", nullable("string")), ("note", nullable("string")), ("createdAt", time.clone()), ("message", r("Message"))], &["id"]),
         "BookmarkList": obj(&[("bookmarks", arr(r("Bookmark")))], &["bookmarks"]),
@@ -180,7 +180,7 @@ pub fn build() -> Value {
         "x-grpc-web": {
             "path": "/ocomms.<domain>.v1.<Service>/<Method>",
             "contentTypes": ["application/grpc-web+proto", "application/grpc-web-text+proto"],
-            "description": "Every service's gRPC API (proto/ocomms/*/v1/*.proto) through the gateway's port; authenticate with the authorization: Bearer header.",
+            "description": "Every service's gRPC API (proto/ocomms/*/v1/*.proto) through the gateway's port; authenticate with the authorization: Bearer header. Rate limits are those of the matching REST routes (AuthService/SignIn, SignUp, ForgetPassword, ResetPassword per client address; MessagingService/SendMessage per account); over a limit the call answers RESOURCE_EXHAUSTED with x-ocomms-code: RATE_LIMIT_EXCEEDED and x-ocomms-details {retryAfter}. Addresses and user agents recorded by SignUp, SignIn and ForgetPassword come from the connection, never from the request's fields or metadata.",
         },
         "x-websocket": {
             "path": "/api/ws",

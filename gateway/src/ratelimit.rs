@@ -1,14 +1,21 @@
 //! Rate limits (seed 5.5 and its appendix), checked at the edge before any
-//! service is called.
+//! service is called, for REST and gRPC-web alike (`Bucket::of` knows both
+//! forms of each limited call).
 //!
 //! | bucket | limit | key |
 //! |---|---|---|
 //! | sign-in | 5 / min | client address |
 //! | sign-up | 3 / min | client address |
 //! | password reset | 3 / min | client address |
-//! | messages (REST and socket) | 10 / min | account (token) |
+//! | messages (REST, socket, gRPC-web) | 10 / min | account: the user, over all their sessions |
 //! | typing indicators (socket) | 30 / min, then dropped silently | account |
 //! | everything else | 100 / min | account when signed in, else address |
+//!
+//! "Account" is the user svc-auth resolves the caller's token to (through
+//! the identity cache). A token that does not resolve earns nothing of its
+//! own: the request counts against its client address, so that inventing
+//! tokens never buys fresh allowances. The sign-in, sign-up and reset
+//! buckets are keyed by address whatever the request carries.
 //!
 //! One gateway keeps the counters in memory (governor, GCRA); several share
 //! them through Redis (a counter per key and window), so a client cannot
@@ -59,19 +66,41 @@ impl Bucket {
         }
     }
 
-    /// The bucket of a REST request.
+    /// The bucket of a request: a REST route, or the gRPC(-web) method
+    /// that does the same thing.
     pub fn of(method: &http::Method, path: &str) -> Self {
         if method != http::Method::POST {
             return Self::Default;
         }
         match path {
-            "/api/auth/sign-in/email" => Self::SignIn,
-            "/api/auth/sign-up/email" => Self::SignUp,
-            "/api/auth/forget-password" | "/api/auth/reset-password" => Self::PasswordReset,
+            "/api/auth/sign-in/email" | "/ocomms.auth.v1.AuthService/SignIn" => Self::SignIn,
+            "/api/auth/sign-up/email" | "/ocomms.auth.v1.AuthService/SignUp" => Self::SignUp,
+            "/api/auth/forget-password"
+            | "/api/auth/reset-password"
+            | "/ocomms.auth.v1.AuthService/ForgetPassword"
+            | "/ocomms.auth.v1.AuthService/ResetPassword" => Self::PasswordReset,
+            "/ocomms.messaging.v1.MessagingService/SendMessage" => Self::Messages,
             p if p.ends_with("/messages") && (p.starts_with("/api/channels/") || p.starts_with("/api/conversations/")) => Self::Messages,
             _ => Self::Default,
         }
     }
+
+    /// Whether a signed-in caller spends their account's allowance here
+    /// (else the client address's, always).
+    pub fn per_account(self) -> bool {
+        matches!(self, Self::Messages | Self::Typing | Self::Default)
+    }
+}
+
+/// The key of a signed-in user's allowances: the same for every session and
+/// socket of theirs.
+pub fn user_key(user: ocomms_runtime::ids::UserId) -> String {
+    format!("user:{user}")
+}
+
+/// The key of a client address's allowances.
+pub fn addr_key(ip: &str) -> String {
+    format!("addr:{ip}")
 }
 
 enum Store {
@@ -123,6 +152,12 @@ impl Limiter {
 
     pub fn redis(conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
         Self { store: Arc::new(Store::Redis { conn, prefix: prefix.to_owned() }) }
+    }
+
+    /// Limits are turned off (`RATE_LIMIT_ENABLED=false`): no need to work
+    /// out whose allowance a request spends.
+    pub fn is_off(&self) -> bool {
+        matches!(*self.store, Store::Off)
     }
 
     /// Ok, or RATE_LIMIT_EXCEEDED with `retryAfter` (seconds).
@@ -184,6 +219,15 @@ mod tests {
         assert_eq!(Bucket::of(&post, "/api/conversations/x/messages"), Bucket::Messages);
         assert_eq!(Bucket::of(&http::Method::GET, "/api/channels/x/messages"), Bucket::Default);
         assert_eq!(Bucket::SignIn.limit().0, 5);
+        // gRPC-web calls spend the same allowances as their REST routes.
+        assert_eq!(Bucket::of(&post, "/ocomms.auth.v1.AuthService/SignIn"), Bucket::SignIn);
+        assert_eq!(Bucket::of(&post, "/ocomms.auth.v1.AuthService/SignUp"), Bucket::SignUp);
+        assert_eq!(Bucket::of(&post, "/ocomms.auth.v1.AuthService/ForgetPassword"), Bucket::PasswordReset);
+        assert_eq!(Bucket::of(&post, "/ocomms.auth.v1.AuthService/ResetPassword"), Bucket::PasswordReset);
+        assert_eq!(Bucket::of(&post, "/ocomms.messaging.v1.MessagingService/SendMessage"), Bucket::Messages);
+        assert_eq!(Bucket::of(&post, "/ocomms.auth.v1.AuthService/GetSession"), Bucket::Default);
+        assert!(!Bucket::SignIn.per_account() && Bucket::Messages.per_account());
+        assert_ne!(user_key(ocomms_runtime::ids::UserId::new()), addr_key("127.0.0.1"));
     }
 
     #[tokio::test]

@@ -1,6 +1,11 @@
 //! `GET /api/ws`: the real-time socket.
 //!
-//! Authenticated like REST (bearer header, cookie, or `?token=`). Frames are
+//! Authenticated like REST (bearer header, `?token=`, or the cookie, in
+//! that order). A browser attaches the cookie to a socket any site's page
+//! opens, so an upgrade authenticated by the cookie alone must come from an
+//! allowed `Origin` (the gateway's own, or one of `ALLOWED_ORIGINS`), else
+//! 403 before upgrading; a token the client presents itself is no ambient
+//! credential and needs no such check. Frames are
 //! JSON text: a client frame `{"event","data","ack"?}` is answered, when it
 //! carries `ack`, by `{"ack","ok":true,"data"}` or `{"ack","ok":false,
 //! "error"}`; server events are `{"event","data"}`. Events are addressed to
@@ -26,7 +31,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, error_json};
-use crate::extract::token_from_headers;
+use crate::extract::{bearer_from_headers, cookie_from_headers};
 use ocomms_runtime::identity::bearer_request;
 
 /// Chat frames are small: 4 KiB buffers keep an idle socket near 6 KiB
@@ -42,7 +47,16 @@ pub struct WsQuery {
 }
 
 pub async fn upgrade(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<WsQuery>, ws: WebSocketUpgrade) -> ApiResult<Response> {
-    let token = token_from_headers(&headers).or(q.token.filter(|t| !t.is_empty())).ok_or_else(ApiError::unauthorized)?;
+    let token = match bearer_from_headers(&headers).or(q.token.filter(|t| !t.is_empty())) {
+        Some(token) => token,
+        None => {
+            let token = cookie_from_headers(&headers).ok_or_else(ApiError::unauthorized)?;
+            if !origin_allowed(&s.config, &headers) {
+                return Err(ApiError::new(ErrorCode::Forbidden, "this origin may not open a socket with the session cookie"));
+            }
+            token
+        }
+    };
     let session = s.clients.auth.clone().get_session(bearer_request(&token, GetSessionRequest {})).await?.into_inner();
     let session_id = session.session.as_ref().map(|s| s.id.clone()).unwrap_or_default();
     let user: UserId =
@@ -54,6 +68,24 @@ pub async fn upgrade(State(s): State<AppState>, headers: HeaderMap, Query(q): Qu
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
         .on_upgrade(move |socket| run(s, socket, token, user, session_id)))
+}
+
+/// Whether a cookie-authenticated upgrade comes from an origin allowed to
+/// use the cookie: no `Origin` (not a browser: nothing ambient), the
+/// gateway's own origin (the `Origin`'s host and port are the request's
+/// `Host`, or it is `PUBLIC_URL`'s), or one of `ALLOWED_ORIGINS`.
+fn origin_allowed(config: &crate::Config, headers: &HeaderMap) -> bool {
+    let Some(raw) = headers.get(axum::http::header::ORIGIN) else { return true };
+    // `Origin: null` (sandboxed frames, files) and anything malformed: refused.
+    let Some(origin) = raw.to_str().ok().and_then(crate::config::normalize_origin) else { return false };
+    if config.allowed_origins.contains(&origin) || crate::config::normalize_origin(&config.public_url).is_some_and(|o| o == origin) {
+        return true;
+    }
+    let Some(host) = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()) else { return false };
+    let (scheme, authority) = origin.split_once("://").unwrap_or_default();
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let host = host.trim().to_ascii_lowercase();
+    authority.trim_end_matches(default_port) == host.trim_end_matches(default_port)
 }
 
 #[derive(Deserialize)]
@@ -68,7 +100,8 @@ struct ClientFrame {
 async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, session: String) {
     // A revoked session (sign-out, revocation, password reset) closes it.
     let mut reg = s.hub.register_session(user, session);
-    let key = ocomms_runtime::identity::token_hash(&token);
+    // The user's allowances, shared with their REST calls and other sockets.
+    let key = crate::ratelimit::user_key(user);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -114,7 +147,7 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
 }
 
 /// Answers one client frame; `None` when nothing is to be sent back.
-/// `key` is the token's hash: the socket's rate-limit key, computed once.
+/// `key` is the socket's rate-limit key (its user's), computed once.
 async fn handle(s: &AppState, token: &str, key: &str, text: &str, notes: &crate::hub::NoteSubscriptions) -> Option<Value> {
     let frame: ClientFrame = match serde_json::from_str(text) {
         Ok(f) => f,
@@ -230,5 +263,41 @@ async fn dispatch(
             Ok(json!({ "notification": n }))
         }
         other => Err(ApiError::validation(format!("unknown event {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(allowed: &[&str]) -> crate::Config {
+        let mut env = ocomms_runtime::config::Env::from_map(
+            [("PUBLIC_URL".to_owned(), "https://chat.example.com".to_owned()), ("ALLOWED_ORIGINS".to_owned(), allowed.join(","))].into(),
+        );
+        crate::Config::from_env(&mut env)
+    }
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(axum::http::header::HOST, host.parse().expect("ascii"));
+        if let Some(o) = origin {
+            h.insert(axum::http::header::ORIGIN, o.parse().expect("ascii"));
+        }
+        h
+    }
+
+    #[test]
+    fn cookie_sockets_open_only_from_allowed_origins() {
+        let c = config(&[]);
+        assert!(origin_allowed(&c, &headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000")), "same origin");
+        assert!(origin_allowed(&c, &headers(Some("https://other.example.org"), "other.example.org:443")), "default port");
+        assert!(origin_allowed(&c, &headers(Some("https://chat.example.com"), "gateway:3000")), "PUBLIC_URL behind a proxy");
+        assert!(origin_allowed(&c, &headers(None, "gateway:3000")), "not a browser");
+        assert!(!origin_allowed(&c, &headers(Some("https://evil.example"), "chat.example.com")));
+        assert!(!origin_allowed(&c, &headers(Some("null"), "chat.example.com")));
+        assert!(!origin_allowed(&c, &headers(Some("http://chat.example.com.evil.example"), "chat.example.com")));
+        let c = config(&["https://app.example.com"]);
+        assert!(origin_allowed(&c, &headers(Some("https://APP.example.com"), "chat.example.com")));
+        assert!(!origin_allowed(&c, &headers(Some("https://other.example.com"), "chat.example.com")));
     }
 }

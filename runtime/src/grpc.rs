@@ -14,6 +14,22 @@ use tonic::service::Routes;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic_health::ServingStatus;
 
+/// The largest gRPC message any OComms client or server sends or accepts.
+/// A page of history holds up to 200 messages of 40,000 characters (up to
+/// 4 bytes each, so 32 MB of content); tonic's default of 4 MiB would make
+/// a busy channel unreadable. Apply it with [`sized!`](crate::sized) to
+/// every generated client and server.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Sets [`MAX_MESSAGE_BYTES`] as the encoding and decoding limit of a
+/// generated tonic client or server: `sized!(AuthServiceClient::new(ch))`.
+#[macro_export]
+macro_rules! sized {
+    ($e:expr) => {
+        $e.max_decoding_message_size($crate::grpc::MAX_MESSAGE_BYTES).max_encoding_message_size($crate::grpc::MAX_MESSAGE_BYTES)
+    };
+}
+
 /// Serves `routes` with health (reporting `service_name` and the overall
 /// server as SERVING) and reflection until `shutdown` resolves.
 pub async fn serve(

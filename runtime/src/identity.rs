@@ -138,7 +138,7 @@ impl Identity {
     /// `bus` carries revocations: a revoked session leaves the cache at once.
     pub fn new(auth: Channel, service_token: &str, bus: &Bus) -> Self {
         let me = Self {
-            client: AuthServiceClient::new(auth),
+            client: crate::sized!(AuthServiceClient::new(auth)),
             service_token: service_token.into(),
             cache: Arc::default(),
             revoked: Arc::default(),

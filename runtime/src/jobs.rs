@@ -13,8 +13,11 @@
 //! duplicate, which consumers absorb (each job has a stable id; see
 //! `processed_events` tables).
 //!
-//! Without `AMQP_URL` (one node) the exchange is an in-process broadcast
-//! shared by the services of the process; rows are still written first.
+//! Without `AMQP_URL` (one node) the exchange is in-process: publishing a
+//! job runs the consumers bound to its key right there, and the relay marks
+//! the row published only after every one of them committed. The outbox row
+//! stays the truth until then: a restart or a failing consumer leaves it to
+//! be relayed again (consumers absorb the repeat as above).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,7 +31,7 @@ use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 
 use crate::db::Pool;
 
@@ -64,12 +67,39 @@ enum Transport {
     Amqp(Arc<Amqp>),
 }
 
-/// The in-process exchange: a broadcast plus the keys consumers bound, so
-/// that a job nobody listens for yet is refused (and stays in the outbox)
-/// rather than lost.
+type Handler = dyn Fn(Job) -> futures_util::future::BoxFuture<'static, anyhow::Result<()>> + Send + Sync;
+
+/// One consumer bound to the in-process exchange. It is held weakly: when
+/// the task that owns it goes (its runtime stopped), the binding goes too.
+struct Binding {
+    keys: Vec<String>,
+    handler: std::sync::Weak<Handler>,
+}
+
+/// The in-process exchange: the consumers bound to it. A job nobody listens
+/// for yet is refused (and stays in the outbox) rather than lost.
+#[derive(Default)]
 struct LocalExchange {
-    tx: broadcast::Sender<Arc<Job>>,
-    bound: Mutex<Vec<String>>,
+    bindings: Mutex<Vec<Binding>>,
+}
+
+impl LocalExchange {
+    /// The live consumers of `key` (dead bindings are pruned).
+    fn handlers(&self, key: &str) -> Vec<Arc<Handler>> {
+        let Ok(mut all) = self.bindings.lock() else { return Vec::new() };
+        all.retain(|b| b.handler.strong_count() > 0);
+        all.iter().filter(|b| b.keys.iter().any(|k| k == key)).filter_map(|b| b.handler.upgrade()).collect()
+    }
+
+    /// Runs every consumer of the job; Ok only when all of them succeeded.
+    async fn deliver(&self, job: &Job) -> anyhow::Result<()> {
+        let handlers = self.handlers(&job.key);
+        anyhow::ensure!(!handlers.is_empty(), "no consumer for {} yet", job.key);
+        for h in handlers {
+            h(job.clone()).await.with_context(|| format!("job {} ({})", job.id, job.key))?;
+        }
+        Ok(())
+    }
 }
 
 struct Amqp {
@@ -98,10 +128,7 @@ impl Broker {
         let transport = match amqp_url {
             None => {
                 let mut all = local_exchanges().lock().map_err(|_| anyhow::anyhow!("exchange registry poisoned"))?;
-                let ex = all
-                    .entry(prefix.to_owned())
-                    .or_insert_with(|| Arc::new(LocalExchange { tx: broadcast::channel(4096).0, bound: Mutex::default() }))
-                    .clone();
+                let ex = all.entry(prefix.to_owned()).or_insert_with(|| Arc::new(LocalExchange::default())).clone();
                 Transport::Local(ex)
             }
             Some(url) => {
@@ -119,16 +146,13 @@ impl Broker {
         matches!(self.transport, Transport::Amqp(_))
     }
 
-    /// Publishes a job; Ok only once the broker has it.
+    /// Publishes a job; Ok only once the broker has it (RabbitMQ: confirmed;
+    /// in process: every consumer of its key has done its work).
     pub async fn publish(&self, job: &Job) -> anyhow::Result<()> {
         match &self.transport {
-            // No consumer yet (still starting): not delivered, so the row
-            // stays in the outbox and is retried.
-            Transport::Local(ex) => {
-                let listened = ex.bound.lock().map(|b| b.contains(&job.key)).unwrap_or(false);
-                anyhow::ensure!(listened, "no consumer for {} yet", job.key);
-                ex.tx.send(Arc::new(job.clone())).map(drop).map_err(|_| anyhow::anyhow!("no consumer for job {}", job.id))
-            }
+            // No consumer yet (still starting), or one failed: not
+            // delivered, so the row stays in the outbox and is retried.
+            Transport::Local(ex) => ex.deliver(job).await,
             Transport::Amqp(a) => a.publish(job).await,
         }
     }
@@ -145,34 +169,19 @@ impl Broker {
         let handler = Arc::new(handler);
         match &self.transport {
             Transport::Local(ex) => {
-                let mut rx = ex.tx.subscribe();
-                if let Ok(mut b) = ex.bound.lock() {
-                    b.extend(keys.iter().cloned());
+                // The relay runs the handler when it publishes; a task of
+                // this runtime owns it, so the binding ends with the runtime.
+                let h = handler.clone();
+                let owned: Arc<Handler> = Arc::new(move |job: Job| -> futures_util::future::BoxFuture<'static, anyhow::Result<()>> {
+                    let h = h.clone();
+                    Box::pin(async move { h(job).await })
+                });
+                if let Ok(mut b) = ex.bindings.lock() {
+                    b.push(Binding { keys, handler: Arc::downgrade(&owned) });
                 }
                 tokio::spawn(async move {
-                    loop {
-                        let job = match rx.recv().await {
-                            Ok(j) => j,
-                            Err(broadcast::error::RecvError::Lagged(n)) => {
-                                tracing::error!(missed = n, "in-process job consumer fell behind");
-                                continue;
-                            }
-                            Err(broadcast::error::RecvError::Closed) => return,
-                        };
-                        if !keys.contains(&job.key) {
-                            continue;
-                        }
-                        // Retried until it succeeds (with backoff): a job is
-                        // never dropped.
-                        let mut delay = Duration::from_millis(100);
-                        let mut attempt = 0u32;
-                        while let Err(e) = handler((*job).clone()).await {
-                            attempt += 1;
-                            tracing::warn!(job = job.id, attempt, error = format!("{e:#}"), "job failed; retrying");
-                            tokio::time::sleep(delay).await;
-                            delay = (delay * 2).min(Duration::from_secs(30));
-                        }
-                    }
+                    let _owned = owned;
+                    std::future::pending::<()>().await;
                 });
             }
             Transport::Amqp(a) => {
@@ -301,8 +310,9 @@ impl Relay {
         let wake = Arc::new(Notify::new());
         let w = wake.clone();
         tokio::spawn(async move {
+            let mut backoff = Backoff::default();
             loop {
-                match relay_batch(&pool, &broker, source).await {
+                match relay_batch_with(&pool, &broker, source, &mut backoff).await {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
                     Err(e) => tracing::warn!(source, error = format!("{e:#}"), "outbox relay failed; retrying"),
@@ -322,9 +332,33 @@ impl Relay {
     }
 }
 
+/// Rows whose delivery failed in process, and when to try each again (so
+/// that one failing job neither blocks the others nor floods the log).
+#[derive(Default)]
+struct Backoff {
+    until: HashMap<i64, (u32, std::time::Instant)>,
+}
+
+impl Backoff {
+    fn waiting(&self, id: i64) -> bool {
+        self.until.get(&id).is_some_and(|(_, at)| *at > std::time::Instant::now())
+    }
+
+    fn failed(&mut self, id: i64) -> u32 {
+        let attempts = self.until.get(&id).map_or(0, |(n, _)| *n) + 1;
+        let delay = Duration::from_millis(100).saturating_mul(1 << attempts.min(9)).min(Duration::from_secs(30));
+        self.until.insert(id, (attempts, std::time::Instant::now() + delay));
+        attempts
+    }
+}
+
 /// Publishes up to 100 due rows; marks them published only after the broker
 /// confirmed each. Returns how many went out.
 pub async fn relay_batch(pool: &Pool, broker: &Broker, source: &str) -> anyhow::Result<usize> {
+    relay_batch_with(pool, broker, source, &mut Backoff::default()).await
+}
+
+async fn relay_batch_with(pool: &Pool, broker: &Broker, source: &str, backoff: &mut Backoff) -> anyhow::Result<usize> {
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let broker = broker.clone();
     let source = source.to_owned();
@@ -337,16 +371,38 @@ pub async fn relay_batch(pool: &Pool, broker: &Broker, source: &str) -> anyhow::
         .load(conn)
         .await?;
         let mut done = Vec::with_capacity(rows.len());
+        let mut failure = None;
         for r in rows {
+            if backoff.waiting(r.id) {
+                continue;
+            }
             let job = Job { id: format!("{source}:{}", r.id), key: r.routing_key, payload: r.payload };
-            broker.publish(&job).await?;
-            done.push(r.id);
+            match broker.publish(&job).await {
+                Ok(()) => {
+                    backoff.until.remove(&r.id);
+                    done.push(r.id);
+                }
+                // In process, a job's consumer failed: the others go on, it
+                // is tried again later.
+                Err(e) if !broker.is_amqp() => {
+                    let attempt = backoff.failed(r.id);
+                    tracing::warn!(job = job.id, attempt, error = format!("{e:#}"), "job failed; it will be retried");
+                }
+                // The broker is unreachable: stop, keep what was confirmed.
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
         }
         if !done.is_empty() {
             diesel::sql_query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
                 .bind::<diesel::sql_types::Array<BigInt>, _>(&done)
                 .execute(conn)
                 .await?;
+        }
+        if let Some(e) = failure {
+            tracing::warn!(source, error = format!("{e:#}"), "outbox relay stopped early; retrying");
         }
         Ok(done.len())
     })

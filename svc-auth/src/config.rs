@@ -19,10 +19,21 @@ pub struct Config {
     /// `TWO_FACTOR_KEY`: 32 bytes, base64, encrypting TOTP secrets at rest.
     /// Without it two-factor authentication cannot be enabled.
     pub two_factor_key: Option<[u8; 32]>,
+    /// `PASSWORD_HASH_THREADS`: threads hashing and checking passwords
+    /// (argon2id, 19 MiB each); 0 or unset: one per available core.
+    pub password_hash_threads: usize,
+    /// `PASSWORD_HASH_QUEUE`: password checks that may wait for a thread
+    /// (default 64); past that, sign-ins and sign-ups answer 503 with
+    /// `Retry-After: 1`.
+    pub password_hash_queue: usize,
 }
 
 impl Config {
     pub fn from_env(env: &mut Env) -> Self {
+        let password_hash_queue = env.parse("PASSWORD_HASH_QUEUE", crate::password::DEFAULT_QUEUE);
+        if password_hash_queue == 0 {
+            env.invalid("PASSWORD_HASH_QUEUE", "must be at least 1");
+        }
         Self {
             common: ServiceConfig::from_env(env, "auth"),
             principal_cache_secs: env.parse("PRINCIPAL_CACHE_SECS", 5),
@@ -30,6 +41,8 @@ impl Config {
             messaging_url: env.string("MESSAGING_GRPC_URL", "http://127.0.0.1:50052"),
             public_url: env.string("PUBLIC_URL", "http://localhost:3000").trim_end_matches('/').to_owned(),
             two_factor_key: two_factor_key(env),
+            password_hash_threads: env.parse("PASSWORD_HASH_THREADS", 0),
+            password_hash_queue: password_hash_queue.max(1),
         }
     }
 }

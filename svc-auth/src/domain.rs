@@ -15,9 +15,15 @@ pub const SESSION_DAYS: i64 = 30;
 pub const SESSION_RENEW_DAYS: i64 = 15;
 pub const INVITE_DAYS: i64 = 7;
 
-/// Seed 5.3: 5 failures lock the account.
+/// Seed 5.3: 5 failures lock the account. Attempts are counted before the
+/// password is checked (`store::users::reserve_attempt`), so at most this
+/// many are ever checked before the lock, however many arrive at once.
 pub const MAX_FAILED_ATTEMPTS: i32 = 5;
-/// Seed 5.3: waits before verifying, by failures so far.
+/// An attempt counted but never answered (the process died while checking
+/// it) stops holding its place after this long.
+pub const STALE_ATTEMPT_SECS: i32 = 60;
+/// Seed 5.3: waits before verifying, by failures so far (counting the
+/// attempts still being checked).
 const DELAYS_MS: [u64; 5] = [0, 1000, 2000, 5000, 10_000];
 /// Seed 5.3: lock durations by how many locks came before.
 const LOCK_SECS: [i64; 3] = [15 * 60, 30 * 60, 60 * 60];

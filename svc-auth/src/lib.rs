@@ -4,7 +4,8 @@
 //! Layout:
 //! - `config.rs`: its environment variables;
 //! - `domain.rs`: rules without IO (validation, lockout algorithm, roles);
-//! - `password.rs`: argon2id hashing off the async runtime;
+//! - `password.rs`: argon2id hashing on a bounded pool of threads (503 when
+//!   its queue is full);
 //! - `store/`: diesel-async queries on its own database (`schema.rs`,
 //!   `migrations/`);
 //! - `grpc.rs`: `ocomms.auth.v1.AuthService`, decoding requests, calling
@@ -40,6 +41,6 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let broker = config.common.broker().await?;
     let relay = jobs::start(pool.clone(), broker, bus.clone());
     let api = grpc::AuthApi::new(pool, bus, &config, relay)?;
-    let routes = tonic::service::Routes::new(AuthServiceServer::new(api));
+    let routes = tonic::service::Routes::new(ocomms_runtime::sized!(AuthServiceServer::new(api)));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }

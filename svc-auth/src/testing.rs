@@ -20,6 +20,8 @@ pub async fn spawn(bus: Bus) -> anyhow::Result<Running> {
                 messaging_url: "http://127.0.0.1:9".into(),
                 public_url: "http://localhost:3000".into(),
                 two_factor_key: Some([42; 32]),
+                password_hash_threads: 0,
+                password_hash_queue: crate::password::DEFAULT_QUEUE,
             },
             bus,
             listener,

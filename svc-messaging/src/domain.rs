@@ -65,12 +65,17 @@ pub enum Page {
     After { seq: i64, limit: u32 },
 }
 
+/// A page's size: the default when absent, at most [`MAX_PAGE`].
+pub fn page_limit(limit: Option<u32>) -> ServiceResult<u32> {
+    match limit {
+        None | Some(0) => Ok(DEFAULT_PAGE),
+        Some(l) if l > MAX_PAGE => Err(ServiceError::validation("limit", format!("must be at most {MAX_PAGE}"))),
+        Some(l) => Ok(l),
+    }
+}
+
 pub fn page(before: Option<i64>, after: Option<i64>, limit: Option<u32>) -> ServiceResult<Page> {
-    let limit = match limit {
-        None | Some(0) => DEFAULT_PAGE,
-        Some(l) if l > MAX_PAGE => return Err(ServiceError::validation("limit", format!("must be at most {MAX_PAGE}"))),
-        Some(l) => l,
-    };
+    let limit = page_limit(limit)?;
     match (before, after) {
         (Some(_), Some(_)) => Err(ServiceError::validation("before", "give either before or after, not both")),
         (Some(b), None) if b < 1 => Err(ServiceError::validation("before", "must be a sequence of at least 1")),

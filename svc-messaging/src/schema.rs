@@ -55,6 +55,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    guest_grants_used (user_id, channel_id) {
+        user_id -> Uuid,
+        channel_id -> Uuid,
+        workspace_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(channel_members -> channels (channel_id));
 diesel::allow_tables_to_appear_in_same_query!(channels, channel_members, messages, channel_read_state);
 

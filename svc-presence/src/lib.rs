@@ -32,6 +32,6 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
         None => live::Live::memory(config.ttl_secs),
     };
     let api = grpc::PresenceApi { pool, bus, identity, live };
-    let routes = tonic::service::Routes::new(PresenceServiceServer::new(api));
+    let routes = tonic::service::Routes::new(ocomms_runtime::sized!(PresenceServiceServer::new(api)));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }

@@ -26,6 +26,6 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let api = grpc::SchedulerApi { pool, identity };
-    let routes = tonic::service::Routes::new(SchedulerServiceServer::new(api));
+    let routes = tonic::service::Routes::new(ocomms_runtime::sized!(SchedulerServiceServer::new(api)));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }

@@ -3,11 +3,14 @@
 //! each service's gRPC port.
 
 mod auth;
+mod auth_attacks;
+mod edge_attacks;
 mod errors;
 mod fanout;
 mod guests;
 mod journey;
 mod limits;
+mod membership;
 mod messaging;
 mod ops;
 mod people;

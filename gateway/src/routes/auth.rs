@@ -27,17 +27,53 @@ fn with_cookie(s: &AppState, auth: pb::AuthResponse) -> Response {
     resp
 }
 
-pub async fn sign_up(State(s): State<AppState>, client: ClientInfo, ApiJson(mut body): ApiJson<pb::SignUpRequest>) -> ApiResult<Response> {
+/// A request to svc-auth whose `ipAddress` and `userAgent` the gateway
+/// filled from the connection ([`ClientInfo`]). It carries the service
+/// credential, naming no user: svc-auth believes those fields only from a
+/// caller that has it, and otherwise records the gRPC peer's address. (Calls
+/// a client makes through gRPC-web are never sent with it, see `grpc_web`.)
+fn vouched<T>(s: &AppState, message: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    if !s.config.service_token.is_empty()
+        && let Ok(v) = s.config.service_token.parse()
+    {
+        req.metadata_mut().insert(ocomms_runtime::identity::SERVICE_TOKEN_HEADER, v);
+    }
+    req
+}
+
+/// Sign-up from `client`, whatever address or agent the body names (REST and gRPC-web).
+pub async fn sign_up_from(s: &AppState, client: ClientInfo, mut body: pb::SignUpRequest) -> ApiResult<pb::AuthResponse> {
     body.ip_address = client.ip;
     body.user_agent = client.user_agent;
-    let auth = s.clients.auth.clone().sign_up(body).await?.into_inner();
+    Ok(s.clients.auth.clone().sign_up(vouched(s, body)).await?.into_inner())
+}
+
+/// Sign-in from `client` (REST and gRPC-web).
+pub async fn sign_in_from(s: &AppState, client: ClientInfo, mut body: pb::SignInRequest) -> ApiResult<pb::AuthResponse> {
+    body.ip_address = client.ip;
+    body.user_agent = client.user_agent;
+    Ok(s.clients.auth.clone().sign_in(vouched(s, body)).await?.into_inner())
+}
+
+/// A password reset asked for from `client` (REST and gRPC-web).
+pub async fn forget_password_from(
+    s: &AppState,
+    client: ClientInfo,
+    mut body: pb::ForgetPasswordRequest,
+) -> ApiResult<pb::ForgetPasswordResponse> {
+    body.ip_address = client.ip;
+    body.user_agent = client.user_agent;
+    Ok(s.clients.auth.clone().forget_password(vouched(s, body)).await?.into_inner())
+}
+
+pub async fn sign_up(State(s): State<AppState>, client: ClientInfo, ApiJson(body): ApiJson<pb::SignUpRequest>) -> ApiResult<Response> {
+    let auth = sign_up_from(&s, client, body).await?;
     Ok(with_cookie(&s, auth))
 }
 
-pub async fn sign_in(State(s): State<AppState>, client: ClientInfo, ApiJson(mut body): ApiJson<pb::SignInRequest>) -> ApiResult<Response> {
-    body.ip_address = client.ip;
-    body.user_agent = client.user_agent;
-    let auth = s.clients.auth.clone().sign_in(body).await?.into_inner();
+pub async fn sign_in(State(s): State<AppState>, client: ClientInfo, ApiJson(body): ApiJson<pb::SignInRequest>) -> ApiResult<Response> {
+    let auth = sign_in_from(&s, client, body).await?;
     Ok(with_cookie(&s, auth))
 }
 
@@ -69,11 +105,9 @@ pub async fn revoke(
 pub async fn forget_password(
     State(s): State<AppState>,
     client: ClientInfo,
-    ApiJson(mut body): ApiJson<pb::ForgetPasswordRequest>,
+    ApiJson(body): ApiJson<pb::ForgetPasswordRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    body.ip_address = client.ip;
-    body.user_agent = client.user_agent;
-    s.clients.auth.clone().forget_password(body).await?;
+    forget_password_from(&s, client, body).await?;
     Ok(Json(json!({ "success": true })))
 }
 

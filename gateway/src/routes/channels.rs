@@ -162,8 +162,20 @@ pub async fn read(
     read_of(&s, &caller, Where::channel(&id)?, body).await
 }
 
-pub async fn pins(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::ListMessagesResponse>> {
-    let req = pb::ListPinsRequest { channel_id: path_id(&id, "channel")? };
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinsQuery {
+    before: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn pins(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<PinsQuery>,
+) -> ApiResult<Json<pb::ListMessagesResponse>> {
+    let req = pb::ListPinsRequest { channel_id: path_id(&id, "channel")?, before: q.before, limit: q.limit };
     Ok(Json(s.clients.messaging.clone().list_pins(caller.req(req)).await?.into_inner()))
 }
 

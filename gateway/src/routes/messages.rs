@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::channels::{HistoryQuery, ReadBody, Where};
 use crate::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, Caller, path_id};
 
 #[derive(Deserialize)]
@@ -32,8 +32,20 @@ pub async fn delete(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     Ok(Json(s.clients.messaging.clone().delete_message(caller.req(req)).await?.into_inner()))
 }
 
-pub async fn replies(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<pb::ListMessagesResponse>> {
-    let req = pb::ListRepliesRequest { message_id: path_id(&id, "message")? };
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepliesQuery {
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+pub async fn replies(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RepliesQuery>,
+) -> ApiResult<Json<pb::ListMessagesResponse>> {
+    let req = pb::ListRepliesRequest { message_id: path_id(&id, "message")?, after: q.after, limit: q.limit };
     Ok(Json(s.clients.messaging.clone().list_replies(caller.req(req)).await?.into_inner()))
 }
 
@@ -148,11 +160,30 @@ pub async fn personal_note(
     Ok(Json(s.clients.messaging.clone().get_personal_note(caller.req(req)).await?.into_inner()))
 }
 
+/// The seed names the note's place in the query string when saving too
+/// (`?workspaceId=`, `?channelId=`; its body is only `{content, version}`);
+/// the body form is also accepted. Both, naming different places: 400.
+fn place_id(field: &str, query: Option<String>, body: String) -> ApiResult<String> {
+    match query.filter(|q| !q.is_empty()) {
+        None => Ok(body),
+        Some(q) if body.is_empty() || body == q => Ok(q),
+        Some(_) => Err(ApiError::validation(format!("{field}: the query string and the body name different ones"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SavePersonalNoteQuery {
+    workspace_id: Option<String>,
+}
+
 pub async fn save_personal_note(
     State(s): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<pb::SavePersonalNoteRequest>,
+    ApiQuery(q): ApiQuery<SavePersonalNoteQuery>,
+    ApiJson(mut body): ApiJson<pb::SavePersonalNoteRequest>,
 ) -> ApiResult<Json<pb::Note>> {
+    body.workspace_id = place_id("workspaceId", q.workspace_id, body.workspace_id)?;
     Ok(Json(s.clients.messaging.clone().save_personal_note(caller.req(body)).await?.into_inner()))
 }
 
@@ -167,11 +198,19 @@ pub async fn channel_note(State(s): State<AppState>, caller: Caller, ApiQuery(q)
     Ok(Json(s.clients.messaging.clone().get_channel_note(caller.req(req)).await?.into_inner()))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SaveChannelNoteQuery {
+    channel_id: Option<String>,
+}
+
 pub async fn save_channel_note(
     State(s): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<pb::SaveChannelNoteRequest>,
+    ApiQuery(q): ApiQuery<SaveChannelNoteQuery>,
+    ApiJson(mut body): ApiJson<pb::SaveChannelNoteRequest>,
 ) -> ApiResult<Json<pb::Note>> {
+    body.channel_id = place_id("channelId", q.channel_id, body.channel_id)?;
     Ok(Json(s.clients.messaging.clone().save_channel_note(caller.req(body)).await?.into_inner()))
 }
 

@@ -129,6 +129,9 @@ impl AuthApi {
                 return Err(ServiceError::conflict("the last owner cannot leave: make someone else owner first"));
             }
             workspaces::remove_member(conn, ws, target).await?;
+            // A guest's grants end with their membership: re-invited, they
+            // get only the new invite's channels.
+            workspaces::revoke_guest_channels(conn, ws, target).await?;
             // Durable: svc-messaging drops their channel memberships even if
             // it is down right now.
             crate::jobs::member_removed(conn, ws, target).await?;

@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use ocomms_proto::auth::v1 as pb;
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event, SESSION_REVOKED};
-use ocomms_runtime::identity::{Principal, bearer_token, service_principal, token_hash};
+use ocomms_runtime::identity::{Principal, SERVICE_TOKEN_HEADER, bearer_token, service_principal, token_hash};
 use ocomms_runtime::ids::{self, SessionId, UserId, WorkspaceId};
 use ocomms_runtime::time::{opt_rfc3339, rfc3339};
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
@@ -22,6 +22,7 @@ use crate::password;
 use crate::store::audit::{self, Entry};
 use crate::store::sessions::{self, NewSession, Session};
 use crate::store::users::{self, Lockout, NewUser, User};
+
 use crate::store::workspaces::{self, Invite, Member, Workspace};
 
 pub struct AuthApi {
@@ -34,6 +35,8 @@ pub struct AuthApi {
     pub(crate) public_url: String,
     two_factor_key: Option<[u8; 32]>,
     pub(crate) messaging: ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient<tonic::transport::Channel>,
+    /// Every password hash and check goes through it (bounded threads and queue).
+    pub(crate) hasher: password::Hasher,
 }
 
 fn invalid_credentials() -> ServiceError {
@@ -118,11 +121,80 @@ pub(crate) fn invite_pb(i: &Invite, token: String) -> pb::Invite {
     }
 }
 
-fn trimmed(s: &Option<String>, max: usize) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
+fn trimmed(s: Option<&str>, max: usize) -> Option<String> {
+    s.map(str::trim).filter(|s| !s.is_empty()).map(|s| match s.char_indices().nth(max) {
+        Some((i, _)) => s[..i].to_owned(),
+        None => s.to_owned(),
     })
+}
+
+/// Where a call comes from, as sessions and the audit log record it.
+pub(crate) struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The `user-agent` of the connection; tonic appends its own name to the one
+/// it relays (gRPC-web through the gateway), which is dropped here.
+fn connection_user_agent(meta: &tonic::metadata::MetadataMap) -> Option<&str> {
+    let ua = meta.get("user-agent")?.to_str().ok()?.trim();
+    match ua.rsplit_once(" tonic/") {
+        Some((client, _)) if !client.trim().is_empty() => Some(client.trim()),
+        _ => Some(ua),
+    }
+}
+
+/// A sign-in attempt counted before the password is checked: unless spent
+/// (the check answered), it is given back when dropped, so that an error,
+/// a second factor asked for, or a caller gone away holds no place.
+struct Attempt {
+    pool: Pool,
+    user: UserId,
+    spent: bool,
+}
+
+impl Attempt {
+    fn spend(mut self) {
+        self.spent = true;
+    }
+
+    /// Gives the attempt back before answering (a second factor asked for).
+    async fn give_back(mut self) {
+        self.spent = true;
+        release(&self.pool, self.user).await;
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if self.spent {
+            return;
+        }
+        let (pool, user) = (self.pool.clone(), self.user);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { release(&pool, user).await });
+        }
+    }
+}
+
+async fn release(pool: &Pool, user: UserId) {
+    let released = async {
+        let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        users::release_attempt(&mut conn, user).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(e) = released {
+        tracing::warn!(%user, error = format!("{e:#}"), "giving back a sign-in attempt failed");
+    }
+}
+
+fn account_locked(until: Option<chrono::DateTime<Utc>>) -> ServiceError {
+    let e = ServiceError::new(ErrorCode::AccountLocked, "Account temporarily locked");
+    match until {
+        Some(until) => e.with_details(serde_json::json!({ "lockedUntil": rfc3339(until) })),
+        None => e,
+    }
 }
 
 impl AuthApi {
@@ -133,15 +205,42 @@ impl AuthApi {
             bus,
             service_token: config.common.service_token.clone(),
             cache_ttl_secs: config.principal_cache_secs,
-            notify: ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient::new(ocomms_runtime::grpc::channel(
-                &config.notify_url,
-            )?),
+            notify: ocomms_runtime::sized!(ocomms_proto::notify::v1::notify_service_client::NotifyServiceClient::new(
+                ocomms_runtime::grpc::channel(&config.notify_url,)?
+            )),
             public_url: config.public_url.clone(),
             two_factor_key: config.two_factor_key,
-            messaging: ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(ocomms_runtime::grpc::channel(
-                &config.messaging_url,
-            )?),
+            messaging: ocomms_runtime::sized!(ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(
+                ocomms_runtime::grpc::channel(&config.messaging_url,)?
+            )),
+            hasher: password::Hasher::new(config.password_hash_threads, config.password_hash_queue)?,
         })
+    }
+
+    /// Whether the call carries the service credential (the gateway, or
+    /// another OComms service). Compared as SHA-256 digests, so the time
+    /// taken says nothing about the secret's bytes.
+    fn from_service(&self, meta: &tonic::metadata::MetadataMap) -> bool {
+        let Some(given) = meta.get(SERVICE_TOKEN_HEADER).and_then(|v| v.to_str().ok()) else { return false };
+        !self.service_token.is_empty() && token_hash(given) == token_hash(&self.service_token)
+    }
+
+    /// Where a call comes from, as recorded on sessions and in the audit log.
+    /// The request's `ipAddress` and `userAgent` are believed only from a
+    /// caller presenting the service credential: the gateway, which filled
+    /// them from the HTTP connection (or its trusted proxy) for REST and
+    /// for the gRPC-web calls it answers itself. Any other caller (gRPC, or
+    /// gRPC-web forwarded as the client sent it) is recorded as its
+    /// connection says: the peer's address and its `user-agent`.
+    pub(crate) fn origin<T>(&self, req: &Request<T>, claimed_ip: Option<&str>, claimed_ua: Option<&str>) -> Origin {
+        let meta = req.metadata();
+        let peer = req.remote_addr().map(|a| a.ip().to_canonical().to_string());
+        let (ip, ua) = if self.from_service(meta) {
+            (claimed_ip.map(str::to_owned).or(peer), claimed_ua)
+        } else {
+            (peer, connection_user_agent(meta))
+        };
+        Origin { ip: trimmed(ip.as_deref(), 64), user_agent: trimmed(ua, 512) }
     }
 
     pub(crate) fn relay_wake(&self) {
@@ -219,12 +318,13 @@ impl AuthApi {
 
 impl AuthApi {
     pub(crate) async fn sign_up(&self, req: Request<pb::SignUpRequest>) -> ServiceResult<pb::AuthResponse> {
+        let origin = self.origin(&req, req.get_ref().ip_address.as_deref(), req.get_ref().user_agent.as_deref());
+        let (ip, ua) = (origin.ip.as_deref(), origin.user_agent.as_deref());
         let r = req.into_inner();
         let email_norm = domain::normalize_email(&r.email)?;
         let name = domain::check_name("name", &r.name, 100)?;
         domain::check_password("password", &r.password, &email_norm)?;
-        let hash = password::hash(r.password).await?;
-        let (ip, ua) = (trimmed(&r.ip_address, 64), trimmed(&r.user_agent, 512));
+        let hash = self.hasher.hash(r.password).await?;
         let mut conn = self.conn().await?;
         let result = conn
             .transaction::<_, ServiceError, _>(async move |conn| {
@@ -262,31 +362,40 @@ impl AuthApi {
     }
 
     pub(crate) async fn sign_in(&self, req: Request<pb::SignInRequest>) -> ServiceResult<pb::AuthResponse> {
+        let origin = self.origin(&req, req.get_ref().ip_address.as_deref(), req.get_ref().user_agent.as_deref());
+        let (ip, ua) = (origin.ip.as_deref(), origin.user_agent.as_deref());
         let r = req.into_inner();
-        let (ip, ua) = (trimmed(&r.ip_address, 64), trimmed(&r.user_agent, 512));
         // A malformed email cannot match an account: same answer as a wrong one.
         let email_norm = domain::normalize_email(&r.email).unwrap_or_default();
         let mut conn = self.conn().await?;
         let user = if email_norm.is_empty() { None } else { users::by_email(&mut conn, &email_norm).await? };
         let Some(user) = user else {
+            drop(conn);
             // Spend the same work as a real check, then answer the same.
-            password::verify(r.password, None).await?;
+            self.hasher.verify(r.password, None).await?;
             return Err(invalid_credentials());
         };
-        let lock = users::lockout(&mut conn, user.id).await?;
-        let now = Utc::now();
-        if let Some(until) = lock.locked_until.filter(|u| *u > now) {
-            return Err(ServiceError::new(ErrorCode::AccountLocked, "Account temporarily locked")
-                .with_details(serde_json::json!({ "lockedUntil": rfc3339(until) })));
-        }
+        // Seed 5.3, whatever the concurrency: the attempt takes its number
+        // before the password is checked, so at most MAX_FAILED_ATTEMPTS
+        // are ever checked before the lock; the others are refused here,
+        // without touching argon2.
+        let Some(counted) = users::reserve_attempt(&mut conn, user.id, domain::MAX_FAILED_ATTEMPTS, domain::STALE_ATTEMPT_SECS).await?
+        else {
+            let lock = users::lockout(&mut conn, user.id).await?;
+            return Err(account_locked(lock.locked_until.filter(|u| *u > Utc::now())));
+        };
         drop(conn);
-        tokio::time::sleep(domain::attempt_delay(lock.failed_attempts)).await;
-        let mut valid = password::verify(r.password, Some(user.password_hash.clone())).await?;
+        let attempt = Attempt { pool: self.pool.clone(), user: user.id, spent: false };
+        let failed_before = counted.failed_attempts - 1;
+        tokio::time::sleep(domain::attempt_delay(failed_before)).await;
+        let mut valid = self.hasher.verify(r.password, Some(user.password_hash.clone())).await?;
         let mut wrong_code = false;
         if valid {
             match self.second_factor(user.id, r.totp_code.as_deref()).await? {
                 two_factor::SecondFactor::Passed => {}
                 two_factor::SecondFactor::Required => {
+                    // Not a failure: the next attempt (with the code) takes its place.
+                    attempt.give_back().await;
                     return Err(ServiceError::new(ErrorCode::Unauthorized, "two-factor code required")
                         .with_details(serde_json::json!({ "twoFactorRequired": true })));
                 }
@@ -297,11 +406,11 @@ impl AuthApi {
             }
         }
         let mut conn = self.conn().await?;
+        // Answered: a failure keeps its count, a success clears it.
+        attempt.spend();
         if !valid {
-            // Count atomically, then decide on the counted value: parallel
-            // guesses cannot share one count.
-            let counted = users::count_failure(&mut conn, user.id).await?;
-            match domain::on_failure(counted.failed_attempts - 1, counted.lockout_count, Utc::now()) {
+            // The attempt that reaches the limit sets the lock.
+            match domain::on_failure(failed_before, counted.lockout_count, Utc::now()) {
                 FailureOutcome::Count { .. } => {}
                 FailureOutcome::Lock { until, lockout_count } => {
                     users::set_lockout(&mut conn, user.id, &Lockout { failed_attempts: 0, lockout_count, locked_until: Some(until) })
@@ -350,7 +459,7 @@ impl AuthApi {
             }
             return Err(invalid_credentials());
         }
-        users::clear_lockout(&mut conn, user.id).await?;
+        users::clear_unless_locked(&mut conn, user.id).await?;
         let (token, session) = self.create_session(&mut conn, user.id, ip, ua).await?;
         audit::record(
             &mut conn,
@@ -721,5 +830,25 @@ impl Mailer {
                 tracing::error!(%user, code = ?e.code(), "email delivery failed");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connections_user_agent_without_what_tonic_appends() {
+        let ua = |v: &str| {
+            let mut m = tonic::metadata::MetadataMap::new();
+            m.insert("user-agent", v.parse().expect("ascii"));
+            connection_user_agent(&m).map(str::to_owned)
+        };
+        assert_eq!(ua("Mozilla/5.0 (X11) tonic/0.14.9").as_deref(), Some("Mozilla/5.0 (X11)"));
+        assert_eq!(ua("tonic/0.14.9").as_deref(), Some("tonic/0.14.9"));
+        assert_eq!(ua("grpc-go/1.60").as_deref(), Some("grpc-go/1.60"));
+        assert_eq!(connection_user_agent(&tonic::metadata::MetadataMap::new()), None);
+        assert_eq!(trimmed(Some("  "), 64), None);
+        assert_eq!(trimmed(Some(" héllo "), 3).as_deref(), Some("hél"));
     }
 }

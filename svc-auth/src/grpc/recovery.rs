@@ -1,5 +1,6 @@
 //! Password reset: a single-use, expiring token, stored hashed, delivered by
-//! email; using it ends every session and enters password history.
+//! email; using it voids the user's other reset tokens, ends every session
+//! and enters password history.
 
 use chrono::{Duration, Utc};
 use diesel_async::AsyncConnection;
@@ -11,7 +12,6 @@ use tonic::Request;
 
 use super::AuthApi;
 use crate::domain;
-use crate::password;
 use crate::store::audit::{self, Entry};
 use crate::store::{sessions, users};
 
@@ -22,6 +22,7 @@ pub const HISTORY: i64 = 5;
 
 impl AuthApi {
     pub(crate) async fn forget_password(&self, req: Request<pb::ForgetPasswordRequest>) -> ServiceResult<pb::ForgetPasswordResponse> {
+        let origin = self.origin(&req, req.get_ref().ip_address.as_deref(), req.get_ref().user_agent.as_deref());
         let r = req.into_inner();
         let Ok(email) = domain::normalize_email(&r.email) else { return Ok(pb::ForgetPasswordResponse {}) };
         // The work happens after the answer, so that answer and timing are
@@ -40,8 +41,8 @@ impl AuthApi {
                         workspace_id: None,
                         user_id: Some(user.id),
                         action: "password_reset_requested",
-                        ip_address: r.ip_address.as_deref(),
-                        user_agent: r.user_agent.as_deref(),
+                        ip_address: origin.ip.as_deref(),
+                        user_agent: origin.user_agent.as_deref(),
                         details: serde_json::json!({}),
                     },
                 )
@@ -66,6 +67,7 @@ impl AuthApi {
     }
 
     pub(crate) async fn reset_password(&self, req: Request<pb::ResetPasswordRequest>) -> ServiceResult<pb::ResetPasswordResponse> {
+        let origin = self.origin(&req, None, None);
         let r = req.into_inner();
         let token = r.token.trim();
         if token.is_empty() {
@@ -92,15 +94,20 @@ impl AuthApi {
         let user = users::by_ids(&mut conn, &[user_id]).await?.pop().ok_or_else(invalid)?;
         domain::check_password("newPassword", &r.new_password, &user.email.to_lowercase())?;
         for old in users::recent_password_hashes(&mut conn, user.id, HISTORY).await? {
-            if password::verify(r.new_password.clone(), Some(old)).await? {
+            if self.hasher.verify(r.new_password.clone(), Some(old)).await? {
                 return Err(ServiceError::validation("newPassword", format!("must differ from your last {HISTORY} passwords")));
             }
         }
-        let new_hash = password::hash(r.new_password).await?;
+        let new_hash = self.hasher.hash(r.new_password).await?;
         let revoked = conn
             .transaction::<_, ServiceError, _>(async move |conn| {
+                // One reset of a user at a time: a concurrent one with another
+                // of their tokens finds it voided by this one.
+                users::lock(conn, user_id).await?;
                 // Spend it now: a concurrent reset with the same token loses.
                 let spent = users::take_reset(conn, &hash).await?.ok_or_else(invalid)?;
+                // Every other link sent to this user stops working too.
+                let voided = users::void_resets(conn, spent).await?;
                 users::set_password(conn, spent, &new_hash).await?;
                 users::add_password_history(conn, spent, &new_hash).await?;
                 users::clear_lockout(conn, spent).await?;
@@ -111,9 +118,9 @@ impl AuthApi {
                         workspace_id: None,
                         user_id: Some(spent),
                         action: "password_reset",
-                        ip_address: None,
-                        user_agent: None,
-                        details: serde_json::json!({ "sessionsEnded": revoked.len() }),
+                        ip_address: origin.ip.as_deref(),
+                        user_agent: origin.user_agent.as_deref(),
+                        details: serde_json::json!({ "sessionsEnded": revoked.len(), "otherResetsVoided": voided }),
                     },
                 )
                 .await;

@@ -8,7 +8,6 @@ use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::AuthApi;
-use crate::password;
 use crate::store::audit::{self, Entry};
 use crate::store::{two_factor, users};
 use crate::totp;
@@ -38,7 +37,7 @@ impl AuthApi {
         let mut conn = self.conn().await?;
         let u = users::by_ids(&mut conn, &[user]).await?.pop().ok_or_else(ServiceError::unauthorized)?;
         drop(conn);
-        if password::verify(password.to_owned(), Some(u.password_hash)).await? {
+        if self.hasher.verify(password.to_owned(), Some(u.password_hash)).await? {
             Ok(())
         } else {
             Err(ServiceError::validation("password", "is not your current password"))

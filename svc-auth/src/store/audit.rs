@@ -62,15 +62,19 @@ pub struct Filter<'a> {
     pub offset: i64,
 }
 
-/// A workspace's events and its current members' account events (sign-in,
-/// lockout, sessions), newest first.
+/// What a workspace's owner may read, newest first: the workspace's own
+/// events, and the account events (sign-ins, lockouts, sessions, 2FA:
+/// entries of no workspace) of its current members from the time they
+/// joined. Nothing of another workspace, nothing of a member from before.
 pub async fn list(conn: &mut AsyncPgConnection, f: Filter<'_>) -> QueryResult<Vec<Row>> {
     use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
     diesel::sql_query(
         "SELECT id, workspace_id, user_id, action, ip_address, user_agent, details, created_at
            FROM audit_logs a
           WHERE (a.workspace_id = $1
-                 OR (a.workspace_id IS NULL AND a.user_id IN (SELECT user_id FROM members WHERE workspace_id = $1)))
+                 OR (a.workspace_id IS NULL
+                     AND EXISTS (SELECT 1 FROM members m
+                                  WHERE m.workspace_id = $1 AND m.user_id = a.user_id AND m.created_at <= a.created_at)))
             AND ($2::timestamptz IS NULL OR a.created_at >= $2)
             AND ($3::timestamptz IS NULL OR a.created_at <= $3)
             AND ($4::text IS NULL OR a.action = $4)

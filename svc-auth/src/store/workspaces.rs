@@ -175,6 +175,16 @@ pub async fn grant_guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId,
     diesel::insert_into(guest_channel_access::table).values(rows).on_conflict_do_nothing().execute(conn).await.map(drop)
 }
 
+/// Takes back every channel a guest was given in a workspace (they leave
+/// it: a later invite gives only its own channels).
+pub async fn revoke_guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<usize> {
+    diesel::delete(
+        guest_channel_access::table.filter(guest_channel_access::workspace_id.eq(ws)).filter(guest_channel_access::user_id.eq(user)),
+    )
+    .execute(conn)
+    .await
+}
+
 pub async fn guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<uuid::Uuid>> {
     guest_channel_access::table
         .filter(guest_channel_access::workspace_id.eq(ws))

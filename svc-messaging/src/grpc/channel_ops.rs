@@ -127,12 +127,12 @@ impl MessagingApi {
         let m = self.access.membership(req.metadata(), &p, ws).await?;
         let mut conn = self.conn().await?;
         if m.is_guest {
-            // Their granted channels become memberships (see `place`).
+            // Their granted channels become memberships, once (see `place`).
             for id in &m.guest_channel_ids {
                 if let Some(c) = channels::get(&mut conn, *id).await?.filter(|c| c.workspace_id == ws)
-                    && !channels::is_member(&mut conn, c.id, p.user_id).await?
+                    && channels::use_guest_grant(&mut conn, &c, p.user_id).await?
                 {
-                    channels::add_member(&mut conn, &c, p.user_id).await?;
+                    store::mark_channel_read(&mut conn, p.user_id, c.id, 0).await?;
                 }
             }
         }
@@ -304,11 +304,14 @@ impl MessagingApi {
 
     pub(crate) async fn list_pins(&self, req: Request<pb::ListPinsRequest>) -> ServiceResult<pb::ListMessagesResponse> {
         let p = self.access.principal(req.metadata()).await?;
-        let place = self.channel_place(req.metadata(), &p, &req.get_ref().channel_id).await?;
+        let r = req.get_ref();
+        let limit = crate::domain::page_limit(r.limit)?;
+        let before: Option<ocomms_runtime::ids::MessageId> = ids::parse_opt("before", r.before.as_deref())?;
+        let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
         let Target::Channel(channel) = place.target else { return Err(ServiceError::not_found("channel")) };
         let mut conn = self.conn().await?;
-        let rows = store::pinned(&mut conn, channel).await?;
-        Ok(pb::ListMessagesResponse { messages: messages_pb(&mut conn, &rows).await?, has_more: false })
+        let (rows, has_more) = store::pinned(&mut conn, channel, before, limit).await?;
+        Ok(pb::ListMessagesResponse { messages: messages_pb(&mut conn, &rows).await?, has_more })
     }
 }
 

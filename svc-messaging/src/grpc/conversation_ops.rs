@@ -14,7 +14,8 @@ use crate::store::messages as store;
 /// A group DM holds at most this many people, the caller included.
 pub const MAX_PARTICIPANTS: usize = 9;
 
-fn conversation_pb(c: &Conversation, participants: &[UserId], unread: i64) -> pb::Conversation {
+fn conversation_pb(c: &Conversation, unread: i64) -> pb::Conversation {
+    let participants = conversations::people(c);
     pb::Conversation {
         id: c.id.to_string(),
         workspace_id: c.workspace_id.to_string(),
@@ -64,7 +65,7 @@ impl MessagingApi {
             .find(|(id, _, _)| *id == c.id)
             .map(|(_, n, _)| n)
             .unwrap_or(0);
-        Ok(conversation_pb(&c, &users, unread))
+        Ok(conversation_pb(&c, unread))
     }
 
     pub(crate) async fn list_conversations(
@@ -79,9 +80,8 @@ impl MessagingApi {
         let unread = store::conversation_unread(&mut conn, ws, p.user_id).await?;
         let mut out = Vec::with_capacity(list.len());
         for c in &list {
-            let participants = conversations::participants(&mut conn, c.id).await?;
             let n = unread.iter().find(|(id, _, _)| *id == c.id).map(|(_, n, _)| *n).unwrap_or(0);
-            out.push(conversation_pb(c, &participants, n));
+            out.push(conversation_pb(c, n));
         }
         Ok(pb::ListConversationsResponse { conversations: out })
     }

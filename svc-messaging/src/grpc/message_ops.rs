@@ -144,7 +144,10 @@ impl MessagingApi {
         data[kind] = where_;
         self.publish(recipients.clone(), "message:new", data).await;
         self.push_unread(target, p.user_id, recipients.len());
-        if let (Some(pm), Some(participants)) = (parent, thread) {
+        if let (Some(pm), Some(mut participants)) = (parent, thread) {
+            // Only those who may see the place now: someone who replied once
+            // and has since left or been removed hears nothing more.
+            participants.retain(|u| recipients.contains(u));
             self.publish(participants, "thread:newReply", serde_json::json!({ "parentId": pm.id, "reply": out })).await;
         }
         Ok(out)
@@ -343,10 +346,12 @@ impl MessagingApi {
 
     pub(crate) async fn list_replies(&self, req: Request<pb::ListRepliesRequest>) -> ServiceResult<pb::ListMessagesResponse> {
         let p = self.access.principal(req.metadata()).await?;
-        let (m, _) = self.visible_message(req.metadata(), &p, "messageId", &req.get_ref().message_id).await?;
+        let r = req.get_ref();
+        let limit = domain::page_limit(r.limit)?;
+        let (m, _) = self.visible_message(req.metadata(), &p, "messageId", &r.message_id).await?;
         let mut conn = self.conn().await?;
-        let rows = store::replies(&mut conn, m.id).await?;
-        Ok(pb::ListMessagesResponse { messages: messages_pb(&mut conn, &rows).await?, has_more: false })
+        let (rows, has_more) = store::replies(&mut conn, m.id, r.after.unwrap_or(0), limit).await?;
+        Ok(pb::ListMessagesResponse { messages: messages_pb(&mut conn, &rows).await?, has_more })
     }
 
     pub(crate) async fn toggle_reaction(&self, req: Request<pb::ToggleReactionRequest>) -> ServiceResult<pb::Message> {

@@ -159,15 +159,17 @@ impl MessagingApi {
         })?;
         let mut is_member = is_member;
         // Seed 5.7: guests see exactly the channels their invite gave them
-        // (svc-auth holds the list); their channel membership follows it.
+        // (svc-auth holds the list). A grant becomes a membership once; a
+        // guest removed from the channel afterwards stays out.
         if membership.is_guest {
             let granted = matches!(target, Target::Channel(c) if membership.guest_channel_ids.contains(&c));
             match (&channel, granted) {
                 (Some(c), true) if !is_member => {
                     let mut conn = self.conn().await?;
-                    channels::add_member(&mut conn, c, p.user_id).await?;
-                    store::mark_channel_read(&mut conn, p.user_id, c.id, 0).await?;
-                    is_member = true;
+                    if channels::use_guest_grant(&mut conn, c, p.user_id).await? {
+                        store::mark_channel_read(&mut conn, p.user_id, c.id, 0).await?;
+                        is_member = true;
+                    }
                 }
                 (Some(_), false) => return Err(ServiceError::not_found(what)),
                 _ => {}

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{ChannelId, UserId, WorkspaceId};
 
-use crate::schema::{channel_members, channels};
+use crate::schema::{channel_members, channels, guest_grants_used};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = channels, check_for_backend(diesel::pg::Pg))]
@@ -113,11 +113,39 @@ pub async fn update(conn: &mut AsyncPgConnection, c: &Channel) -> QueryResult<()
         .map(drop)
 }
 
-/// Removes the user from every channel of the workspace.
+/// Removes the user from every channel of the workspace, and forgets which
+/// guest grants they used there (a later invite starts afresh).
 pub async fn remove_from_workspace(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<usize> {
+    diesel::delete(guest_grants_used::table.filter(guest_grants_used::workspace_id.eq(ws)).filter(guest_grants_used::user_id.eq(user)))
+        .execute(conn)
+        .await?;
     diesel::delete(channel_members::table.filter(channel_members::workspace_id.eq(ws)).filter(channel_members::user_id.eq(user)))
         .execute(conn)
         .await
+}
+
+/// Applies a guest's grant of channel `c` once: the first time it makes
+/// them a member (true); afterwards it does nothing (false), so a guest
+/// removed from a granted channel stays out of it.
+pub async fn use_guest_grant(conn: &mut AsyncPgConnection, c: &Channel, user: UserId) -> QueryResult<bool> {
+    use diesel_async::AsyncConnection;
+    let c = c.clone();
+    conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
+        let fresh = diesel::insert_into(guest_grants_used::table)
+            .values((
+                guest_grants_used::user_id.eq(user),
+                guest_grants_used::channel_id.eq(c.id),
+                guest_grants_used::workspace_id.eq(c.workspace_id),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        if fresh == 1 {
+            add_member(conn, &c, user).await?;
+        }
+        Ok(fresh == 1)
+    })
+    .await
 }
 
 /// A category of the workspace, if it exists.

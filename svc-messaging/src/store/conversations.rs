@@ -37,19 +37,45 @@ pub async fn open(conn: &mut AsyncPgConnection, ws: WorkspaceId, users: &[UserId
         .do_nothing()
         .execute(conn)
         .await?;
-    if inserted == 1 {
-        let rows: Vec<_> =
-            users.iter().map(|u| (conversation_participants::conversation_id.eq(id), conversation_participants::user_id.eq(*u))).collect();
-        diesel::insert_into(conversation_participants::table).values(rows).on_conflict_do_nothing().execute(conn).await?;
-    }
-    conversations::table
-        .filter(conversations::workspace_id.eq(ws))
-        .filter(conversations::participant_key.eq(&key))
-        .select(Conversation::as_select())
-        .first(conn)
-        .await
+    let c: Conversation = if inserted == 1 {
+        conversations::table.find(id).select(Conversation::as_select()).first(conn).await?
+    } else {
+        conversations::table
+            .filter(conversations::workspace_id.eq(ws))
+            .filter(conversations::participant_key.eq(&key))
+            .select(Conversation::as_select())
+            .first(conn)
+            .await?
+    };
+    // Everyone named is a member of the workspace now (the caller checked):
+    // someone who left it and came back takes their place again.
+    let rows: Vec<_> =
+        users.iter().map(|u| (conversation_participants::conversation_id.eq(c.id), conversation_participants::user_id.eq(*u))).collect();
+    diesel::insert_into(conversation_participants::table).values(rows).on_conflict_do_nothing().execute(conn).await?;
+    Ok(c)
 }
 
+/// Everyone the conversation was opened for, from its key: what clients
+/// show, including people who have since left the workspace (they no longer
+/// read or receive it: see [`participants`]).
+pub fn people(c: &Conversation) -> Vec<UserId> {
+    c.participant_key.split(',').filter_map(|u| u.parse().ok()).collect()
+}
+
+/// Ends the user's part in every conversation of the workspace (they left
+/// or were removed from it): the others keep the conversation.
+pub async fn remove_from_workspace(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<usize> {
+    let of_ws = conversations::table.filter(conversations::workspace_id.eq(ws)).select(conversations::id);
+    diesel::delete(
+        conversation_participants::table
+            .filter(conversation_participants::user_id.eq(user))
+            .filter(conversation_participants::conversation_id.eq_any(of_ws)),
+    )
+    .execute(conn)
+    .await
+}
+
+/// Who reads and receives the conversation now.
 pub async fn participants(conn: &mut AsyncPgConnection, id: ConversationId) -> QueryResult<Vec<UserId>> {
     conversation_participants::table
         .filter(conversation_participants::conversation_id.eq(id))

@@ -282,8 +282,20 @@ pub async fn drop_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -
 }
 
 /// A thread's replies, oldest first.
-pub async fn replies(conn: &mut AsyncPgConnection, parent: MessageId) -> QueryResult<Vec<Message>> {
-    messages::table.filter(messages::parent_id.eq(parent)).order(messages::sequence.asc()).select(Message::as_select()).load(conn).await
+/// A page of a thread's replies, oldest first, past sequence `after`; and
+/// whether more follow.
+pub async fn replies(conn: &mut AsyncPgConnection, parent: MessageId, after: i64, limit: u32) -> QueryResult<(Vec<Message>, bool)> {
+    let mut rows: Vec<Message> = messages::table
+        .filter(messages::parent_id.eq(parent))
+        .filter(messages::sequence.gt(after))
+        .order(messages::sequence.asc())
+        .limit(i64::from(limit) + 1)
+        .select(Message::as_select())
+        .load(conn)
+        .await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok((rows, more))
 }
 
 /// Who takes part in a thread: its parent's author and every replier.
@@ -338,15 +350,32 @@ pub async fn set_pin(conn: &mut AsyncPgConnection, channel: ChannelId, message: 
 }
 
 /// A channel's pinned messages, most recently pinned first.
-pub async fn pinned(conn: &mut AsyncPgConnection, channel: ChannelId) -> QueryResult<Vec<Message>> {
-    pins::table
-        .inner_join(messages::table)
-        .filter(pins::channel_id.eq(channel))
-        .filter(messages::is_deleted.eq(false))
-        .order(pins::created_at.desc())
+/// A page of a channel's pinned messages, most recently pinned first,
+/// after the pin of message `before` (keyset on pin time, then message id);
+/// and whether more follow.
+pub async fn pinned(
+    conn: &mut AsyncPgConnection,
+    channel: ChannelId,
+    before: Option<MessageId>,
+    limit: u32,
+) -> QueryResult<(Vec<Message>, bool)> {
+    let mut q =
+        pins::table.inner_join(messages::table).filter(pins::channel_id.eq(channel)).filter(messages::is_deleted.eq(false)).into_boxed();
+    if let Some(before) = before {
+        let at: Option<DateTime<Utc>> = pins::table.find((channel, before)).select(pins::created_at).first(conn).await.optional()?;
+        // A cursor that is no longer pinned: nothing sensible follows it.
+        let Some(at) = at else { return Ok((Vec::new(), false)) };
+        q = q.filter(pins::created_at.lt(at).or(pins::created_at.eq(at).and(pins::message_id.lt(before))));
+    }
+    let mut rows: Vec<Message> = q
+        .order((pins::created_at.desc(), pins::message_id.desc()))
+        .limit(i64::from(limit) + 1)
         .select(Message::as_select())
         .load(conn)
-        .await
+        .await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok((rows, more))
 }
 
 /// What a search looks through and for.

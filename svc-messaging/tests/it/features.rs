@@ -47,7 +47,11 @@ async fn conversations_reactions_pins_notes_search_and_read_marks() {
     c.set_pin(authed(&ann, pb::SetPinRequest { channel_id: general.id.clone(), message_id: pinned.id.clone(), pinned: true }))
         .await
         .expect("pin");
-    let pins = c.list_pins(authed(&ann, pb::ListPinsRequest { channel_id: general.id.clone() })).await.expect("pins").into_inner();
+    let pins = c
+        .list_pins(authed(&ann, pb::ListPinsRequest { channel_id: general.id.clone(), ..Default::default() }))
+        .await
+        .expect("pins")
+        .into_inner();
     assert_eq!(pins.messages.len(), 1);
     let err = c
         .set_pin(authed(&ann, pb::SetPinRequest { channel_id: general.id.clone(), message_id: m.id.clone(), pinned: true }))

@@ -4,5 +4,6 @@
 mod channels;
 mod features;
 mod helpers;
+mod jobs;
 mod mentions;
 mod messages;

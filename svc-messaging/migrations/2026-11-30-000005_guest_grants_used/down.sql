@@ -1,0 +1,1 @@
+DROP TABLE guest_grants_used;
