@@ -42,7 +42,7 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
 /// presents on purpose (never sent by a browser on its own).
 pub fn bearer_from_headers(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    v.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
+    ocomms_runtime::identity::parse_bearer(v).map(str::to_owned)
 }
 
 /// The `ocomms_session` cookie, if any: an ambient credential, which a

@@ -39,9 +39,16 @@ pub struct Principal {
 
 /// The bearer token in the metadata, if any.
 pub fn bearer_token(meta: &MetadataMap) -> Option<&str> {
-    let value = meta.get("authorization")?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
-    (!token.is_empty()).then_some(token)
+    parse_bearer(meta.get("authorization")?.to_str().ok()?)
+}
+
+/// The token of an `Authorization` value of the `Bearer` scheme (its name
+/// in any case, RFC 7235). The one parser of the gateway and the services,
+/// so that both always agree on who a request's credential names.
+pub fn parse_bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// A gRPC request carrying a user's session token (what the gateway sends,
@@ -285,6 +292,14 @@ mod tests {
         assert_eq!(bearer_token(&m), Some("abc"));
         m.insert("authorization", "Basic abc".parse().expect("ascii"));
         assert_eq!(bearer_token(&m), None);
+        // One parser for the gateway's rate limits and the services: any
+        // case of the scheme names the same token.
+        for v in ["bearer abc", "BEARER abc", "  Bearer   abc  "] {
+            assert_eq!(parse_bearer(v), Some("abc"), "{v}");
+        }
+        for v in ["Bearer", "Bearer ", "Bearerabc", "Token abc"] {
+            assert_eq!(parse_bearer(v), None, "{v}");
+        }
     }
 
     #[test]

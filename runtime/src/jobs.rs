@@ -340,8 +340,10 @@ struct Backoff {
 }
 
 impl Backoff {
-    fn waiting(&self, id: i64) -> bool {
-        self.until.get(&id).is_some_and(|(_, at)| *at > std::time::Instant::now())
+    /// The rows not to try yet (forgetting those whose wait is over).
+    fn waiting_ids(&self) -> Vec<i64> {
+        let now = std::time::Instant::now();
+        self.until.iter().filter(|(_, (_, at))| *at > now).map(|(id, _)| *id).collect()
     }
 
     fn failed(&mut self, id: i64) -> u32 {
@@ -363,19 +365,20 @@ async fn relay_batch_with(pool: &Pool, broker: &Broker, source: &str, backoff: &
     let broker = broker.clone();
     let source = source.to_owned();
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
+        // Rows waiting out a backoff are left out, so that failing jobs
+        // never fill the batch ahead of newer ones.
+        let waiting = backoff.waiting_ids();
         let rows: Vec<Row> = diesel::sql_query(
             "SELECT id, routing_key, payload FROM outbox
-              WHERE published_at IS NULL AND due_at <= now()
+              WHERE published_at IS NULL AND due_at <= now() AND NOT (id = ANY($1))
               ORDER BY due_at, id LIMIT 100 FOR UPDATE SKIP LOCKED",
         )
+        .bind::<diesel::sql_types::Array<BigInt>, _>(&waiting)
         .load(conn)
         .await?;
         let mut done = Vec::with_capacity(rows.len());
         let mut failure = None;
         for r in rows {
-            if backoff.waiting(r.id) {
-                continue;
-            }
             let job = Job { id: format!("{source}:{}", r.id), key: r.routing_key, payload: r.payload };
             match broker.publish(&job).await {
                 Ok(()) => {

@@ -21,8 +21,16 @@ pub const GUEST_EXPIRED: &str = "guest.expired";
 /// they keep for them there (svc-messaging: channel memberships).
 pub const MEMBER_REMOVED: &str = "member.removed";
 
-pub async fn member_removed(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> diesel::QueryResult<()> {
-    jobs::enqueue(conn, MEMBER_REMOVED, &serde_json::json!({ "workspaceId": ws, "userId": user }), None).await
+/// `removed_at`: what they had from before then goes (a later return keeps
+/// its new memberships, however late the job runs).
+pub async fn member_removed(
+    conn: &mut AsyncPgConnection,
+    ws: WorkspaceId,
+    user: UserId,
+    removed_at: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    let payload = serde_json::json!({ "workspaceId": ws, "userId": user, "removedAt": ocomms_runtime::time::rfc3339(removed_at) });
+    jobs::enqueue(conn, MEMBER_REMOVED, &payload, None).await
 }
 
 pub async fn schedule_guest_expiry(

@@ -44,7 +44,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let access = access::Access::new(identity, config.membership_cache_secs);
-    tokio::spawn(on_member_removed(bus.subscribe(), pool.clone(), access.clone()));
+    tokio::spawn(on_member_removed(bus.subscribe(), access.clone()));
     let broker = config.common.broker().await?;
     let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "messaging");
     let (p2, a2) = (pool.clone(), access.clone());
@@ -61,12 +61,9 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
 }
 
 /// When svc-auth announces on the bus that someone left or was removed
-/// from a workspace, this replica forgets their cached membership and drops
-/// their memberships at once (the durable job below does the same, for
-/// when this announcement is missed).
+/// from a workspace, this replica forgets their cached membership at once.
 async fn on_member_removed(
     mut events: tokio::sync::broadcast::Receiver<std::sync::Arc<ocomms_runtime::events::Event>>,
-    pool: ocomms_runtime::db::Pool,
     access: access::Access,
 ) {
     use tokio::sync::broadcast::error::RecvError;
@@ -82,33 +79,40 @@ async fn on_member_removed(
         if ev.name != ocomms_runtime::events::MEMBER_REMOVED {
             continue;
         }
-        if let Err(e) = drop_memberships(&pool, &access, &ev.data).await {
-            tracing::warn!(error = format!("{e:#}"), "dropping a removed member's memberships failed (the durable job retries)");
+        if let (Some(ws), Some(user)) =
+            (ev.data["workspaceId"].as_str().and_then(|s| s.parse().ok()), ev.data["userId"].as_str().and_then(|s| s.parse().ok()))
+        {
+            access.forget(ws, user);
         }
     }
 }
 
-/// The durable side (job `member.removed`): their channel memberships and
-/// their part in the workspace's conversations go, so they stop reading and
-/// receiving them (the others keep them). Idempotent.
+/// The durable side (job `member.removed`; svc-auth also calls
+/// `RemoveWorkspaceMember` before it answers, so this is the guarantee, not
+/// the fast path): their channel memberships and their part in the
+/// workspace's conversations go, so they stop reading and receiving them
+/// (the others keep them). Idempotent.
 async fn drop_memberships(pool: &ocomms_runtime::db::Pool, access: &access::Access, payload: &serde_json::Value) -> anyhow::Result<()> {
     let ws = payload["workspaceId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no workspaceId"))?;
     let user = payload["userId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no userId"))?;
+    // Jobs written before `removedAt` existed: everything up to now.
+    let removed_at = payload["removedAt"].as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|t| t.to_utc());
+    remove_workspace_member(pool, access, ws, user, removed_at.unwrap_or_else(chrono::Utc::now)).await
+}
+
+/// Ends what the user had in the workspace from before `removed_at`: their
+/// channel memberships, their part in its conversations, their used guest
+/// grants. Memberships taken after it (they came back) stay. Idempotent.
+pub(crate) async fn remove_workspace_member(
+    pool: &ocomms_runtime::db::Pool,
+    access: &access::Access,
+    ws: ocomms_runtime::ids::WorkspaceId,
+    user: ocomms_runtime::ids::UserId,
+    removed_at: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
     access.forget(ws, user);
-    // A late job (the member came back since) must not undo the new
-    // membership: ask svc-auth whether they belong to it now.
-    let ask = ocomms_runtime::identity::service_request(
-        access.identity.service_token(),
-        user,
-        ocomms_proto::auth::v1::GetMembershipRequest { workspace_id: ws.to_string(), user_id: None },
-    );
-    match access.identity.auth_client().get_membership(ask).await {
-        Ok(_) => return Ok(()),
-        Err(s) if ocomms_runtime::ServiceError::from_status(&s).code == ocomms_runtime::ErrorCode::NotFound => {}
-        Err(s) => anyhow::bail!("asking svc-auth about the membership: {s}"),
-    }
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    store::channels::remove_from_workspace(&mut conn, ws, user).await?;
-    store::conversations::remove_from_workspace(&mut conn, ws, user).await?;
+    store::channels::remove_from_workspace(&mut conn, ws, user, removed_at).await?;
+    store::conversations::remove_from_workspace(&mut conn, ws, user, removed_at).await?;
     Ok(())
 }

@@ -300,6 +300,7 @@ async fn removed_from_the_workspace_bob_hears_and_reads_nothing_of_it() {
     assert_eq!(ack["ok"], true, "{ack}");
     cat.event("presence:update", WAIT).await.expect("presence");
     w.api.patch(&format!("/api/workspaces/{}", w.ws), &w.ann.token, json!({ "name": "Renamed" })).await.expect(200);
+    cat.event("workspace:updated", WAIT).await.expect("workspace update");
     seen.extend(["profile:update", "status:update", "presence:update", "workspace:updated"]);
     let got = drain(&mut bob).await;
     assert_nothing_of(&got, &seen, "workspace");

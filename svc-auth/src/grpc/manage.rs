@@ -120,6 +120,10 @@ impl AuthApi {
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
         let actor = Role::parse(&mine.role).unwrap_or(Role::Member);
         let actor_id = caller.user_id;
+        // The job drops what they had from before this time; the margin
+        // covers a channel joined while this transaction commits (a return
+        // to the workspace within it is not a real case).
+        let removed_at = Utc::now() + chrono::Duration::seconds(5);
         conn.transaction::<_, ServiceError, _>(async move |conn| {
             let owners = workspaces::owners_for_update(conn, ws).await?;
             let current = workspaces::membership(conn, ws, target).await?.ok_or_else(|| ServiceError::not_found("member"))?;
@@ -134,7 +138,7 @@ impl AuthApi {
             workspaces::revoke_guest_channels(conn, ws, target).await?;
             // Durable: svc-messaging drops their channel memberships even if
             // it is down right now.
-            crate::jobs::member_removed(conn, ws, target).await?;
+            crate::jobs::member_removed(conn, ws, target, removed_at).await?;
             audit::record(
                 conn,
                 Entry {
@@ -151,6 +155,20 @@ impl AuthApi {
         })
         .await?;
         self.relay_wake();
+        // Their access ends before we answer: svc-messaging drops their
+        // memberships now (the job above is the guarantee if it cannot).
+        let ask = ocomms_runtime::identity::service_request(
+            &self.service_token,
+            target,
+            ocomms_proto::messaging::v1::RemoveWorkspaceMemberRequest {
+                workspace_id: ws.to_string(),
+                user_id: target.to_string(),
+                removed_at: ocomms_runtime::time::rfc3339(Utc::now()),
+            },
+        );
+        if let Err(s) = self.messaging.clone().remove_workspace_member(ask).await {
+            tracing::warn!(error = %s, "svc-messaging did not take the removal at once; the durable job will");
+        }
         // Also on the bus, so every replica's membership cache forgets at once.
         self.bus.publish(Event::internal(MEMBER_REMOVED, serde_json::json!({ "workspaceId": ws, "userId": target }))).await;
         self.bus.publish(Event::to_users(vec![target], "workspace:removed", serde_json::json!({ "workspaceId": ws }))).await;

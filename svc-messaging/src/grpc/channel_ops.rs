@@ -316,6 +316,23 @@ impl MessagingApi {
 }
 
 impl MessagingApi {
+    /// Internal (service credential, svc-auth): the user left or was removed
+    /// from the workspace; what they had there before ends now.
+    pub(crate) async fn remove_workspace_member(
+        &self,
+        req: Request<pb::RemoveWorkspaceMemberRequest>,
+    ) -> ServiceResult<pb::RemoveWorkspaceMemberResponse> {
+        if ocomms_runtime::identity::service_principal(req.metadata(), self.access.identity.service_token())?.is_none() {
+            return Err(ServiceError::forbidden("internal call"));
+        }
+        let r = req.get_ref();
+        let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
+        let user: UserId = ids::parse("userId", &r.user_id)?;
+        let removed_at = ocomms_runtime::time::parse("removedAt", &r.removed_at)?;
+        crate::remove_workspace_member(&self.pool, &self.access, ws, user, removed_at).await.map_err(ServiceError::internal)?;
+        Ok(pb::RemoveWorkspaceMemberResponse {})
+    }
+
     /// Internal (service credential): which ids are channels of the workspace.
     pub(crate) async fn filter_channels(&self, req: Request<pb::FilterChannelsRequest>) -> ServiceResult<pb::FilterChannelsResponse> {
         let Some(asker) = ocomms_runtime::identity::service_principal(req.metadata(), self.access.identity.service_token())? else {

@@ -253,4 +253,5 @@ ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, Me
     delete_bookmark(pb::DeleteBookmarkRequest) -> pb::DeleteBookmarkResponse;
     list_groups(pb::ListGroupsRequest) -> pb::ListGroupsResponse;
     list_conversations(pb::ListConversationsRequest) -> pb::ListConversationsResponse;
+    remove_workspace_member(pb::RemoveWorkspaceMemberRequest) -> pb::RemoveWorkspaceMemberResponse;
 });

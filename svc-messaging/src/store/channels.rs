@@ -113,15 +113,32 @@ pub async fn update(conn: &mut AsyncPgConnection, c: &Channel) -> QueryResult<()
         .map(drop)
 }
 
-/// Removes the user from every channel of the workspace, and forgets which
-/// guest grants they used there (a later invite starts afresh).
-pub async fn remove_from_workspace(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<usize> {
-    diesel::delete(guest_grants_used::table.filter(guest_grants_used::workspace_id.eq(ws)).filter(guest_grants_used::user_id.eq(user)))
-        .execute(conn)
-        .await?;
-    diesel::delete(channel_members::table.filter(channel_members::workspace_id.eq(ws)).filter(channel_members::user_id.eq(user)))
-        .execute(conn)
-        .await
+/// Removes the user from every channel of the workspace they joined before
+/// `before` (when they left it: a later return keeps its new memberships),
+/// and forgets which guest grants they used there (a later invite starts
+/// afresh).
+pub async fn remove_from_workspace(
+    conn: &mut AsyncPgConnection,
+    ws: WorkspaceId,
+    user: UserId,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(
+        guest_grants_used::table
+            .filter(guest_grants_used::workspace_id.eq(ws))
+            .filter(guest_grants_used::user_id.eq(user))
+            .filter(guest_grants_used::created_at.le(before)),
+    )
+    .execute(conn)
+    .await?;
+    diesel::delete(
+        channel_members::table
+            .filter(channel_members::workspace_id.eq(ws))
+            .filter(channel_members::user_id.eq(user))
+            .filter(channel_members::joined_at.le(before)),
+    )
+    .execute(conn)
+    .await
 }
 
 /// Applies a guest's grant of channel `c` once: the first time it makes

@@ -64,11 +64,18 @@ pub fn people(c: &Conversation) -> Vec<UserId> {
 
 /// Ends the user's part in every conversation of the workspace (they left
 /// or were removed from it): the others keep the conversation.
-pub async fn remove_from_workspace(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<usize> {
+/// Only their places taken before `before` (when they left).
+pub async fn remove_from_workspace(
+    conn: &mut AsyncPgConnection,
+    ws: WorkspaceId,
+    user: UserId,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
     let of_ws = conversations::table.filter(conversations::workspace_id.eq(ws)).select(conversations::id);
     diesel::delete(
         conversation_participants::table
             .filter(conversation_participants::user_id.eq(user))
+            .filter(conversation_participants::joined_at.le(before))
             .filter(conversation_participants::conversation_id.eq_any(of_ws)),
     )
     .execute(conn)

@@ -102,7 +102,7 @@ async fn an_in_process_job_killed_mid_flight_runs_again_after_a_restart_and_once
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(AtomicUsize::load(&runs, Ordering::SeqCst), 1, "done exactly once");
+    assert_eq!(AtomicUsize::load(&runs, Ordering::SeqCst), 1, "the restarted process did the work");
     let mut conn = pool.get().await.expect("conn");
     assert_eq!(ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM done_jobs").await.expect("count"), 1);
     drop(conn);
