@@ -74,7 +74,7 @@ fn schemas() -> Value {
         "SaveChannelNote": obj(&[("channelId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?channelId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", s("integer"))], &["content", "version"]),
         "CreateBookmark": obj(&[("messageId", id.clone()), ("note", s("string"))], &["messageId"]),
         "Bookmark": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("messageId", nullable("string")), ("note", nullable("string")), ("createdAt", time.clone()), ("message", r("Message"))], &["id"]),
-        "BookmarkList": obj(&[("bookmarks", arr(r("Bookmark")))], &["bookmarks"]),
+        "BookmarkList": obj(&[("bookmarks", arr(r("Bookmark"))), ("hasMore", s("boolean"))], &["bookmarks", "hasMore"]),
         "ChannelSettings": obj(&[("channelId", id.clone()), ("level", json!({ "type": "string", "enum": ["all", "mentions", "none"] })), ("muted", s("boolean"))], &["channelId", "level", "muted"]),
         "SetChannelSettings": obj(&[("level", json!({ "type": "string", "enum": ["all", "mentions", "none"] })), ("muted", s("boolean"))], &[]),
         "GroupList": obj(&[("groups", arr(r("Group")))], &["groups"]),

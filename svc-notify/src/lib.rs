@@ -28,15 +28,15 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let mailer = mail::Mailer::from_config(config.smtp_host.as_deref())?;
     let broker = config.common.broker().await?;
+    let messaging = ocomms_runtime::sized!(ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(
+        ocomms_runtime::grpc::channel(&config.messaging_url,)?
+    ));
     mentions::start(
         pool.clone(),
         &broker,
         bus.clone(),
-        mentions::Auth { client: identity.auth_client(), service_token: config.common.service_token.clone() },
+        mentions::Auth { client: identity.auth_client(), messaging: messaging.clone(), service_token: config.common.service_token.clone() },
     );
-    let messaging = ocomms_runtime::sized!(ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(
-        ocomms_runtime::grpc::channel(&config.messaging_url,)?
-    ));
     let api = grpc::NotifyApi { pool, identity, bus, mailer, service_token: config.common.service_token.clone(), messaging };
     let routes = tonic::service::Routes::new(ocomms_runtime::sized!(NotifyServiceServer::new(api)));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await

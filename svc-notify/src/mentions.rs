@@ -13,14 +13,39 @@ use ocomms_runtime::time::rfc3339;
 
 pub const MESSAGE_MENTIONED: &str = "message.mentioned";
 
-/// What the consumer needs to ask svc-auth about a recipient's status.
+/// What the consumer needs to ask about a recipient: svc-auth (their
+/// status) and svc-messaging (whether they may still see the place).
 #[derive(Clone)]
 pub struct Auth {
     pub client: ocomms_proto::auth::v1::auth_service_client::AuthServiceClient<tonic::transport::Channel>,
+    pub messaging: ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient<tonic::transport::Channel>,
     pub service_token: String,
 }
 
 impl Auth {
+    /// Whether the recipient may see the place now (they may have left or
+    /// been removed since the message was sent): asked of svc-messaging on
+    /// their behalf; a place they cannot see answers NOT_FOUND.
+    async fn can_see(&self, channel: bool, place: &str, user: UserId) -> anyhow::Result<bool> {
+        use ocomms_proto::messaging::v1 as m;
+        if self.service_token.is_empty() {
+            return Ok(true);
+        }
+        let mut client = self.messaging.clone();
+        let answer = if channel {
+            let req = m::GetChannelRequest { channel_id: place.to_owned() };
+            client.get_channel(ocomms_runtime::identity::service_request(&self.service_token, user, req)).await.map(drop)
+        } else {
+            let req = m::ListMessagesRequest { conversation_id: Some(place.to_owned()), limit: Some(1), ..Default::default() };
+            client.list_messages(ocomms_runtime::identity::service_request(&self.service_token, user, req)).await.map(drop)
+        };
+        match answer {
+            Ok(()) => Ok(true),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(false),
+            Err(s) => Err(anyhow::anyhow!("asking svc-messaging whether a recipient sees the place: {s}")),
+        }
+    }
+
     /// Seed 5.2: a recipient in Do Not Disturb gets no notification.
     async fn in_dnd(&self, workspace: Option<uuid::Uuid>, user: UserId) -> anyhow::Result<bool> {
         let Some(ws) = workspace else { return Ok(false) };
@@ -76,8 +101,9 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
         .unwrap_or_default();
     // Asked before the transaction (a failure retries the whole job).
     let mut recipients = Vec::with_capacity(all.len());
+    let place = channel["id"].as_str().unwrap_or_default();
     for (user, kind) in all {
-        if !auth.in_dnd(workspace, user).await? {
+        if !auth.in_dnd(workspace, user).await? && auth.can_see(is_channel, place, user).await? {
             recipients.push((user, kind));
         }
     }

@@ -347,8 +347,8 @@ async fn a_guest_removed_from_a_granted_channel_stays_out() {
 }
 
 /// Every list answers for any content the API accepts: 30 messages of
-/// 40,000 four-byte characters (4.8 MB) make one page of history, a thread
-/// and the pins; threads and pins are paged.
+/// 40,000 four-byte characters (4.8 MB) make one page of history, a thread,
+/// the pins and the bookmarks; threads, pins and bookmarks are paged.
 #[tokio::test(flavor = "multi_thread")]
 async fn pages_of_the_largest_messages_are_readable() {
     let t = stack().await;
@@ -403,6 +403,28 @@ async fn pages_of_the_largest_messages_are_readable() {
     assert_eq!(pinned, expected, "every pin once, most recent first");
     api.get(&format!("/api/channels/{}/pins?limit=500", r.channel), &r.bob.token).await.expect_error(400, "VALIDATION_ERROR");
     api.get(&format!("/api/messages/{parent}/replies?limit=500"), &r.bob.token).await.expect_error(400, "VALIDATION_ERROR");
+    // Bookmarks (each carries its message), twelve at a time, newest first.
+    let mut marks = Vec::new();
+    for id in &ids {
+        let b = api.post("/api/bookmarks", &r.bob.token, json!({ "messageId": id })).await;
+        assert!(b.status.is_success(), "{:?}", b.body);
+        marks.push(b.body["id"].as_str().expect("id").to_owned());
+    }
+    let mut listed: Vec<String> = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let q = before.as_ref().map(|b| format!("&before={b}")).unwrap_or_default();
+        let p = api.get(&format!("/api/bookmarks?workspaceId={}&limit=12{q}", r.ws), &r.bob.token).await.expect(200);
+        let got: Vec<String> = p["bookmarks"].as_array().expect("b").iter().map(|b| b["id"].as_str().expect("id").to_owned()).collect();
+        assert!(p["bookmarks"][0]["message"]["content"].is_string());
+        before = got.last().cloned();
+        listed.extend(got);
+        if p["hasMore"] != true {
+            break;
+        }
+    }
+    marks.reverse();
+    assert_eq!(listed, marks, "every bookmark once, newest first");
     let search = api.get(&format!("/api/workspaces/{}/search?q=%F0%9F%98%80&limit=100", r.ws), &r.bob.token).await;
     assert_eq!(search.status.as_u16(), 200, "search over the largest messages answers");
     t.stop().await.expect("stop");

@@ -227,6 +227,8 @@ pub async fn create_bookmark(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BookmarksQuery {
     workspace_id: Option<String>,
+    before: Option<String>,
+    limit: Option<u32>,
 }
 
 pub async fn bookmarks(
@@ -234,7 +236,7 @@ pub async fn bookmarks(
     caller: Caller,
     ApiQuery(q): ApiQuery<BookmarksQuery>,
 ) -> ApiResult<Json<pb::ListBookmarksResponse>> {
-    let req = pb::ListBookmarksRequest { workspace_id: q.workspace_id };
+    let req = pb::ListBookmarksRequest { workspace_id: q.workspace_id, before: q.before, limit: q.limit };
     Ok(Json(s.clients.messaging.clone().list_bookmarks(caller.req(req)).await?.into_inner()))
 }
 

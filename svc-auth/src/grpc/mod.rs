@@ -189,6 +189,34 @@ async fn release(pool: &Pool, user: UserId) {
     }
 }
 
+/// Takes one of the account's sign-in attempts (seed 5.3), counted before
+/// the password is checked. While the account's attempts are all in
+/// flight, waits for one to finish (a burst of right passwords from one
+/// user's devices goes through, a few at a time); a lock set meanwhile
+/// answers 423, and a wait past twenty seconds (longer than the seed's
+/// longest delay, shorter than a gRPC call's deadline) 429 with
+/// `Retry-After`.
+async fn reserve_attempt(pool: &Pool, user: UserId) -> ServiceResult<users::Lockout> {
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+    let started = std::time::Instant::now();
+    loop {
+        let mut conn = pool.get().await?;
+        if let Some(counted) = users::reserve_attempt(&mut conn, user, domain::MAX_FAILED_ATTEMPTS, domain::STALE_ATTEMPT_SECS).await? {
+            return Ok(counted);
+        }
+        let lock = users::lockout(&mut conn, user).await?;
+        drop(conn);
+        if let Some(until) = lock.locked_until.filter(|u| *u > Utc::now()) {
+            return Err(account_locked(Some(until)));
+        }
+        if started.elapsed() > WAIT {
+            return Err(ServiceError::new(ErrorCode::RateLimited, "too many sign-in attempts at once; try again shortly")
+                .with_details(serde_json::json!({ "retryAfter": 1 })));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25 + u64::from(rand::random::<u8>() % 50))).await;
+    }
+}
+
 fn account_locked(until: Option<chrono::DateTime<Utc>>) -> ServiceError {
     let e = ServiceError::new(ErrorCode::AccountLocked, "Account temporarily locked");
     match until {
@@ -379,12 +407,8 @@ impl AuthApi {
         // before the password is checked, so at most MAX_FAILED_ATTEMPTS
         // are ever checked before the lock; the others are refused here,
         // without touching argon2.
-        let Some(counted) = users::reserve_attempt(&mut conn, user.id, domain::MAX_FAILED_ATTEMPTS, domain::STALE_ATTEMPT_SECS).await?
-        else {
-            let lock = users::lockout(&mut conn, user.id).await?;
-            return Err(account_locked(lock.locked_until.filter(|u| *u > Utc::now())));
-        };
         drop(conn);
+        let counted = reserve_attempt(&self.pool, user.id).await?;
         let attempt = Attempt { pool: self.pool.clone(), user: user.id, spent: false };
         let failed_before = counted.failed_attempts - 1;
         tokio::time::sleep(domain::attempt_delay(failed_before)).await;

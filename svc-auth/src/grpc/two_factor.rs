@@ -33,15 +33,29 @@ impl AuthApi {
         })
     }
 
+    /// The caller's password again (to change their second factor). It
+    /// spends the sign-in attempts of the lockout (seed 5.3): a stolen
+    /// session cannot guess the password more often than a sign-in could.
     async fn check_own_password(&self, user: UserId, password: &str) -> ServiceResult<()> {
         let mut conn = self.conn().await?;
         let u = users::by_ids(&mut conn, &[user]).await?.pop().ok_or_else(ServiceError::unauthorized)?;
         drop(conn);
-        if self.hasher.verify(password.to_owned(), Some(u.password_hash)).await? {
-            Ok(())
-        } else {
-            Err(ServiceError::validation("password", "is not your current password"))
+        let counted = super::reserve_attempt(&self.pool, user).await?;
+        let attempt = super::Attempt { pool: self.pool.clone(), user, spent: false };
+        let ok = self.hasher.verify(password.to_owned(), Some(u.password_hash)).await?;
+        attempt.spend();
+        let mut conn = self.conn().await?;
+        if ok {
+            users::clear_unless_locked(&mut conn, user).await?;
+            return Ok(());
         }
+        if let crate::domain::FailureOutcome::Lock { until, lockout_count } =
+            crate::domain::on_failure(counted.failed_attempts - 1, counted.lockout_count, chrono::Utc::now())
+        {
+            let lock = users::Lockout { failed_attempts: 0, lockout_count, locked_until: Some(until) };
+            users::set_lockout(&mut conn, user, &lock).await?;
+        }
+        Err(ServiceError::validation("password", "is not your current password"))
     }
 
     pub(crate) async fn enable_two_factor(&self, req: Request<pb::EnableTwoFactorRequest>) -> ServiceResult<pb::EnableTwoFactorResponse> {

@@ -122,10 +122,15 @@ impl MessagingApi {
 
     pub(crate) async fn list_bookmarks(&self, req: Request<pb::ListBookmarksRequest>) -> ServiceResult<pb::ListBookmarksResponse> {
         let p = self.access.principal(req.metadata()).await?;
-        let ws: Option<WorkspaceId> = ids::parse_opt("workspaceId", req.get_ref().workspace_id.as_deref())?;
+        let r = req.get_ref();
+        let ws: Option<WorkspaceId> = ids::parse_opt("workspaceId", r.workspace_id.as_deref())?;
+        let before: Option<uuid::Uuid> = ids::parse_opt("before", r.before.as_deref())?;
+        let limit = crate::domain::page_limit(r.limit)?;
         let mut conn = self.conn().await?;
-        let list = notes::bookmarks_of(&mut conn, p.user_id, ws).await?;
+        let mut list = notes::bookmarks_of(&mut conn, p.user_id, ws, before, limit).await?;
         drop(conn);
+        let has_more = list.len() > limit as usize;
+        list.truncate(limit as usize);
         let mut out = Vec::with_capacity(list.len());
         for b in list {
             // Only what the caller can still see.
@@ -141,7 +146,7 @@ impl MessagingApi {
                 message: Some(one_message_pb(&mut conn, &m).await?),
             });
         }
-        Ok(pb::ListBookmarksResponse { bookmarks: out })
+        Ok(pb::ListBookmarksResponse { bookmarks: out, has_more })
     }
 
     pub(crate) async fn delete_bookmark(&self, req: Request<pb::DeleteBookmarkRequest>) -> ServiceResult<pb::DeleteBookmarkResponse> {

@@ -130,12 +130,24 @@ pub async fn add_bookmark(
         .await
 }
 
-pub async fn bookmarks_of(conn: &mut AsyncPgConnection, user: UserId, ws: Option<WorkspaceId>) -> QueryResult<Vec<Bookmark>> {
+/// A page of the user's bookmarks, newest first (ids are time-ordered),
+/// older than bookmark `before`; `limit + 1` rows, so the caller knows
+/// whether more follow.
+pub async fn bookmarks_of(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    ws: Option<WorkspaceId>,
+    before: Option<uuid::Uuid>,
+    limit: u32,
+) -> QueryResult<Vec<Bookmark>> {
     let mut q = bookmarks::table.filter(bookmarks::user_id.eq(user)).into_boxed();
     if let Some(w) = ws {
         q = q.filter(bookmarks::workspace_id.eq(w));
     }
-    q.order(bookmarks::created_at.desc()).limit(500).select(Bookmark::as_select()).load(conn).await
+    if let Some(b) = before {
+        q = q.filter(bookmarks::id.lt(b));
+    }
+    q.order(bookmarks::id.desc()).limit(i64::from(limit) + 1).select(Bookmark::as_select()).load(conn).await
 }
 
 pub async fn delete_bookmark(conn: &mut AsyncPgConnection, user: UserId, id: uuid::Uuid) -> QueryResult<usize> {
