@@ -28,53 +28,31 @@ pub struct Stack {
     tasks: JoinSet<(String, anyhow::Result<()>)>,
 }
 
-fn service_env(env: &Env, overrides: &HashMap<String, String>) -> Env {
-    let mut vars: HashMap<String, String> = HashMap::new();
-    for key in [
-        "DATABASE_URL",
-        "DB_POOL_SIZE",
-        "REDIS_URL",
-        "REDIS_PREFIX",
-        "SERVICE_TOKEN",
-        "PRINCIPAL_CACHE_SECS",
-        "MEMBERSHIP_CACHE_SECS",
-        "PRESENCE_TTL_SECS",
-        "STORAGE_QUOTA_BYTES",
-        "S3_BUCKET",
-        "UPLOAD_DIR",
-        "AMQP_URL",
-        "SMTP_HOST",
-        "VAPID_PUBLIC_KEY",
-        "PUBLIC_URL",
-        "COOKIE_SECURE",
-        "TRUST_PROXY",
-        "WS_QUEUE_FRAMES",
-        "GATEWAY_ADDR",
-        "RATE_LIMIT_ENABLED",
-        "ALLOWED_ORIGINS",
-        "PASSWORD_HASH_THREADS",
-        "PASSWORD_HASH_QUEUE",
-        "NOTIFY_GRPC_URL",
-        "TWO_FACTOR_KEY",
-        "AMQP_PREFIX",
-        "AMQP_EPHEMERAL",
-        "MESSAGING_GRPC_URL",
-        "PRESENCE_GRPC_URL",
-    ] {
-        if let Some(v) = env.opt_string(key) {
-            vars.insert(key.to_owned(), v);
+/// Every part's configuration, read from one environment.
+pub struct Configs {
+    pub auth: svc_auth::Config,
+    pub messaging: svc_messaging::Config,
+    pub presence: svc_presence::Config,
+    pub files: svc_files::Config,
+    pub scheduler: svc_scheduler::Config,
+    pub notify: svc_notify::Config,
+    pub gateway: ocomms_gateway::Config,
+}
+
+impl Configs {
+    /// Reads every part's variables from `env` (all of them: the launcher
+    /// forwards no allow-list, so a new variable reaches its service).
+    pub fn read(env: &mut Env) -> Self {
+        Self {
+            auth: svc_auth::Config::from_env(env),
+            messaging: svc_messaging::Config::from_env(env),
+            presence: svc_presence::Config::from_env(env),
+            files: svc_files::Config::from_env(env),
+            scheduler: svc_scheduler::Config::from_env(env),
+            notify: svc_notify::Config::from_env(env),
+            gateway: ocomms_gateway::Config::from_env(env),
         }
     }
-    for s in SERVICES {
-        let up = s.to_ascii_uppercase();
-        for key in [format!("{up}_DATABASE_URL"), format!("{up}_GRPC_ADDR")] {
-            if let Some(v) = env.opt_string(&key) {
-                vars.insert(key, v);
-            }
-        }
-    }
-    vars.extend(overrides.clone());
-    Env::from_map(vars)
 }
 
 /// Starts every service and the gateway from `env` (see the README for the
@@ -88,15 +66,8 @@ pub async fn start(env: &Env) -> anyhow::Result<Stack> {
     if env.opt_string("TWO_FACTOR_KEY").is_none() {
         overrides.insert("TWO_FACTOR_KEY".to_owned(), local_key(&env.string("DATA_DIR", "./data"))?);
     }
-    let mut env = service_env(env, &overrides);
-
-    let auth = svc_auth::Config::from_env(&mut env);
-    let messaging = svc_messaging::Config::from_env(&mut env);
-    let presence = svc_presence::Config::from_env(&mut env);
-    let files = svc_files::Config::from_env(&mut env);
-    let scheduler = svc_scheduler::Config::from_env(&mut env);
-    let notify = svc_notify::Config::from_env(&mut env);
-    let gateway = ocomms_gateway::Config::from_env(&mut env);
+    let mut env = env.with(&overrides);
+    let Configs { auth, messaging, presence, files, scheduler, notify, gateway } = Configs::read(&mut env);
     env.finish()?;
 
     let bus = auth.common.bus().await?;
@@ -291,16 +262,17 @@ async fn serving(addr: SocketAddr) -> bool {
 
 /// Creates every service's database if missing and runs its migrations.
 pub async fn migrate(env: &Env) -> anyhow::Result<()> {
-    let mut env = service_env(env, &HashMap::new());
-    let targets = [
-        (svc_auth::Config::from_env(&mut env).common.database_url, svc_auth::MIGRATIONS),
-        (svc_messaging::Config::from_env(&mut env).common.database_url, svc_messaging::MIGRATIONS),
-        (svc_presence::Config::from_env(&mut env).common.database_url, svc_presence::MIGRATIONS),
-        (svc_files::Config::from_env(&mut env).common.database_url, svc_files::MIGRATIONS),
-        (svc_scheduler::Config::from_env(&mut env).common.database_url, svc_scheduler::MIGRATIONS),
-        (svc_notify::Config::from_env(&mut env).common.database_url, svc_notify::MIGRATIONS),
-    ];
+    let mut env = env.with(&HashMap::new());
+    let c = Configs::read(&mut env);
     env.finish()?;
+    let targets = [
+        (c.auth.common.database_url, svc_auth::MIGRATIONS),
+        (c.messaging.common.database_url, svc_messaging::MIGRATIONS),
+        (c.presence.common.database_url, svc_presence::MIGRATIONS),
+        (c.files.common.database_url, svc_files::MIGRATIONS),
+        (c.scheduler.common.database_url, svc_scheduler::MIGRATIONS),
+        (c.notify.common.database_url, svc_notify::MIGRATIONS),
+    ];
     for (url, migrations) in targets {
         ocomms_runtime::db::ensure_database(&url).await?;
         ocomms_runtime::db::migrate(&url, migrations).await?;
@@ -317,4 +289,36 @@ pub mod migrations {
     pub use svc_notify::MIGRATIONS as NOTIFY;
     pub use svc_presence::MIGRATIONS as PRESENCE;
     pub use svc_scheduler::MIGRATIONS as SCHEDULER;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's configuration table names exactly the variables the
+    /// code reads: a variable added to a service is documented, and a
+    /// documented one is read (under the launcher too, which forwards them
+    /// all).
+    #[test]
+    fn the_readme_documents_every_variable_read_and_no_other() {
+        let readme = include_str!("../../README.md");
+        let section = readme.split("## Configuration").nth(1).and_then(|s| s.split("\n## ").next()).expect("a Configuration section");
+        let mut documented: Vec<String> = Vec::new();
+        for line in section.lines().filter(|l| l.starts_with("| `")) {
+            let first = line.split('|').nth(1).unwrap_or_default();
+            documented.extend(first.split('`').skip(1).step_by(2).map(str::to_owned));
+        }
+        let mut env = Env::from_map(HashMap::new());
+        let _ = Configs::read(&mut env);
+        // The launcher's own.
+        let mut read = env.names_read();
+        read.extend(["DATA_DIR", "SERVICE_TOKEN", "TWO_FACTOR_KEY", "RUST_LOG", "LOG_FORMAT"].map(str::to_owned));
+        let matches = |doc: &str, name: &str| {
+            doc == name || SERVICES.iter().any(|s| doc.replace("<SERVICE>", &s.to_ascii_uppercase()) == name)
+        };
+        let undocumented: Vec<&String> = read.iter().filter(|n| !documented.iter().any(|d| matches(d, n))).collect();
+        assert!(undocumented.is_empty(), "read but not in the README's table: {undocumented:?}");
+        let unread: Vec<&String> = documented.iter().filter(|d| !read.iter().any(|n| matches(d, n))).collect();
+        assert!(unread.is_empty(), "in the README's table but read by nothing: {unread:?}");
+    }
 }

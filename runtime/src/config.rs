@@ -9,10 +9,13 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
 
-/// Reads variables, remembering every one that is malformed.
+/// Reads variables, remembering every one that is malformed, and the name
+/// of every one read (so that a test can hold the README's table to what
+/// the code reads).
 pub struct Env {
     vars: HashMap<String, String>,
     errors: Vec<String>,
+    read: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// One or more variables were malformed.
@@ -28,11 +31,30 @@ impl Env {
 
     /// An explicit set of variables (tests, the launcher).
     pub fn from_map(vars: HashMap<String, String>) -> Self {
-        Self { vars, errors: Vec::new() }
+        Self { vars, errors: Vec::new(), read: Default::default() }
+    }
+
+    /// Every variable of this one, with `overrides` on top (the launcher
+    /// hands the whole environment to each service: none is dropped on
+    /// the way).
+    pub fn with(&self, overrides: &HashMap<String, String>) -> Self {
+        let mut vars = self.vars.clone();
+        vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Self::from_map(vars)
+    }
+
+    /// The names of every variable read so far, set or not.
+    pub fn names_read(&self) -> Vec<String> {
+        self.read.lock().map(|r| r.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// The raw value, if set and not empty.
     pub fn opt_string(&self, name: &str) -> Option<String> {
+        if let Ok(mut r) = self.read.lock()
+            && !r.contains(name)
+        {
+            r.insert(name.to_owned());
+        }
         self.vars.get(name).filter(|v| !v.trim().is_empty()).cloned()
     }
 
