@@ -1,51 +1,167 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL, Redis and RabbitMQ run on 127.0.0.1, installing the
-# Debian packages when missing. Idempotent: does nothing when all are up.
+# Makes sure this machine has what the README's commands need: PostgreSQL,
+# Redis and RabbitMQ answering on 127.0.0.1 (5432, 6379, 5672, PostgreSQL
+# trusting user postgres there), the psql client, a C compiler for the build
+# (cc) and, when the distribution has it, the mold linker. Missing Debian or
+# Ubuntu packages are installed and stopped services started, with sudo when
+# not run as root. Idempotent: when everything is there and up it only checks,
+# in a fraction of a second.
 set -euo pipefail
 
 log() { echo "services: $*" >&2; }
-apt_updated=0
-need_pkg() {
-  if [ "$apt_updated" = 0 ]; then apt-get update -qq >/dev/null; apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
+die() { log "error: $*"; exit 1; }
+# The daemons and pg_* tools live in sbin, not on an ordinary user's PATH.
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+have() { command -v "$1" >/dev/null 2>&1; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-SUDO_PG=""
-if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then SUDO_PG="runuser -u postgres --"; fi
+wait_port() { # port, tenths of a second
+  local i
+  for ((i = 0; i < $2; i++)); do port_open "$1" && return 0; sleep 0.1; done
+  port_open "$1"
+}
+with_systemd() { [ -d /run/systemd/system ]; }
 
-# PostgreSQL
-if ! port_open 5432; then
-  if ! command -v pg_ctlcluster >/dev/null; then log "installing postgresql"; need_pkg postgresql; fi
-  ver=$(ls /etc/postgresql | sort -n | tail -1)
-  log "starting postgresql $ver"
-  pg_ctlcluster --skip-systemctl-redirect "$ver" main start || pg_ctlcluster "$ver" main start
-  for _ in $(seq 1 50); do port_open 5432 && break; sleep 0.2; done
+if [ "$(id -u)" = 0 ]; then
+  SUDO=()
+  as_user() { local u=$1; shift; (cd / && runuser -u "$u" -- "$@"); }
+else
+  SUDO=(sudo)
+  as_user() { local u=$1; shift; (cd / && sudo -u "$u" -- "$@"); }
 fi
-if ! psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+need_root() {
+  if [ "$(id -u)" != 0 ] && ! have sudo; then
+    die "$1 needs root: run this as root, or install sudo and give $(id -un) sudo rights"
+  fi
+}
+
+# Packages --------------------------------------------------------------------
+pg_servers() { { ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null || true; } | sed 's|/usr/lib/postgresql/||; s|/bin/postgres||' | sort -V; }
+pg_cluster() { # version and name of the local cluster on port 5432 (with status $1)
+  { pg_lsclusters -h 2>/dev/null || true; } | awk -v s="${1:-}" '$3 == 5432 && (s == "" || $4 == s) { print $1, $2; exit }'
+}
+pkgs=()
+installed=0 # then give services the packages start a moment to open their port
+port_open 5432 || { have pg_lsclusters && [ -n "$(pg_servers)" ]; } || pkgs+=(postgresql)
+have psql || pkgs+=(postgresql-client)
+port_open 6379 || have redis-server || pkgs+=(redis-server)
+port_open 5672 || have rabbitmq-server || pkgs+=(rabbitmq-server)
+have cc || pkgs+=(gcc libc6-dev)
+# mold alone: only as root (a user's sudo may ask for a password every run).
+mold_only=0
+if [ ${#pkgs[@]} = 0 ] && [ "$(id -u)" = 0 ] && ! have mold && have apt-cache && apt-cache show mold >/dev/null 2>&1; then
+  mold_only=1
+fi
+if [ ${#pkgs[@]} -gt 0 ] || [ "$mold_only" = 1 ]; then
+  have apt-get || die "missing: ${pkgs[*]}; without apt-get, install them by hand"
+  need_root "installing ${pkgs[*]:-mold}"
+  # Waits for a running apt (unattended-upgrades on a fresh machine) instead
+  # of failing on its lock; keeps existing configuration files.
+  apt=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a
+    apt-get -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef
+    -o Dpkg::Options::=--force-confold -y -qq)
+  log "updating the package lists"
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    "${apt[@]}" update >/dev/null
+    log "installing ${pkgs[*]}"
+    "${apt[@]}" install --no-install-recommends "${pkgs[@]}" >/dev/null
+    installed=20
+  else
+    "${apt[@]}" update >/dev/null || true
+  fi
+  # mold is optional (faster linking): never fail for it.
+  if ! have mold && apt-cache show mold >/dev/null 2>&1; then
+    log "installing mold"
+    "${apt[@]}" install --no-install-recommends mold >/dev/null || log "mold not installed; linking with cc"
+  fi
+fi
+
+# PostgreSQL --------------------------------------------------------------------
+if ! wait_port 5432 $installed; then
+  cluster=$(pg_cluster)
+  if [ -z "$cluster" ]; then
+    ver=$(pg_servers | tail -1)
+    [ -n "$ver" ] || die "no PostgreSQL server installed"
+    name=main
+    if [ -d "/etc/postgresql/$ver/main" ]; then name=ocomms; fi
+    need_root "creating a PostgreSQL cluster"
+    log "creating PostgreSQL cluster $ver/$name on port 5432"
+    "${SUDO[@]}" pg_createcluster -p 5432 "$ver" "$name" >/dev/null
+    cluster="$ver $name"
+  fi
+  read -r ver name <<<"$cluster"
+  need_root "starting PostgreSQL"
+  log "starting postgresql $ver/$name"
+  # pg_ctlcluster hands over to systemd when it runs, and runs the server as
+  # the cluster's owner.
+  "${SUDO[@]}" pg_ctlcluster "$ver" "$name" start ||
+    "${SUDO[@]}" pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" start ||
+    die "postgresql $ver/$name did not start (see /var/log/postgresql/postgresql-$ver-$name.log)"
+  wait_port 5432 100 || die "postgresql $ver/$name started but 127.0.0.1:5432 stays closed"
+fi
+pg_err=""
+pg_ok() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    pg_err=$(psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc 'select 1' 2>&1 >/dev/null) && return 0
+    case "$pg_err" in
+      *"starting up"* | *"shutting down"* | *"Connection refused"*) sleep 0.2 ;;
+      *) return 1 ;;
+    esac
+  done
+  return 1
+}
+if ! pg_ok; then
   # A fresh Debian cluster asks for passwords on TCP: trust loopback, as on
   # our development machines.
-  hba=$($SUDO_PG psql -Atqc 'show hba_file')
+  cluster=$(pg_cluster online)
+  [ -n "$cluster" ] || die "PostgreSQL on 127.0.0.1:5432 refuses user postgres ($pg_err) and is not a local cluster this script can configure"
+  need_root "configuring PostgreSQL"
+  hba=$(as_user postgres psql -p 5432 -d postgres -Atqc 'show hba_file')
+  marker="# OComms (scripts/services.sh): trust loopback connections"
+  if "${SUDO[@]}" grep -qF "$marker" "$hba"; then
+    die "PostgreSQL refuses user postgres ($pg_err) although $hba trusts loopback"
+  fi
   log "trusting loopback connections in $hba"
-  sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
-  $SUDO_PG psql -qc 'select pg_reload_conf()' >/dev/null
+  as_user postgres sed -i "1i $marker\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust" "$hba"
+  as_user postgres psql -p 5432 -d postgres -qc 'select pg_reload_conf()' >/dev/null
+  pg_ok || die "PostgreSQL still refuses user postgres: $pg_err"
 fi
 
-# Redis
-if ! port_open 6379; then
-  if ! command -v redis-server >/dev/null; then log "installing redis"; need_pkg redis-server; fi
+# Redis -------------------------------------------------------------------------
+if ! wait_port 6379 $installed; then
   log "starting redis"
-  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
-  for _ in $(seq 1 50); do port_open 6379 && break; sleep 0.1; done
+  if with_systemd; then
+    need_root "starting Redis"
+    "${SUDO[@]}" systemctl start redis-server
+  else
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  fi
+  wait_port 6379 100 || die "redis started but 127.0.0.1:6379 stays closed"
 fi
 
-# RabbitMQ
-if ! port_open 5672; then
-  if ! command -v rabbitmq-server >/dev/null; then log "installing rabbitmq"; need_pkg rabbitmq-server; fi
+# RabbitMQ ------------------------------------------------------------------------
+if ! wait_port 5672 $installed; then
+  need_root "starting RabbitMQ"
+  # The node is named rabbit@<host name>: a host name that does not resolve
+  # (some containers and fresh VMs) stops it, so use localhost there.
+  host=$(uname -n)
+  if ! getent hosts "${host%%.*}" >/dev/null && ! grep -qs '^ *NODENAME=' /etc/rabbitmq/rabbitmq-env.conf; then
+    log "host name ${host%%.*} does not resolve: naming the RabbitMQ node rabbit@localhost"
+    echo 'NODENAME=rabbit@localhost' | "${SUDO[@]}" tee -a /etc/rabbitmq/rabbitmq-env.conf >/dev/null
+  fi
   log "starting rabbitmq"
-  rabbitmq-server -detached || true
-  rabbitmqctl await_startup >/dev/null 2>&1 || true
-  for _ in $(seq 1 150); do port_open 5672 && break; sleep 0.2; done
+  if with_systemd; then
+    "${SUDO[@]}" systemctl start rabbitmq-server || true
+  else
+    # Fails harmlessly when a node is already booting (started by the package).
+    "${SUDO[@]}" rabbitmq-server -detached >/dev/null 2>&1 || true
+  fi
+  "${SUDO[@]}" rabbitmqctl -q await_startup >/dev/null 2>&1 || true
+  if ! wait_port 5672 300; then
+    "${SUDO[@]}" sh -c 'tail -n 20 /var/log/rabbitmq/*.log' >&2 || true
+    die "rabbitmq did not open 127.0.0.1:5672"
+  fi
 fi
 
-for p in 5432 6379 5672; do port_open "$p" || { log "port $p is still closed"; exit 1; }; done
+for p in 5432 6379 5672; do port_open "$p" || die "port $p is still closed"; done
 log "postgresql, redis and rabbitmq are up"

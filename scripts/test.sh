@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/env.sh
 . scripts/env.sh
-scripts/services.sh
+bash scripts/services.sh
+use_mold
 # Databases left by interrupted runs (per-test copies and their templates).
 psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
   "select datname from pg_database where datname like 'ocomms\_t\_%' or datname like 'ocomms\_tpl\_%'" |

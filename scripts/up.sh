@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-scripts/services.sh
+bash scripts/services.sh
+use_mold
 exec cargo run --release --bin ocomms -- up
