@@ -9,9 +9,9 @@
 //! - rate limits: the middleware in `lib.rs` puts each call in the bucket of
 //!   its REST route (`ratelimit::Bucket::of`); a refused call answers
 //!   RESOURCE_EXHAUSTED with `x-ocomms-code: RATE_LIMIT_EXCEEDED` ([`refuse`]);
-//! - the client's address and user agent: `AuthService/SignUp`, `SignIn`
-//!   and `ForgetPassword` record them (sessions, audit log), so the gateway
-//!   answers these three itself, through the same code as their REST routes:
+//! - the client's address and user agent: `AuthService/SignUp`, `SignIn`,
+//!   `ForgetPassword` and `ResetPassword` record them (sessions, audit log),
+//!   so the gateway answers these four itself, through the same code as their REST routes:
 //!   it decodes the request, fills `ipAddress` and `userAgent` from the
 //!   connection (whatever the client put there) and calls svc-auth with the
 //!   service credential, which is what makes svc-auth believe those fields;
@@ -39,6 +39,7 @@ use crate::routes::auth;
 pub const SIGN_UP: &str = "/ocomms.auth.v1.AuthService/SignUp";
 pub const SIGN_IN: &str = "/ocomms.auth.v1.AuthService/SignIn";
 pub const FORGET_PASSWORD: &str = "/ocomms.auth.v1.AuthService/ForgetPassword";
+pub const RESET_PASSWORD: &str = "/ocomms.auth.v1.AuthService/ResetPassword";
 
 /// Headers through which a client could claim an address (or a route) of
 /// its own choosing.
@@ -82,6 +83,10 @@ pub async fn handle(State(s): State<AppState>, req: Request) -> Response {
         SIGN_IN => return answer(req, move |body: pb::SignInRequest| async move { auth::sign_in_from(&s, client, body).await }).await,
         FORGET_PASSWORD => {
             return answer(req, move |body: pb::ForgetPasswordRequest| async move { auth::forget_password_from(&s, client, body).await })
+                .await;
+        }
+        RESET_PASSWORD => {
+            return answer(req, move |body: pb::ResetPasswordRequest| async move { auth::reset_password_from(&s, client, body).await })
                 .await;
         }
         _ => {}

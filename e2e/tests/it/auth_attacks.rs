@@ -87,6 +87,7 @@ async fn a_reset_voids_the_other_reset_links() {
     let t = stack().await;
     let api = t.api();
     let u = api.sign_up("Rae").await.expect("user");
+    let ws = api.workspace(&u).await.expect("workspace");
     // Two links were sent; only their hashes are stored, so put known ones in.
     let mut db = AsyncPgConnection::establish(&t.env["AUTH_DATABASE_URL"]).await.expect("db");
     let (first, second) = ("first-reset-token-for-the-test-0123456789", "second-reset-token-for-the-test-012345678");
@@ -107,7 +108,16 @@ async fn a_reset_voids_the_other_reset_links() {
     let refused = reset(second, "someone else's passphrase").await.expect("call").expect_error(400, "VALIDATION_ERROR");
     assert_eq!(refused["error"]["details"]["field"], "token", "{refused}");
     assert_eq!(sign_in(&api, &u.email, "someone else's passphrase").await.0, 401);
-    assert_eq!(sign_in(&api, &u.email, "a brand new passphrase").await.0, 200);
+    let (status, _, body) = sign_in(&api, &u.email, "a brand new passphrase").await;
+    assert_eq!(status, 200, "{body}");
+    // The reset is recorded with the client's own address and agent (the
+    // gateway's connection to it), not the gateway's.
+    let token = body["token"].as_str().expect("token");
+    let log = api.get(&format!("/api/admin/audit-logs?workspaceId={ws}&limit=500"), token).await.expect(200);
+    let entry =
+        log["logs"].as_array().expect("logs").iter().find(|e| e["action"] == "password_reset").expect("the reset is logged").clone();
+    assert_eq!(entry["ipAddress"], "127.0.0.1", "{entry}");
+    assert!(entry["userAgent"].as_str().is_none_or(|ua| !ua.contains("tonic")), "{entry}");
     t.stop().await.expect("stops");
 }
 

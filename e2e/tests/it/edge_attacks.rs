@@ -135,7 +135,9 @@ async fn grpc_web_auth_calls_spend_the_rest_allowances_of_the_address() {
     grpc_web(&t.base, "/ocomms.auth.v1.AuthService/ForgetPassword", None, forget.clone(), &[]).await.ok();
     api.call(Method::POST, "/api/auth/forget-password", None, Some(json!({ "email": ann.email }))).await.expect("call").expect(200);
     grpc_web(&t.base, "/ocomms.auth.v1.AuthService/ForgetPassword", None, forget, &[]).await.ok();
-    let reset = auth_pb::ResetPasswordRequest { token: "guessed".into(), new_password: "another horse battery".into() }.encode_to_vec();
+    let reset =
+        auth_pb::ResetPasswordRequest { token: "guessed".into(), new_password: "another horse battery".into(), ..Default::default() }
+            .encode_to_vec();
     grpc_web(&t.base, "/ocomms.auth.v1.AuthService/ResetPassword", None, reset, &[]).await.assert_rate_limited();
     api.call(Method::POST, "/api/auth/reset-password", None, Some(json!({ "token": "guessed", "newPassword": "another horse battery" })))
         .await

@@ -111,11 +111,23 @@ pub async fn forget_password(
     Ok(Json(json!({ "success": true })))
 }
 
+/// A password reset from `client` (REST and gRPC-web).
+pub async fn reset_password_from(
+    s: &AppState,
+    client: ClientInfo,
+    mut body: pb::ResetPasswordRequest,
+) -> ApiResult<pb::ResetPasswordResponse> {
+    body.ip_address = client.ip;
+    body.user_agent = client.user_agent;
+    Ok(s.clients.auth.clone().reset_password(vouched(s, body)).await?.into_inner())
+}
+
 pub async fn reset_password(
     State(s): State<AppState>,
+    client: ClientInfo,
     ApiJson(body): ApiJson<pb::ResetPasswordRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    s.clients.auth.clone().reset_password(body).await?;
+    reset_password_from(&s, client, body).await?;
     Ok(Json(json!({ "success": true })))
 }
 

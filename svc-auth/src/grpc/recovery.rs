@@ -67,7 +67,7 @@ impl AuthApi {
     }
 
     pub(crate) async fn reset_password(&self, req: Request<pb::ResetPasswordRequest>) -> ServiceResult<pb::ResetPasswordResponse> {
-        let origin = self.origin(&req, None, None);
+        let origin = self.origin(&req, req.get_ref().ip_address.as_deref(), req.get_ref().user_agent.as_deref());
         let r = req.into_inner();
         let token = r.token.trim();
         if token.is_empty() {

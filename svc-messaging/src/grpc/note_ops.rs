@@ -127,10 +127,9 @@ impl MessagingApi {
         let before: Option<uuid::Uuid> = ids::parse_opt("before", r.before.as_deref())?;
         let limit = crate::domain::page_limit(r.limit)?;
         let mut conn = self.conn().await?;
-        let mut list = notes::bookmarks_of(&mut conn, p.user_id, ws, before, limit).await?;
+        let (list, has_more) =
+            crate::store::messages::split_page(notes::bookmarks_of(&mut conn, p.user_id, ws, before, limit).await?, limit);
         drop(conn);
-        let has_more = list.len() > limit as usize;
-        list.truncate(limit as usize);
         let mut out = Vec::with_capacity(list.len());
         for b in list {
             // Only what the caller can still see.

@@ -76,7 +76,7 @@ pub async fn page(conn: &mut AsyncPgConnection, target: Target, page: Page) -> Q
             Target::Conversation(c) => q.filter(messages::conversation_id.eq(c)),
         }
     };
-    let (mut rows, limit, descending): (Vec<Message>, u32, bool) = match page {
+    let (rows, limit, descending): (Vec<Message>, u32, bool) = match page {
         Page::Latest { limit } => (base().order(messages::sequence.desc()).limit(i64::from(limit) + 1).load(conn).await?, limit, true),
         Page::Before { seq, limit } => (
             base().filter(messages::sequence.lt(seq)).order(messages::sequence.desc()).limit(i64::from(limit) + 1).load(conn).await?,
@@ -89,12 +89,19 @@ pub async fn page(conn: &mut AsyncPgConnection, target: Target, page: Page) -> Q
             false,
         ),
     };
-    let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (mut rows, has_more) = split_page(rows, limit);
     if descending {
         rows.reverse();
     }
     Ok((rows, has_more))
+}
+
+/// A page read as `limit + 1` rows: the first `limit`, and whether more
+/// follow.
+pub fn split_page<T>(mut rows: Vec<T>, limit: u32) -> (Vec<T>, bool) {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    (rows, more)
 }
 
 /// Moves a reader's mark forward (never back), in a channel or conversation.
@@ -285,7 +292,7 @@ pub async fn drop_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -
 /// A page of a thread's replies, oldest first, past sequence `after`; and
 /// whether more follow.
 pub async fn replies(conn: &mut AsyncPgConnection, parent: MessageId, after: i64, limit: u32) -> QueryResult<(Vec<Message>, bool)> {
-    let mut rows: Vec<Message> = messages::table
+    let rows: Vec<Message> = messages::table
         .filter(messages::parent_id.eq(parent))
         .filter(messages::sequence.gt(after))
         .order(messages::sequence.asc())
@@ -293,9 +300,7 @@ pub async fn replies(conn: &mut AsyncPgConnection, parent: MessageId, after: i64
         .select(Message::as_select())
         .load(conn)
         .await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    Ok((rows, more))
+    Ok(split_page(rows, limit))
 }
 
 /// Who takes part in a thread: its parent's author and every replier.
@@ -367,15 +372,13 @@ pub async fn pinned(
         let Some(at) = at else { return Ok((Vec::new(), false)) };
         q = q.filter(pins::created_at.lt(at).or(pins::created_at.eq(at).and(pins::message_id.lt(before))));
     }
-    let mut rows: Vec<Message> = q
+    let rows: Vec<Message> = q
         .order((pins::created_at.desc(), pins::message_id.desc()))
         .limit(i64::from(limit) + 1)
         .select(Message::as_select())
         .load(conn)
         .await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    Ok((rows, more))
+    Ok(split_page(rows, limit))
 }
 
 /// What a search looks through and for.
