@@ -313,9 +313,8 @@ mod tests {
         // The launcher's own.
         let mut read = env.names_read();
         read.extend(["DATA_DIR", "SERVICE_TOKEN", "TWO_FACTOR_KEY", "RUST_LOG", "LOG_FORMAT"].map(str::to_owned));
-        let matches = |doc: &str, name: &str| {
-            doc == name || SERVICES.iter().any(|s| doc.replace("<SERVICE>", &s.to_ascii_uppercase()) == name)
-        };
+        let matches =
+            |doc: &str, name: &str| doc == name || SERVICES.iter().any(|s| doc.replace("<SERVICE>", &s.to_ascii_uppercase()) == name);
         let undocumented: Vec<&String> = read.iter().filter(|n| !documented.iter().any(|d| matches(d, n))).collect();
         assert!(undocumented.is_empty(), "read but not in the README's table: {undocumented:?}");
         let unread: Vec<&String> = documented.iter().filter(|d| !read.iter().any(|n| matches(d, n))).collect();
