@@ -45,7 +45,7 @@ for a in "$@"; do
 done
 if [ "$(id -u)" != 0 ]; then
   command -v sudo >/dev/null || { echo "fresh-machine-check: needs root or sudo" >&2; exit 77; }
-  exec sudo --preserve-env=FRESH_CACHE,FRESH_MIRROR,FRESH_UP_TIMEOUT bash "$0" "$@"
+  exec sudo -n --preserve-env=FRESH_CACHE,FRESH_MIRROR,FRESH_UP_TIMEOUT bash "$0" "$@"
 fi
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,7 +70,10 @@ secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 mkdir -p "$CACHE/apt-archives/partial"
 exec 9>"$CACHE/lock" # (closed for the long-lived children below: 9>&-)
-flock -n 9 || { say "another check is running; waiting"; flock 9; }
+flock -n 9 || {
+  say "another check is running; waiting up to 15 minutes"
+  flock -w 900 9 || { say "another check still holds the lock: cannot check now"; exit 77; }
+}
 WORK=$(mktemp -d "$CACHE/run.XXXXXX")
 TIMINGS=$WORK/timings.tsv
 : >"$TIMINGS"
@@ -149,7 +152,7 @@ host_tools() {
   command -v ip >/dev/null || missing+=(iproute2)
   if [ ${#missing[@]} -gt 0 ]; then
     command -v apt-get >/dev/null || { say "missing ${missing[*]} and no apt-get"; return 77; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
       { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
       return 1
   fi

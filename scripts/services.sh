@@ -102,7 +102,7 @@ pg_err=""
 pg_ok() {
   local i
   for ((i = 0; i < 50; i++)); do
-    pg_err=$(psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc 'select 1' 2>&1 >/dev/null) && return 0
+    pg_err=$(psql -w -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atqc 'select 1' 2>&1 >/dev/null) && return 0
     case "$pg_err" in
       *"starting up"* | *"shutting down"* | *"Connection refused"*) sleep 0.2 ;;
       *) return 1 ;;
@@ -122,7 +122,8 @@ if ! pg_ok; then
     die "PostgreSQL refuses user postgres ($pg_err) although $hba trusts loopback"
   fi
   log "trusting loopback connections in $hba"
-  as_user postgres sed -i "1i $marker\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust" "$hba"
+  # Only the postgres user, only over loopback: other roles keep their rules.
+  as_user postgres sed -i "1i $marker\nhost all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust" "$hba"
   as_user postgres psql -p 5432 -d postgres -qc 'select pg_reload_conf()' >/dev/null
   pg_ok || die "PostgreSQL still refuses user postgres: $pg_err"
 fi

@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 bash scripts/services.sh
 use_mold
 # Databases left by interrupted runs (per-test copies and their templates).
-psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
+psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc \
   "select datname from pg_database where datname like 'ocomms\_t\_%' or datname like 'ocomms\_tpl\_%'" |
-  while read -r db; do psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists \"$db\" with (force)" >/dev/null; done
+  while read -r db; do psql -w -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists \"$db\" with (force)" >/dev/null; done
 if [ $# -eq 0 ]; then set -- --workspace; fi
 exec cargo test "$@"

@@ -102,8 +102,12 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
     // Asked before the transaction (a failure retries the whole job).
     let mut recipients = Vec::with_capacity(all.len());
     let place = channel["id"].as_str().unwrap_or_default();
+    // A public channel is readable by every member of the workspace (the
+    // DND check already skips those who left it); a private place is asked
+    // about per recipient. Jobs from before the flag existed are checked.
+    let restricted = p["restricted"].as_bool().unwrap_or(true);
     for (user, kind) in all {
-        if !auth.in_dnd(workspace, user).await? && auth.can_see(is_channel, place, user).await? {
+        if !auth.in_dnd(workspace, user).await? && (!restricted || auth.can_see(is_channel, place, user).await?) {
             recipients.push((user, kind));
         }
     }

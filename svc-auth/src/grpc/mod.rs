@@ -192,12 +192,13 @@ async fn release(pool: &Pool, user: UserId) {
 /// Takes one of the account's sign-in attempts (seed 5.3), counted before
 /// the password is checked. While the account's attempts are all in
 /// flight, waits for one to finish (a burst of right passwords from one
-/// user's devices goes through, a few at a time); a lock set meanwhile
-/// answers 423, and a wait past twenty seconds (longer than the seed's
-/// longest delay, shorter than a gRPC call's deadline) 429 with
+/// user's devices goes through, a few at a time), asking again every
+/// quarter second or so; a lock set meanwhile answers 423, and a wait past
+/// twelve seconds (longer than the seed's longest delay; with that delay
+/// and the hash, still inside a gRPC call's 30 s deadline) 429 with
 /// `Retry-After`.
 async fn reserve_attempt(pool: &Pool, user: UserId) -> ServiceResult<users::Lockout> {
-    const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(12);
     let started = std::time::Instant::now();
     loop {
         let mut conn = pool.get().await?;
@@ -213,7 +214,7 @@ async fn reserve_attempt(pool: &Pool, user: UserId) -> ServiceResult<users::Lock
             return Err(ServiceError::new(ErrorCode::RateLimited, "too many sign-in attempts at once; try again shortly")
                 .with_details(serde_json::json!({ "retryAfter": 1 })));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(25 + u64::from(rand::random::<u8>() % 50))).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200 + u64::from(rand::random::<u8>() % 100))).await;
     }
 }
 

@@ -43,8 +43,10 @@ impl AuthApi {
         let counted = super::reserve_attempt(&self.pool, user).await?;
         let attempt = super::Attempt { pool: self.pool.clone(), user, spent: false };
         let ok = self.hasher.verify(password.to_owned(), Some(u.password_hash)).await?;
-        attempt.spend();
+        // The connection first: if none can be had, the attempt is given
+        // back (its drop) rather than counted with no outcome written.
         let mut conn = self.conn().await?;
+        attempt.spend();
         if ok {
             users::clear_unless_locked(&mut conn, user).await?;
             return Ok(());

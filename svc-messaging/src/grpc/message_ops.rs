@@ -56,6 +56,10 @@ impl MessagingApi {
         let job_base = serde_json::json!({
             "workspaceId": place.workspace_id,
             "channel": place.describe().1,
+            // Whether only some members of the workspace may read it (a
+            // private channel, a conversation): svc-notify then checks each
+            // recipient still may when it makes the notifications.
+            "restricted": place.channel.as_ref().is_none_or(|c| c.is_private),
             "authorId": p.user_id,
             "authorName": p.name,
             "excerpt": content.chars().take(200).collect::<String>(),
