@@ -30,11 +30,29 @@ pub fn amqp_url() -> String {
 /// The service credential tests configure.
 pub const SERVICE_TOKEN: &str = "test-service-token-0123456789";
 
-/// A service running for one test.
+/// A service running for one test: dropped, it stops and its database is
+/// dropped with it (a test leaves nothing behind, failed or not).
 pub struct Running {
     pub addr: SocketAddr,
     pub database_url: String,
-    _stop: DropGuard,
+    stop: Option<DropGuard>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Stop the service first; its open connections are then closed by
+        // the forced drop, on a thread of its own (this may be a runtime's).
+        drop(self.stop.take());
+        let url = std::mem::take(&mut self.database_url);
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            rt.block_on(crate::db::drop_database(&url))
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("test database not dropped: {e:#}");
+        }
+    }
 }
 
 impl Running {
@@ -93,7 +111,7 @@ where
         anyhow::ensure!(tokio::time::Instant::now() < deadline, "service did not become healthy");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    Ok(Running { addr, database_url, _stop: cancel.drop_guard() })
+    Ok(Running { addr, database_url, stop: Some(cancel.drop_guard()) })
 }
 
 /// A gRPC request carrying a bearer token.
