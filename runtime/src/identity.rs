@@ -61,15 +61,34 @@ pub fn bearer_request<T>(token: &str, message: T) -> tonic::Request<T> {
     req
 }
 
+/// A gRPC request carrying the shared service credential and naming no
+/// user: a service vouching for what the request says of itself (the
+/// gateway's client address on sign-ins).
+pub fn service_call<T>(service_token: &str, message: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    if !service_token.is_empty()
+        && let Ok(t) = service_token.parse()
+    {
+        req.metadata_mut().insert(SERVICE_TOKEN_HEADER, t);
+    }
+    req
+}
+
 /// A gRPC request a service makes on a user's behalf with the shared
 /// service credential (no user token at hand: jobs, background work).
 pub fn service_request<T>(service_token: &str, on_behalf: UserId, message: T) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(message);
-    if let (Ok(t), Ok(u)) = (service_token.parse(), on_behalf.to_string().parse()) {
-        req.metadata_mut().insert(SERVICE_TOKEN_HEADER, t);
+    let mut req = service_call(service_token, message);
+    if let Ok(u) = on_behalf.to_string().parse() {
         req.metadata_mut().insert(ON_BEHALF_HEADER, u);
     }
     req
+}
+
+/// Whether the metadata carries the service credential `expected` (compared
+/// in constant time; an empty `expected` matches nothing).
+pub fn has_service_credential(meta: &MetadataMap, expected: &str) -> bool {
+    let Some(given) = meta.get(SERVICE_TOKEN_HEADER).and_then(|v| v.to_str().ok()) else { return false };
+    !expected.is_empty() && constant_time_eq(given.as_bytes(), expected.as_bytes())
 }
 
 /// SHA-256 of a token, hex: how tokens are stored and cached.
@@ -80,8 +99,10 @@ pub fn token_hash(token: &str) -> String {
 /// A principal from the service credential, when the metadata carries one
 /// that matches `expected`. Compared in constant time.
 pub fn service_principal(meta: &MetadataMap, expected: &str) -> Result<Option<Principal>, ServiceError> {
-    let Some(given) = meta.get(SERVICE_TOKEN_HEADER).and_then(|v| v.to_str().ok()) else { return Ok(None) };
-    if expected.is_empty() || !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+    if meta.get(SERVICE_TOKEN_HEADER).is_none() {
+        return Ok(None);
+    }
+    if !has_service_credential(meta, expected) {
         return Err(ServiceError::unauthorized());
     }
     let user = meta

@@ -312,7 +312,7 @@ impl Relay {
         tokio::spawn(async move {
             let mut backoff = Backoff::default();
             loop {
-                match relay_batch_with(&pool, &broker, source, &mut backoff).await {
+                match relay_batch(&pool, &broker, source, &mut backoff).await {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
                     Err(e) => tracing::warn!(source, error = format!("{e:#}"), "outbox relay failed; retrying"),
@@ -356,11 +356,7 @@ impl Backoff {
 
 /// Publishes up to 100 due rows; marks them published only after the broker
 /// confirmed each. Returns how many went out.
-pub async fn relay_batch(pool: &Pool, broker: &Broker, source: &str) -> anyhow::Result<usize> {
-    relay_batch_with(pool, broker, source, &mut Backoff::default()).await
-}
-
-async fn relay_batch_with(pool: &Pool, broker: &Broker, source: &str, backoff: &mut Backoff) -> anyhow::Result<usize> {
+async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut Backoff) -> anyhow::Result<usize> {
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let broker = broker.clone();
     let source = source.to_owned();

@@ -84,11 +84,10 @@ async fn bad_credentials_get_one_answer() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn password_reset_is_single_use_ends_sessions_and_refuses_old_passwords() {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use diesel_async::{AsyncConnection, AsyncPgConnection};
     let t = stack().await;
     let api = t.api();
     let u = api.sign_up("Rae").await.expect("user");
-    let mut db = AsyncPgConnection::establish(&t.env["AUTH_DATABASE_URL"]).await.expect("db");
     let count = |sql: &'static str| sql;
     // Same answer for an unknown email, and nothing is created for it.
     for email in [u.email.as_str(), "nobody@example.com"] {
@@ -106,14 +105,7 @@ async fn password_reset_is_single_use_ends_sessions_and_refuses_old_passwords() 
 
     // Only the hash is stored; put a known token in to walk the reset path.
     let token = "known-reset-token-for-the-test-0123456789";
-    diesel::sql_query(format!(
-        "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ('{}', '{}', now() + interval '1 hour')",
-        ocomms_runtime::identity::token_hash(token),
-        u.id
-    ))
-    .execute(&mut db)
-    .await
-    .expect("insert");
+    put_reset_token(&t, &u.id, token, chrono::Duration::hours(1)).await;
     let reset = |pw: &str| api.call(Method::POST, "/api/auth/reset-password", None, Some(json!({ "token": token, "newPassword": pw })));
     reset("correct horse battery").await.expect("call").expect_error(400, "VALIDATION_ERROR");
     reset("short").await.expect("call").expect_error(400, "VALIDATION_ERROR");
@@ -125,14 +117,7 @@ async fn password_reset_is_single_use_ends_sessions_and_refuses_old_passwords() 
     sign_in("a brand new passphrase").await.expect("call").expect(200);
     // Expired tokens do not work.
     let old = "expired-reset-token-for-the-test-0123456789";
-    diesel::sql_query(format!(
-        "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ('{}', '{}', now() - interval '1 second')",
-        ocomms_runtime::identity::token_hash(old),
-        u.id
-    ))
-    .execute(&mut db)
-    .await
-    .expect("insert");
+    put_reset_token(&t, &u.id, old, chrono::Duration::seconds(-1)).await;
     api.call(Method::POST, "/api/auth/reset-password", None, Some(json!({ "token": old, "newPassword": "something fresh 42" })))
         .await
         .expect("call")

@@ -83,23 +83,14 @@ async fn a_right_password_among_parallel_guesses_never_lifts_the_lock() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reset_voids_the_other_reset_links() {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
     let t = stack().await;
     let api = t.api();
     let u = api.sign_up("Rae").await.expect("user");
     let ws = api.workspace(&u).await.expect("workspace");
     // Two links were sent; only their hashes are stored, so put known ones in.
-    let mut db = AsyncPgConnection::establish(&t.env["AUTH_DATABASE_URL"]).await.expect("db");
     let (first, second) = ("first-reset-token-for-the-test-0123456789", "second-reset-token-for-the-test-012345678");
     for token in [first, second] {
-        diesel::sql_query(format!(
-            "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ('{}', '{}', now() + interval '1 hour')",
-            ocomms_runtime::identity::token_hash(token),
-            u.id
-        ))
-        .execute(&mut db)
-        .await
-        .expect("insert");
+        put_reset_token(&t, &u.id, token, chrono::Duration::hours(1)).await;
     }
     let reset = |token: &str, pw: &str| {
         api.call(Method::POST, "/api/auth/reset-password", None, Some(json!({ "token": token, "newPassword": pw })))

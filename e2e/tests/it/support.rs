@@ -29,3 +29,20 @@ pub async fn room(api: &Api) -> Room {
     api.join(&channel, &bob).await.expect("join");
     Room { api: api.clone(), ann, bob, ws, channel }
 }
+
+/// Stores a password-reset link with a known token for `user_id` (only
+/// hashes are stored, so tests put in tokens they know), valid for
+/// `valid_for` (negative: already expired).
+pub async fn put_reset_token(t: &TestStack, user_id: &str, token: &str, valid_for: chrono::Duration) {
+    use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let mut db = AsyncPgConnection::establish(&t.env["AUTH_DATABASE_URL"]).await.expect("auth database");
+    let user: uuid::Uuid = user_id.parse().expect("user id");
+    diesel::sql_query("INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind::<Text, _>(ocomms_runtime::identity::token_hash(token))
+        .bind::<SqlUuid, _>(user)
+        .bind::<Timestamptz, _>(chrono::Utc::now() + valid_for)
+        .execute(&mut db)
+        .await
+        .expect("insert a reset token");
+}

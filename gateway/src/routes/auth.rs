@@ -33,13 +33,7 @@ fn with_cookie(s: &AppState, auth: pb::AuthResponse) -> Response {
 /// caller that has it, and otherwise records the gRPC peer's address. (Calls
 /// a client makes through gRPC-web are never sent with it, see `grpc_web`.)
 fn vouched<T>(s: &AppState, message: T) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(message);
-    if !s.config.service_token.is_empty()
-        && let Ok(v) = s.config.service_token.parse()
-    {
-        req.metadata_mut().insert(ocomms_runtime::identity::SERVICE_TOKEN_HEADER, v);
-    }
-    req
+    ocomms_runtime::identity::service_call(&s.config.service_token, message)
 }
 
 /// Sign-up from `client`, whatever address or agent the body names (REST and gRPC-web).

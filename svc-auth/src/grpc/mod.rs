@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use ocomms_proto::auth::v1 as pb;
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event, SESSION_REVOKED};
-use ocomms_runtime::identity::{Principal, SERVICE_TOKEN_HEADER, bearer_token, service_principal, token_hash};
+use ocomms_runtime::identity::{Principal, bearer_token, service_principal, token_hash};
 use ocomms_runtime::ids::{self, SessionId, UserId, WorkspaceId};
 use ocomms_runtime::time::{opt_rfc3339, rfc3339};
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
@@ -22,7 +22,6 @@ use crate::password;
 use crate::store::audit::{self, Entry};
 use crate::store::sessions::{self, NewSession, Session};
 use crate::store::users::{self, Lockout, NewUser, User};
-
 use crate::store::workspaces::{self, Invite, Member, Workspace};
 
 pub struct AuthApi {
@@ -208,7 +207,7 @@ async fn reserve_attempt(pool: &Pool, user: UserId) -> ServiceResult<users::Lock
         let lock = users::lockout(&mut conn, user).await?;
         drop(conn);
         if let Some(until) = lock.locked_until.filter(|u| *u > Utc::now()) {
-            return Err(account_locked(Some(until)));
+            return Err(account_locked(until));
         }
         if started.elapsed() > WAIT {
             return Err(ServiceError::new(ErrorCode::RateLimited, "too many sign-in attempts at once; try again shortly")
@@ -218,12 +217,9 @@ async fn reserve_attempt(pool: &Pool, user: UserId) -> ServiceResult<users::Lock
     }
 }
 
-fn account_locked(until: Option<chrono::DateTime<Utc>>) -> ServiceError {
-    let e = ServiceError::new(ErrorCode::AccountLocked, "Account temporarily locked");
-    match until {
-        Some(until) => e.with_details(serde_json::json!({ "lockedUntil": rfc3339(until) })),
-        None => e,
-    }
+fn account_locked(until: chrono::DateTime<Utc>) -> ServiceError {
+    ServiceError::new(ErrorCode::AccountLocked, "Account temporarily locked")
+        .with_details(serde_json::json!({ "lockedUntil": rfc3339(until) }))
 }
 
 impl AuthApi {
@@ -246,14 +242,6 @@ impl AuthApi {
         })
     }
 
-    /// Whether the call carries the service credential (the gateway, or
-    /// another OComms service). Compared as SHA-256 digests, so the time
-    /// taken says nothing about the secret's bytes.
-    fn from_service(&self, meta: &tonic::metadata::MetadataMap) -> bool {
-        let Some(given) = meta.get(SERVICE_TOKEN_HEADER).and_then(|v| v.to_str().ok()) else { return false };
-        !self.service_token.is_empty() && token_hash(given) == token_hash(&self.service_token)
-    }
-
     /// Where a call comes from, as recorded on sessions and in the audit log.
     /// The request's `ipAddress` and `userAgent` are believed only from a
     /// caller presenting the service credential: the gateway, which filled
@@ -264,7 +252,7 @@ impl AuthApi {
     pub(crate) fn origin<T>(&self, req: &Request<T>, claimed_ip: Option<&str>, claimed_ua: Option<&str>) -> Origin {
         let meta = req.metadata();
         let peer = req.remote_addr().map(|a| a.ip().to_canonical().to_string());
-        let (ip, ua) = if self.from_service(meta) {
+        let (ip, ua) = if ocomms_runtime::identity::has_service_credential(meta, &self.service_token) {
             (claimed_ip.map(str::to_owned).or(peer), claimed_ua)
         } else {
             (peer, connection_user_agent(meta))
@@ -406,8 +394,8 @@ impl AuthApi {
         };
         // Seed 5.3, whatever the concurrency: the attempt takes its number
         // before the password is checked, so at most MAX_FAILED_ATTEMPTS
-        // are ever checked before the lock; the others are refused here,
-        // without touching argon2.
+        // are ever checked before the lock; the others wait for a number
+        // (or the lock) without touching argon2.
         drop(conn);
         let counted = reserve_attempt(&self.pool, user.id).await?;
         let attempt = Attempt { pool: self.pool.clone(), user: user.id, spent: false };
