@@ -115,6 +115,7 @@ pub async fn start(env: &Env) -> anyhow::Result<Stack> {
     auth.messaging_url = url(1);
     messaging.presence_url = url(2);
     notify.messaging_url = url(1);
+    scheduler.messaging_url = url(1);
     for common in
         [&mut auth.common, &mut messaging.common, &mut presence.common, &mut files.common, &mut scheduler.common, &mut notify.common]
     {

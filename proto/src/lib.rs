@@ -30,6 +30,17 @@ pub mod files {
 pub mod scheduler {
     pub mod v1 {
         tonic::include_proto!("ocomms.scheduler.v1");
+
+        /// Routing keys of svc-scheduler's jobs; the payload of each is the
+        /// message named beside it, in its JSON form.
+        pub mod jobs {
+            /// [`super::SendDueJob`], consumed by svc-scheduler.
+            pub const SEND: &str = "scheduler.send";
+            /// [`super::ReminderFiredJob`], consumed by svc-notify.
+            pub const REMINDER_FIRED: &str = "reminder.fired";
+            /// [`super::ScheduledFailedJob`], consumed by svc-notify.
+            pub const SCHEDULED_FAILED: &str = "scheduled.failed";
+        }
     }
 }
 pub mod notify {

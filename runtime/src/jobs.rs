@@ -13,6 +13,11 @@
 //! duplicate, which consumers absorb (each job has a stable id; see
 //! `processed_events` tables).
 //!
+//! A job whose key no queue is bound to yet (its consumer has not started
+//! since the exchange was created) is returned by RabbitMQ (`mandatory`)
+//! and stays in the outbox like a failed one: nothing is published into
+//! the void.
+//!
 //! Without `AMQP_URL` (one node) the exchange is in-process: publishing a
 //! job runs the consumers bound to its key right there, and the relay marks
 //! the row published only after every one of them committed. The outbox row
@@ -42,6 +47,29 @@ pub struct Job {
     pub id: String,
     pub key: String,
     pub payload: serde_json::Value,
+}
+
+impl Job {
+    /// The payload as the message type its producer wrote (job payloads are
+    /// proto messages in their JSON form: one definition in `proto/`).
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<T> {
+        serde_json::from_value(self.payload.clone()).with_context(|| format!("job {} ({}): unexpected payload", self.id, self.key))
+    }
+}
+
+/// Writes jobs with the same key into the caller's `outbox`, due now, in
+/// one statement (call inside the transaction that makes the change).
+pub async fn enqueue_all<T: Serialize>(conn: &mut AsyncPgConnection, key: &str, payloads: &[T]) -> anyhow::Result<()> {
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    let values = payloads.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?;
+    diesel::sql_query("INSERT INTO outbox (routing_key, payload) SELECT $1, p FROM unnest($2::jsonb[]) AS p")
+        .bind::<Text, _>(key)
+        .bind::<diesel::sql_types::Array<Jsonb>, _>(values)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Writes a job into the caller's `outbox` (call inside the transaction
@@ -236,18 +264,23 @@ impl Amqp {
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
             .with_message_id(job.id.as_str().into());
+        // Mandatory: a job no queue is bound for yet (its consumer has not
+        // started) comes back instead of vanishing, and stays in the outbox.
         let confirm = ch
             .basic_publish(
                 self.exchange.as_str().into(),
                 job.key.as_str().into(),
-                lapin::options::BasicPublishOptions::default(),
+                lapin::options::BasicPublishOptions { mandatory: true, ..Default::default() },
                 &body,
                 props,
             )
             .await?
             .await?;
-        anyhow::ensure!(confirm.is_ack(), "broker refused job {}", job.id);
-        Ok(())
+        match confirm {
+            lapin::Confirmation::Ack(None) => Ok(()),
+            lapin::Confirmation::Ack(Some(_)) => Err(Unroutable(job.key.clone()).into()),
+            _ => anyhow::bail!("broker refused job {}", job.id),
+        }
     }
 
     async fn consume_once<F, Fut>(&self, queue: &str, keys: &[String], ephemeral: bool, handler: Arc<F>) -> anyhow::Result<()>
@@ -287,6 +320,19 @@ impl Amqp {
         anyhow::bail!("consumer stream ended")
     }
 }
+
+/// A job the broker could route to no queue: no consumer of its key has
+/// started yet. The job stays in the outbox and is tried again later.
+#[derive(Debug)]
+pub struct Unroutable(pub String);
+
+impl std::fmt::Display for Unroutable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no queue is bound for {} yet", self.0)
+    }
+}
+
+impl std::error::Error for Unroutable {}
 
 #[derive(QueryableByName)]
 struct Row {
@@ -381,9 +427,9 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
                     backoff.until.remove(&r.id);
                     done.push(r.id);
                 }
-                // In process, a job's consumer failed: the others go on, it
-                // is tried again later.
-                Err(e) if !broker.is_amqp() => {
+                // In process, a job's consumer failed; or nobody consumes
+                // its key yet: the others go on, it is tried again later.
+                Err(e) if !broker.is_amqp() || e.downcast_ref::<Unroutable>().is_some() => {
                     let attempt = backoff.failed(r.id);
                     tracing::warn!(job = job.id, attempt, error = format!("{e:#}"), "job failed; it will be retried");
                 }

@@ -6,7 +6,11 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber once; later calls are no-ops, so tests
 /// and the launcher (which hosts every service) may call it freely.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // lapin logs a whole returned job (its payload: message excerpts) at
+    // WARN; the relay already reports it without the payload.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .add_directive("lapin::returned_messages=error".parse().expect("a valid directive"));
     let json = std::env::var("LOG_FORMAT").map(|v| v.eq_ignore_ascii_case("json")).unwrap_or(false);
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if json { builder.json().try_init() } else { builder.try_init() };

@@ -4,6 +4,10 @@
 //! read-only; handled here by telling the guest's sockets (`guest:locked`
 //! per channel) and recording it in the audit log. Reading already treats
 //! an expired guest as locked; the job makes it visible on time.
+//!
+//! `status.expired`: written when a custom status with `expiresAt` is set,
+//! due then; clears the status if it has expired by then (a newer status
+//! has its own job) and sends `status:update` to the workspace's members.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -13,7 +17,7 @@ use ocomms_runtime::ids::{UserId, WorkspaceId};
 use ocomms_runtime::jobs::{self, Broker, Job};
 
 use crate::store::audit::{self, Entry};
-use crate::store::workspaces;
+use crate::store::{profiles, workspaces};
 
 pub const GUEST_EXPIRED: &str = "guest.expired";
 
@@ -42,9 +46,25 @@ pub async fn schedule_guest_expiry(
     jobs::enqueue(conn, GUEST_EXPIRED, &serde_json::json!({ "workspaceId": ws, "userId": user, "expiresAt": until }), Some(until)).await
 }
 
+pub const STATUS_EXPIRED: &str = "status.expired";
+
+pub async fn schedule_status_expiry(
+    conn: &mut AsyncPgConnection,
+    ws: WorkspaceId,
+    user: UserId,
+    at: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    jobs::enqueue(conn, STATUS_EXPIRED, &serde_json::json!({ "workspaceId": ws, "userId": user }), Some(at)).await
+}
+
 /// Starts the relay of svc-auth's outbox and its consumers.
 pub fn start(pool: Pool, broker: Broker, bus: Bus) -> jobs::Relay {
     let relay = jobs::Relay::spawn(pool.clone(), broker.clone(), "auth");
+    let (p, b) = (pool.clone(), bus.clone());
+    broker.consume("auth.status-expiry", &[STATUS_EXPIRED], move |job| {
+        let (pool, bus) = (p.clone(), b.clone());
+        async move { status_expired(&pool, &bus, job).await }
+    });
     broker.consume("auth.guest-expiry", &[GUEST_EXPIRED], move |job| {
         let (pool, bus) = (pool.clone(), bus.clone());
         async move { guest_expired(&pool, &bus, job).await }
@@ -52,10 +72,28 @@ pub fn start(pool: Pool, broker: Broker, bus: Bus) -> jobs::Relay {
     relay
 }
 
+fn subject(job: &Job) -> anyhow::Result<(WorkspaceId, UserId)> {
+    let ws = job.payload["workspaceId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no workspaceId"))?;
+    let user = job.payload["userId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no userId"))?;
+    Ok((ws, user))
+}
+
+async fn status_expired(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
+    let (ws, user) = subject(&job)?;
+    let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cleared = jobs::once(&mut conn, &job.id, |conn| Box::pin(async move { Ok(profiles::clear_expired_status(conn, ws, user).await?) }))
+        .await?
+        .unwrap_or(false);
+    if cleared {
+        let to = workspaces::member_ids(&mut conn, ws).await?;
+        let none = serde_json::json!({ "emoji": null, "text": null, "expiresAt": null, "dnd": false });
+        bus.publish(Event::to_users(to, "status:update", serde_json::json!({ "userId": user, "workspaceId": ws, "status": none }))).await;
+    }
+    Ok(())
+}
+
 async fn guest_expired(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
-    let ws: WorkspaceId =
-        job.payload["workspaceId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no workspaceId"))?;
-    let user: UserId = job.payload["userId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no userId"))?;
+    let (ws, user) = subject(&job)?;
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     // Still a guest whose access has ended? (They may have been removed,
     // or their expiry moved.)

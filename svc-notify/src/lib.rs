@@ -9,6 +9,8 @@ pub mod config;
 mod grpc;
 pub mod mail;
 pub mod mentions;
+pub mod scheduled;
+mod store;
 
 use std::future::Future;
 
@@ -37,6 +39,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
         bus.clone(),
         mentions::Auth { client: identity.auth_client(), messaging: messaging.clone(), service_token: config.common.service_token.clone() },
     );
+    scheduled::start(pool.clone(), &broker, bus.clone());
     let api = grpc::NotifyApi { pool, identity, bus, mailer, service_token: config.common.service_token.clone(), messaging };
     let routes = tonic::service::Routes::new(ocomms_runtime::sized!(NotifyServiceServer::new(api)));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await

@@ -3,13 +3,12 @@
 //! or set it to nothing; then `notification:new` on their sockets. Each job
 //! is applied once (`processed_events`), however often it is delivered.
 
-use diesel::sql_types::{Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::RunQueryDsl;
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event};
 use ocomms_runtime::ids::UserId;
 use ocomms_runtime::jobs::{self, Broker, Job};
-use ocomms_runtime::time::rfc3339;
 
 pub const MESSAGE_MENTIONED: &str = "message.mentioned";
 
@@ -143,28 +142,10 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
                     "channel" => "channel",
                     _ => "mention",
                 };
-                let id = uuid::Uuid::now_v7();
                 let mut d = data.clone();
                 d["kind"] = serde_json::json!(kind);
-                diesel::sql_query(
-                    "INSERT INTO notifications (id, user_id, workspace_id, type, title, body, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind::<SqlUuid, _>(id)
-                .bind::<SqlUuid, _>(user)
-                .bind::<Nullable<SqlUuid>, _>(workspace)
-                .bind::<Text, _>(kind)
-                .bind::<Text, _>(&title)
-                .bind::<Text, _>(&body)
-                .bind::<Jsonb, _>(&d)
-                .execute(conn)
-                .await?;
-                made.push((
-                    user,
-                    serde_json::json!({
-                        "id": id, "type": kind, "title": title, "body": body, "data": d.to_string(),
-                        "isRead": false, "createdAt": rfc3339(chrono::Utc::now()),
-                    }),
-                ));
+                let n = crate::store::New { user, workspace, kind, title: &title, body: &body, data: &d };
+                made.push((user, crate::store::insert(conn, &n).await?));
             }
             Ok(made)
         })

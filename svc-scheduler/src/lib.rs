@@ -1,17 +1,24 @@
-//! svc-scheduler: scheduled messages, reminders, status and guest expiry,
-//! cleanup jobs. Every delayed job keeps its truth in PostgreSQL (it
-//! survives any restart); RabbitMQ carries due work to the workers.
+//! svc-scheduler: scheduled messages and reminders, sent and fired exactly
+//! once at their time. Every due time lives in PostgreSQL (it survives any
+//! restart); RabbitMQ carries due work to the workers (`engine.rs`).
 //!
-//! Layout: `config.rs`; `grpc.rs`, `ocomms.scheduler.v1.SchedulerService`.
-//! So far it lists scheduled messages; scheduling and the workers come with
-//! their issue.
+//! Layout (the one every service follows, see docs/architecture.md):
+//! `config.rs`; `grpc/` decodes, resolves the caller, asks `policy.rs`,
+//! calls `store/`, encodes with `convert.rs`; `domain.rs` holds the rules
+//! without IO (times, zones, recurrence); `engine.rs` the timer and jobs.
 
 pub mod config;
+mod convert;
+pub mod domain;
+pub mod engine;
 mod grpc;
+mod policy;
+pub mod store;
 
 use std::future::Future;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use ocomms_proto::scheduler::v1::scheduler_service_server::{SERVICE_NAME, SchedulerServiceServer};
 use ocomms_runtime::events::Bus;
 use ocomms_runtime::identity::Identity;
@@ -25,7 +32,19 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
-    let api = grpc::SchedulerApi { pool, identity };
+    let messaging = ocomms_runtime::sized!(MessagingServiceClient::new(ocomms_runtime::grpc::channel(&config.messaging_url)?));
+    let broker = config.common.broker().await?;
+    let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "scheduler");
+    let timer = engine::Timer::default();
+    engine::Engine {
+        pool: pool.clone(),
+        relay,
+        messaging: messaging.clone(),
+        service_token: config.common.service_token.clone(),
+        crash_at: config.crash_at.clone(),
+    }
+    .start(&broker, &config.common.database_url, timer.clone());
+    let api = grpc::SchedulerApi { pool, identity, messaging, timer };
     let routes = tonic::service::Routes::new(ocomms_runtime::sized!(SchedulerServiceServer::new(api)));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }

@@ -14,4 +14,5 @@ mod membership;
 mod messaging;
 mod ops;
 mod people;
+mod scheduling;
 mod support;

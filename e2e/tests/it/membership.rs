@@ -43,6 +43,7 @@ const OWN: &[(&str, &str)] = &[
     ("workspace:joinDecision", "to the requester, about their own request"),
     ("notification:read", "to the reader's other sockets"),
     ("workspace:unreadUpdate", "to the reader's other sockets, after they read"),
+    ("reminder:fired", "to the user who set the reminder, about their own reminder"),
 ];
 
 struct World {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod channels;
 pub mod messages;
 pub mod misc;
+pub mod scheduling;
 pub mod workspaces;
 
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -133,6 +134,15 @@ pub fn table() -> Vec<Route> {
         route!("get" "/api/user/storage", "files", "The caller's storage use and quota in bytes", auth: true, body: None, ok: (200, "StorageUsage"), query: &[], get(misc::storage)),
         route!("get" "/api/notifications", "notifications", "The caller's notifications, newest first", auth: true, body: None, ok: (200, "NotificationList"), query: &[("unreadOnly", "boolean", "only unread ones"), ("limit", "integer", "default 50, at most 200")], get(misc::notifications)),
         route!("post" "/api/notifications/{notificationId}/read", "notifications", "Mark a notification read", auth: true, body: None, ok: (200, "Notification"), query: &[], post(misc::notification_read)),
+        route!("post" "/api/scheduled-messages", "scheduling", "Schedule a message as the caller in a channel or conversation they may post in (404 if they cannot see it, 403 if they may not post); scheduledFor in the future and within a year, timezone an IANA zone. At that time it is sent exactly once, and members receive it live", auth: true, body: Some("CreateScheduledMessage"), ok: (201, "ScheduledMessage"), query: &[], post(scheduling::create)),
+        route!("get" "/api/scheduled-messages", "scheduling", "The caller's scheduled messages (pending, processing, sent, failed with error), soonest first", auth: true, body: None, ok: (200, "ScheduledMessageList"), query: &[], get(scheduling::list)),
+        route!("patch" "/api/scheduled-messages/{scheduledMessageId}", "scheduling", "Change a pending scheduled message (content, scheduledFor, timezone); 409 once it is being sent or done", auth: true, body: Some("UpdateScheduledMessage"), ok: (200, "ScheduledMessage"), query: &[], patch(scheduling::update)),
+        route!("delete" "/api/scheduled-messages/{scheduledMessageId}", "scheduling", "Cancel a pending scheduled message (status cancelled); 409 once it is being sent or done", auth: true, body: None, ok: (200, "ScheduledMessage"), query: &[], delete(scheduling::cancel)),
+        route!("post" "/api/reminders", "scheduling", "A reminder for the caller about a message they can see, or a text; daily or weekly recurrence keeps the local time in timezone. When due: reminder:fired and a notification", auth: true, body: Some("CreateReminder"), ok: (201, "Reminder"), query: &[], post(scheduling::create_reminder)),
+        route!("get" "/api/reminders", "scheduling", "The caller's reminders that are pending, snoozed or fired, soonest first", auth: true, body: None, ok: (200, "ReminderList"), query: &[], get(scheduling::reminders)),
+        route!("post" "/api/reminders/{reminderId}/snooze", "scheduling", "Fire again at `until`", auth: true, body: Some("Snooze"), ok: (200, "Reminder"), query: &[], post(scheduling::snooze)),
+        route!("post" "/api/reminders/{reminderId}/complete", "scheduling", "Mark a reminder done: it never fires again", auth: true, body: None, ok: (200, "Reminder"), query: &[], post(scheduling::complete)),
+        route!("delete" "/api/reminders/{reminderId}", "scheduling", "Cancel a reminder", auth: true, body: None, ok: (200, "Reminder"), query: &[], delete(scheduling::cancel_reminder)),
         route!("get" "/api/health", "operations", "Health of the gateway and every service (503 when any is down)", auth: false, body: None, ok: (200, "Health"), query: &[], get(misc::health)),
         route!("get" "/metrics", "operations", "Prometheus metrics of this gateway (requests by route and status, sockets, events)", auth: false, body: None, ok: (200, "Object"), query: &[], get(crate::metrics::render)),
         route!("get" "/api/openapi.json", "operations", "This document", auth: false, body: None, ok: (200, "Object"), query: &[], get(crate::openapi::document)),

@@ -259,7 +259,19 @@ impl AuthApi {
         };
         let mut conn = self.conn().await?;
         self.member_of(&mut conn, ws, caller.user_id).await?;
-        profiles::set_status(&mut conn, ws, caller.user_id, &status).await?;
+        let user = caller.user_id;
+        let st = status.clone();
+        conn.transaction::<_, ServiceError, _>(async move |conn| {
+            profiles::set_status(conn, ws, user, &st).await?;
+            if let Some(at) = st.expires_at {
+                crate::jobs::schedule_status_expiry(conn, ws, user, at).await?;
+            }
+            Ok(())
+        })
+        .await?;
+        if status.expires_at.is_some() {
+            self.relay_wake();
+        }
         let to = workspaces::member_ids(&mut conn, ws).await?;
         drop(conn);
         let out = status_pb(&status);

@@ -46,6 +46,20 @@ pub async fn status(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId)
     Ok(s.filter(|s| s.expires_at.is_none_or(|e| e > Utc::now())))
 }
 
+/// Deletes the user's status there if it has expired (by now); true when
+/// one was.
+pub async fn clear_expired_status(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<bool> {
+    diesel::delete(
+        user_statuses::table
+            .filter(user_statuses::workspace_id.eq(ws))
+            .filter(user_statuses::user_id.eq(user))
+            .filter(user_statuses::expires_at.le(diesel::dsl::now)),
+    )
+    .execute(conn)
+    .await
+    .map(|n| n > 0)
+}
+
 pub async fn set_status(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, s: &Status) -> QueryResult<()> {
     diesel::insert_into(user_statuses::table)
         .values((

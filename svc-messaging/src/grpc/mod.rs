@@ -7,6 +7,7 @@ mod conversation_ops;
 mod group_ops;
 mod message_ops;
 mod note_ops;
+mod place_ops;
 mod read_ops;
 mod search_ops;
 
@@ -254,4 +255,5 @@ ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, Me
     list_groups(pb::ListGroupsRequest) -> pb::ListGroupsResponse;
     list_conversations(pb::ListConversationsRequest) -> pb::ListConversationsResponse;
     remove_workspace_member(pb::RemoveWorkspaceMemberRequest) -> pb::RemoveWorkspaceMemberResponse;
+    check_place(pb::CheckPlaceRequest) -> pb::CheckPlaceResponse;
 });

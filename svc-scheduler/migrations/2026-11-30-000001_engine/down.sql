@@ -1,0 +1,2 @@
+ALTER TABLE reminders DROP COLUMN timezone, DROP COLUMN local_time, DROP COLUMN fired_at, DROP COLUMN updated_at;
+DROP TABLE processed_events, outbox;

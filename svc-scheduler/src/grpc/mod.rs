@@ -1,0 +1,40 @@
+//! `ocomms.scheduler.v1.SchedulerService`: decode, resolve the caller, ask
+//! the policy, call the store, encode. One file per area.
+
+mod reminder_ops;
+mod scheduled_ops;
+
+use ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
+use ocomms_proto::scheduler::v1 as pb;
+use ocomms_runtime::ServiceResult;
+use ocomms_runtime::db::{Conn, Pool};
+use ocomms_runtime::identity::Identity;
+use tonic::transport::Channel;
+
+use crate::engine::Timer;
+
+pub struct SchedulerApi {
+    pub pool: Pool,
+    pub identity: Identity,
+    pub messaging: MessagingServiceClient<Channel>,
+    /// Woken when something may now be due sooner.
+    pub timer: Timer,
+}
+
+impl SchedulerApi {
+    async fn conn(&self) -> ServiceResult<Conn<'_>> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+ocomms_runtime::grpc_service!(pb::scheduler_service_server::SchedulerService, SchedulerApi, {
+    create_scheduled_message(pb::CreateScheduledMessageRequest) -> pb::ScheduledMessage;
+    list_scheduled_messages(pb::ListScheduledMessagesRequest) -> pb::ListScheduledMessagesResponse;
+    update_scheduled_message(pb::UpdateScheduledMessageRequest) -> pb::ScheduledMessage;
+    cancel_scheduled_message(pb::CancelScheduledMessageRequest) -> pb::ScheduledMessage;
+    create_reminder(pb::CreateReminderRequest) -> pb::Reminder;
+    list_reminders(pb::ListRemindersRequest) -> pb::ListRemindersResponse;
+    snooze_reminder(pb::SnoozeReminderRequest) -> pb::Reminder;
+    complete_reminder(pb::CompleteReminderRequest) -> pb::Reminder;
+    cancel_reminder(pb::CancelReminderRequest) -> pb::Reminder;
+});

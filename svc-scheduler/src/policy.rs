@@ -1,0 +1,62 @@
+//! Who may schedule what. The rules of places (who sees a channel, who may
+//! post in it, guests, archives) belong to svc-messaging: they are asked of
+//! it on the caller's behalf, so that they are never written twice.
+//! Rows of this service belong to one user: the store filters by them.
+
+use ocomms_proto::messaging::v1 as m;
+use ocomms_runtime::ids::{self, MessageId, WorkspaceId};
+use ocomms_runtime::{ServiceError, ServiceResult};
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+
+type Messaging = m::messaging_service_client::MessagingServiceClient<Channel>;
+
+/// Where a scheduled message goes, as svc-messaging resolved it.
+pub struct Place {
+    pub workspace_id: WorkspaceId,
+    pub channel_id: Option<uuid::Uuid>,
+    pub conversation_id: Option<uuid::Uuid>,
+}
+
+async fn check(
+    messaging: &Messaging,
+    identity: &ocomms_runtime::identity::Identity,
+    meta: &MetadataMap,
+    req: m::CheckPlaceRequest,
+) -> ServiceResult<Place> {
+    let answer = messaging.clone().check_place(identity.forward(meta, req)).await.map_err(|s| ServiceError::from_status(&s))?.into_inner();
+    Ok(Place {
+        workspace_id: ids::parse("workspaceId", &answer.workspace_id)?,
+        channel_id: ids::parse_opt("channelId", answer.channel_id.as_deref())?,
+        conversation_id: ids::parse_opt("conversationId", answer.conversation_id.as_deref())?,
+    })
+}
+
+/// The caller may post in this channel or conversation now: 404 when they
+/// cannot see it, 403 (FORBIDDEN, GUEST_LOCKED) when they may not post.
+pub async fn can_post(
+    messaging: &Messaging,
+    identity: &ocomms_runtime::identity::Identity,
+    meta: &MetadataMap,
+    channel_id: Option<&str>,
+    conversation_id: Option<&str>,
+) -> ServiceResult<Place> {
+    let req = m::CheckPlaceRequest {
+        channel_id: channel_id.map(str::to_owned),
+        conversation_id: conversation_id.map(str::to_owned),
+        message_id: None,
+        post: true,
+    };
+    check(messaging, identity, meta, req).await
+}
+
+/// The caller can see this message: its workspace, or 404.
+pub async fn can_see_message(
+    messaging: &Messaging,
+    identity: &ocomms_runtime::identity::Identity,
+    meta: &MetadataMap,
+    message: MessageId,
+) -> ServiceResult<WorkspaceId> {
+    let req = m::CheckPlaceRequest { message_id: Some(message.to_string()), ..Default::default() };
+    Ok(check(messaging, identity, meta, req).await?.workspace_id)
+}

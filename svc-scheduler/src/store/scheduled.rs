@@ -1,0 +1,186 @@
+//! `scheduled_messages`.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use ocomms_runtime::ids::{MessageId, UserId, WorkspaceId};
+
+use crate::domain::ScheduledMessageId;
+
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct Scheduled {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: ScheduledMessageId,
+    #[diesel(sql_type = SqlUuid)]
+    pub workspace_id: WorkspaceId,
+    #[diesel(sql_type = SqlUuid)]
+    pub author_id: UserId,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub channel_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub conversation_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = Text)]
+    pub content: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub scheduled_for: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub timezone: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub error: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub message_id: Option<MessageId>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLS: &str = "id, workspace_id, author_id, channel_id, conversation_id, content, scheduled_for, timezone, status, error, message_id, created_at, updated_at";
+
+pub struct New<'a> {
+    pub workspace_id: WorkspaceId,
+    pub author_id: UserId,
+    pub channel_id: Option<uuid::Uuid>,
+    pub conversation_id: Option<uuid::Uuid>,
+    pub content: &'a str,
+    pub scheduled_for: DateTime<Utc>,
+    pub timezone: &'a str,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryResult<Scheduled> {
+    diesel::sql_query(format!(
+        "INSERT INTO scheduled_messages (id, workspace_id, author_id, channel_id, conversation_id, content, scheduled_for, timezone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLS}"
+    ))
+    .bind::<SqlUuid, _>(ScheduledMessageId::new())
+    .bind::<SqlUuid, _>(n.workspace_id)
+    .bind::<SqlUuid, _>(n.author_id)
+    .bind::<Nullable<SqlUuid>, _>(n.channel_id)
+    .bind::<Nullable<SqlUuid>, _>(n.conversation_id)
+    .bind::<Text, _>(n.content)
+    .bind::<Timestamptz, _>(n.scheduled_for)
+    .bind::<Text, _>(n.timezone)
+    .get_result(conn)
+    .await
+}
+
+/// The author's scheduled messages, cancelled ones left out, soonest first.
+pub async fn list_for(conn: &mut AsyncPgConnection, author: UserId) -> diesel::QueryResult<Vec<Scheduled>> {
+    diesel::sql_query(format!(
+        "SELECT {COLS} FROM scheduled_messages WHERE author_id = $1 AND status <> 'cancelled' ORDER BY scheduled_for, id LIMIT 500"
+    ))
+    .bind::<SqlUuid, _>(author)
+    .load(conn)
+    .await
+}
+
+pub async fn get_for(conn: &mut AsyncPgConnection, id: ScheduledMessageId, author: UserId) -> diesel::QueryResult<Option<Scheduled>> {
+    use diesel::OptionalExtension;
+    diesel::sql_query(format!("SELECT {COLS} FROM scheduled_messages WHERE id = $1 AND author_id = $2"))
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(author)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: ScheduledMessageId) -> diesel::QueryResult<Option<Scheduled>> {
+    use diesel::OptionalExtension;
+    diesel::sql_query(format!("SELECT {COLS} FROM scheduled_messages WHERE id = $1"))
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Changes a pending one; `None` when it is not pending (any more).
+pub async fn update_pending(
+    conn: &mut AsyncPgConnection,
+    id: ScheduledMessageId,
+    author: UserId,
+    content: &str,
+    scheduled_for: DateTime<Utc>,
+    timezone: &str,
+) -> diesel::QueryResult<Option<Scheduled>> {
+    use diesel::OptionalExtension;
+    diesel::sql_query(format!(
+        "UPDATE scheduled_messages SET content = $3, scheduled_for = $4, timezone = $5, updated_at = now()
+          WHERE id = $1 AND author_id = $2 AND status = 'pending' RETURNING {COLS}"
+    ))
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(author)
+    .bind::<Text, _>(content)
+    .bind::<Timestamptz, _>(scheduled_for)
+    .bind::<Text, _>(timezone)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Cancels a pending one; `None` when it is not pending (any more).
+pub async fn cancel_pending(
+    conn: &mut AsyncPgConnection,
+    id: ScheduledMessageId,
+    author: UserId,
+) -> diesel::QueryResult<Option<Scheduled>> {
+    use diesel::OptionalExtension;
+    diesel::sql_query(format!(
+        "UPDATE scheduled_messages SET status = 'cancelled', updated_at = now()
+          WHERE id = $1 AND author_id = $2 AND status = 'pending' RETURNING {COLS}"
+    ))
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(author)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Claims up to `limit` due messages (pending → processing), skipping rows
+/// another replica holds. Call in the transaction that enqueues their jobs.
+pub async fn claim_due(conn: &mut AsyncPgConnection, limit: i64) -> diesel::QueryResult<Vec<ScheduledMessageId>> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = SqlUuid)]
+        id: ScheduledMessageId,
+    }
+    let ids: Vec<Id> = diesel::sql_query(
+        "UPDATE scheduled_messages SET status = 'processing', updated_at = now()
+          WHERE id IN (SELECT id FROM scheduled_messages WHERE status = 'pending' AND scheduled_for <= now()
+                        ORDER BY scheduled_for LIMIT $1 FOR UPDATE SKIP LOCKED)
+          RETURNING id",
+    )
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(ids.into_iter().map(|i| i.id).collect())
+}
+
+/// processing → sent; false when it was not processing (already done).
+pub async fn mark_sent(conn: &mut AsyncPgConnection, id: ScheduledMessageId, message: MessageId) -> diesel::QueryResult<bool> {
+    diesel::sql_query(
+        "UPDATE scheduled_messages SET status = 'sent', message_id = $2, error = NULL, updated_at = now()
+          WHERE id = $1 AND status = 'processing'",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(message)
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
+}
+
+/// processing → failed with a readable reason; `None` when it was not
+/// processing.
+pub async fn mark_failed(conn: &mut AsyncPgConnection, id: ScheduledMessageId, error: &str) -> diesel::QueryResult<Option<Scheduled>> {
+    use diesel::OptionalExtension;
+    diesel::sql_query(format!(
+        "UPDATE scheduled_messages SET status = 'failed', error = $2, updated_at = now()
+          WHERE id = $1 AND status = 'processing' RETURNING {COLS}"
+    ))
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(error)
+    .get_result(conn)
+    .await
+    .optional()
+}
