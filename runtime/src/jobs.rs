@@ -130,6 +130,9 @@ impl LocalExchange {
     }
 }
 
+/// Jobs a consumer takes from RabbitMQ at once (and handles concurrently).
+const PREFETCH: u16 = 16;
+
 struct Amqp {
     url: String,
     exchange: String,
@@ -187,11 +190,12 @@ impl Broker {
 
     /// Runs `handler` for every job whose key is in `keys`, on the durable
     /// queue `<prefix>.<queue>`; a job is acknowledged only when the handler
-    /// succeeded, and redelivered otherwise.
+    /// succeeded, and redelivered otherwise. With RabbitMQ, up to 16 jobs
+    /// are handled concurrently (handlers must not rely on order).
     pub fn consume<F, Fut>(&self, queue: &str, keys: &[&str], handler: F)
     where
         F: Fn(Job) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = anyhow::Result<()>> + Send,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
         let handler = Arc::new(handler);
@@ -286,7 +290,7 @@ impl Amqp {
     async fn consume_once<F, Fut>(&self, queue: &str, keys: &[String], ephemeral: bool, handler: Arc<F>) -> anyhow::Result<()>
     where
         F: Fn(Job) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = anyhow::Result<()>> + Send,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let ch = self.connect().await?;
         let opts = lapin::options::QueueDeclareOptions { durable: !ephemeral, auto_delete: ephemeral, ..Default::default() };
@@ -294,8 +298,11 @@ impl Amqp {
         for k in keys {
             ch.queue_bind(queue.into(), self.exchange.as_str().into(), k.as_str().into(), Default::default(), Default::default()).await?;
         }
-        ch.basic_qos(16, Default::default()).await?;
+        ch.basic_qos(PREFETCH, Default::default()).await?;
         let mut consumer = ch.basic_consume(queue.into(), "".into(), Default::default(), Default::default()).await?;
+        // Up to PREFETCH jobs are handled at once; each is acknowledged
+        // after its own work committed.
+        let slots = Arc::new(tokio::sync::Semaphore::new(PREFETCH as usize));
         while let Some(delivery) = consumer.next().await {
             let delivery = delivery?;
             let job: Job = match serde_json::from_slice(&delivery.data) {
@@ -306,16 +313,23 @@ impl Amqp {
                     continue;
                 }
             };
-            match handler(job.clone()).await {
-                Ok(()) => {
-                    delivery.ack(Default::default()).await?;
+            let slot = slots.clone().acquire_owned().await?;
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let _slot = slot;
+                let done = match handler(job.clone()).await {
+                    Ok(()) => delivery.ack(Default::default()).await,
+                    Err(e) => {
+                        tracing::warn!(job = job.id, error = format!("{e:#}"), "job failed; it will be redelivered");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        delivery.nack(lapin::options::BasicNackOptions { requeue: true, ..Default::default() }).await
+                    }
+                };
+                if let Err(e) = done {
+                    // The channel is gone: the broker redelivers the job.
+                    tracing::warn!(job = job.id, error = %e, "job not acknowledged");
                 }
-                Err(e) => {
-                    tracing::warn!(job = job.id, error = format!("{e:#}"), "job failed; it will be redelivered");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    delivery.nack(lapin::options::BasicNackOptions { requeue: true, ..Default::default() }).await?;
-                }
-            }
+            });
         }
         anyhow::bail!("consumer stream ended")
     }

@@ -3,6 +3,7 @@
 //! own binary and kills it.
 
 mod api;
+mod bench;
 mod crash;
 mod engine;
 mod helpers;
