@@ -56,7 +56,7 @@ fn schemas() -> Value {
         "ChannelList": obj(&[("channels", arr(r("Channel")))], &["channels"]),
         "SendMessage": obj(&[("content", json!({ "type": "string", "maxLength": 40000 })), ("parentId", s("string")), ("attachmentIds", arr(s("string"))), ("clientMsgId", json!({ "type": "string", "maxLength": 128 }))], &["content"]),
         "Reaction": obj(&[("emoji", s("string")), ("count", s("integer")), ("userIds", arr(s("string")))], &["emoji", "count", "userIds"]),
-        "Message": obj(&[("id", id.clone()), ("channelId", nullable("string")), ("conversationId", nullable("string")), ("authorId", id.clone()), ("content", s("string")), ("parentId", nullable("string")), ("sequence", s("integer")), ("replyCount", s("integer")), ("reactions", arr(r("Reaction"))), ("attachments", arr(s("string"))), ("isDeleted", s("boolean")), ("createdAt", time.clone()), ("updatedAt", time.clone()), ("editedAt", nullable("string")), ("clientMsgId", nullable("string"))], &["id", "authorId", "content", "sequence"]),
+        "Message": obj(&[("id", id.clone()), ("channelId", nullable("string")), ("conversationId", nullable("string")), ("authorId", id.clone()), ("content", s("string")), ("parentId", nullable("string")), ("sequence", s("integer")), ("replyCount", s("integer")), ("reactions", arr(r("Reaction"))), ("attachments", arr(r("Attachment"))), ("isDeleted", s("boolean")), ("createdAt", time.clone()), ("updatedAt", time.clone()), ("editedAt", nullable("string")), ("clientMsgId", nullable("string"))], &["id", "authorId", "content", "sequence"]),
         "CreateScheduledMessage": obj(&[("channelId", id.clone()), ("conversationId", id.clone()), ("content", json!({ "type": "string", "minLength": 1, "maxLength": 40000 })), ("scheduledFor", time.clone()), ("timezone", json!({ "type": "string", "description": "IANA time zone, default UTC" }))], &["content", "scheduledFor"]),
         "UpdateScheduledMessage": obj(&[("content", json!({ "type": "string", "minLength": 1, "maxLength": 40000 })), ("scheduledFor", time.clone()), ("timezone", s("string"))], &[]),
         "ScheduledMessage": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("channelId", nullable("string")), ("conversationId", nullable("string")), ("content", s("string")), ("scheduledFor", time.clone()), ("timezone", s("string")), ("status", json!({ "type": "string", "enum": ["pending", "processing", "sent", "failed", "cancelled"] })), ("error", nullable("string")), ("messageId", nullable("string")), ("createdAt", time.clone()), ("updatedAt", time.clone())], &["id", "content", "scheduledFor", "timezone", "status"]),
@@ -65,6 +65,14 @@ fn schemas() -> Value {
         "Snooze": obj(&[("until", time.clone())], &["until"]),
         "Reminder": obj(&[("id", id.clone()), ("workspaceId", nullable("string")), ("messageId", nullable("string")), ("text", nullable("string")), ("remindAt", time.clone()), ("recurrence", nullable("string")), ("timezone", s("string")), ("status", json!({ "type": "string", "enum": ["pending", "fired", "snoozed", "completed", "cancelled"] })), ("snoozedUntil", nullable("string")), ("firedAt", nullable("string")), ("createdAt", time.clone())], &["id", "remindAt", "timezone", "status"]),
         "ReminderList": obj(&[("reminders", arr(r("Reminder")))], &["reminders"]),
+        "Binary": json!({ "type": "string", "format": "binary" }),
+        "UploadAttachment": obj(&[("file", json!({ "type": "string", "format": "binary" }))], &["file"]),
+        "UploadAvatar": obj(&[("workspaceId", id.clone()), ("file", json!({ "type": "string", "format": "binary" }))], &["file"]),
+        "UploadEmoji": obj(&[("workspaceId", id.clone()), ("name", json!({ "type": "string", "pattern": "^[a-z0-9_-]{2,32}$" })), ("file", json!({ "type": "string", "format": "binary" }))], &["workspaceId", "name", "file"]),
+        "File": obj(&[("id", id.clone()), ("url", s("string")), ("filename", s("string")), ("size", s("integer")), ("mimeType", s("string")), ("thumbnailUrl", nullable("string")), ("kind", json!({ "type": "string", "enum": ["attachment", "avatar", "emoji"] })), ("workspaceId", nullable("string")), ("createdAt", time.clone())], &["id", "url", "filename", "size", "mimeType"]),
+        "Emoji": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("name", s("string")), ("url", s("string")), ("isAnimated", s("boolean")), ("createdBy", id.clone()), ("createdAt", time.clone()), ("fileId", id.clone())], &["id", "name", "url"]),
+        "EmojiList": obj(&[("emoji", arr(r("Emoji")))], &["emoji"]),
+        "Attachment": obj(&[("id", id.clone()), ("filename", s("string")), ("size", s("integer")), ("mimeType", s("string")), ("url", s("string")), ("thumbnailUrl", nullable("string"))], &["id", "filename", "size", "mimeType", "url"]),
         "MessagePage": obj(&[("messages", arr(r("Message"))), ("hasMore", s("boolean"))], &["messages", "hasMore"]),
         "UpdateChannel": obj(&[("name", s("string")), ("description", s("string")), ("isArchived", s("boolean")), ("topic", s("string")), ("categoryId", s("string"))], &[]),
         "Category": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("name", s("string")), ("position", s("integer"))], &["id", "name", "position"]),
@@ -142,10 +150,8 @@ pub fn build() -> Value {
             route.query.iter().map(|(n, t, d)| json!({ "name": n, "in": "query", "required": false, "schema": s(t), "description": d })),
         );
         let mut responses = Map::new();
-        responses.insert(
-            route.ok.0.to_string(),
-            json!({ "description": "success", "content": { "application/json": { "schema": r(route.ok.1) } } }),
-        );
+        let media = if route.ok.1 == "Binary" { "application/octet-stream" } else { "application/json" };
+        responses.insert(route.ok.0.to_string(), json!({ "description": "success", "content": { media: { "schema": r(route.ok.1) } } }));
         responses.insert("400".into(), error_response("invalid input (VALIDATION_ERROR)"));
         if route.auth {
             responses.insert("401".into(), error_response("no valid session (UNAUTHORIZED)"));
@@ -164,7 +170,11 @@ pub fn build() -> Value {
             op["security"] = json!([{ "bearer": [] }, { "cookie": [] }]);
         }
         if let Some(body) = route.body {
-            op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": r(body) } } });
+            let (media, schema) = match body.strip_prefix("multipart:") {
+                Some(name) => ("multipart/form-data", name),
+                None => ("application/json", body),
+            };
+            op["requestBody"] = json!({ "required": true, "content": { media: { "schema": r(schema) } } });
         }
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         entry[route.method] = op;

@@ -75,7 +75,7 @@ pub async fn start(env: &Env) -> anyhow::Result<Stack> {
     if !bus.is_redis() {
         fallbacks.push("no REDIS_URL: in-process fan-out and presence (single node)".to_owned());
     }
-    if files.s3_bucket.is_none() {
+    if files.s3.is_none() {
         fallbacks.push(format!("no S3_BUCKET: files stored under {}", files.upload_dir));
     }
     if notify.smtp_host.is_none() {
@@ -114,8 +114,10 @@ pub async fn start(env: &Env) -> anyhow::Result<Stack> {
     auth.notify_url = url(5);
     auth.messaging_url = url(1);
     messaging.presence_url = url(2);
+    messaging.files_url = url(3);
     notify.messaging_url = url(1);
     scheduler.messaging_url = url(1);
+    files.messaging_url = url(1);
     for common in
         [&mut auth.common, &mut messaging.common, &mut presence.common, &mut files.common, &mut scheduler.common, &mut notify.common]
     {

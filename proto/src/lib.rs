@@ -15,6 +15,12 @@ pub mod auth {
 pub mod messaging {
     pub mod v1 {
         tonic::include_proto!("ocomms.messaging.v1");
+
+        /// Routing keys of svc-messaging's jobs read by other services.
+        pub mod jobs {
+            /// [`super::MessageDeletedJob`], consumed by svc-files.
+            pub const MESSAGE_DELETED: &str = "message.deleted";
+        }
     }
 }
 pub mod presence {
@@ -25,6 +31,15 @@ pub mod presence {
 pub mod files {
     pub mod v1 {
         tonic::include_proto!("ocomms.files.v1");
+
+        /// Routing keys of svc-files' jobs; the payload of each is the
+        /// message named beside it, in its JSON form.
+        pub mod jobs {
+            /// [`super::FileExpireJob`], consumed by svc-files.
+            pub const EXPIRE: &str = "file.expire";
+            /// [`super::FileThumbnailJob`], consumed by svc-files.
+            pub const THUMBNAIL: &str = "file.thumbnail";
+        }
     }
 }
 pub mod scheduler {

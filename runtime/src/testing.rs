@@ -87,7 +87,16 @@ where
     F: FnOnce(TcpListener, futures_util::future::BoxFuture<'static, ()>) -> Fut,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    spawn_on(TcpListener::bind("127.0.0.1:0").await?, database_url, serve).await
+}
+
+/// [`spawn`] on a listener bound beforehand (services that must know each
+/// other's address before either starts).
+pub async fn spawn_on<F, Fut>(listener: TcpListener, database_url: String, serve: F) -> anyhow::Result<Running>
+where
+    F: FnOnce(TcpListener, futures_util::future::BoxFuture<'static, ()>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
     let addr = listener.local_addr()?;
     let cancel = CancellationToken::new();
     let stop = cancel.clone();

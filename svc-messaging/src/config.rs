@@ -13,6 +13,8 @@ pub struct Config {
     pub membership_cache_secs: u64,
     /// `PRESENCE_GRPC_URL`: svc-presence, asked who is active for `@here`.
     pub presence_url: String,
+    /// `FILES_GRPC_URL`: svc-files, which attachments are claimed from.
+    pub files_url: String,
 }
 
 impl Config {
@@ -21,6 +23,7 @@ impl Config {
             common: ServiceConfig::from_env(env, "messaging"),
             membership_cache_secs: env.parse("MEMBERSHIP_CACHE_SECS", 5),
             presence_url: env.string("PRESENCE_GRPC_URL", "http://127.0.0.1:50053"),
+            files_url: env.string("FILES_GRPC_URL", "http://127.0.0.1:50054"),
         }
     }
 }

@@ -55,7 +55,10 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let presence = ocomms_runtime::sized!(ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient::new(
         ocomms_runtime::grpc::channel(&config.presence_url,)?
     ));
-    let api = grpc::MessagingApi { pool, bus, access, presence, relay };
+    let files = ocomms_runtime::sized!(ocomms_proto::files::v1::files_service_client::FilesServiceClient::new(
+        ocomms_runtime::grpc::channel(&config.files_url)?
+    ));
+    let api = grpc::MessagingApi { pool, bus, access, presence, relay, files };
     let routes = tonic::service::Routes::new(ocomms_runtime::sized!(MessagingServiceServer::new(api)));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }

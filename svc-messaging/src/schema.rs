@@ -43,6 +43,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
+        attachments -> Jsonb,
     }
 }
 

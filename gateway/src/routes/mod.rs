@@ -4,11 +4,13 @@
 
 pub mod auth;
 pub mod channels;
+pub mod files;
 pub mod messages;
 pub mod misc;
 pub mod scheduling;
 pub mod workspaces;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::AppState;
@@ -131,6 +133,13 @@ pub fn table() -> Vec<Route> {
         route!("delete" "/api/bookmarks/{bookmarkId}", "bookmarks", "Remove a bookmark", auth: true, body: None, ok: (200, "Success"), query: &[], delete(messages::delete_bookmark)),
         route!("get" "/api/channels/{channelId}/notifications", "notifications", "The caller's notification settings for the channel (level all | mentions | none, muted)", auth: true, body: None, ok: (200, "ChannelSettings"), query: &[], get(misc::channel_settings)),
         route!("post" "/api/channels/{channelId}/notifications", "notifications", "Change them; muted or level none: no notifications from this channel", auth: true, body: Some("SetChannelSettings"), ok: (200, "ChannelSettings"), query: &[], post(misc::set_channel_settings)),
+        route!("post" "/api/upload/attachment", "files", "Upload a file to attach to a message (multipart `file`): 25 MB of JPEG, PNG, GIF, WebP or PDF, told by its bytes (400 INVALID_FILE_TYPE otherwise; 413 FILE_TOO_LARGE; 413 QUOTA_EXCEEDED). Send its id in attachmentIds; unattached uploads are removed after 7 days", auth: true, body: Some("multipart:UploadAttachment"), ok: (200, "File"), query: &[], post(files::upload_attachment).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_BODY))),
+        route!("post" "/api/upload/avatar", "files", "Upload an avatar (multipart: optional `workspaceId` first, then `file`): 5 MB of JPEG, PNG or WebP, re-encoded (EXIF dropped); that workspace's profile, or every profile, points at it", auth: true, body: Some("multipart:UploadAvatar"), ok: (200, "File"), query: &[], post(files::upload_avatar).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_BODY))),
+        route!("post" "/api/upload/emoji", "files", "Add a custom emoji (admins; multipart: `workspaceId` and `name` first, then `file`): 256 KB of PNG or GIF; names unique per workspace (409)", auth: true, body: Some("multipart:UploadEmoji"), ok: (201, "Emoji"), query: &[], post(files::upload_emoji).layer(DefaultBodyLimit::max(files::MAX_UPLOAD_BODY))),
+        route!("get" "/api/files/{fileId}", "files", "Download a file: its uploader, anyone who can see the message it is attached to (not after the message is deleted), members of an avatar's or emoji's workspace; 404 for everyone else. Range requests (206, 416); nosniff; images inline, everything else as an attachment", auth: true, body: None, ok: (200, "Binary"), query: &[], get(files::download)),
+        route!("get" "/api/files/{fileId}/thumbnail", "files", "An image attachment's thumbnail (at most 400 px; the image itself until it is made), same access as the file", auth: true, body: None, ok: (200, "Binary"), query: &[], get(files::thumbnail)),
+        route!("get" "/api/workspaces/{workspaceId}/emoji", "files", "The workspace's custom emoji (members)", auth: true, body: None, ok: (200, "EmojiList"), query: &[], get(files::emoji)),
+        route!("delete" "/api/workspaces/{workspaceId}/emoji/{name}", "files", "Remove a custom emoji (admins, or who added it)", auth: true, body: None, ok: (200, "Success"), query: &[], delete(files::delete_emoji)),
         route!("get" "/api/user/storage", "files", "The caller's storage use and quota in bytes", auth: true, body: None, ok: (200, "StorageUsage"), query: &[], get(misc::storage)),
         route!("get" "/api/notifications", "notifications", "The caller's notifications, newest first", auth: true, body: None, ok: (200, "NotificationList"), query: &[("unreadOnly", "boolean", "only unread ones"), ("limit", "integer", "default 50, at most 200")], get(misc::notifications)),
         route!("post" "/api/notifications/{notificationId}/read", "notifications", "Mark a notification read", auth: true, body: None, ok: (200, "Notification"), query: &[], post(misc::notification_read)),

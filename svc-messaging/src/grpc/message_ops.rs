@@ -7,6 +7,8 @@ use ocomms_runtime::ids::{self, MessageId};
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 
+use ocomms_proto::messaging::v1::jobs::MESSAGE_DELETED;
+
 use super::{MessagingApi, messages_pb, one_message_pb, target_of};
 use crate::domain;
 use crate::store::channels;
@@ -18,10 +20,7 @@ impl MessagingApi {
         let p = self.access.principal(req.metadata()).await?;
         let r = req.get_ref();
         let target = target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?;
-        if !r.attachment_ids.is_empty() {
-            return Err(ServiceError::validation("attachmentIds", "no such attachment"));
-        }
-        let content = domain::content(&r.content, false)?;
+        let content = domain::content(&r.content, !r.attachment_ids.is_empty())?;
         let client_msg_id = domain::client_msg_id(r.client_msg_id.as_deref())?;
         let parent_id: Option<MessageId> = ids::parse_opt("parentId", r.parent_id.as_deref())?;
 
@@ -64,6 +63,8 @@ impl MessagingApi {
             "authorName": p.name,
             "excerpt": content.chars().take(200).collect::<String>(),
         });
+        let id = MessageId::new();
+        let attachments = self.claim_attachments(&p, id, place.workspace_id, &r.attachment_ids).await?;
         let mut conn = self.conn().await?;
         let now = Utc::now();
         let (channel_id, conversation_id) = match target {
@@ -71,7 +72,7 @@ impl MessagingApi {
             Target::Conversation(c) => (None, Some(c)),
         };
         let draft = Message {
-            id: MessageId::new(),
+            id,
             workspace_id: place.workspace_id,
             channel_id,
             conversation_id,
@@ -85,7 +86,9 @@ impl MessagingApi {
             created_at: now,
             updated_at: now,
             edited_at: None,
+            attachments,
         };
+        let claimed = !r.attachment_ids.is_empty();
         let inserted = conn
             .transaction::<_, ServiceError, _>(async move |conn| {
                 let mut m = draft;
@@ -133,7 +136,14 @@ impl MessagingApi {
                     .ok_or_else(|| ServiceError::conflict("this clientMsgId was already used for a message elsewhere; use a new one"))?;
                 return one_message_pb(&mut conn, &won).await;
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                if claimed {
+                    // The files were claimed for a message that does not
+                    // exist: svc-files releases them to expire.
+                    self.release_files(&mut conn, id).await;
+                }
+                return Err(e);
+            }
         };
         self.relay.wake();
         let thread = match &parent {
@@ -329,9 +339,17 @@ impl MessagingApi {
                 {
                     store::drop_reply_count(conn, parent).await?;
                 }
+                if let Some(d) = &d
+                    && d.attachments.as_array().is_some_and(|a| !a.is_empty())
+                {
+                    // Its files become unreadable at once and go later.
+                    let job = pb::MessageDeletedJob { message_id: id.to_string() };
+                    ocomms_runtime::jobs::enqueue_all(conn, MESSAGE_DELETED, &[job]).await.map_err(ServiceError::internal)?;
+                }
                 Ok(d)
             })
             .await?;
+        self.relay.wake();
         let deleted = match flipped {
             Some(d) => d,
             None => store::get(&mut conn, m.id).await?.ok_or_else(|| ServiceError::not_found("message"))?,
@@ -374,5 +392,58 @@ impl MessagingApi {
         let to = self.audience(place.target).await?;
         self.publish(to, "reaction:update", serde_json::json!({ "messageId": m.id, "reactions": out.reactions })).await;
         Ok(out)
+    }
+}
+
+impl MessagingApi {
+    /// Attaches the sender's uploads to the message about to be sent
+    /// (svc-files checks they are theirs and unattached): the attachments as
+    /// the message stores them.
+    async fn claim_attachments(
+        &self,
+        p: &ocomms_runtime::identity::Principal,
+        message: MessageId,
+        ws: ocomms_runtime::ids::WorkspaceId,
+        ids: &[String],
+    ) -> ServiceResult<serde_json::Value> {
+        if ids.is_empty() {
+            return Ok(serde_json::json!([]));
+        }
+        let req = ocomms_proto::files::v1::ClaimAttachmentsRequest {
+            message_id: message.to_string(),
+            workspace_id: ws.to_string(),
+            file_ids: ids.to_vec(),
+        };
+        let token = self.access.identity.service_token();
+        let files = self
+            .files
+            .clone()
+            .claim_attachments(ocomms_runtime::identity::service_request(token, p.user_id, req))
+            .await
+            .map_err(|s| ServiceError::from_status(&s))?
+            .into_inner()
+            .files;
+        let attachments: Vec<pb::Attachment> = files
+            .into_iter()
+            .map(|f| pb::Attachment {
+                id: f.id,
+                filename: f.filename,
+                size: f.size,
+                mime_type: f.mime_type,
+                url: f.url,
+                thumbnail_url: f.thumbnail_url,
+            })
+            .collect();
+        serde_json::to_value(attachments).map_err(ServiceError::internal)
+    }
+
+    /// A `message.deleted` job for a message that was never stored, so
+    /// that the files claimed for it expire.
+    async fn release_files(&self, conn: &mut ocomms_runtime::db::Conn<'_>, message: MessageId) {
+        let job = pb::MessageDeletedJob { message_id: message.to_string() };
+        if let Err(e) = ocomms_runtime::jobs::enqueue_all(conn, MESSAGE_DELETED, &[job]).await {
+            tracing::warn!(error = format!("{e:#}"), message = %message, "could not release the files of a failed send");
+        }
+        self.relay.wake();
     }
 }

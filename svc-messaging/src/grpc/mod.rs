@@ -33,6 +33,8 @@ pub struct MessagingApi {
     pub access: Access,
     pub presence: ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient<tonic::transport::Channel>,
     pub relay: ocomms_runtime::jobs::Relay,
+    /// svc-files, which attachments are claimed from.
+    pub files: ocomms_proto::files::v1::files_service_client::FilesServiceClient<tonic::transport::Channel>,
 }
 
 /// A channel or conversation as the caller may see it.
@@ -99,7 +101,7 @@ fn message_pb(m: &Message, reactions: Vec<pb::Reaction>) -> pb::Message {
         sequence: m.sequence,
         reply_count: i64::from(m.reply_count),
         reactions: if m.is_deleted { Vec::new() } else { reactions },
-        attachments: Vec::new(),
+        attachments: if m.is_deleted { Vec::new() } else { serde_json::from_value(m.attachments.clone()).unwrap_or_default() },
         is_deleted: m.is_deleted,
         created_at: rfc3339(m.created_at),
         updated_at: rfc3339(m.updated_at),

@@ -24,6 +24,8 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
+    /// `[pb::Attachment]` as JSON.
+    pub attachments: serde_json::Value,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, m: &Message) -> QueryResult<()> {

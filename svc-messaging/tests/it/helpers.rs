@@ -22,7 +22,17 @@ pub async fn app() -> App {
     let amqp_prefix = common.amqp_prefix.clone();
     let db = common.database_url.clone();
     let messaging = testing::spawn(db, move |l, s| {
-        svc_messaging::serve(svc_messaging::Config { common, membership_cache_secs: 5, presence_url: "http://127.0.0.1:9".into() }, b, l, s)
+        svc_messaging::serve(
+            svc_messaging::Config {
+                common,
+                membership_cache_secs: 5,
+                presence_url: "http://127.0.0.1:9".into(),
+                files_url: "http://127.0.0.1:9".into(),
+            },
+            b,
+            l,
+            s,
+        )
     })
     .await
     .expect("svc-messaging starts");

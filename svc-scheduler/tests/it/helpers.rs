@@ -22,7 +22,12 @@ pub async fn messaging(auth: &Running, bus: Bus) -> Running {
     let db = common.database_url.clone();
     testing::spawn(db, move |l, s| {
         svc_messaging::serve(
-            svc_messaging::Config { common, membership_cache_secs: 0, presence_url: "http://127.0.0.1:9".into() },
+            svc_messaging::Config {
+                common,
+                membership_cache_secs: 0,
+                presence_url: "http://127.0.0.1:9".into(),
+                files_url: "http://127.0.0.1:9".into(),
+            },
             bus,
             l,
             s,

@@ -1,0 +1,217 @@
+//! Uploads (multipart, streamed to svc-files over gRPC client streaming as
+//! the bytes arrive: the gateway holds one chunk at a time), downloads
+//! (streamed back, with Range, and headers that keep a browser from running
+//! or sniffing what it gets), custom emoji.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use futures_util::StreamExt;
+use ocomms_proto::files::v1 as pb;
+use ocomms_runtime::ErrorCode;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, path_id};
+
+/// The largest request an upload route reads: the biggest kind (25 MB)
+/// and room for the form's other parts. Each kind's own limit is
+/// svc-files', enforced as the bytes stream.
+pub const MAX_UPLOAD_BODY: usize = 25 * 1024 * 1024 + 256 * 1024;
+
+fn multipart_error(e: &MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(ErrorCode::FileTooLarge, "the upload is too large")
+    } else {
+        ApiError::validation(format!("malformed multipart body: {}", e.body_text()))
+    }
+}
+
+pub async fn upload_attachment(State(s): State<AppState>, caller: Caller, mp: Multipart) -> ApiResult<Json<pb::File>> {
+    let up = upload(&s, &caller, "attachment", mp).await?;
+    up.file.map(Json).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no file in the answer"))
+}
+
+pub async fn upload_avatar(State(s): State<AppState>, caller: Caller, mp: Multipart) -> ApiResult<Json<pb::File>> {
+    let up = upload(&s, &caller, "avatar", mp).await?;
+    up.file.map(Json).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no file in the answer"))
+}
+
+pub async fn upload_emoji(State(s): State<AppState>, caller: Caller, mp: Multipart) -> ApiResult<(StatusCode, Json<pb::Emoji>)> {
+    let up = upload(&s, &caller, "emoji", mp).await?;
+    up.emoji.map(|e| (StatusCode::CREATED, Json(e))).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no emoji in the answer"))
+}
+
+/// Reads the form: text fields (`workspaceId`, `name`) first, then `file`,
+/// whose chunks go to svc-files as they arrive.
+async fn upload(s: &AppState, caller: &Caller, kind: &str, mut mp: Multipart) -> ApiResult<pb::UploadResponse> {
+    let mut workspace_id = None;
+    let mut name = None;
+    let mut answer = None;
+    while let Some(field) = mp.next_field().await.map_err(|e| multipart_error(&e))? {
+        let field_name = field.name().unwrap_or_default().to_owned();
+        match field_name.as_str() {
+            "workspaceId" | "name" if answer.is_some() => {
+                return Err(ApiError::validation("send workspaceId and name before file"));
+            }
+            "workspaceId" => workspace_id = Some(field.text().await.map_err(|e| multipart_error(&e))?),
+            "name" => name = Some(field.text().await.map_err(|e| multipart_error(&e))?),
+            "file" if answer.is_some() => return Err(ApiError::validation("one file per upload")),
+            "file" => {
+                let start = pb::UploadStart {
+                    kind: kind.to_owned(),
+                    filename: field.file_name().unwrap_or("file").to_owned(),
+                    workspace_id: workspace_id.clone().filter(|w: &String| !w.trim().is_empty()),
+                    emoji_name: name.clone(),
+                };
+                answer = Some(stream_file(s, caller, start, field).await?);
+            }
+            // Other parts are skipped.
+            _ => {}
+        }
+    }
+    answer.ok_or_else(|| ApiError::validation("no file part").with_details(serde_json::json!({ "field": "file" })))
+}
+
+async fn stream_file(s: &AppState, caller: &Caller, start: pb::UploadStart, mut field: Field<'_>) -> ApiResult<pb::UploadResponse> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<pb::UploadRequest>(4);
+    let mut client = s.clients.files.clone();
+    let req = caller.req(ReceiverStream::new(rx));
+    let call = tokio::spawn(async move { client.upload(req).await });
+    let mut body_error = None;
+    if tx.send(pb::UploadRequest { start: Some(start), data: Vec::new() }).await.is_ok() {
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    // svc-files stopped reading (it refused the upload):
+                    // its answer says why.
+                    if tx.send(pb::UploadRequest { start: None, data: chunk.to_vec() }).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    body_error = Some(multipart_error(&e));
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(e) = body_error {
+        // The client's body broke off: svc-files sees the stream fail and
+        // stores nothing.
+        call.abort();
+        return Err(e);
+    }
+    drop(tx);
+    let answer = call.await.map_err(|e| ApiError::new(ErrorCode::Internal, format!("upload task: {e}")))??;
+    Ok(answer.into_inner())
+}
+
+/// `bytes=a-b` or `bytes=a-`: one range, else none (the whole file).
+fn parse_range(headers: &HeaderMap) -> Option<(i64, Option<i64>)> {
+    let v = headers.get(header::RANGE)?.to_str().ok()?.trim();
+    let spec = v.strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let start: i64 = a.trim().parse().ok()?;
+    let end = if b.trim().is_empty() { None } else { Some(b.trim().parse().ok()?) };
+    if end.is_some_and(|e| e < start) {
+        return None;
+    }
+    Some((start, end))
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266 / 5987).
+fn disposition(inline: bool, filename: &str) -> String {
+    let ascii: String = filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let mut encoded = String::new();
+    for b in filename.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(b) {
+            encoded.push(char::from(*b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}", if inline { "inline" } else { "attachment" })
+}
+
+pub async fn download(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+    serve(&s, &caller, &id, &headers, false).await
+}
+
+pub async fn thumbnail(State(s): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+    serve(&s, &caller, &id, &headers, true).await
+}
+
+async fn serve(s: &AppState, caller: &Caller, id: &str, headers: &HeaderMap, thumbnail: bool) -> ApiResult<Response> {
+    let range = if thumbnail { None } else { parse_range(headers) };
+    let req = pb::DownloadRequest {
+        file_id: path_id(id, "file")?,
+        thumbnail,
+        range_start: range.map(|(a, _)| a),
+        range_end: range.and_then(|(_, b)| b),
+    };
+    let mut stream = s.clients.files.clone().download(caller.req(req)).await?.into_inner();
+    let info = stream
+        .message()
+        .await?
+        .and_then(|m| m.info)
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the file service sent no file description"))?;
+    let mut resp = Response::builder()
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox")
+        .header(header::CACHE_CONTROL, "private, max-age=3600")
+        .header(header::ACCEPT_RANGES, "bytes");
+    if info.partial && info.start > info.end {
+        let resp = resp
+            .status(StatusCode::RANGE_NOT_SATISFIABLE)
+            .header(header::CONTENT_RANGE, format!("bytes */{}", info.size))
+            .body(Body::empty())
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+        return Ok(resp);
+    }
+    let inline = info.mime_type.starts_with("image/");
+    let length = if info.size == 0 { 0 } else { info.end - info.start + 1 };
+    resp = resp
+        .header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(&info.mime_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        )
+        .header(header::CONTENT_LENGTH, length)
+        .header(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&disposition(inline, &info.filename)).unwrap_or(HeaderValue::from_static("attachment")),
+        );
+    if info.partial {
+        resp = resp
+            .status(StatusCode::PARTIAL_CONTENT)
+            .header(header::CONTENT_RANGE, format!("bytes {}-{}/{}", info.start, info.end, info.size));
+    }
+    let body = Body::from_stream(stream.map(|m| match m {
+        Ok(m) => Ok(bytes::Bytes::from(m.data)),
+        Err(s) => Err(std::io::Error::other(s.message().to_owned())),
+    }));
+    resp.body(body).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
+}
+
+pub async fn emoji(State(s): State<AppState>, caller: Caller, Path(ws): Path<String>) -> ApiResult<Json<pb::ListEmojiResponse>> {
+    let req = pb::ListEmojiRequest { workspace_id: path_id(&ws, "workspace")? };
+    Ok(Json(s.clients.files.clone().list_emoji(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn delete_emoji(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((ws, name)): Path<(String, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let req = pb::DeleteEmojiRequest { workspace_id: path_id(&ws, "workspace")?, name };
+    s.clients.files.clone().delete_emoji(caller.req(req)).await?;
+    Ok(Json(serde_json::json!({ "success": true })))
+}

@@ -1,0 +1,4 @@
+//! Every query of svc-files.
+
+pub mod emoji;
+pub mod files;
