@@ -59,6 +59,8 @@ impl TestStack {
             databases.push(url);
         }
         env.insert("GATEWAY_ADDR".into(), "127.0.0.1:0".into());
+        let uploads = std::env::temp_dir().join(format!("ocomms-e2e-{}", uuid::Uuid::new_v4().simple()));
+        env.insert("UPLOAD_DIR".into(), uploads.to_string_lossy().into_owned());
         env.insert("DB_POOL_SIZE".into(), "8".into());
         env.insert("SERVICE_TOKEN".into(), ocomms_runtime::testing::SERVICE_TOKEN.into());
         // Tests drive many requests from one address; the rate-limit test
@@ -91,6 +93,9 @@ impl TestStack {
     /// Stops the stack and drops its databases.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.stack.stop().await?;
+        if let Some(dir) = self.env.get("UPLOAD_DIR") {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         for db in self.databases {
             ocomms_runtime::db::drop_database(&db).await?;
         }
@@ -162,6 +167,34 @@ impl Api {
         let bytes = resp.bytes().await?;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok(Resp { status, body, headers })
+    }
+
+    /// A multipart upload: text fields first, then `file`.
+    pub async fn upload(&self, path: &str, token: &str, fields: &[(&str, &str)], filename: &str, bytes: Vec<u8>) -> Resp {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text((*k).to_owned(), (*v).to_owned());
+        }
+        form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()));
+        let resp = self.http.post(format!("{}{path}", self.base)).bearer_auth(token).multipart(form).send().await.expect("upload");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        Resp { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers }
+    }
+
+    /// The raw bytes of a GET (downloads), with extra headers.
+    pub async fn fetch(&self, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("fetch");
+        let (status, h) = (resp.status(), resp.headers().clone());
+        (status, h, resp.bytes().await.expect("body").to_vec())
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {

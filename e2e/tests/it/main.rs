@@ -7,6 +7,7 @@ mod auth_attacks;
 mod edge_attacks;
 mod errors;
 mod fanout;
+mod files;
 mod guests;
 mod journey;
 mod limits;

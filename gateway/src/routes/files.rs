@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -31,24 +31,25 @@ fn multipart_error(e: &MultipartError) -> ApiError {
     }
 }
 
-pub async fn upload_attachment(State(s): State<AppState>, caller: Caller, mp: Multipart) -> ApiResult<Json<pb::File>> {
+pub async fn upload_attachment(State(s): State<AppState>, caller: Caller, mp: Result<Multipart, MultipartRejection>) -> ApiResult<Json<pb::File>> {
     let up = upload(&s, &caller, "attachment", mp).await?;
     up.file.map(Json).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no file in the answer"))
 }
 
-pub async fn upload_avatar(State(s): State<AppState>, caller: Caller, mp: Multipart) -> ApiResult<Json<pb::File>> {
+pub async fn upload_avatar(State(s): State<AppState>, caller: Caller, mp: Result<Multipart, MultipartRejection>) -> ApiResult<Json<pb::File>> {
     let up = upload(&s, &caller, "avatar", mp).await?;
     up.file.map(Json).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no file in the answer"))
 }
 
-pub async fn upload_emoji(State(s): State<AppState>, caller: Caller, mp: Multipart) -> ApiResult<(StatusCode, Json<pb::Emoji>)> {
+pub async fn upload_emoji(State(s): State<AppState>, caller: Caller, mp: Result<Multipart, MultipartRejection>) -> ApiResult<(StatusCode, Json<pb::Emoji>)> {
     let up = upload(&s, &caller, "emoji", mp).await?;
     up.emoji.map(|e| (StatusCode::CREATED, Json(e))).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no emoji in the answer"))
 }
 
 /// Reads the form: text fields (`workspaceId`, `name`) first, then `file`,
 /// whose chunks go to svc-files as they arrive.
-async fn upload(s: &AppState, caller: &Caller, kind: &str, mut mp: Multipart) -> ApiResult<pb::UploadResponse> {
+async fn upload(s: &AppState, caller: &Caller, kind: &str, mp: Result<Multipart, MultipartRejection>) -> ApiResult<pb::UploadResponse> {
+    let mut mp = mp.map_err(|e| ApiError::validation(format!("send multipart/form-data with a `file` part ({})", e.body_text())))?;
     let mut workspace_id = None;
     let mut name = None;
     let mut answer = None;

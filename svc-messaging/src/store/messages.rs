@@ -429,7 +429,7 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
             ORDER BY {order}
             LIMIT $10)
          SELECT c.id, c.workspace_id, c.channel_id, c.conversation_id, c.author_id, c.content, c.parent_id, c.sequence,
-                c.reply_count, c.is_deleted, c.client_msg_id, c.created_at, c.updated_at, c.edited_at,
+                c.reply_count, c.is_deleted, c.client_msg_id, c.created_at, c.updated_at, c.edited_at, c.attachments,
                 CASE WHEN $3 = '' THEN 0::float8
                      ELSE ts_rank(c.search_vector, websearch_to_tsquery('simple', $3))::float8
                           + CASE WHEN c.content ILIKE $4 THEN 0.05 ELSE 0 END END AS rank
