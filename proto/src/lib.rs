@@ -20,6 +20,8 @@ pub mod messaging {
         pub mod jobs {
             /// [`super::MessageDeletedJob`], consumed by svc-files.
             pub const MESSAGE_DELETED: &str = "message.deleted";
+            /// [`super::MessageLinksJob`], consumed by svc-files.
+            pub const MESSAGE_LINKS: &str = "message.links";
         }
     }
 }

@@ -34,6 +34,11 @@ pub struct Config {
     pub cleanup_after_secs: i64,
     /// `MESSAGING_GRPC_URL`: svc-messaging, asked who may see a message.
     pub messaging_url: String,
+    /// `LINK_PREVIEW_ALLOWED_HOSTS`: hosts fetched for link previews even
+    /// though they resolve to private or special addresses (comma-separated;
+    /// empty by default: for tests and closed networks only). Such a host
+    /// may also use any port.
+    pub preview_allowed_hosts: Vec<String>,
 }
 
 impl Config {
@@ -62,6 +67,10 @@ impl Config {
             upload_dir: env.string("UPLOAD_DIR", "./data/uploads"),
             cleanup_after_secs,
             messaging_url: env.string("MESSAGING_GRPC_URL", "http://127.0.0.1:50052"),
+            preview_allowed_hosts: env
+                .opt_string("LINK_PREVIEW_ALLOWED_HOSTS")
+                .map(|v| v.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect())
+                .unwrap_or_default(),
         }
     }
 }

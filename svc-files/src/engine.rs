@@ -10,14 +10,20 @@ use diesel_async::AsyncConnection;
 use ocomms_proto::files::v1 as pb;
 use ocomms_proto::files::v1::jobs as keys;
 use ocomms_proto::messaging::v1 as m;
-use ocomms_proto::messaging::v1::jobs::MESSAGE_DELETED;
+use ocomms_proto::messaging::v1::jobs::{MESSAGE_DELETED, MESSAGE_LINKS};
+use ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::jobs::{self, Broker, Job, Relay};
+use tonic::transport::Channel;
 
 use crate::domain::FileId;
 use crate::storage::Storage;
+use crate::store::previews as previews_store;
 use crate::store::{emoji, files};
-use crate::{domain, images};
+use crate::{domain, images, previews};
+
+/// How long a fetched preview is reused for the same URL.
+const PREVIEW_LIFETIME_HOURS: i64 = 24;
 
 #[derive(Clone)]
 pub struct Engine {
@@ -25,6 +31,9 @@ pub struct Engine {
     pub storage: Storage,
     pub relay: Relay,
     pub cleanup_after: chrono::Duration,
+    pub fetcher: previews::Fetcher,
+    pub messaging: MessagingServiceClient<Channel>,
+    pub service_token: String,
 }
 
 impl Engine {
@@ -39,9 +48,14 @@ impl Engine {
             let me = me.clone();
             async move { me.thumbnail(job).await }
         });
+        let me = self.clone();
         broker.consume("files.message-deleted", &[MESSAGE_DELETED], move |job| {
-            let me = self.clone();
+            let me = me.clone();
             async move { me.message_deleted(job).await }
+        });
+        broker.consume("files.link-previews", &[MESSAGE_LINKS], move |job| {
+            let me = self.clone();
+            async move { me.link_previews(job).await }
         });
     }
 
@@ -117,6 +131,57 @@ impl Engine {
         if done.is_some() {
             self.relay.wake();
         }
+        Ok(())
+    }
+
+    /// Fetches the previews of a message's links (cached per URL for a
+    /// day) and hands them to svc-messaging, which stores them and tells
+    /// whoever may see the message. A link that cannot be fetched (refused
+    /// address, not HTML, timeout) has no preview; that is not retried.
+    async fn link_previews(&self, job: Job) -> anyhow::Result<()> {
+        let j: m::MessageLinksJob = job.decode()?;
+        let author: ocomms_runtime::ids::UserId = j.author_id.parse()?;
+        let fresh_after = Utc::now() - chrono::Duration::hours(PREVIEW_LIFETIME_HOURS);
+        let mut found = Vec::new();
+        for url in j.urls.iter().take(3) {
+            let mut conn = self.conn().await?;
+            let cached = previews_store::cached(&mut conn, url, fresh_after).await?;
+            drop(conn);
+            let p = match cached {
+                Some(p) => Some(p),
+                None => match self.fetcher.fetch(url).await {
+                    Ok(Some(p)) => {
+                        let mut conn = self.conn().await?;
+                        previews_store::put(&mut conn, &p).await?;
+                        Some(p)
+                    }
+                    Ok(None) => None,
+                    Err(e) => {
+                        let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+                        tracing::info!(host, reason = format!("{e:#}"), "no link preview");
+                        None
+                    }
+                },
+            };
+            if let Some(p) = p.filter(|p| p.title.is_some() || p.description.is_some()) {
+                found.push(m::LinkPreview {
+                    url: p.url,
+                    title: p.title,
+                    description: p.description,
+                    image_url: p.image_url,
+                    site_name: p.site_name,
+                });
+            }
+        }
+        if found.is_empty() {
+            return Ok(());
+        }
+        let req = m::SetLinkPreviewsRequest { message_id: j.message_id, previews: found };
+        self.messaging
+            .clone()
+            .set_link_previews(ocomms_runtime::identity::service_request(&self.service_token, author, req))
+            .await
+            .map_err(|s| anyhow::anyhow!("handing link previews to svc-messaging: {s}"))?;
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ mod engine;
 mod grpc;
 mod images;
 mod policy;
+pub mod previews;
 pub mod storage;
 mod store;
 
@@ -41,7 +42,19 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let broker = config.common.broker().await?;
     let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "files");
     let cleanup_after = chrono::Duration::seconds(config.cleanup_after_secs);
-    engine::Engine { pool: pool.clone(), storage: storage.clone(), relay: relay.clone(), cleanup_after }.start(&broker);
+    // One TLS implementation for the fetches (ring, as for S3).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fetcher = previews::Fetcher { allowed_hosts: config.preview_allowed_hosts.clone(), timeout: std::time::Duration::from_secs(5) };
+    engine::Engine {
+        pool: pool.clone(),
+        storage: storage.clone(),
+        relay: relay.clone(),
+        cleanup_after,
+        fetcher,
+        messaging: messaging.clone(),
+        service_token: config.common.service_token.clone(),
+    }
+    .start(&broker);
     let api = grpc::FilesApi {
         pool,
         auth: identity.auth_client(),

@@ -54,6 +54,23 @@ pub fn client_msg_id(raw: Option<&str>) -> ServiceResult<Option<String>> {
     }
 }
 
+/// Links whose previews are fetched: the first three distinct http(s) URLs.
+pub fn links(content: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in content.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '`')) {
+        let Some(start) = word.find("http://").or_else(|| word.find("https://")) else { continue };
+        let url = word[start..].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '\'', '*', '_']);
+        if url.len() > 2048 || url.ends_with("://") || out.iter().any(|u| u == url) {
+            continue;
+        }
+        out.push(url.to_owned());
+        if out.len() == 3 {
+            break;
+        }
+    }
+    out
+}
+
 /// Which page of history to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
@@ -97,6 +114,13 @@ mod tests {
         assert!(channel_name("   ").is_err());
         assert!(channel_name("a/b").is_err());
         assert!(channel_name(&"x".repeat(81)).is_err());
+    }
+
+    #[test]
+    fn links_are_the_first_three_distinct_urls() {
+        let text = "see https://a.example/x, (http://b.example/y) and <https://a.example/x> then https://c.example/ https://d.example/";
+        assert_eq!(links(text), vec!["https://a.example/x", "http://b.example/y", "https://c.example/"]);
+        assert!(links("no links here, just http:// and ftp://x").is_empty());
     }
 
     #[test]

@@ -44,6 +44,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
         attachments -> Jsonb,
+        link_previews -> Jsonb,
     }
 }
 

@@ -32,7 +32,10 @@ async fn attachments_reach_exactly_who_sees_the_message_and_download_safely() {
     let image = png(640, 480);
     let up = api.upload("/api/upload/attachment", &r.ann.token, &[], "holiday.png", image.clone()).await.expect(200);
     let id = up["id"].as_str().expect("id").to_owned();
-    assert_eq!((up["mimeType"].as_str(), up["filename"].as_str(), up["size"].as_i64()), (Some("image/png"), Some("holiday.png"), Some(image.len() as i64)));
+    assert_eq!(
+        (up["mimeType"].as_str(), up["filename"].as_str(), up["size"].as_i64()),
+        (Some("image/png"), Some("holiday.png"), Some(image.len() as i64))
+    );
     let url = up["url"].as_str().expect("url").to_owned();
     assert_eq!(url, format!("/api/files/{id}"));
     // Not attached yet: only Ann reads it.
@@ -92,7 +95,9 @@ async fn attachments_reach_exactly_who_sees_the_message_and_download_safely() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn uploads_refuse_wrong_types_sizes_and_quotas_with_the_seed_codes() {
-    let t = TestStack::start(StackOptions { env: vec![("STORAGE_QUOTA_BYTES".into(), "2000000".into())], ..Default::default() }).await.expect("stack");
+    let t = TestStack::start(StackOptions { env: vec![("STORAGE_QUOTA_BYTES".into(), "2000000".into())], ..Default::default() })
+        .await
+        .expect("stack");
     let api = t.api();
     let r = room(&api).await;
     let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>".to_vec();
@@ -100,7 +105,9 @@ async fn uploads_refuse_wrong_types_sizes_and_quotas_with_the_seed_codes() {
     api.upload("/api/upload/avatar", &r.ann.token, &[], "me.pdf", pdf(500)).await.expect_error(400, "INVALID_FILE_TYPE");
     let mut big = png(8, 8);
     big.resize(300 * 1024, 0);
-    api.upload("/api/upload/emoji", &r.ann.token, &[("workspaceId", &r.ws), ("name", "big")], "big.png", big).await.expect_error(413, "FILE_TOO_LARGE");
+    api.upload("/api/upload/emoji", &r.ann.token, &[("workspaceId", &r.ws), ("name", "big")], "big.png", big)
+        .await
+        .expect_error(413, "FILE_TOO_LARGE");
     api.upload("/api/upload/attachment", &r.ann.token, &[], "a.pdf", pdf(1_500_000)).await.expect(200);
     api.upload("/api/upload/attachment", &r.ann.token, &[], "b.pdf", pdf(600_000)).await.expect_error(413, "QUOTA_EXCEEDED");
     let usage = api.get("/api/user/storage", &r.ann.token).await.expect(200);

@@ -15,5 +15,6 @@ mod membership;
 mod messaging;
 mod ops;
 mod people;
+mod previews;
 mod scheduling;
 mod support;

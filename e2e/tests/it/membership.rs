@@ -30,6 +30,7 @@ const CONTENT: &[&str] = &[
     "status:update",
     "presence:update",
     "workspace:updated",
+    "linkPreview:ready",
 ];
 
 /// Server events addressed only to their subject, about their own state.
@@ -58,6 +59,8 @@ struct World {
     group: String,
     /// Per place: a message by Ann with a thread Bob replied in.
     threads: Vec<(Place, String)>,
+    /// A local page links in messages point at (its previews reach Cat).
+    preview_port: u16,
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -95,7 +98,10 @@ impl World {
 }
 
 async fn world() -> World {
-    let t = stack().await;
+    let (preview_port, _) = recorder().await;
+    let t = TestStack::start(StackOptions { env: vec![("LINK_PREVIEW_ALLOWED_HOSTS".into(), "127.0.0.1".into())], ..Default::default() })
+        .await
+        .expect("stack");
     let api = t.api();
     let ann = api.sign_up("Ann").await.expect("ann");
     let bob = api.sign_up("Bob").await.expect("bob");
@@ -123,7 +129,7 @@ async fn world() -> World {
         .as_str()
         .expect("id")
         .to_owned();
-    let mut w = World { t, api, ann, bob, cat, ws, public, private, group, threads: Vec::new() };
+    let mut w = World { t, api, ann, bob, cat, ws, public, private, group, threads: Vec::new(), preview_port };
     // Bob takes part everywhere: a thread he replied in, in every place.
     for p in [Place::Public, Place::Private, Place::Group] {
         let parent = w.post(p, &w.ann, json!({ "content": "what do we ship?" })).await["id"].as_str().expect("id").to_owned();
@@ -138,11 +144,13 @@ async fn world() -> World {
 async fn act_in(w: &World, p: Place, ann_sock: &mut Socket, cat_sock: &mut Socket) -> Vec<&'static str> {
     let api = &w.api;
     let mut seen = Vec::new();
-    let m = w.post(p, &w.ann, json!({ "content": "after you left, @bob" })).await;
+    let link = format!("http://127.0.0.1:{}/page", w.preview_port);
+    let m = w.post(p, &w.ann, json!({ "content": format!("after you left, @bob {link}") })).await;
     let id = m["id"].as_str().expect("id").to_owned();
     cat_sock.event("message:new", WAIT).await.expect("cat hears message:new");
     cat_sock.event("unread:update", WAIT).await.expect("cat hears unread:update");
-    seen.extend(["message:new", "unread:update"]);
+    cat_sock.event("linkPreview:ready", WAIT).await.expect("cat hears linkPreview:ready");
+    seen.extend(["message:new", "unread:update", "linkPreview:ready"]);
     api.patch(&format!("/api/messages/{id}"), &w.ann.token, json!({ "content": "edited, @bob" })).await.expect(200);
     cat_sock.event("message:edited", WAIT).await.expect("edited");
     api.post(&format!("/api/messages/{id}/reactions"), &w.ann.token, json!({ "emoji": "👍" })).await.expect(200);

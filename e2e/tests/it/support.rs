@@ -46,3 +46,43 @@ pub async fn put_reset_token(t: &TestStack, user_id: &str, token: &str, valid_fo
         .await
         .expect("insert a reset token");
 }
+
+/// A tiny HTTP server: `/page` is HTML with Open Graph tags, `/hop`
+/// redirects to `http://localhost:<port>/secret`, everything else 404.
+/// Returns its port and the paths it was asked for.
+pub async fn recorder() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { continue };
+            let log = log.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                log.lock().map(|mut l| l.push(path.clone())).ok();
+                let resp = match path.as_str() {
+                    "/page" => {
+                        let body = "<html><head><title>Fallback</title><meta property=\"og:title\" content=\"Release notes\">\
+                                    <meta property=\"og:description\" content=\"What changed in 2.0\"></head><body>hi</body></html>";
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                    }
+                    "/hop" => format!(
+                        "HTTP/1.1 302 Found\r\nlocation: http://localhost:{port}/secret\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    ),
+                    _ => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+                };
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    (port, seen)
+}

@@ -31,17 +31,29 @@ fn multipart_error(e: &MultipartError) -> ApiError {
     }
 }
 
-pub async fn upload_attachment(State(s): State<AppState>, caller: Caller, mp: Result<Multipart, MultipartRejection>) -> ApiResult<Json<pb::File>> {
+pub async fn upload_attachment(
+    State(s): State<AppState>,
+    caller: Caller,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Json<pb::File>> {
     let up = upload(&s, &caller, "attachment", mp).await?;
     up.file.map(Json).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no file in the answer"))
 }
 
-pub async fn upload_avatar(State(s): State<AppState>, caller: Caller, mp: Result<Multipart, MultipartRejection>) -> ApiResult<Json<pb::File>> {
+pub async fn upload_avatar(
+    State(s): State<AppState>,
+    caller: Caller,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Json<pb::File>> {
     let up = upload(&s, &caller, "avatar", mp).await?;
     up.file.map(Json).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no file in the answer"))
 }
 
-pub async fn upload_emoji(State(s): State<AppState>, caller: Caller, mp: Result<Multipart, MultipartRejection>) -> ApiResult<(StatusCode, Json<pb::Emoji>)> {
+pub async fn upload_emoji(
+    State(s): State<AppState>,
+    caller: Caller,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<pb::Emoji>)> {
     let up = upload(&s, &caller, "emoji", mp).await?;
     up.emoji.map(|e| (StatusCode::CREATED, Json(e))).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no emoji in the answer"))
 }

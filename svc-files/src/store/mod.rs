@@ -2,3 +2,4 @@
 
 pub mod emoji;
 pub mod files;
+pub mod previews;

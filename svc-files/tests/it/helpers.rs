@@ -100,6 +100,7 @@ pub async fn app_with(backend: Backend, quota: i64, cleanup_after_secs: i64) -> 
         upload_dir: dir.path().join("uploads").to_string_lossy().into_owned(),
         cleanup_after_secs,
         messaging_url: messaging.url(),
+        preview_allowed_hosts: Vec::new(),
     };
     let db = config.common.database_url.clone();
     let files = testing::spawn_on(files_listener, db, move |l, s| svc_files::serve(config, bus, l, s)).await.expect("svc-files starts");

@@ -7,7 +7,7 @@ use ocomms_runtime::ids::{self, MessageId};
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 
-use ocomms_proto::messaging::v1::jobs::MESSAGE_DELETED;
+use ocomms_proto::messaging::v1::jobs::{MESSAGE_DELETED, MESSAGE_LINKS};
 
 use super::{MessagingApi, messages_pb, one_message_pb, target_of};
 use crate::domain;
@@ -87,6 +87,7 @@ impl MessagingApi {
             updated_at: now,
             edited_at: None,
             attachments,
+            link_previews: serde_json::json!([]),
         };
         let claimed = !r.attachment_ids.is_empty();
         let inserted = conn
@@ -121,6 +122,12 @@ impl MessagingApi {
                     job["parentId"] = serde_json::json!(m.parent_id);
                     job["recipients"] = mentioned.iter().map(|(u, kind)| serde_json::json!({ "userId": u, "kind": kind })).collect();
                     ocomms_runtime::jobs::enqueue(conn, crate::MESSAGE_MENTIONED, &job, None).await?;
+                }
+                let urls = domain::links(&m.content);
+                if !urls.is_empty() {
+                    // svc-files fetches their previews.
+                    let job = pb::MessageLinksJob { message_id: m.id.to_string(), author_id: m.author_id.to_string(), urls };
+                    ocomms_runtime::jobs::enqueue_all(conn, MESSAGE_LINKS, &[job]).await.map_err(ServiceError::internal)?;
                 }
                 Ok((m, parent_msg))
             })

@@ -107,6 +107,7 @@ fn message_pb(m: &Message, reactions: Vec<pb::Reaction>) -> pb::Message {
         updated_at: rfc3339(m.updated_at),
         edited_at: opt_rfc3339(m.edited_at),
         client_msg_id: m.client_msg_id.clone(),
+        link_previews: if m.is_deleted { Vec::new() } else { serde_json::from_value(m.link_previews.clone()).unwrap_or_default() },
     }
 }
 
@@ -258,4 +259,5 @@ ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, Me
     list_conversations(pb::ListConversationsRequest) -> pb::ListConversationsResponse;
     remove_workspace_member(pb::RemoveWorkspaceMemberRequest) -> pb::RemoveWorkspaceMemberResponse;
     check_place(pb::CheckPlaceRequest) -> pb::CheckPlaceResponse;
+    set_link_previews(pb::SetLinkPreviewsRequest) -> pb::SetLinkPreviewsResponse;
 });

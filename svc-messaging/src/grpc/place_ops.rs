@@ -2,11 +2,12 @@
 //! whether they may see or post in a place, with the rules of this service.
 
 use ocomms_proto::messaging::v1 as pb;
-use ocomms_runtime::ServiceResult;
+use ocomms_runtime::ids::{self, MessageId};
+use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::{MessagingApi, Place, target_of};
-use crate::store::messages::Target;
+use crate::store::messages::{self as store, Target};
 
 impl MessagingApi {
     pub(crate) async fn check_place(&self, req: Request<pb::CheckPlaceRequest>) -> ServiceResult<pb::CheckPlaceResponse> {
@@ -29,4 +30,34 @@ fn place_pb(place: &Place) -> pb::CheckPlaceResponse {
         Target::Conversation(c) => (None, Some(c.to_string())),
     };
     pb::CheckPlaceResponse { workspace_id: place.workspace_id.to_string(), channel_id, conversation_id }
+}
+
+impl MessagingApi {
+    /// Internal (svc-files): stores a message's link previews and tells
+    /// whoever may see the message now, one `linkPreview:ready` per preview.
+    pub(crate) async fn set_link_previews(&self, req: Request<pb::SetLinkPreviewsRequest>) -> ServiceResult<pb::SetLinkPreviewsResponse> {
+        if !ocomms_runtime::identity::has_service_credential(req.metadata(), self.access.identity.service_token()) {
+            return Err(ServiceError::forbidden("internal call"));
+        }
+        let r = req.into_inner();
+        let id: MessageId = ids::parse("messageId", &r.message_id)?;
+        let previews = serde_json::to_value(&r.previews).map_err(ServiceError::internal)?;
+        let mut conn = self.conn().await?;
+        let Some(m) = store::set_link_previews(&mut conn, id, &previews).await? else {
+            // Deleted meanwhile (or never stored): nothing to show.
+            return Ok(pb::SetLinkPreviewsResponse {});
+        };
+        drop(conn);
+        let Some(target) = Target::of(&m) else { return Ok(pb::SetLinkPreviewsResponse {}) };
+        let to = self.audience(target).await?;
+        for preview in r.previews {
+            let mut data = serde_json::json!({ "messageId": m.id, "preview": preview });
+            match target {
+                Target::Channel(c) => data["channelId"] = serde_json::json!(c),
+                Target::Conversation(c) => data["conversationId"] = serde_json::json!(c),
+            }
+            self.publish(to.clone(), "linkPreview:ready", data).await;
+        }
+        Ok(pb::SetLinkPreviewsResponse {})
+    }
 }

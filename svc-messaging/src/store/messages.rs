@@ -26,6 +26,8 @@ pub struct Message {
     pub edited_at: Option<DateTime<Utc>>,
     /// `[pb::Attachment]` as JSON.
     pub attachments: serde_json::Value,
+    /// `[pb::LinkPreview]` as JSON.
+    pub link_previews: serde_json::Value,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, m: &Message) -> QueryResult<()> {
@@ -281,6 +283,16 @@ pub async fn soft_delete(conn: &mut AsyncPgConnection, id: MessageId) -> QueryRe
         .optional()
 }
 
+/// Stores a message's link previews unless it was deleted; the message.
+pub async fn set_link_previews(conn: &mut AsyncPgConnection, id: MessageId, previews: &serde_json::Value) -> QueryResult<Option<Message>> {
+    diesel::update(messages::table.find(id).filter(messages::is_deleted.eq(false)))
+        .set(messages::link_previews.eq(previews))
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// A reply was deleted: its thread counts one fewer.
 pub async fn drop_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -> QueryResult<()> {
     diesel::update(messages::table.find(parent).filter(messages::reply_count.gt(0)))
@@ -429,7 +441,7 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
             ORDER BY {order}
             LIMIT $10)
          SELECT c.id, c.workspace_id, c.channel_id, c.conversation_id, c.author_id, c.content, c.parent_id, c.sequence,
-                c.reply_count, c.is_deleted, c.client_msg_id, c.created_at, c.updated_at, c.edited_at, c.attachments,
+                c.reply_count, c.is_deleted, c.client_msg_id, c.created_at, c.updated_at, c.edited_at, c.attachments, c.link_previews,
                 CASE WHEN $3 = '' THEN 0::float8
                      ELSE ts_rank(c.search_vector, websearch_to_tsquery('simple', $3))::float8
                           + CASE WHEN c.content ILIKE $4 THEN 0.05 ELSE 0 END END AS rank
