@@ -183,6 +183,15 @@ impl Api {
         Resp { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers }
     }
 
+    /// A multipart upload of a form built by the caller (any part order).
+    pub async fn upload_form(&self, path: &str, token: &str, form: reqwest::multipart::Form) -> Resp {
+        let resp = self.http.post(format!("{}{path}", self.base)).bearer_auth(token).multipart(form).send().await.expect("upload");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        Resp { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers }
+    }
+
     /// The raw bytes of a GET (downloads), with extra headers.
     pub async fn fetch(
         &self,

@@ -59,6 +59,8 @@ pub struct Clients {
     pub messaging: MessagingServiceClient<Channel>,
     pub presence: PresenceServiceClient<Channel>,
     pub files: FilesServiceClient<Channel>,
+    /// svc-files for uploads and downloads: no limit on a call's duration.
+    pub file_streams: FilesServiceClient<Channel>,
     pub scheduler: SchedulerServiceClient<Channel>,
     pub notify: NotifyServiceClient<Channel>,
     /// Each service's channel, for health checks.
@@ -73,6 +75,7 @@ impl Clients {
             messaging: ocomms_runtime::sized!(MessagingServiceClient::new(ch(&urls.messaging)?)),
             presence: ocomms_runtime::sized!(PresenceServiceClient::new(ch(&urls.presence)?)),
             files: ocomms_runtime::sized!(FilesServiceClient::new(ch(&urls.files)?)),
+            file_streams: ocomms_runtime::sized!(FilesServiceClient::new(ocomms_runtime::grpc::stream_channel(&urls.files)?)),
             scheduler: ocomms_runtime::sized!(SchedulerServiceClient::new(ch(&urls.scheduler)?)),
             notify: ocomms_runtime::sized!(NotifyServiceClient::new(ch(&urls.notify)?)),
             health: urls.all().into_iter().map(|(n, u)| Ok((n, ch(u)?))).collect::<anyhow::Result<_>>()?,

@@ -41,6 +41,7 @@ pub enum Bucket {
     Messages,
     /// Typing indicators: over the limit they are dropped silently (seed 5.8).
     Typing,
+    Upload,
     Default,
 }
 
@@ -51,6 +52,7 @@ impl Bucket {
             Self::SignUp | Self::PasswordReset => (3, Duration::from_secs(60)),
             Self::Messages => (10, Duration::from_secs(60)),
             Self::Typing => (30, Duration::from_secs(60)),
+            Self::Upload => (20, Duration::from_secs(3600)),
             Self::Default => (100, Duration::from_secs(60)),
         }
     }
@@ -62,6 +64,7 @@ impl Bucket {
             Self::PasswordReset => "reset",
             Self::Messages => "msg",
             Self::Typing => "typing",
+            Self::Upload => "upload",
             Self::Default => "default",
         }
     }
@@ -79,7 +82,11 @@ impl Bucket {
             | "/api/auth/reset-password"
             | "/ocomms.auth.v1.AuthService/ForgetPassword"
             | "/ocomms.auth.v1.AuthService/ResetPassword" => Self::PasswordReset,
-            "/ocomms.messaging.v1.MessagingService/SendMessage" => Self::Messages,
+            // A scheduled message is a message sent later: same allowance.
+            "/ocomms.messaging.v1.MessagingService/SendMessage"
+            | "/api/scheduled-messages"
+            | "/ocomms.scheduler.v1.SchedulerService/CreateScheduledMessage" => Self::Messages,
+            "/api/upload/attachment" | "/api/upload/avatar" | "/api/upload/emoji" | "/ocomms.files.v1.FilesService/Upload" => Self::Upload,
             p if p.ends_with("/messages") && (p.starts_with("/api/channels/") || p.starts_with("/api/conversations/")) => Self::Messages,
             _ => Self::Default,
         }
@@ -88,7 +95,7 @@ impl Bucket {
     /// Whether a signed-in caller spends their account's allowance here
     /// (else the client address's, always).
     pub fn per_account(self) -> bool {
-        matches!(self, Self::Messages | Self::Typing | Self::Default)
+        matches!(self, Self::Messages | Self::Typing | Self::Upload | Self::Default)
     }
 }
 
@@ -114,7 +121,8 @@ pub struct Limiter {
     store: Arc<Store>,
 }
 
-const BUCKETS: [Bucket; 6] = [Bucket::SignIn, Bucket::SignUp, Bucket::PasswordReset, Bucket::Messages, Bucket::Typing, Bucket::Default];
+const BUCKETS: [Bucket; 7] =
+    [Bucket::SignIn, Bucket::SignUp, Bucket::PasswordReset, Bucket::Messages, Bucket::Typing, Bucket::Upload, Bucket::Default];
 
 impl Limiter {
     pub fn off() -> Self {

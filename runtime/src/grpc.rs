@@ -90,6 +90,18 @@ pub fn channel(url: &str) -> anyhow::Result<Channel> {
     Ok(endpoint.connect_lazy())
 }
 
+/// Like [`channel`], without the 30 s limit on a call: for streams that
+/// take as long as the client does (uploads on a slow link). Idle peers are
+/// still caught by HTTP/2 keep-alive.
+pub fn stream_channel(url: &str) -> anyhow::Result<Channel> {
+    let endpoint = Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(20));
+    Ok(endpoint.connect_lazy())
+}
+
 /// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -53,9 +53,23 @@ impl Engine {
             let me = me.clone();
             async move { me.message_deleted(job).await }
         });
+        // In process, a consumer runs inside the producer's relay: slow
+        // pages must not hold up svc-messaging's other jobs, so the fetch
+        // runs on its own (a preview is best-effort: a crash loses it).
+        let inline = broker.is_amqp();
         broker.consume("files.link-previews", &[MESSAGE_LINKS], move |job| {
             let me = self.clone();
-            async move { me.link_previews(job).await }
+            async move {
+                if inline {
+                    return me.link_previews(job).await;
+                }
+                tokio::spawn(async move {
+                    if let Err(e) = me.link_previews(job).await {
+                        tracing::warn!(error = format!("{e:#}"), "link previews failed");
+                    }
+                });
+                Ok(())
+            }
         });
     }
 

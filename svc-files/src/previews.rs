@@ -62,7 +62,15 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let s = ip.segments();
-    // NAT64 (64:ff9b::/96 and 64:ff9b:1::/48): the embedded IPv4 decides.
+    // Local-use NAT64 (64:ff9b:1::/48) embeds the address elsewhere: refused.
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+        return false;
+    }
+    // SIIT (::ffff:0:0/96): refused.
+    if s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
+        return false;
+    }
+    // Well-known NAT64 (64:ff9b::/96): the embedded IPv4 decides.
     if s[0] == 0x64 && s[1] == 0xff9b {
         let o = ip.octets();
         return is_public_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
@@ -238,6 +246,8 @@ mod tests {
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:1::1",
+            "64:ff9b:1::5db8:d70e",
+            "::ffff:0:7f00:1",
             "2001:db8::1",
             "2001::1",
             "::127.0.0.1",

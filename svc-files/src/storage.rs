@@ -59,6 +59,7 @@ impl Storage {
             None => {
                 let dir = PathBuf::from(upload_dir);
                 tokio::fs::create_dir_all(dir.join("tmp")).await?;
+                sweep_tmp(&dir.join("tmp")).await;
                 Ok(Self::Local { dir })
             }
         }
@@ -172,6 +173,17 @@ impl Storage {
     }
 }
 
+/// Part files older than an hour are from a process that died mid-upload.
+async fn sweep_tmp(tmp: &Path) {
+    let Ok(mut entries) = tokio::fs::read_dir(tmp).await else { return };
+    while let Ok(Some(e)) = entries.next_entry().await {
+        let old = e.metadata().await.ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() > 3600);
+        if old {
+            let _ = tokio::fs::remove_file(e.path()).await;
+        }
+    }
+}
+
 /// An object being written.
 pub enum Writer {
     Local {
@@ -245,6 +257,7 @@ impl Writer {
                 Ok(())
             }
             Self::S3 { upload_id: None, client, bucket, key, content_type, buf, .. } => {
+                // Nothing left to abort once this is sent.
                 let body = std::mem::take(buf);
                 client
                     .put_object()
@@ -272,6 +285,8 @@ impl Writer {
                         .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(std::mem::take(parts))).build())
                         .send()
                         .await?;
+                    // Complete: nothing to abort on drop.
+                    *upload_id = None;
                     anyhow::Ok(())
                 }
                 .await;
@@ -284,18 +299,41 @@ impl Writer {
     }
 
     /// Drops what was written.
-    pub async fn abort(self) {
-        match self {
-            Self::Local { file, tmp, .. } => {
-                drop(file);
+    pub async fn abort(mut self) {
+        match &mut self {
+            Self::Local { tmp, .. } => {
                 let _ = tokio::fs::remove_file(&tmp).await;
             }
-            Self::S3 { client, bucket, key, upload_id: Some(id), .. } => {
-                if let Err(e) = client.abort_multipart_upload().bucket(bucket).key(key).upload_id(id).send().await {
+            Self::S3 { client, bucket, key, upload_id, .. } => {
+                if let Some(id) = upload_id.take()
+                    && let Err(e) = client.abort_multipart_upload().bucket(bucket.as_str()).key(key.as_str()).upload_id(id).send().await
+                {
                     tracing::warn!(error = %e, "aborting an S3 multipart upload failed (the bucket's lifecycle rule removes it)");
                 }
             }
-            Self::S3 { .. } => {}
+        }
+    }
+}
+
+/// A writer dropped unfinished (its request was cancelled mid-await)
+/// leaves nothing behind either: the local part file is removed (after a
+/// finish it was renamed away), an unfinished multipart upload aborted.
+impl Drop for Writer {
+    fn drop(&mut self) {
+        match self {
+            Self::Local { tmp, .. } => {
+                let _ = std::fs::remove_file(&*tmp);
+            }
+            Self::S3 { client, bucket, key, upload_id, .. } => {
+                if let Some(id) = upload_id.take()
+                    && let Ok(rt) = tokio::runtime::Handle::try_current()
+                {
+                    let (client, bucket, key) = (client.clone(), bucket.clone(), key.clone());
+                    rt.spawn(async move {
+                        let _ = client.abort_multipart_upload().bucket(bucket).key(key).upload_id(id).send().await;
+                    });
+                }
+            }
         }
     }
 }

@@ -19,6 +19,8 @@ pub const CLOCK_SKEW: Duration = Duration::seconds(60);
 pub const HORIZON: Duration = Duration::days(366);
 /// Messages: the same limit as svc-messaging's.
 pub const MAX_CONTENT_CHARS: usize = 40_000;
+/// Scheduled messages one user may have waiting.
+pub const MAX_PENDING: i64 = 1000;
 /// A reminder's own text.
 pub const MAX_REMINDER_TEXT_CHARS: usize = 1_000;
 

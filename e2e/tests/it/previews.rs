@@ -37,6 +37,11 @@ async fn a_preview_reaches_exactly_who_sees_the_message() {
     let last = page["messages"].as_array().and_then(|m| m.last()).cloned().expect("a message");
     assert_eq!(last["linkPreviews"][0]["title"], "Release notes", "history carries it");
 
+    // Edited to drop the link, the message drops its preview.
+    let mid = sent["id"].as_str().expect("id");
+    let edited = api.patch(&format!("/api/messages/{mid}"), &r.ann.token, json!({ "content": "notes: gone" })).await.expect(200);
+    assert_eq!(edited["linkPreviews"], json!([]));
+
     // In a private channel Bob is not in, he hears nothing of its previews.
     api.post(&format!("/api/channels/{}/messages", secret["id"].as_str().expect("id")), &r.ann.token, json!({ "content": link }))
         .await

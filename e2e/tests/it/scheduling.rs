@@ -49,6 +49,10 @@ async fn a_scheduled_message_arrives_live_once_and_a_failed_one_tells_its_author
     assert_eq!(copies, 1, "sent exactly once");
     bob.expect_no_event("message:new", QUIET).await.expect("no second copy");
 
+    // Nobody else may use the scheduler's client ids.
+    let fake = json!({ "content": "impostor", "clientMsgId": format!("scheduled:{id}") });
+    api.post(&format!("/api/channels/{}/messages", r.channel), &r.bob.token, fake).await.expect_error(400, "VALIDATION_ERROR");
+
     // A sent one can no longer change.
     api.patch(&format!("/api/scheduled-messages/{id}"), &r.ann.token, json!({ "content": "too late" })).await.expect_error(409, "CONFLICT");
 

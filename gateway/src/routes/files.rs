@@ -16,7 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, path_id};
+use crate::extract::{ApiQuery, Caller, path_id};
 
 /// The largest request an upload route reads: the biggest kind (25 MB)
 /// and room for the form's other parts. Each kind's own limit is
@@ -34,46 +34,76 @@ fn multipart_error(e: &MultipartError) -> ApiError {
 pub async fn upload_attachment(
     State(s): State<AppState>,
     caller: Caller,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<pb::File>> {
-    let up = upload(&s, &caller, "attachment", mp).await?;
+    let up = upload(&s, &caller, "attachment", q, mp).await?;
     up.file.map(Json).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no file in the answer"))
 }
 
 pub async fn upload_avatar(
     State(s): State<AppState>,
     caller: Caller,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<pb::File>> {
-    let up = upload(&s, &caller, "avatar", mp).await?;
+    let up = upload(&s, &caller, "avatar", q, mp).await?;
     up.file.map(Json).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no file in the answer"))
 }
 
 pub async fn upload_emoji(
     State(s): State<AppState>,
     caller: Caller,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<pb::Emoji>)> {
-    let up = upload(&s, &caller, "emoji", mp).await?;
+    let up = upload(&s, &caller, "emoji", q, mp).await?;
     up.emoji.map(|e| (StatusCode::CREATED, Json(e))).ok_or_else(|| ApiError::new(ErrorCode::Internal, "no emoji in the answer"))
 }
 
+/// `workspaceId` and `name` may also come in the query string.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UploadQuery {
+    workspace_id: Option<String>,
+    name: Option<String>,
+}
+
+/// Aborts the spawned call when the handler is dropped (the client went
+/// away): svc-files then sees the stream fail and stores nothing.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Reads the form: text fields (`workspaceId`, `name`) first, then `file`,
-/// whose chunks go to svc-files as they arrive.
-async fn upload(s: &AppState, caller: &Caller, kind: &str, mp: Result<Multipart, MultipartRejection>) -> ApiResult<pb::UploadResponse> {
+/// whose chunks go to svc-files as they arrive. svc-files stores the file
+/// only once the whole form was read and the last message says so
+/// (`finish`): a form that turns out wrong after the file (a field after
+/// it, a second file) or a client that goes away stores nothing.
+async fn upload(
+    s: &AppState,
+    caller: &Caller,
+    kind: &str,
+    q: UploadQuery,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<pb::UploadResponse> {
     let mut mp = mp.map_err(|e| ApiError::validation(format!("send multipart/form-data with a `file` part ({})", e.body_text())))?;
-    let mut workspace_id = None;
-    let mut name = None;
-    let mut answer = None;
+    let mut workspace_id = q.workspace_id;
+    let mut name = q.name;
+    let mut sending: Option<(tokio::sync::mpsc::Sender<pb::UploadRequest>, AbortOnDrop<Result<tonic::Response<pb::UploadResponse>, tonic::Status>>)> = None;
     while let Some(field) = mp.next_field().await.map_err(|e| multipart_error(&e))? {
         let field_name = field.name().unwrap_or_default().to_owned();
         match field_name.as_str() {
-            "workspaceId" | "name" if answer.is_some() => {
-                return Err(ApiError::validation("send workspaceId and name before file"));
+            "workspaceId" | "name" if sending.is_some() => {
+                return Err(ApiError::validation("send workspaceId and name before file (or in the query string)"));
             }
             "workspaceId" => workspace_id = Some(field.text().await.map_err(|e| multipart_error(&e))?),
             "name" => name = Some(field.text().await.map_err(|e| multipart_error(&e))?),
-            "file" if answer.is_some() => return Err(ApiError::validation("one file per upload")),
+            "file" if sending.is_some() => return Err(ApiError::validation("one file per upload")),
             "file" => {
                 let start = pb::UploadStart {
                     kind: kind.to_owned(),
@@ -81,48 +111,58 @@ async fn upload(s: &AppState, caller: &Caller, kind: &str, mp: Result<Multipart,
                     workspace_id: workspace_id.clone().filter(|w: &String| !w.trim().is_empty()),
                     emoji_name: name.clone(),
                 };
-                answer = Some(stream_file(s, caller, start, field).await?);
+                match stream_file(s, caller, start, field).await? {
+                    Streamed::Sent(tx, call) => sending = Some((tx, call)),
+                    // svc-files refused on the way: its answer says why.
+                    Streamed::Refused(call) => return finish(call).await,
+                }
             }
             // Other parts are skipped.
             _ => {}
         }
     }
-    answer.ok_or_else(|| ApiError::validation("no file part").with_details(serde_json::json!({ "field": "file" })))
+    let (tx, call) = sending.ok_or_else(|| ApiError::validation("no file part").with_details(serde_json::json!({ "field": "file" })))?;
+    // The whole form was read: the file is complete.
+    let _ = tx.send(pb::UploadRequest { start: None, data: Vec::new(), finish: true }).await;
+    drop(tx);
+    finish(call).await
 }
 
-async fn stream_file(s: &AppState, caller: &Caller, start: pb::UploadStart, mut field: Field<'_>) -> ApiResult<pb::UploadResponse> {
+type Call = AbortOnDrop<Result<tonic::Response<pb::UploadResponse>, tonic::Status>>;
+
+enum Streamed {
+    /// Every chunk went; the stream is still open for `finish`.
+    Sent(tokio::sync::mpsc::Sender<pb::UploadRequest>, Call),
+    /// svc-files stopped reading: it refused the upload.
+    Refused(Call),
+}
+
+async fn finish(mut call: Call) -> ApiResult<pb::UploadResponse> {
+    let answer = (&mut call.0).await.map_err(|e| ApiError::new(ErrorCode::Internal, format!("upload task: {e}")))??;
+    Ok(answer.into_inner())
+}
+
+async fn stream_file(s: &AppState, caller: &Caller, start: pb::UploadStart, mut field: Field<'_>) -> ApiResult<Streamed> {
     let (tx, rx) = tokio::sync::mpsc::channel::<pb::UploadRequest>(4);
-    let mut client = s.clients.files.clone();
+    let mut client = s.clients.file_streams.clone();
     let req = caller.req(ReceiverStream::new(rx));
-    let call = tokio::spawn(async move { client.upload(req).await });
-    let mut body_error = None;
-    if tx.send(pb::UploadRequest { start: Some(start), data: Vec::new() }).await.is_ok() {
-        loop {
-            match field.chunk().await {
-                Ok(Some(chunk)) => {
-                    // svc-files stopped reading (it refused the upload):
-                    // its answer says why.
-                    if tx.send(pb::UploadRequest { start: None, data: chunk.to_vec() }).await.is_err() {
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    body_error = Some(multipart_error(&e));
-                    break;
+    let call = AbortOnDrop(tokio::spawn(async move { client.upload(req).await }));
+    if tx.send(pb::UploadRequest { start: Some(start), data: Vec::new(), finish: false }).await.is_err() {
+        return Ok(Streamed::Refused(call));
+    }
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                if tx.send(pb::UploadRequest { start: None, data: chunk.to_vec(), finish: false }).await.is_err() {
+                    return Ok(Streamed::Refused(call));
                 }
             }
+            Ok(None) => return Ok(Streamed::Sent(tx, call)),
+            // The client's body broke off: dropping the call aborts it, and
+            // svc-files stores nothing.
+            Err(e) => return Err(multipart_error(&e)),
         }
     }
-    if let Some(e) = body_error {
-        // The client's body broke off: svc-files sees the stream fail and
-        // stores nothing.
-        call.abort();
-        return Err(e);
-    }
-    drop(tx);
-    let answer = call.await.map_err(|e| ApiError::new(ErrorCode::Internal, format!("upload task: {e}")))??;
-    Ok(answer.into_inner())
 }
 
 /// `bytes=a-b` or `bytes=a-`: one range, else none (the whole file).
@@ -171,7 +211,7 @@ async fn serve(s: &AppState, caller: &Caller, id: &str, headers: &HeaderMap, thu
         range_start: range.map(|(a, _)| a),
         range_end: range.and_then(|(_, b)| b),
     };
-    let mut stream = s.clients.files.clone().download(caller.req(req)).await?.into_inner();
+    let mut stream = s.clients.file_streams.clone().download(caller.req(req)).await?.into_inner();
     let info = stream
         .message()
         .await?
@@ -180,7 +220,8 @@ async fn serve(s: &AppState, caller: &Caller, id: &str, headers: &HeaderMap, thu
     let mut resp = Response::builder()
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox")
-        .header(header::CACHE_CONTROL, "private, max-age=3600")
+        // Access can end (a message deleted, a member removed): never reused unchecked.
+        .header(header::CACHE_CONTROL, "private, no-cache")
         .header(header::ACCEPT_RANGES, "bytes");
     if info.partial && info.start > info.end {
         let resp = resp

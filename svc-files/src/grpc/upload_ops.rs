@@ -66,12 +66,18 @@ impl FilesApi {
         // The head tells the type (and usually an image's size).
         let mut head = first.data;
         over(head.len() as u64)?;
-        let mut ended = false;
+        let mut finished = first.finish;
+        let mut ended = finished;
         while head.len() < domain::SNIFF_BYTES {
             match stream.message().await.map_err(|s| stream_error(&s))? {
                 Some(m) => {
                     head.extend_from_slice(&m.data);
                     over(head.len() as u64)?;
+                    if m.finish {
+                        finished = true;
+                        ended = true;
+                        break;
+                    }
                 }
                 None => {
                     ended = true;
@@ -91,9 +97,16 @@ impl FilesApi {
                     Some(m) => {
                         all.extend_from_slice(&m.data);
                         over(all.len() as u64)?;
+                        if m.finish {
+                            finished = true;
+                            ended = true;
+                        }
                     }
                     None => ended = true,
                 }
+            }
+            if !finished {
+                return Err(cut_off());
             }
             let side = if kind == Kind::Emoji { domain::EMOJI_SIDE } else { domain::AVATAR_SIDE };
             let enc = images::reencode(all, mime, side).await?;
@@ -115,9 +128,16 @@ impl FilesApi {
                             size += m.data.len() as u64;
                             over(size)?;
                             writer.write(&m.data).await.map_err(ServiceError::unavailable)?;
+                            if m.finish {
+                                finished = true;
+                                ended = true;
+                            }
                         }
                         None => ended = true,
                     }
+                }
+                if !finished {
+                    return Err(cut_off());
                 }
                 Ok(())
             }
@@ -255,6 +275,11 @@ impl FilesApi {
         }
         Ok(())
     }
+}
+
+/// The stream ended without its `finish` message: the client went away.
+fn cut_off() -> ServiceError {
+    ServiceError::validation("file", "the upload was cut off before its end")
 }
 
 fn name_taken(name: &str) -> ServiceError {

@@ -126,8 +126,24 @@ pub async fn upload(
     bytes: &[u8],
     chunk: usize,
 ) -> Result<pb::UploadResponse, tonic::Status> {
-    let mut msgs = vec![pb::UploadRequest { start: Some(start), data: Vec::new() }];
-    msgs.extend(bytes.chunks(chunk.max(1)).map(|c| pb::UploadRequest { start: None, data: c.to_vec() }));
+    send(app, token, start, bytes, chunk, true).await
+}
+
+/// Uploads, ending the stream with the `finish` message or not (a client
+/// that went away).
+pub async fn send(
+    app: &App,
+    token: &str,
+    start: pb::UploadStart,
+    bytes: &[u8],
+    chunk: usize,
+    finish: bool,
+) -> Result<pb::UploadResponse, tonic::Status> {
+    let mut msgs = vec![pb::UploadRequest { start: Some(start), ..Default::default() }];
+    msgs.extend(bytes.chunks(chunk.max(1)).map(|c| pb::UploadRequest { data: c.to_vec(), ..Default::default() }));
+    if finish {
+        msgs.push(pb::UploadRequest { finish: true, ..Default::default() });
+    }
     app.client.clone().upload(authed(token, tokio_stream::iter(msgs))).await.map(tonic::Response::into_inner)
 }
 

@@ -50,6 +50,12 @@ async fn types_come_from_the_bytes_and_refused_uploads_leave_nothing() {
         let e = upload(&app, &ann, start(kind, "f"), &bytes, 64 * 1024).await.expect_err(want);
         assert_eq!(code(&e), want, "{kind}: {e:?}");
     }
+    // A stream that ends without saying it is complete (the client went
+    // away mid-upload) stores nothing, whatever its kind.
+    for kind in ["attachment", "avatar"] {
+        let e = send(&app, &ann, start(kind, "cut.png"), &png(300, 300), 1000, false).await.expect_err("cut off");
+        assert_eq!(code(&e), "VALIDATION_ERROR", "{kind}");
+    }
     // Over a kind's limit: refused as the stream passes it.
     let e =
         upload(&app, &ann, pb::UploadStart { workspace_id: None, ..start("avatar", "a.png") }, &pdf(10), 10).await.expect_err("pdf avatar");

@@ -22,6 +22,12 @@ impl MessagingApi {
         let target = target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?;
         let content = domain::content(&r.content, !r.attachment_ids.is_empty())?;
         let client_msg_id = domain::client_msg_id(r.client_msg_id.as_deref())?;
+        // `scheduled:<id>` belongs to svc-scheduler's sends (exactly once).
+        if client_msg_id.as_deref().is_some_and(|c| c.starts_with("scheduled:"))
+            && !ocomms_runtime::identity::has_service_credential(req.metadata(), self.access.identity.service_token())
+        {
+            return Err(ServiceError::validation("clientMsgId", "the prefix scheduled: is reserved"));
+        }
         let parent_id: Option<MessageId> = ids::parse_opt("parentId", r.parent_id.as_deref())?;
 
         let place = self.place(req.metadata(), &p, target).await?;
@@ -317,7 +323,27 @@ impl MessagingApi {
         }
         place.check_can_post()?;
         let mut conn = self.conn().await?;
-        let edited = store::edit(&mut conn, m.id, &content).await?;
+        // Previews of links the edit removed go; links it added get theirs.
+        let links = domain::links(&content);
+        let kept: Vec<pb::LinkPreview> = serde_json::from_value::<Vec<pb::LinkPreview>>(m.link_previews.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| links.contains(&p.url))
+            .collect();
+        let missing: Vec<String> = links.iter().filter(|u| !kept.iter().any(|p| &p.url == *u)).cloned().collect();
+        let kept = serde_json::to_value(kept).map_err(ServiceError::internal)?;
+        let (id, author) = (m.id, m.author_id);
+        let edited = conn
+            .transaction::<_, ServiceError, _>(async move |conn| {
+                let edited = store::edit(conn, id, &content, &kept).await?;
+                if !missing.is_empty() {
+                    let job = pb::MessageLinksJob { message_id: id.to_string(), author_id: author.to_string(), urls: missing };
+                    ocomms_runtime::jobs::enqueue_all(conn, MESSAGE_LINKS, &[job]).await.map_err(ServiceError::internal)?;
+                }
+                Ok(edited)
+            })
+            .await?;
+        self.relay.wake();
         let out = one_message_pb(&mut conn, &edited).await?;
         drop(conn);
         let to = self.audience(place.target).await?;

@@ -14,7 +14,14 @@ impl MessagingApi {
         let p = self.access.principal(req.metadata()).await?;
         let r = req.get_ref();
         let place = match r.message_id.as_deref() {
-            Some(id) => self.visible_message(req.metadata(), &p, "messageId", id).await?.1,
+            Some(id) => {
+                let (m, place) = self.visible_message(req.metadata(), &p, "messageId", id).await?;
+                // A deleted message is gone for its files and reminders too.
+                if m.is_deleted {
+                    return Err(ServiceError::not_found("message"));
+                }
+                place
+            }
             None => self.place(req.metadata(), &p, target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?).await?,
         };
         if r.post {
@@ -41,8 +48,16 @@ impl MessagingApi {
         }
         let r = req.into_inner();
         let id: MessageId = ids::parse("messageId", &r.message_id)?;
-        let previews = serde_json::to_value(&r.previews).map_err(ServiceError::internal)?;
         let mut conn = self.conn().await?;
+        let Some(current) = store::get(&mut conn, id).await? else { return Ok(pb::SetLinkPreviewsResponse {}) };
+        // Only links the message still has (it may have been edited since),
+        // in its order; those already there stay.
+        let links = crate::domain::links(&current.content);
+        let existing: Vec<pb::LinkPreview> = serde_json::from_value(current.link_previews.clone()).unwrap_or_default();
+        let incoming: Vec<pb::LinkPreview> = r.previews.into_iter().filter(|p| links.contains(&p.url)).collect();
+        let merged: Vec<&pb::LinkPreview> =
+            links.iter().filter_map(|u| incoming.iter().find(|p| &p.url == u).or_else(|| existing.iter().find(|p| &p.url == u))).collect();
+        let previews = serde_json::to_value(&merged).map_err(ServiceError::internal)?;
         let Some(m) = store::set_link_previews(&mut conn, id, &previews).await? else {
             // Deleted meanwhile (or never stored): nothing to show.
             return Ok(pb::SetLinkPreviewsResponse {});
@@ -50,7 +65,7 @@ impl MessagingApi {
         drop(conn);
         let Some(target) = Target::of(&m) else { return Ok(pb::SetLinkPreviewsResponse {}) };
         let to = self.audience(target).await?;
-        for preview in r.previews {
+        for preview in incoming {
             let mut data = serde_json::json!({ "messageId": m.id, "preview": preview });
             match target {
                 Target::Channel(c) => data["channelId"] = serde_json::json!(c),

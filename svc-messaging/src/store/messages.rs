@@ -264,9 +264,15 @@ pub async fn insert_mentions(conn: &mut AsyncPgConnection, m: &Message, who: &[(
     diesel::insert_into(mm::table).values(rows).on_conflict_do_nothing().execute(conn).await.map(drop)
 }
 
-pub async fn edit(conn: &mut AsyncPgConnection, id: MessageId, content: &str) -> QueryResult<Message> {
+/// New text, and the link previews that still apply to it.
+pub async fn edit(conn: &mut AsyncPgConnection, id: MessageId, content: &str, previews: &serde_json::Value) -> QueryResult<Message> {
     diesel::update(messages::table.find(id))
-        .set((messages::content.eq(content), messages::edited_at.eq(diesel::dsl::now), messages::updated_at.eq(diesel::dsl::now)))
+        .set((
+            messages::content.eq(content),
+            messages::link_previews.eq(previews),
+            messages::edited_at.eq(diesel::dsl::now),
+            messages::updated_at.eq(diesel::dsl::now),
+        ))
         .returning(Message::as_returning())
         .get_result(conn)
         .await

@@ -34,6 +34,9 @@ impl SchedulerApi {
             policy::can_post(&self.messaging, &self.identity, req.metadata(), r.channel_id.as_deref(), r.conversation_id.as_deref())
                 .await?;
         let mut conn = self.conn().await?;
+        if scheduled::count_pending(&mut conn, p.user_id).await? >= domain::MAX_PENDING {
+            return Err(ServiceError::validation("scheduledFor", format!("at most {} scheduled messages may wait at once", domain::MAX_PENDING)));
+        }
         let row = scheduled::insert(
             &mut conn,
             &scheduled::New {

@@ -70,11 +70,13 @@ pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryR
     .await
 }
 
-/// The user's live reminders (pending, snoozed, fired), soonest first.
+/// The user's live reminders: pending and snoozed ones first, soonest
+/// first, then fired ones, latest first (at most 500).
 pub async fn list_for(conn: &mut AsyncPgConnection, user: UserId) -> diesel::QueryResult<Vec<Reminder>> {
     diesel::sql_query(format!(
         "SELECT {COLS} FROM reminders WHERE user_id = $1 AND status IN ('pending', 'snoozed', 'fired')
-          ORDER BY remind_at, id LIMIT 500"
+          ORDER BY status = 'fired', CASE WHEN status <> 'fired' THEN remind_at END ASC, remind_at DESC, id
+          LIMIT 500"
     ))
     .bind::<SqlUuid, _>(user)
     .load(conn)

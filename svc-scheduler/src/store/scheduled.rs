@@ -66,10 +66,16 @@ pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryR
     .await
 }
 
-/// The author's scheduled messages, cancelled ones left out, soonest first.
+/// The author's scheduled messages, cancelled ones left out: those still
+/// to send first, soonest first, then the sent and failed ones, latest
+/// first (at most 500).
 pub async fn list_for(conn: &mut AsyncPgConnection, author: UserId) -> diesel::QueryResult<Vec<Scheduled>> {
     diesel::sql_query(format!(
-        "SELECT {COLS} FROM scheduled_messages WHERE author_id = $1 AND status <> 'cancelled' ORDER BY scheduled_for, id LIMIT 500"
+        "SELECT {COLS} FROM scheduled_messages WHERE author_id = $1 AND status <> 'cancelled'
+          ORDER BY status NOT IN ('pending', 'processing'),
+                   CASE WHEN status IN ('pending', 'processing') THEN scheduled_for END ASC,
+                   scheduled_for DESC, id
+          LIMIT 500"
     ))
     .bind::<SqlUuid, _>(author)
     .load(conn)
@@ -183,4 +189,18 @@ pub async fn mark_failed(conn: &mut AsyncPgConnection, id: ScheduledMessageId, e
     .get_result(conn)
     .await
     .optional()
+}
+
+/// How many of the author's messages wait to be sent.
+pub async fn count_pending(conn: &mut AsyncPgConnection, author: UserId) -> diesel::QueryResult<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let n: N = diesel::sql_query("SELECT count(*) AS n FROM scheduled_messages WHERE author_id = $1 AND status = 'pending'")
+        .bind::<SqlUuid, _>(author)
+        .get_result(conn)
+        .await?;
+    Ok(n.n)
 }
