@@ -117,6 +117,7 @@ pub async fn start(env: &Env) -> anyhow::Result<Stack> {
     messaging.files_url = url(3);
     notify.messaging_url = url(1);
     scheduler.messaging_url = url(1);
+    scheduler.files_url = url(3);
     files.messaging_url = url(1);
     for common in
         [&mut auth.common, &mut messaging.common, &mut presence.common, &mut files.common, &mut scheduler.common, &mut notify.common]

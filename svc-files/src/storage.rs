@@ -177,7 +177,8 @@ impl Storage {
 async fn sweep_tmp(tmp: &Path) {
     let Ok(mut entries) = tokio::fs::read_dir(tmp).await else { return };
     while let Ok(Some(e)) = entries.next_entry().await {
-        let old = e.metadata().await.ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() > 3600);
+        let old =
+            e.metadata().await.ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() > 3600);
         if old {
             let _ = tokio::fs::remove_file(e.path()).await;
         }

@@ -20,6 +20,7 @@ pub fn scheduled(r: &Scheduled) -> pb::ScheduledMessage {
         message_id: r.message_id.map(|m| m.to_string()),
         created_at: rfc3339(r.created_at),
         updated_at: rfc3339(r.updated_at),
+        attachment_ids: r.attachment_ids.iter().map(ToString::to_string).collect(),
     }
 }
 

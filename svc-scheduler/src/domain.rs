@@ -80,10 +80,11 @@ pub fn due_time(field: &str, raw: &str, now: DateTime<Utc>) -> ServiceResult<Dat
     Ok(at)
 }
 
-/// The content of a scheduled message: not blank, within the message limit.
-pub fn content(raw: &str) -> ServiceResult<String> {
+/// The content of a scheduled message: within the message limit, not blank
+/// unless it carries attachments.
+pub fn content(raw: &str, has_attachments: bool) -> ServiceResult<String> {
     let trimmed = raw.trim();
-    if trimmed.is_empty() {
+    if trimmed.is_empty() && !has_attachments {
         return Err(ServiceError::validation("content", "must not be empty"));
     }
     if raw.chars().count() > MAX_CONTENT_CHARS {
@@ -214,7 +215,8 @@ mod tests {
         assert_eq!(timezone(None).expect("utc"), Tz::UTC);
         assert!(recurrence(Some("hourly")).is_err());
         assert_eq!(recurrence(Some("weekly")).expect("ok"), Some(Recurrence::Weekly));
-        assert!(content("   ").is_err());
-        assert!(content(&"x".repeat(MAX_CONTENT_CHARS + 1)).is_err());
+        assert!(content("   ", false).is_err());
+        assert!(content("", true).is_ok(), "a file alone");
+        assert!(content(&"x".repeat(MAX_CONTENT_CHARS + 1), false).is_err());
     }
 }

@@ -149,6 +149,9 @@ impl Engine {
             conversation_id: row.conversation_id.map(|c| c.to_string()),
             content: row.content.clone(),
             client_msg_id: Some(format!("scheduled:{id}")),
+            // Sent under its own id: the attachments were claimed for it.
+            message_id: Some(id.to_string()),
+            attachment_ids: row.attachment_ids.iter().map(ToString::to_string).collect(),
             ..Default::default()
         };
         let sent =
@@ -174,6 +177,7 @@ impl Engine {
                             scheduled_message: Some(convert::scheduled(&failed)),
                         };
                         jobs::enqueue_all(conn, SCHEDULED_FAILED, &[job]).await?;
+                        release_attachments(conn, &failed).await?;
                     }
                     Ok(())
                 })
@@ -196,6 +200,17 @@ fn permanent_failure(e: &ServiceError) -> Option<String> {
         _ => return None,
     };
     Some(why)
+}
+
+/// A scheduled message that will not be sent lets go of its attachments:
+/// svc-files withdraws them and removes them later, as for a deleted
+/// message (call in the transaction that cancels or fails it).
+pub async fn release_attachments(conn: &mut AsyncPgConnection, row: &scheduled::Scheduled) -> anyhow::Result<()> {
+    if row.attachment_ids.is_empty() {
+        return Ok(());
+    }
+    let job = m::MessageDeletedJob { message_id: row.id.to_string() };
+    jobs::enqueue_all(conn, ocomms_proto::messaging::v1::jobs::MESSAGE_DELETED, &[job]).await
 }
 
 /// Fires the due reminders (in the caller's transaction).

@@ -35,16 +35,19 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let messaging = ocomms_runtime::sized!(MessagingServiceClient::new(ocomms_runtime::grpc::channel(&config.messaging_url)?));
     let broker = config.common.broker().await?;
     let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "scheduler");
+    let files = ocomms_runtime::sized!(ocomms_proto::files::v1::files_service_client::FilesServiceClient::new(
+        ocomms_runtime::grpc::channel(&config.files_url)?
+    ));
     let timer = engine::Timer::default();
     engine::Engine {
         pool: pool.clone(),
-        relay,
+        relay: relay.clone(),
         messaging: messaging.clone(),
         service_token: config.common.service_token.clone(),
         crash_at: config.crash_at.clone(),
     }
     .start(&broker, &config.common.database_url, timer.clone());
-    let api = grpc::SchedulerApi { pool, identity, messaging, timer };
+    let api = grpc::SchedulerApi { pool, identity, messaging, timer, files, relay };
     let routes = tonic::service::Routes::new(ocomms_runtime::sized!(SchedulerServiceServer::new(api)));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }

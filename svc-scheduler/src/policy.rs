@@ -60,3 +60,32 @@ pub async fn can_see_message(
     let req = m::CheckPlaceRequest { message_id: Some(message.to_string()), ..Default::default() };
     Ok(check(messaging, identity, meta, req).await?.workspace_id)
 }
+
+/// Claims the author's uploads for a scheduled message (svc-files checks
+/// they are theirs and unattached; the message is later sent under the
+/// scheduled message's id, so the claim carries over). The claimed ids.
+pub async fn claim_attachments(
+    files: &ocomms_proto::files::v1::files_service_client::FilesServiceClient<Channel>,
+    service_token: &str,
+    author: ocomms_runtime::ids::UserId,
+    id: crate::domain::ScheduledMessageId,
+    ws: WorkspaceId,
+    file_ids: &[String],
+) -> ServiceResult<Vec<uuid::Uuid>> {
+    if file_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let req = ocomms_proto::files::v1::ClaimAttachmentsRequest {
+        message_id: id.to_string(),
+        workspace_id: ws.to_string(),
+        file_ids: file_ids.to_vec(),
+    };
+    let claimed = files
+        .clone()
+        .claim_attachments(ocomms_runtime::identity::service_request(service_token, author, req))
+        .await
+        .map_err(|s| ServiceError::from_status(&s))?
+        .into_inner()
+        .files;
+    claimed.iter().map(|f| ids::parse("attachmentIds", &f.id)).collect()
+}

@@ -150,10 +150,8 @@ async fn avatars_point_profiles_at_them_and_admins_manage_custom_emoji() {
     let again = api.get(&format!("/api/workspaces/{}/members/{}/profile", r.ws, r.bob.id), &r.ann.token).await.expect(200);
     assert_eq!(again["avatarUrl"], avatar["url"], "the profile kept its avatar");
     // The emoji's workspace and name may come in the query string instead.
-    let by_query = api
-        .upload(&format!("/api/upload/emoji?workspaceId={}&name=tada", r.ws), &r.ann.token, &[], "t.png", png(32, 32))
-        .await
-        .expect(201);
+    let by_query =
+        api.upload(&format!("/api/upload/emoji?workspaceId={}&name=tada", r.ws), &r.ann.token, &[], "t.png", png(32, 32)).await.expect(201);
     assert_eq!(by_query["name"], "tada");
 
     let fields = [("workspaceId", r.ws.as_str()), ("name", "shipit")];

@@ -41,8 +41,15 @@ async fn a_scheduled_message_arrives_live_once_and_a_failed_one_tells_its_author
     let new = bob.event("message:new", DUE).await.expect("bob receives it live at its time");
     assert_eq!(new["message"]["content"], "standup in 5");
     assert_eq!(new["message"]["authorId"], r.ann.id);
-    let mine = api.get("/api/scheduled-messages", &r.ann.token).await.expect(200);
-    let row = &mine["scheduledMessages"][0];
+    // Marked sent once svc-messaging answered (just after the event left).
+    let mut row = serde_json::Value::Null;
+    for _ in 0..50 {
+        row = api.get("/api/scheduled-messages", &r.ann.token).await.expect(200)["scheduledMessages"][0].clone();
+        if row["status"] == "sent" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!((row["status"].as_str(), row["messageId"].as_str()), (Some("sent"), new["message"]["id"].as_str()));
     let page = api.get(&format!("/api/channels/{}/messages", r.channel), &r.bob.token).await.expect(200);
     let copies = page["messages"].as_array().expect("messages").iter().filter(|m| m["content"] == "standup in 5").count();
@@ -171,5 +178,46 @@ async fn a_custom_status_is_cleared_at_its_expiry_and_members_are_told() {
     assert_eq!(cleared["status"]["text"], serde_json::Value::Null);
     let profile = api.get(&format!("/api/workspaces/{}/members/{}/profile", r.ws, r.ann.id), &r.bob.token).await.expect(200);
     assert!(profile["status"]["text"].is_null(), "{profile}");
+    t.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_message_carries_its_attachments_and_a_cancelled_one_lets_them_go() {
+    let t = stack().await;
+    let api = t.api();
+    let r = room(&api).await;
+    let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("bob's socket");
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(4000, b'x');
+    let file = api.upload("/api/upload/attachment", &r.ann.token, &[], "agenda.pdf", pdf.clone()).await.expect(200);
+    let body = json!({ "channelId": r.channel, "content": "", "scheduledFor": in_secs(2), "attachmentIds": [file["id"]] });
+    let s = api.post("/api/scheduled-messages", &r.ann.token, body).await.expect(201);
+    assert_eq!(s["attachmentIds"][0], file["id"]);
+    // Claimed: it cannot go into another message meanwhile.
+    let again = json!({ "content": "now", "attachmentIds": [file["id"]] });
+    api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, again).await.expect_error(404, "NOT_FOUND");
+    let new = bob.event("message:new", DUE).await.expect("delivered at its time");
+    assert_eq!(new["message"]["id"], s["id"], "sent under the scheduled message's id");
+    assert_eq!(new["message"]["attachments"][0]["filename"], "agenda.pdf");
+    let (status, _, bytes) = api.fetch(file["url"].as_str().expect("url"), Some(&r.bob.token), &[]).await;
+    assert_eq!((status.as_u16(), bytes.len()), (200, pdf.len()), "members read it once it is sent");
+
+    // Cancelled before its time, its upload is withdrawn.
+    let other = api.upload("/api/upload/attachment", &r.ann.token, &[], "draft.pdf", pdf).await.expect(200);
+    let body = json!({ "channelId": r.channel, "content": "later", "scheduledFor": in_secs(3600), "attachmentIds": [other["id"]] });
+    let later = api.post("/api/scheduled-messages", &r.ann.token, body).await.expect(201);
+    api.call(Method::DELETE, &format!("/api/scheduled-messages/{}", later["id"].as_str().expect("id")), Some(&r.ann.token), None)
+        .await
+        .expect("call")
+        .expect(200);
+    let mut gone = false;
+    for _ in 0..50 {
+        if api.fetch(other["url"].as_str().expect("url"), Some(&r.ann.token), &[]).await.0 == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "a cancelled scheduled message's upload is withdrawn");
     t.stop().await.expect("stop");
 }

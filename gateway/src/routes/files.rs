@@ -94,7 +94,10 @@ async fn upload(
     let mut mp = mp.map_err(|e| ApiError::validation(format!("send multipart/form-data with a `file` part ({})", e.body_text())))?;
     let mut workspace_id = q.workspace_id;
     let mut name = q.name;
-    let mut sending: Option<(tokio::sync::mpsc::Sender<pb::UploadRequest>, AbortOnDrop<Result<tonic::Response<pb::UploadResponse>, tonic::Status>>)> = None;
+    let mut sending: Option<(
+        tokio::sync::mpsc::Sender<pb::UploadRequest>,
+        AbortOnDrop<Result<tonic::Response<pb::UploadResponse>, tonic::Status>>,
+    )> = None;
     while let Some(field) = mp.next_field().await.map_err(|e| multipart_error(&e))? {
         let field_name = field.name().unwrap_or_default().to_owned();
         match field_name.as_str() {

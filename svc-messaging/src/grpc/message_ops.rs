@@ -69,7 +69,13 @@ impl MessagingApi {
             "authorName": p.name,
             "excerpt": content.chars().take(200).collect::<String>(),
         });
-        let id = MessageId::new();
+        let id = match r.message_id.as_deref() {
+            None => MessageId::new(),
+            Some(raw) if ocomms_runtime::identity::has_service_credential(req.metadata(), self.access.identity.service_token()) => {
+                ids::parse("messageId", raw)?
+            }
+            Some(_) => return Err(ServiceError::validation("messageId", "set by the server")),
+        };
         let attachments = self.claim_attachments(&p, id, place.workspace_id, &r.attachment_ids).await?;
         let mut conn = self.conn().await?;
         let now = Utc::now();

@@ -19,6 +19,9 @@ pub struct SchedulerApi {
     pub messaging: MessagingServiceClient<Channel>,
     /// Woken when something may now be due sooner.
     pub timer: Timer,
+    /// svc-files, where attachments are claimed.
+    pub files: ocomms_proto::files::v1::files_service_client::FilesServiceClient<Channel>,
+    pub relay: ocomms_runtime::jobs::Relay,
 }
 
 impl SchedulerApi {

@@ -1,6 +1,7 @@
 //! Scheduled messages: create, list, change, cancel.
 
 use chrono::Utc;
+use diesel_async::AsyncConnection;
 use ocomms_proto::scheduler::v1 as pb;
 use ocomms_runtime::ids;
 use ocomms_runtime::{ServiceError, ServiceResult};
@@ -27,7 +28,7 @@ impl SchedulerApi {
     ) -> ServiceResult<pb::ScheduledMessage> {
         let p = self.identity.principal(req.metadata()).await?;
         let r = req.get_ref();
-        let content = domain::content(&r.content)?;
+        let content = domain::content(&r.content, !r.attachment_ids.is_empty())?;
         let at = domain::due_time("scheduledFor", &r.scheduled_for, Utc::now())?;
         let tz = domain::timezone(r.timezone.as_deref())?;
         let place =
@@ -35,11 +36,22 @@ impl SchedulerApi {
                 .await?;
         let mut conn = self.conn().await?;
         if scheduled::count_pending(&mut conn, p.user_id).await? >= domain::MAX_PENDING {
-            return Err(ServiceError::validation("scheduledFor", format!("at most {} scheduled messages may wait at once", domain::MAX_PENDING)));
+            return Err(ServiceError::validation(
+                "scheduledFor",
+                format!("at most {} scheduled messages may wait at once", domain::MAX_PENDING),
+            ));
         }
+        drop(conn);
+        let id = ScheduledMessageId::new();
+        let attachment_ids =
+            policy::claim_attachments(&self.files, self.identity.service_token(), p.user_id, id, place.workspace_id, &r.attachment_ids)
+                .await?;
+        let mut conn = self.conn().await?;
         let row = scheduled::insert(
             &mut conn,
             &scheduled::New {
+                id,
+                attachment_ids: &attachment_ids,
                 workspace_id: place.workspace_id,
                 author_id: p.user_id,
                 channel_id: place.channel_id,
@@ -72,7 +84,6 @@ impl SchedulerApi {
         let p = self.identity.principal(req.metadata()).await?;
         let r = req.get_ref();
         let id: ScheduledMessageId = ids::parse("scheduledMessageId", &r.scheduled_message_id)?;
-        let content = r.content.as_deref().map(domain::content).transpose()?;
         let at = r.scheduled_for.as_deref().map(|t| domain::due_time("scheduledFor", t, Utc::now())).transpose()?;
         let tz = r.timezone.as_deref().map(|z| domain::timezone(Some(z))).transpose()?;
         let mut conn = self.conn().await?;
@@ -80,7 +91,10 @@ impl SchedulerApi {
         if current.status != ScheduledStatus::Pending.as_str() {
             return Err(not_pending(Some(current)));
         }
-        let content = content.unwrap_or(current.content);
+        let content = match r.content.as_deref() {
+            Some(c) => domain::content(c, !current.attachment_ids.is_empty())?,
+            None => current.content,
+        };
         let at = at.unwrap_or(current.scheduled_for);
         let tz_name = tz.map_or(current.timezone, |t| t.name().to_owned());
         let Some(row) = scheduled::update_pending(&mut conn, id, p.user_id, &content, at, &tz_name).await? else {
@@ -99,8 +113,21 @@ impl SchedulerApi {
         let p = self.identity.principal(req.metadata()).await?;
         let id: ScheduledMessageId = ids::parse("scheduledMessageId", &req.get_ref().scheduled_message_id)?;
         let mut conn = self.conn().await?;
-        match scheduled::cancel_pending(&mut conn, id, p.user_id).await? {
-            Some(row) => Ok(convert::scheduled(&row)),
+        let user = p.user_id;
+        let cancelled = conn
+            .transaction::<_, ServiceError, _>(async |conn| {
+                let row = scheduled::cancel_pending(conn, id, user).await?;
+                if let Some(r) = &row {
+                    crate::engine::release_attachments(conn, r).await.map_err(ServiceError::internal)?;
+                }
+                Ok(row)
+            })
+            .await?;
+        match cancelled {
+            Some(row) => {
+                self.relay.wake();
+                Ok(convert::scheduled(&row))
+            }
             None => Err(not_pending(scheduled::get_for(&mut conn, id, p.user_id).await?)),
         }
     }

@@ -35,11 +35,14 @@ pub struct Scheduled {
     pub created_at: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
     pub updated_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Array<SqlUuid>)]
+    pub attachment_ids: Vec<uuid::Uuid>,
 }
 
-const COLS: &str = "id, workspace_id, author_id, channel_id, conversation_id, content, scheduled_for, timezone, status, error, message_id, created_at, updated_at";
+const COLS: &str = "id, workspace_id, author_id, channel_id, conversation_id, content, scheduled_for, timezone, status, error, message_id, created_at, updated_at, attachment_ids";
 
 pub struct New<'a> {
+    pub id: ScheduledMessageId,
     pub workspace_id: WorkspaceId,
     pub author_id: UserId,
     pub channel_id: Option<uuid::Uuid>,
@@ -47,14 +50,15 @@ pub struct New<'a> {
     pub content: &'a str,
     pub scheduled_for: DateTime<Utc>,
     pub timezone: &'a str,
+    pub attachment_ids: &'a [uuid::Uuid],
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryResult<Scheduled> {
     diesel::sql_query(format!(
-        "INSERT INTO scheduled_messages (id, workspace_id, author_id, channel_id, conversation_id, content, scheduled_for, timezone)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLS}"
+        "INSERT INTO scheduled_messages (id, workspace_id, author_id, channel_id, conversation_id, content, scheduled_for, timezone, attachment_ids)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLS}"
     ))
-    .bind::<SqlUuid, _>(ScheduledMessageId::new())
+    .bind::<SqlUuid, _>(n.id)
     .bind::<SqlUuid, _>(n.workspace_id)
     .bind::<SqlUuid, _>(n.author_id)
     .bind::<Nullable<SqlUuid>, _>(n.channel_id)
@@ -62,6 +66,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryR
     .bind::<Text, _>(n.content)
     .bind::<Timestamptz, _>(n.scheduled_for)
     .bind::<Text, _>(n.timezone)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(n.attachment_ids)
     .get_result(conn)
     .await
 }

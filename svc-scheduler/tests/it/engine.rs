@@ -139,7 +139,12 @@ async fn two_replicas_share_due_messages_without_sending_any_twice() {
     for cfg in [first, twin] {
         let url = app.messaging.url();
         let r = testing::spawn(cfg.database_url.clone(), move |l, s| {
-            svc_scheduler::serve(svc_scheduler::Config { common: cfg, messaging_url: url, crash_at: None }, Bus::local(), l, s)
+            svc_scheduler::serve(
+                svc_scheduler::Config { common: cfg, messaging_url: url, files_url: "http://127.0.0.1:9".into(), crash_at: None },
+                Bus::local(),
+                l,
+                s,
+            )
         })
         .await
         .expect("replica");

@@ -43,7 +43,12 @@ pub async fn app() -> App {
     let messaging = messaging(&auth, bus.clone()).await;
     let messaging_url = messaging.url();
     let scheduler = testing::spawn_service("scheduler", svc_scheduler::MIGRATIONS, &auth.url(), move |common, l, s| {
-        svc_scheduler::serve(svc_scheduler::Config { common, messaging_url, crash_at: None }, bus, l, s)
+        svc_scheduler::serve(
+            svc_scheduler::Config { common, messaging_url, files_url: "http://127.0.0.1:9".into(), crash_at: None },
+            bus,
+            l,
+            s,
+        )
     })
     .await
     .expect("svc-scheduler starts");

@@ -1,0 +1,1 @@
+ALTER TABLE scheduled_messages DROP COLUMN attachment_ids;
