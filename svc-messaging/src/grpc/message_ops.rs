@@ -23,12 +23,24 @@ impl MessagingApi {
         let content = domain::content(&r.content, !r.attachment_ids.is_empty())?;
         let client_msg_id = domain::client_msg_id(r.client_msg_id.as_deref())?;
         // `scheduled:<id>` belongs to svc-scheduler's sends (exactly once).
-        if client_msg_id.as_deref().is_some_and(|c| c.starts_with("scheduled:"))
-            && !ocomms_runtime::identity::has_service_credential(req.metadata(), self.access.identity.service_token())
-        {
+        let scheduled = client_msg_id.as_deref().is_some_and(|c| c.starts_with("scheduled:"));
+        if scheduled && !ocomms_runtime::identity::has_service_credential(req.metadata(), self.access.identity.service_token()) {
             return Err(ServiceError::validation("clientMsgId", "the prefix scheduled: is reserved"));
         }
         let parent_id: Option<MessageId> = ids::parse_opt("parentId", r.parent_id.as_deref())?;
+
+        // The scheduler's retry of a send that already happened gets the
+        // message back even if the author lost access since: it was sent,
+        // exactly once (svc-scheduler must not mark it failed).
+        if scheduled {
+            let mut conn = self.conn().await?;
+            if let Some(cid) = &client_msg_id
+                && let Some(existing) = store::by_client_id(&mut conn, p.user_id, cid).await?
+                && Target::of(&existing) == Some(target)
+            {
+                return one_message_pb(&mut conn, &existing).await;
+            }
+        }
 
         let place = self.place(req.metadata(), &p, target).await?;
         if let Err(e) = place.check_can_post() {
