@@ -91,7 +91,10 @@ pub async fn migrate(url: &str, migrations: EmbeddedMigrations) -> anyhow::Resul
     let applied = tokio::task::block_in_place(|| harness.run_pending_migrations(migrations).map(|v| v.len()))
         .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
     let mut conn = harness.into_inner();
+    // The shared job tables (runtime-owned), after the service's own.
+    let shared = crate::jobs::apply_schema(&mut conn).await;
     diesel::sql_query("SELECT pg_advisory_unlock(7201865)").execute(&mut conn).await?;
+    shared.context("creating the job tables")?;
     if applied > 0 {
         tracing::info!(database = database_name(url).unwrap_or("?"), applied, "applied migrations");
     }
@@ -143,6 +146,9 @@ pub async fn test_database(base_url: &str, service: &str, migrations: EmbeddedMi
         let list = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&migrations).map_err(|e| anyhow::anyhow!("{e}"))?;
         for m in list {
             h.update(m.name().to_string().as_bytes());
+        }
+        for statement in crate::jobs::SCHEMA {
+            h.update(statement.as_bytes());
         }
         format!("{:x}", h.finalize())[..10].to_owned()
     };

@@ -40,6 +40,40 @@ use tokio::sync::Notify;
 
 use crate::db::Pool;
 
+/// The tables of this mechanism, owned here and applied to every service's
+/// database after its own migrations (idempotent, under the migration
+/// lock): `outbox` (jobs to relay, with the time each is due) and
+/// `processed_events` (jobs a consumer already applied). Services never
+/// copy them into their migrations; older services' copies are brought to
+/// this shape.
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS outbox (
+        id           bigserial PRIMARY KEY,
+        routing_key  text NOT NULL,
+        payload      jsonb NOT NULL,
+        due_at       timestamptz NOT NULL DEFAULT now(),
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        published_at timestamptz
+    )",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS due_at timestamptz NOT NULL DEFAULT now()",
+    "CREATE INDEX IF NOT EXISTS outbox_due_idx ON outbox (due_at, id) WHERE published_at IS NULL",
+    // In process, a job out of attempts stays here, set aside.
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS failed_at timestamptz",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS last_error text",
+    "CREATE TABLE IF NOT EXISTS processed_events (
+        event_id     text PRIMARY KEY,
+        processed_at timestamptz NOT NULL DEFAULT now()
+    )",
+];
+
+/// Applies [`SCHEMA`].
+pub async fn apply_schema(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    for statement in SCHEMA {
+        diesel::sql_query(*statement).execute(conn).await?;
+    }
+    Ok(())
+}
+
 /// One unit of durable work.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Job {
@@ -133,6 +167,36 @@ impl LocalExchange {
 /// Jobs a consumer takes from RabbitMQ at once (and handles concurrently).
 const PREFETCH: u16 = 16;
 
+/// Waits for a job whose consumer's queue does not exist yet.
+const UNROUTABLE_RETRY: Retry = Retry { attempts: u32::MAX, base: Duration::from_millis(200), max_delay: Duration::from_secs(5) };
+
+/// How many times a job failed so far (a header of the copies passed on).
+const ATTEMPT_HEADER: &str = "x-ocomms-failures";
+
+fn attempt_of(delivery: &lapin::message::Delivery) -> u32 {
+    let value = delivery.properties.headers().as_ref().and_then(|h| h.inner().get(ATTEMPT_HEADER).cloned());
+    match value {
+        Some(lapin::types::AMQPValue::LongUInt(n)) => n,
+        Some(lapin::types::AMQPValue::LongInt(n)) => u32::try_from(n).unwrap_or(0),
+        Some(lapin::types::AMQPValue::LongLongInt(n)) => u32::try_from(n).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// A consumer's queues.
+struct Queues {
+    work: String,
+    dead: String,
+    ephemeral: bool,
+    retry: Retry,
+}
+
+impl Queues {
+    fn retry_queue(&self) -> String {
+        format!("{}.retry", self.work)
+    }
+}
+
 struct Amqp {
     url: String,
     exchange: String,
@@ -145,6 +209,35 @@ pub struct Broker {
     transport: Transport,
     prefix: String,
     ephemeral: bool,
+    retry: Retry,
+}
+
+/// How often and how late a failing job is tried again before it is set
+/// aside as dead (`<prefix>.dead` with RabbitMQ; `failed_at` in the outbox
+/// in process), where it stays to be looked at instead of being retried
+/// forever.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub attempts: u32,
+    /// The first wait; each next one doubles, up to `max_delay`.
+    pub base: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Retry {
+    /// 25 attempts over about an hour and a half (1 s, 2 s, 4 s, … then
+    /// every 5 minutes): long enough to ride out an outage of the service a
+    /// job calls, short enough that a job that can never succeed stops.
+    fn default() -> Self {
+        Self { attempts: 25, base: Duration::from_secs(1), max_delay: Duration::from_secs(300) }
+    }
+}
+
+impl Retry {
+    /// The wait before attempt `n + 1` (after `n` failures, n ≥ 1).
+    pub fn delay(&self, failures: u32) -> Duration {
+        self.base.saturating_mul(1u32 << failures.saturating_sub(1).min(20)).min(self.max_delay)
+    }
 }
 
 fn local_exchanges() -> &'static Mutex<HashMap<String, Arc<LocalExchange>>> {
@@ -170,7 +263,13 @@ impl Broker {
                 Transport::Amqp(amqp)
             }
         };
-        Ok(Self { transport, prefix: prefix.to_owned(), ephemeral })
+        Ok(Self { transport, prefix: prefix.to_owned(), ephemeral, retry: Retry::default() })
+    }
+
+    /// The same broker with another retry policy (tests).
+    pub fn with_retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
     }
 
     pub fn is_amqp(&self) -> bool {
@@ -219,10 +318,12 @@ impl Broker {
             Transport::Amqp(a) => {
                 let a = a.clone();
                 let queue = format!("{}.{queue}", self.prefix);
-                let ephemeral = self.ephemeral;
+                let dead = format!("{}.dead", self.prefix);
+                let (ephemeral, retry) = (self.ephemeral, self.retry);
                 tokio::spawn(async move {
                     loop {
-                        if let Err(e) = a.consume_once(&queue, &keys, ephemeral, handler.clone()).await {
+                        let queues = Queues { work: queue.clone(), dead: dead.clone(), ephemeral, retry };
+                        if let Err(e) = a.clone().consume_once(queues, &keys, handler.clone()).await {
                             tracing::warn!(queue, error = format!("{e:#}"), "job consumer stopped; reconnecting");
                         }
                         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -287,22 +388,39 @@ impl Amqp {
         }
     }
 
-    async fn consume_once<F, Fut>(&self, queue: &str, keys: &[String], ephemeral: bool, handler: Arc<F>) -> anyhow::Result<()>
+    async fn consume_once<F, Fut>(self: Arc<Self>, q: Queues, keys: &[String], handler: Arc<F>) -> anyhow::Result<()>
     where
         F: Fn(Job) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let ch = self.connect().await?;
-        let opts = lapin::options::QueueDeclareOptions { durable: !ephemeral, auto_delete: ephemeral, ..Default::default() };
+        let queue = q.work.as_str();
+        let opts = lapin::options::QueueDeclareOptions { durable: !q.ephemeral, auto_delete: q.ephemeral, ..Default::default() };
         ch.queue_declare(queue.into(), opts, lapin::types::FieldTable::default()).await?;
         for k in keys {
             ch.queue_bind(queue.into(), self.exchange.as_str().into(), k.as_str().into(), Default::default(), Default::default()).await?;
         }
+        // Retries wait in `<queue>.retry` (each job for its own delay, as its
+        // expiration) and come back to the queue when it runs out; jobs out
+        // of attempts rest in `<prefix>.dead`.
+        let mut retry_args = lapin::types::FieldTable::default();
+        retry_args.insert("x-dead-letter-exchange".into(), lapin::types::AMQPValue::LongString("".into()));
+        retry_args.insert("x-dead-letter-routing-key".into(), lapin::types::AMQPValue::LongString(queue.into()));
+        let mut dead_args = lapin::types::FieldTable::default();
+        if q.ephemeral {
+            // Test stacks: gone ten minutes after their last use.
+            retry_args.insert("x-expires".into(), lapin::types::AMQPValue::LongUInt(600_000));
+            dead_args.insert("x-expires".into(), lapin::types::AMQPValue::LongUInt(600_000));
+        }
+        let durable = lapin::options::QueueDeclareOptions { durable: true, ..Default::default() };
+        ch.queue_declare(q.retry_queue().as_str().into(), durable, retry_args).await?;
+        ch.queue_declare(q.dead.as_str().into(), durable, dead_args).await?;
         ch.basic_qos(PREFETCH, Default::default()).await?;
         let mut consumer = ch.basic_consume(queue.into(), "".into(), Default::default(), Default::default()).await?;
         // Up to PREFETCH jobs are handled at once; each is acknowledged
         // after its own work committed.
         let slots = Arc::new(tokio::sync::Semaphore::new(PREFETCH as usize));
+        let q = Arc::new(q);
         while let Some(delivery) = consumer.next().await {
             let delivery = delivery?;
             let job: Job = match serde_json::from_slice(&delivery.data) {
@@ -314,15 +432,38 @@ impl Amqp {
                 }
             };
             let slot = slots.clone().acquire_owned().await?;
-            let handler = handler.clone();
+            let (handler, me, q) = (handler.clone(), self.clone(), q.clone());
             tokio::spawn(async move {
                 let _slot = slot;
                 let done = match handler(job.clone()).await {
                     Ok(()) => delivery.ack(Default::default()).await,
                     Err(e) => {
-                        tracing::warn!(job = job.id, error = format!("{e:#}"), "job failed; it will be redelivered");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        delivery.nack(lapin::options::BasicNackOptions { requeue: true, ..Default::default() }).await
+                        let failures = attempt_of(&delivery) + 1;
+                        let error = format!("{e:#}");
+                        // Passed on (to wait, or to rest) before this copy is
+                        // acknowledged: at worst a duplicate, never a loss.
+                        let passed = if failures >= q.retry.attempts {
+                            tracing::error!(job = job.id, failures, error, queue = q.dead, "job gave up; kept as dead");
+                            me.forward(&q.dead, &delivery.data, &job.id, failures, None).await
+                        } else {
+                            let wait = q.retry.delay(failures);
+                            tracing::warn!(
+                                job = job.id,
+                                failures,
+                                error,
+                                retry_in_ms = wait.as_millis() as u64,
+                                "job failed; it will be tried again"
+                            );
+                            me.forward(&q.retry_queue(), &delivery.data, &job.id, failures, Some(wait)).await
+                        };
+                        match passed {
+                            Ok(()) => delivery.ack(Default::default()).await,
+                            Err(e) => {
+                                tracing::warn!(job = job.id, error = format!("{e:#}"), "could not pass the job on; redelivering it");
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                                delivery.nack(lapin::options::BasicNackOptions { requeue: true, ..Default::default() }).await
+                            }
+                        }
                     }
                 };
                 if let Err(e) = done {
@@ -332,6 +473,36 @@ impl Amqp {
             });
         }
         anyhow::bail!("consumer stream ended")
+    }
+
+    /// Publishes a job's body straight to `queue` (confirmed), with its
+    /// failure count and, for a retry, how long it waits there.
+    async fn forward(&self, queue: &str, body: &[u8], id: &str, failures: u32, wait: Option<Duration>) -> anyhow::Result<()> {
+        let ch = self.channel().await?;
+        let mut headers = lapin::types::FieldTable::default();
+        headers.insert(ATTEMPT_HEADER.into(), lapin::types::AMQPValue::LongUInt(failures));
+        let mut props = lapin::BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_message_id(id.into())
+            .with_headers(headers);
+        if let Some(w) = wait {
+            props = props.with_expiration(w.as_millis().to_string().as_str().into());
+        }
+        let confirm = ch
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                lapin::options::BasicPublishOptions { mandatory: true, ..Default::default() },
+                body,
+                props,
+            )
+            .await?
+            .await?;
+        match confirm {
+            lapin::Confirmation::Ack(None) => Ok(()),
+            _ => anyhow::bail!("{queue} did not take job {id}"),
+        }
     }
 }
 
@@ -406,9 +577,9 @@ impl Backoff {
         self.until.iter().filter(|(_, (_, at))| *at > now).map(|(id, _)| *id).collect()
     }
 
-    fn failed(&mut self, id: i64) -> u32 {
+    fn failed(&mut self, id: i64, retry: &Retry) -> u32 {
         let attempts = self.until.get(&id).map_or(0, |(n, _)| *n) + 1;
-        let delay = Duration::from_millis(100).saturating_mul(1 << attempts.min(9)).min(Duration::from_secs(30));
+        let delay = retry.delay(attempts);
         self.until.insert(id, (attempts, std::time::Instant::now() + delay));
         attempts
     }
@@ -426,13 +597,14 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
         let waiting = backoff.waiting_ids();
         let rows: Vec<Row> = diesel::sql_query(
             "SELECT id, routing_key, payload FROM outbox
-              WHERE published_at IS NULL AND due_at <= now() AND NOT (id = ANY($1))
+              WHERE published_at IS NULL AND failed_at IS NULL AND due_at <= now() AND NOT (id = ANY($1))
               ORDER BY due_at, id LIMIT 100 FOR UPDATE SKIP LOCKED",
         )
         .bind::<diesel::sql_types::Array<BigInt>, _>(&waiting)
         .load(conn)
         .await?;
         let mut done = Vec::with_capacity(rows.len());
+        let mut dead: Vec<(i64, String)> = Vec::new();
         let mut failure = None;
         for r in rows {
             let job = Job { id: format!("{source}:{}", r.id), key: r.routing_key, payload: r.payload };
@@ -444,7 +616,19 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
                 // In process, a job's consumer failed; or nobody consumes
                 // its key yet: the others go on, it is tried again later.
                 Err(e) if !broker.is_amqp() || e.downcast_ref::<Unroutable>().is_some() => {
-                    let attempt = backoff.failed(r.id);
+                    // A queue not bound yet is a matter of seconds: short waits.
+                    let unroutable = e.downcast_ref::<Unroutable>().is_some();
+                    let policy = if unroutable { UNROUTABLE_RETRY } else { broker.retry };
+                    let attempt = backoff.failed(r.id, &policy);
+                    // In process, a consumer that failed this often gives
+                    // up: the row is set aside (never for an unroutable job:
+                    // its consumer has just not started).
+                    if !unroutable && attempt >= broker.retry.attempts {
+                        tracing::error!(job = job.id, attempt, error = format!("{e:#}"), "job gave up; kept in the outbox as failed");
+                        backoff.until.remove(&r.id);
+                        dead.push((r.id, format!("{e:#}")));
+                        continue;
+                    }
                     tracing::warn!(job = job.id, attempt, error = format!("{e:#}"), "job failed; it will be retried");
                 }
                 // The broker is unreachable: stop, keep what was confirmed.
@@ -453,6 +637,13 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
                     break;
                 }
             }
+        }
+        for (id, error) in &dead {
+            diesel::sql_query("UPDATE outbox SET failed_at = now(), last_error = $2 WHERE id = $1")
+                .bind::<BigInt, _>(*id)
+                .bind::<Text, _>(error.chars().take(2000).collect::<String>())
+                .execute(conn)
+                .await?;
         }
         if !done.is_empty() {
             diesel::sql_query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")

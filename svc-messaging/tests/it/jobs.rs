@@ -109,3 +109,87 @@ async fn an_in_process_job_killed_mid_flight_runs_again_after_a_restart_and_once
     drop(pool);
     ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
+
+/// A consumer that always fails, counting its runs.
+fn failing(broker: &Broker, key: &'static str, runs: Arc<AtomicUsize>) {
+    broker.consume("test.poison", &[key], move |_job| {
+        let runs = runs.clone();
+        async move {
+            AtomicUsize::fetch_add(&runs, 1, Ordering::SeqCst);
+            anyhow::bail!("this job can never succeed")
+        }
+    });
+}
+
+const QUICK: jobs::Retry = jobs::Retry { attempts: 3, base: Duration::from_millis(100), max_delay: Duration::from_millis(200) };
+
+async fn settle(runs: &AtomicUsize, want: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while AtomicUsize::load(runs, Ordering::SeqCst) < want {
+        assert!(tokio::time::Instant::now() < deadline, "only {} runs", AtomicUsize::load(runs, Ordering::SeqCst));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And no more after that.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_that_always_fails_is_tried_a_few_times_then_kept_as_dead_with_rabbitmq() {
+    ocomms_runtime::telemetry::init_for_tests();
+    let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
+        .await
+        .expect("database");
+    let pool = ocomms_runtime::db::pool(&url, 4).await.expect("pool");
+    let prefix = format!("poison-{}", uuid::Uuid::new_v4().simple());
+    let amqp = ocomms_runtime::testing::amqp_url();
+    let broker = Broker::connect(Some(&amqp), &prefix, true).await.expect("broker").with_retry(QUICK);
+    let runs = Arc::new(AtomicUsize::new(0));
+    failing(&broker, "test.poison", runs.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut conn = pool.get().await.expect("conn");
+    jobs::enqueue(&mut conn, "test.poison", &serde_json::json!({ "n": 1 }), None).await.expect("enqueue");
+    drop(conn);
+    let _relay = Relay::spawn(pool.clone(), broker, "poison");
+    settle(&runs, 3).await;
+    assert_eq!(AtomicUsize::load(&runs, Ordering::SeqCst), 3, "tried exactly as often as the policy says");
+    // It rests in the dead queue, to be looked at.
+    let conn = lapin::Connection::connect(&amqp, lapin::ConnectionProperties::default()).await.expect("amqp");
+    let ch = conn.create_channel().await.expect("channel");
+    let passive = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+    let dead = ch.queue_declare(format!("{prefix}.dead").as_str().into(), passive, Default::default()).await.expect("dead queue");
+    assert_eq!(dead.message_count(), 1);
+    ch.queue_delete(format!("{prefix}.dead").as_str().into(), Default::default()).await.ok();
+    ch.queue_delete(format!("{prefix}.test.poison.retry").as_str().into(), Default::default()).await.ok();
+    drop(pool);
+    ocomms_runtime::db::drop_database(&url).await.expect("drop");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_that_always_fails_in_process_is_set_aside_in_the_outbox() {
+    ocomms_runtime::telemetry::init_for_tests();
+    let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
+        .await
+        .expect("database");
+    let pool = ocomms_runtime::db::pool(&url, 4).await.expect("pool");
+    let prefix = format!("poison-{}", uuid::Uuid::new_v4().simple());
+    let broker = Broker::connect(None, &prefix, true).await.expect("broker").with_retry(QUICK);
+    let runs = Arc::new(AtomicUsize::new(0));
+    failing(&broker, "test.poison-local", runs.clone());
+    let mut conn = pool.get().await.expect("conn");
+    jobs::enqueue(&mut conn, "test.poison-local", &serde_json::json!({ "n": 1 }), None).await.expect("enqueue");
+    drop(conn);
+    let _relay = Relay::spawn(pool.clone(), broker, "poison");
+    settle(&runs, 3).await;
+    assert_eq!(AtomicUsize::load(&runs, Ordering::SeqCst), 3);
+    let mut conn = pool.get().await.expect("conn");
+    let failed = ocomms_runtime::db::count(
+        &mut conn,
+        "SELECT count(*) AS n FROM outbox WHERE failed_at IS NOT NULL AND published_at IS NULL AND last_error LIKE '%never succeed%'",
+    )
+    .await
+    .expect("count");
+    assert_eq!(failed, 1, "kept in the outbox, marked failed, with its error");
+    drop(conn);
+    drop(pool);
+    ocomms_runtime::db::drop_database(&url).await.expect("drop");
+}

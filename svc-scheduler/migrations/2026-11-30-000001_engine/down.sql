@@ -1,2 +1,1 @@
 ALTER TABLE reminders DROP COLUMN timezone, DROP COLUMN local_time, DROP COLUMN fired_at, DROP COLUMN updated_at;
-DROP TABLE processed_events, outbox;
