@@ -28,7 +28,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
-    let mailer = mail::Mailer::from_config(config.smtp_host.as_deref())?;
+    let mailer = mail::Mailer::from_config(config.smtp.as_ref())?;
     let broker = config.common.broker().await?;
     let messaging = ocomms_runtime::sized!(ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(
         ocomms_runtime::grpc::channel(&config.messaging_url,)?

@@ -15,7 +15,7 @@ async fn notifications_are_listed_filtered_and_marked_read_by_their_owner_only()
     let b = bus.clone();
     let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
         svc_notify::serve(
-            svc_notify::Config { common, smtp_host: None, vapid_public_key: None, messaging_url: "http://127.0.0.1:9".into() },
+            svc_notify::Config { common, smtp_host: None, smtp: None, vapid_public_key: None, messaging_url: "http://127.0.0.1:9".into() },
             b,
             l,
             s,
@@ -83,7 +83,7 @@ async fn only_services_send_email() {
     let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
     let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
         svc_notify::serve(
-            svc_notify::Config { common, smtp_host: None, vapid_public_key: None, messaging_url: "http://127.0.0.1:9".into() },
+            svc_notify::Config { common, smtp_host: None, smtp: None, vapid_public_key: None, messaging_url: "http://127.0.0.1:9".into() },
             bus,
             l,
             s,
@@ -105,4 +105,104 @@ async fn only_services_send_email() {
         pb::SendEmailRequest { to: "a@b.c\r\nBcc: x@y.z".into(), subject: "s".into(), body: "b".into() },
     );
     assert_eq!(c.send_email(bad).await.expect_err("header injection").code(), tonic::Code::InvalidArgument);
+}
+
+/// A minimal SMTP server that keeps what it is sent (no STARTTLS offered,
+/// so the opportunistic client speaks plain SMTP).
+async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = got.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else { continue };
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                let _ = w.write_all(b"220 sink ESMTP\r\n").await;
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(d) = data.as_mut() {
+                        if line == "." {
+                            keep.lock().map(|mut k| k.push(std::mem::take(d))).ok();
+                            data = None;
+                            let _ = w.write_all(b"250 queued\r\n").await;
+                        } else {
+                            d.push_str(&line);
+                            d.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = w.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 OK\r\n",
+                    };
+                    let _ = w.write_all(reply).await;
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_smtp_host_emails_are_sent_over_smtp_as_text_and_html() {
+    let (port, got) = smtp_sink().await;
+    let bus = Bus::local();
+    let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
+    let (user_id, user_token) = svc_auth::testing::user(&auth, "ann").await.expect("ann");
+    let smtp = svc_notify::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        user: None,
+        pass: None,
+        from: "OComms <noreply@ocomms.test>".into(),
+    };
+    let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
+        let config = svc_notify::Config {
+            common,
+            smtp_host: Some(smtp.host.clone()),
+            smtp: Some(smtp),
+            vapid_public_key: None,
+            messaging_url: "http://127.0.0.1:9".into(),
+        };
+        svc_notify::serve(config, bus, l, s)
+    })
+    .await
+    .expect("notify");
+    let mut c = NotifyServiceClient::connect(notify.url()).await.expect("connect");
+    let user: ocomms_runtime::ids::UserId = user_id.parse().expect("id");
+    let req = pb::SendEmailRequest {
+        to: "ann@example.com".into(),
+        subject: "Reset your password".into(),
+        body: "Open https://chat.example.com/reset?token=abc to choose a new one.".into(),
+    };
+    let sent = c
+        .send_email(ocomms_runtime::identity::service_request(testing::SERVICE_TOKEN, user, req.clone()))
+        .await
+        .expect("sent")
+        .into_inner();
+    assert_eq!(sent.delivered_by, "smtp");
+    let mail = got.lock().map(|g| g.clone()).unwrap_or_default();
+    assert_eq!(mail.len(), 1);
+    let m = &mail[0];
+    assert!(m.contains("Subject: Reset your password"), "{m}");
+    assert!(m.contains("To: ann@example.com") && m.contains("From: OComms <noreply@ocomms.test>"), "{m}");
+    assert!(m.contains("text/plain") && m.contains("text/html"), "a text and an HTML part: {m}");
+    assert!(m.contains("<a href="), "{m}");
+    // Users cannot send email themselves.
+    let e = c.send_email(authed(&user_token, req)).await.expect_err("internal");
+    assert_eq!(e.code(), tonic::Code::PermissionDenied);
 }
