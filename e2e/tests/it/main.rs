@@ -5,6 +5,7 @@
 mod auth;
 mod auth_attacks;
 mod edge_attacks;
+mod emails;
 mod errors;
 mod fanout;
 mod files;

@@ -473,7 +473,25 @@ impl AuthApi {
             return Err(invalid_credentials());
         }
         users::clear_unless_locked(&mut conn, user.id).await?;
+        let new_device = match ua {
+            Some(agent) => !audit::agent_seen(&mut conn, user.id, agent).await?,
+            None => false,
+        };
         let (token, session) = self.create_session(&mut conn, user.id, ip, ua).await?;
+        if new_device {
+            self.email(
+                user.id,
+                user.email.clone(),
+                "New sign-in to your OComms account".into(),
+                format!(
+                    "Your account was just signed in to from a device it had not been used on:\n{}\nfrom {} at {}.\n\nIf this was you, there is nothing to do. If not, reset your password at {}/forgot-password and end that session under Settings, Sessions.",
+                    ua.unwrap_or("an unknown browser"),
+                    ip.unwrap_or("an unknown address"),
+                    rfc3339(Utc::now()),
+                    self.public_url
+                ),
+            );
+        }
         audit::record(
             &mut conn,
             Entry {
@@ -693,6 +711,22 @@ impl AuthApi {
             },
         )
         .await;
+        if let Some(to) = invite.email.clone() {
+            // An email invite reaches its address (the link works once).
+            let name = workspaces::get(&mut conn, ws).await?.map(|w| w.name).unwrap_or_else(|| "a workspace".to_owned());
+            self.email(
+                caller.user_id,
+                to,
+                format!("You are invited to {name} on OComms"),
+                format!(
+                    "{} invited you to join {name} on OComms.\n\nAccept the invitation: {}/invite/{}\n\nThe link works once, for this address, until {}.",
+                    caller.name,
+                    self.public_url,
+                    token,
+                    rfc3339(invite.expires_at)
+                ),
+            );
+        }
         Ok(invite_pb(&invite, token))
     }
 

@@ -90,3 +90,16 @@ pub async fn list(conn: &mut AsyncPgConnection, f: Filter<'_>) -> QueryResult<Ve
     .load(conn)
     .await
 }
+
+/// Whether the user signed up or in before from this user agent (a sign-in
+/// from anywhere else is a new device, and they are told).
+pub async fn agent_seen(conn: &mut AsyncPgConnection, user: UserId, agent: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        audit_logs::table
+            .filter(audit_logs::user_id.eq(user))
+            .filter(audit_logs::user_agent.eq(agent))
+            .filter(audit_logs::action.eq_any(["login_success", "sign_up"])),
+    ))
+    .get_result(conn)
+    .await
+}
