@@ -66,14 +66,16 @@ async fn s3_stores_large_files_in_parts_serves_ranges_and_cleans_up() {
     assert_eq!(bucket_contents(&app), (1, 0));
 
     // Never attached: removed from the bucket, quota credited.
+    // The object goes first, then the row and the credit commit together.
     let cleaned = testing::eventually(30, || {
-        let app = &app;
-        async move { (bucket_contents(app) == (0, 0)).then_some(()) }
+        let (app, ann) = (&app, &ann);
+        async move {
+            let usage = app.client.clone().get_storage_usage(authed(ann, pb::GetStorageUsageRequest {})).await.ok()?.into_inner();
+            (bucket_contents(app) == (0, 0) && usage.used == 0).then_some(())
+        }
     })
     .await;
-    assert!(cleaned.is_some(), "the object was deleted from S3");
-    let usage = app.client.clone().get_storage_usage(authed(&ann, pb::GetStorageUsageRequest {})).await.expect("usage").into_inner();
-    assert_eq!(usage.used, 0);
+    assert!(cleaned.is_some(), "the object was deleted from S3 and the quota credited");
 }
 
 #[tokio::test(flavor = "multi_thread")]
