@@ -64,26 +64,14 @@ impl FilesApi {
         };
 
         // The head tells the type (and usually an image's size).
+        let mut chunks = Chunks { stream, finished: first.finish, ended: first.finish };
         let mut head = first.data;
         over(head.len() as u64)?;
-        let mut finished = first.finish;
-        let mut ended = finished;
-        while head.len() < domain::SNIFF_BYTES {
-            match stream.message().await.map_err(|s| stream_error(&s))? {
-                Some(m) => {
-                    head.extend_from_slice(&m.data);
-                    over(head.len() as u64)?;
-                    if m.finish {
-                        finished = true;
-                        ended = true;
-                        break;
-                    }
-                }
-                None => {
-                    ended = true;
-                    break;
-                }
-            }
+        while head.len() < domain::SNIFF_BYTES
+            && let Some(data) = chunks.next().await?
+        {
+            head.extend_from_slice(&data);
+            over(head.len() as u64)?;
         }
         let mime = domain::sniff(kind, &head)?;
         let id = FileId::new();
@@ -92,22 +80,11 @@ impl FilesApi {
         let stored = if kind.reencoded() {
             // At most 5 MB: read whole, decode under the budget, re-encode.
             let mut all = head;
-            while !ended {
-                match stream.message().await.map_err(|s| stream_error(&s))? {
-                    Some(m) => {
-                        all.extend_from_slice(&m.data);
-                        over(all.len() as u64)?;
-                        if m.finish {
-                            finished = true;
-                            ended = true;
-                        }
-                    }
-                    None => ended = true,
-                }
+            while let Some(data) = chunks.next().await? {
+                all.extend_from_slice(&data);
+                over(all.len() as u64)?;
             }
-            if !finished {
-                return Err(cut_off());
-            }
+            chunks.complete()?;
             let side = if kind == Kind::Emoji { domain::EMOJI_SIDE } else { domain::AVATAR_SIDE };
             let enc = images::reencode(all, mime, side).await?;
             let size = i64::try_from(enc.bytes.len()).map_err(ServiceError::internal)?;
@@ -122,24 +99,12 @@ impl FilesApi {
             let mut size = head.len() as u64;
             let streamed: ServiceResult<()> = async {
                 writer.write(&head).await.map_err(ServiceError::unavailable)?;
-                while !ended {
-                    match stream.message().await.map_err(|s| stream_error(&s))? {
-                        Some(m) => {
-                            size += m.data.len() as u64;
-                            over(size)?;
-                            writer.write(&m.data).await.map_err(ServiceError::unavailable)?;
-                            if m.finish {
-                                finished = true;
-                                ended = true;
-                            }
-                        }
-                        None => ended = true,
-                    }
+                while let Some(data) = chunks.next().await? {
+                    size += data.len() as u64;
+                    over(size)?;
+                    writer.write(&data).await.map_err(ServiceError::unavailable)?;
                 }
-                if !finished {
-                    return Err(cut_off());
-                }
-                Ok(())
+                chunks.complete()
             }
             .await;
             if let Err(e) = streamed {
@@ -175,10 +140,8 @@ impl FilesApi {
         let emoji_name = if kind == Kind::Emoji { Some(domain::emoji_name(start.emoji_name.as_deref())?) } else { None };
         match (kind, workspace) {
             (Kind::Emoji, None) => return Err(ServiceError::validation("workspaceId", "required for emoji")),
-            (Kind::Emoji, Some(ws)) => {
-                if !self.identity.membership(meta, ws).await?.is_admin() {
-                    return Err(ServiceError::forbidden("only admins add custom emoji"));
-                }
+            (Kind::Emoji, Some(ws)) if !self.identity.membership(meta, ws).await?.is_admin() => {
+                return Err(ServiceError::forbidden("only admins add custom emoji"));
             }
             (Kind::Avatar, Some(ws)) => {
                 self.identity.membership(meta, ws).await?;
@@ -274,6 +237,40 @@ impl FilesApi {
             auth.update_profile(self.identity.forward(meta, req)).await.map_err(|s| ServiceError::from_status(&s))?;
         }
         Ok(())
+    }
+}
+
+/// An upload's data messages, until the one that says it is complete.
+struct Chunks {
+    stream: Streaming<pb::UploadRequest>,
+    finished: bool,
+    ended: bool,
+}
+
+impl Chunks {
+    /// The next piece of data; `None` once the stream is over.
+    async fn next(&mut self) -> ServiceResult<Option<Vec<u8>>> {
+        if self.ended {
+            return Ok(None);
+        }
+        match self.stream.message().await.map_err(|s| stream_error(&s))? {
+            Some(m) => {
+                if m.finish {
+                    self.finished = true;
+                    self.ended = true;
+                }
+                Ok(Some(m.data))
+            }
+            None => {
+                self.ended = true;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Whether the client said the file is complete.
+    fn complete(&self) -> ServiceResult<()> {
+        if self.finished { Ok(()) } else { Err(cut_off()) }
     }
 }
 
