@@ -107,59 +107,9 @@ async fn only_services_send_email() {
     assert_eq!(c.send_email(bad).await.expect_err("header injection").code(), tonic::Code::InvalidArgument);
 }
 
-/// A minimal SMTP server that keeps what it is sent (no STARTTLS offered,
-/// so the opportunistic client speaks plain SMTP).
-async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let keep = got.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((sock, _)) = listener.accept().await else { continue };
-            let keep = keep.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut lines = BufReader::new(r).lines();
-                let _ = w.write_all(b"220 sink ESMTP\r\n").await;
-                let mut data: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(d) = data.as_mut() {
-                        if line == "." {
-                            keep.lock().map(|mut k| k.push(std::mem::take(d))).ok();
-                            data = None;
-                            let _ = w.write_all(b"250 queued\r\n").await;
-                        } else {
-                            d.push_str(&line);
-                            d.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 go ahead\r\n"
-                        }
-                        "QUIT" => {
-                            let _ = w.write_all(b"221 bye\r\n").await;
-                            break;
-                        }
-                        _ => b"250 OK\r\n",
-                    };
-                    let _ = w.write_all(reply).await;
-                }
-            });
-        }
-    });
-    (port, got)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn with_smtp_host_emails_are_sent_over_smtp_as_text_and_html() {
-    let (port, got) = smtp_sink().await;
+    let (port, got) = testing::smtp_sink().await;
     let bus = Bus::local();
     let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
     let (user_id, user_token) = svc_auth::testing::user(&auth, "ann").await.expect("ann");
