@@ -117,6 +117,11 @@ async fn uploads_refuse_wrong_types_sizes_and_quotas_with_the_seed_codes() {
     let api2 = roomy.api();
     let cat = api2.sign_up("Cat").await.expect("cat");
     api2.upload("/api/upload/attachment", &cat.token, &[], "huge.pdf", pdf(25 * 1024 * 1024 + 1)).await.expect_error(413, "FILE_TOO_LARGE");
+    // 5 MB is the avatar limit.
+    let mut big_avatar = png(8, 8);
+    big_avatar.resize(5 * 1024 * 1024 + 1, 0);
+    api2.upload("/api/upload/avatar", &cat.token, &[], "me.png", big_avatar).await.expect_error(413, "FILE_TOO_LARGE");
+    assert_eq!(api2.get("/api/user/storage", &cat.token).await.expect(200)["used"], 0);
     api.upload("/api/upload/attachment", &r.ann.token, &[("note", "x")], "none", Vec::new()).await.expect_error(400, "INVALID_FILE_TYPE");
     api.call(reqwest::Method::POST, "/api/upload/attachment", Some(&r.ann.token), Some(json!({ "file": "nope" })))
         .await
