@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 bash scripts/services.sh
 use_mold
-cargo test --release -p svc-scheduler --test it bench -- --ignored --nocapture 2>&1 | grep -E "BENCH|test result|panicked"
+SCHEDULER_BENCH_MESSAGES=${SCHEDULER_BENCH_MESSAGES:-10000} cargo test --release -p svc-scheduler --test it bench -- --nocapture 2>&1 | grep -E "BENCH|test result|panicked"

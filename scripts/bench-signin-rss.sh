@@ -12,25 +12,8 @@ BIN=${1:-${CARGO_TARGET_DIR:-/var/tmp/ocomms-target}/release/ocomms}
 N=${2:-200}
 PORT=${BENCH_PORT:-3990}
 NAME="ocomms_rssbench_$$"
-DATA=$(mktemp -d)
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$NAME" GATEWAY_ADDR="127.0.0.1:$PORT" DATA_DIR="$DATA"
-export RATE_LIMIT_ENABLED=false RUST_LOG=warn
-for s in AUTH MESSAGING PRESENCE FILES SCHEDULER NOTIFY; do export "${s}_GRPC_ADDR=127.0.0.1:0"; done
-"$BIN" up >"$DATA/log" 2>&1 &
-PID=$!
-cleanup() {
-  kill "$PID" 2>/dev/null || true
-  wait "$PID" 2>/dev/null || true
-  for s in auth messaging presence files scheduler notify; do
-    psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists ${NAME}_$s with (force)" >/dev/null 2>&1 || true
-  done
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-B="http://127.0.0.1:$PORT"
-for _ in $(seq 1 300); do curl -sf "$B/api/health" >/dev/null 2>&1 && break; sleep 0.2; done
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
-hwm() { awk '/^VmHWM/ {print $2}' "/proc/$PID/status"; }
+# shellcheck source=scripts/bench-stack.sh
+. "$(dirname "$0")/bench-stack.sh"
 echo "idle: rss $(( $(rss) / 1024 )) MB"
 # N accounts, signed up a few at a time.
 seq "$N" | xargs -P 4 -I{} curl -sf -o /dev/null -XPOST "$B/api/auth/sign-up/email" -H 'content-type: application/json' \

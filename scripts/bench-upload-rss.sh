@@ -13,25 +13,9 @@ BIN=${1:-${CARGO_TARGET_DIR:-/var/tmp/ocomms-target}/release/ocomms}
 N=${2:-10}
 PORT=${BENCH_PORT:-3991}
 NAME="ocomms_uploadbench_$$"
-DATA=$(mktemp -d)
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$NAME" GATEWAY_ADDR="127.0.0.1:$PORT" DATA_DIR="$DATA"
-export UPLOAD_DIR="$DATA/uploads" STORAGE_QUOTA_BYTES=$((2 * 1024 * 1024 * 1024)) RATE_LIMIT_ENABLED=false RUST_LOG=warn
-for s in AUTH MESSAGING PRESENCE FILES SCHEDULER NOTIFY; do export "${s}_GRPC_ADDR=127.0.0.1:0"; done
-"$BIN" up >"$DATA/log" 2>&1 &
-PID=$!
-cleanup() {
-  kill "$PID" 2>/dev/null || true
-  wait "$PID" 2>/dev/null || true
-  for s in auth messaging presence files scheduler notify; do
-    psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists ${NAME}_$s with (force)" >/dev/null 2>&1 || true
-  done
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-B="http://127.0.0.1:$PORT"
-for _ in $(seq 1 300); do curl -sf "$B/api/health" >/dev/null 2>&1 && break; sleep 0.2; done
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
-hwm() { awk '/^VmHWM/ {print $2}' "/proc/$PID/status"; }
+export STORAGE_QUOTA_BYTES=$((2 * 1024 * 1024 * 1024))
+# shellcheck source=scripts/bench-stack.sh
+. "$(dirname "$0")/bench-stack.sh"
 TOKEN=$(curl -sf -XPOST "$B/api/auth/sign-up/email" -H 'content-type: application/json' \
   -d '{"email":"up@example.com","password":"correct horse battery","name":"Up"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 # A 25 MB PDF (just under the limit).

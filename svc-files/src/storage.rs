@@ -159,18 +159,6 @@ impl Storage {
             }
         }
     }
-
-    /// Whether the object exists (tests and cleanup checks).
-    pub async fn exists(&self, key: &str) -> anyhow::Result<bool> {
-        match self {
-            Self::Local { dir } => Ok(tokio::fs::try_exists(Self::path(dir, key)).await?),
-            Self::S3 { client, bucket } => match client.head_object().bucket(bucket).key(key).send().await {
-                Ok(_) => Ok(true),
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
-                Err(e) => Err(e.into()),
-            },
-        }
-    }
 }
 
 /// Part files older than an hour are from a process that died mid-upload.
