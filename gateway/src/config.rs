@@ -79,6 +79,9 @@ pub struct Config {
     /// password-reset requests, so that it believes the client address and
     /// user agent the gateway took from the connection. It names no user.
     pub service_token: String,
+    /// `WEB_DIR`: the built web client served at `/` (default `web/dist`,
+    /// relative to the working directory).
+    pub web_dir: std::path::PathBuf,
 }
 
 impl Config {
@@ -111,6 +114,7 @@ impl Config {
             rate_limit_enabled: env.flag("RATE_LIMIT_ENABLED", true),
             allowed_origins,
             service_token,
+            web_dir: env.string("WEB_DIR", "web/dist").into(),
         }
     }
 }

@@ -13,7 +13,8 @@
 //!   dispatcher that delivers bus events to them;
 //! - `openapi.rs`: the document, generated from the route table;
 //! - `grpc_web.rs`: gRPC-web for every service on the same port;
-//! - `ratelimit.rs`: the seed's rate limits; `metrics.rs`: Prometheus.
+//! - `ratelimit.rs`: the seed's rate limits; `metrics.rs`: Prometheus;
+//! - `web.rs`: the web client's files at `/` (`WEB_DIR`).
 //!
 //! Invariants: the gateway holds no database and no business rule; it never
 //! decides who a caller is (svc-auth does, for every service: the gateway
@@ -31,6 +32,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
+pub mod web;
 pub mod ws;
 
 use std::future::Future;
@@ -155,7 +157,7 @@ pub fn router(state: AppState) -> Router {
     router
         // gRPC-web for every service (`/ocomms.<domain>.v1.<Service>/<Method>`).
         .route("/{service}/{method}", axum::routing::any(grpc_web::handle))
-        .fallback(routes::misc::not_found)
+        .fallback(web::serve)
         .method_not_allowed_fallback(routes::misc::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))

@@ -19,6 +19,8 @@ pub struct Metrics {
     requests: Mutex<HashMap<(String, String, &'static str), (u64, f64)>>,
     pub events_delivered: AtomicU64,
     pub sockets_closed_lagging: AtomicU64,
+    /// Content-Security-Policy violation reports received.
+    pub csp_reports: AtomicU64,
 }
 
 fn class(status: u16) -> &'static str {
@@ -72,6 +74,10 @@ pub async fn render(State(s): State<AppState>) -> impl IntoResponse {
     out.push_str(&format!(
         "# HELP ocomms_ws_sockets WebSockets open on this gateway.\n# TYPE ocomms_ws_sockets gauge\nocomms_ws_sockets {}\n",
         s.hub.socket_count()
+    ));
+    out.push_str(&format!(
+        "# HELP ocomms_csp_reports_total Content-Security-Policy violation reports received.\n# TYPE ocomms_csp_reports_total counter\nocomms_csp_reports_total {}\n",
+        s.metrics.csp_reports.load(Ordering::Relaxed)
     ));
     out.push_str(&format!(
         "# HELP ocomms_events_delivered_total Event frames queued to sockets.\n# TYPE ocomms_events_delivered_total counter\nocomms_events_delivered_total {}\n",

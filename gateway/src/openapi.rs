@@ -126,7 +126,17 @@ fn schemas() -> Value {
         "AuditLogList": obj(&[("logs", arr(r("AuditLog")))], &["logs"]),
         "StorageUsage": obj(&[("used", s("integer")), ("quota", s("integer"))], &["used", "quota"]),
         "Notification": obj(&[("id", id.clone()), ("type", s("string")), ("title", s("string")), ("body", nullable("string")), ("data", s("string")), ("isRead", s("boolean")), ("createdAt", time)], &["id", "type", "title", "isRead"]),
-        "NotificationList": obj(&[("notifications", arr(r("Notification")))], &["notifications"]),
+        "NotificationList": obj(&[("notifications", arr(r("Notification"))), ("unreadCount", json!({ "type": "integer", "description": "all unread notifications of the caller, not only this page" }))], &["notifications", "unreadCount"]),
+        "MarkAllRead": obj(&[("updated", json!({ "type": "integer", "description": "how many were unread" }))], &["updated"]),
+        "VapidPublicKey": obj(&[("publicKey", json!({ "type": "string", "description": "base64url, uncompressed P-256 point" }))], &["publicKey"]),
+        "PushSubscribe": obj(&[("subscription", obj(&[
+            ("endpoint", json!({ "type": "string", "format": "uri", "maxLength": 2048 })),
+            ("keys", obj(&[("p256dh", s("string")), ("auth", s("string"))], &["p256dh", "auth"])),
+            ("expirationTime", nullable("integer")),
+        ], &["endpoint", "keys"]))], &["subscription"]),
+        "PushUnsubscribe": obj(&[("endpoint", json!({ "type": "string", "maxLength": 2048 }))], &["endpoint"]),
+        "CspReport": json!({ "description": "{\"csp-report\":{…}} (application/csp-report) or [{\"type\":\"csp-violation\",\"body\":{…}}] (application/reports+json)" }),
+        "Empty": json!({ "description": "no content" }),
         "Health": obj(&[("status", json!({ "type": "string", "enum": ["ok", "degraded"] })), ("services", s("object")), ("gateway", s("object"))], &["status", "services"]),
     })
 }
@@ -221,6 +231,22 @@ pub async fn document() -> Json<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `docs/openapi.json` is the document as served, so every change to the
+    /// contract shows in review (and the web client's types are generated
+    /// from it). `UPDATE_OPENAPI=1 cargo test -p ocomms-gateway openapi`
+    /// rewrites it.
+    #[test]
+    fn the_checked_in_document_is_the_served_one() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+        let mut text = serde_json::to_string_pretty(&build()).expect("json");
+        text.push('\n');
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(&path, &text).expect("write docs/openapi.json");
+        }
+        let saved = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(saved == text, "docs/openapi.json differs from the served document: run UPDATE_OPENAPI=1 cargo test -p ocomms-gateway openapi, and review the diff");
+    }
 
     #[test]
     fn every_route_is_documented_with_known_schemas() {

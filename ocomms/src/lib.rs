@@ -81,7 +81,7 @@ pub async fn start(env: &Env) -> anyhow::Result<Stack> {
     if notify.smtp_host.is_none() {
         fallbacks.push("no SMTP_HOST: emails are logged, not sent".to_owned());
     }
-    if notify.vapid_public_key.is_none() {
+    if notify.vapid.is_none() {
         fallbacks.push("no VAPID keys: web push is off".to_owned());
     }
     if scheduler.common.amqp_url.is_none() {
@@ -116,6 +116,7 @@ pub async fn start(env: &Env) -> anyhow::Result<Stack> {
     messaging.presence_url = url(2);
     messaging.files_url = url(3);
     notify.messaging_url = url(1);
+    notify.presence_url = url(2);
     scheduler.messaging_url = url(1);
     scheduler.files_url = url(3);
     files.messaging_url = url(1);

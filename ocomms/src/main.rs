@@ -1,11 +1,15 @@
 //! `ocomms up`: the whole system in one process. `ocomms migrate`: create
 //! and migrate every service's database, then exit (a Helm hook).
+//! `ocomms vapid-keys`: a key pair for web push.
 
 const USAGE: &str = "usage: ocomms <command>
 
 commands:
   up        run the gateway (port 3000) and every service (gRPC 50051-50056)
   migrate   create and migrate every service's database, then exit
+  vapid-keys
+            print a new VAPID key pair for web push (VAPID_PUBLIC_KEY,
+            VAPID_PRIVATE_KEY), to put in the environment
   help      show this text
 
 Configuration comes from the environment; see README.md (DATABASE_URL,
@@ -19,6 +23,11 @@ async fn main() -> anyhow::Result<()> {
         "migrate" => {
             ocomms_runtime::telemetry::init();
             ocomms::migrate(&ocomms_runtime::config::Env::from_process()).await
+        }
+        "vapid-keys" => {
+            let (public, private) = svc_notify::push::generate_vapid_keys();
+            println!("VAPID_PUBLIC_KEY={public}\nVAPID_PRIVATE_KEY={private}");
+            Ok(())
         }
         "help" | "-h" | "--help" => {
             println!("{USAGE}");

@@ -63,6 +63,13 @@ pub mod scheduler {
 pub mod notify {
     pub mod v1 {
         tonic::include_proto!("ocomms.notify.v1");
+
+        /// Routing keys of svc-notify's jobs; the payload of each is the
+        /// message named beside it, in its JSON form.
+        pub mod jobs {
+            /// [`super::PushJob`], consumed by svc-notify.
+            pub const PUSH: &str = "notify.push";
+        }
     }
 }
 

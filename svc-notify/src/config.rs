@@ -17,14 +17,63 @@ pub struct SmtpConfig {
     pub from: String,
 }
 
+/// The application server's VAPID identity (RFC 8292).
+#[derive(Clone)]
+pub struct VapidConfig {
+    /// base64url, uncompressed P-256 point (65 bytes).
+    pub public_key: String,
+    /// The key pair, from `VAPID_PRIVATE_KEY` (base64url, 32 bytes).
+    pub key_pair: std::sync::Arc<web_push_native::jwt_simple::algorithms::ES256KeyPair>,
+    /// `mailto:` address (or https URL) push services may contact.
+    pub subject: String,
+}
+
+impl std::fmt::Debug for VapidConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VapidConfig").field("public_key", &self.public_key).field("subject", &self.subject).finish_non_exhaustive()
+    }
+}
+
+impl VapidConfig {
+    /// Checks the three variables together: the private key must be a
+    /// P-256 scalar whose public key is the one given.
+    pub fn parse(public: &str, private: &str, email: &str) -> Result<Self, String> {
+        use base64::Engine as _;
+        use web_push_native::jwt_simple::algorithms::{ECDSAP256PublicKeyLike as _, ES256KeyPair};
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let raw = b64.decode(private.trim().trim_end_matches('=')).map_err(|_| "VAPID_PRIVATE_KEY is not base64url".to_owned())?;
+        let key_pair = ES256KeyPair::from_bytes(&raw).map_err(|_| "VAPID_PRIVATE_KEY is not a P-256 private key (32 bytes, base64url)".to_owned())?;
+        let derived = b64.encode(key_pair.public_key().public_key().to_bytes_uncompressed());
+        if derived != public.trim().trim_end_matches('=') {
+            return Err("VAPID_PUBLIC_KEY is not the public key of VAPID_PRIVATE_KEY".to_owned());
+        }
+        let email = email.trim();
+        let subject = if email.starts_with("mailto:") || email.starts_with("https://") {
+            email.to_owned()
+        } else if email.contains('@') {
+            format!("mailto:{email}")
+        } else {
+            return Err("VAPID_EMAIL must be an email address, mailto: or https: URL".to_owned());
+        };
+        Ok(Self { public_key: derived, key_pair: std::sync::Arc::new(key_pair), subject })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub common: ServiceConfig,
     /// `SMTP_HOST`: when unset, emails are logged instead of sent.
     pub smtp_host: Option<String>,
     pub smtp: Option<SmtpConfig>,
-    /// `VAPID_PUBLIC_KEY`: when unset, web push is off.
-    pub vapid_public_key: Option<String>,
+    /// `VAPID_PUBLIC_KEY`, `VAPID_PRIVATE_KEY`, `VAPID_EMAIL`: web push
+    /// (all three, or none: push is off).
+    pub vapid: Option<VapidConfig>,
+    /// `PUSH_ALLOWED_HOSTS` (tests only): push endpoint hosts allowed over
+    /// plain http and on private addresses.
+    pub push_allowed_hosts: Vec<String>,
+    /// `PRESENCE_GRPC_URL`: svc-presence, asked whether a user is active
+    /// (then no push).
+    pub presence_url: String,
     /// `MESSAGING_GRPC_URL`: svc-messaging, asked whether the caller can see a channel.
     pub messaging_url: String,
 }
@@ -43,7 +92,38 @@ impl Config {
             env.invalid("SMTP_FROM", "must be an address, e.g. OComms <noreply@example.com>");
         }
         c.smtp = c.smtp_host.clone().map(|host| SmtpConfig { host, port, user, pass, from });
+        let public = env.opt_string("VAPID_PUBLIC_KEY");
+        let private = env.opt_string("VAPID_PRIVATE_KEY");
+        let email = env.opt_string("VAPID_EMAIL");
+        c.vapid = match (public, private, email) {
+            (None, None, None) => None,
+            (Some(public), Some(private), Some(email)) => match VapidConfig::parse(&public, &private, &email) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    env.invalid("VAPID_PRIVATE_KEY", e);
+                    None
+                }
+            },
+            _ => {
+                env.invalid("VAPID_PUBLIC_KEY", "set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_EMAIL together, or none");
+                None
+            }
+        };
         c
+    }
+
+    /// No SMTP, no push, the default service addresses (tests set what
+    /// they need).
+    pub fn new(common: ServiceConfig) -> Self {
+        Self {
+            common,
+            smtp_host: None,
+            smtp: None,
+            vapid: None,
+            push_allowed_hosts: Vec::new(),
+            presence_url: "http://127.0.0.1:50053".into(),
+            messaging_url: "http://127.0.0.1:50052".into(),
+        }
     }
 
     fn read(env: &mut Env) -> Self {
@@ -51,7 +131,14 @@ impl Config {
             common: ServiceConfig::from_env(env, "notify"),
             smtp_host: env.opt_string("SMTP_HOST"),
             smtp: None,
-            vapid_public_key: env.opt_string("VAPID_PUBLIC_KEY"),
+            vapid: None,
+            push_allowed_hosts: env
+                .string("PUSH_ALLOWED_HOSTS", "")
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            presence_url: env.string("PRESENCE_GRPC_URL", "http://127.0.0.1:50053"),
             messaging_url: env.string("MESSAGING_GRPC_URL", "http://127.0.0.1:50052"),
         }
     }

@@ -19,6 +19,13 @@ pub struct NotifyApi {
     pub mailer: crate::mail::Mailer,
     pub service_token: String,
     pub messaging: ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient<tonic::transport::Channel>,
+    pub pusher: crate::push::Pusher,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 #[derive(QueryableByName)]
@@ -82,7 +89,94 @@ impl NotifyApi {
         .bind::<Integer, _>(i32::try_from(limit).unwrap_or(50))
         .load(&mut conn)
         .await?;
-        Ok(pb::ListNotificationsResponse { notifications: rows.into_iter().map(notification_pb).collect() })
+        let unread: Count = diesel::sql_query("SELECT count(*) AS n FROM notifications WHERE user_id = $1 AND NOT is_read")
+            .bind::<SqlUuid, _>(p.user_id)
+            .get_result(&mut conn)
+            .await?;
+        Ok(pb::ListNotificationsResponse {
+            notifications: rows.into_iter().map(notification_pb).collect(),
+            unread_count: u32::try_from(unread.n).unwrap_or(u32::MAX),
+        })
+    }
+
+    pub(crate) async fn mark_all_notifications_read(
+        &self,
+        req: Request<pb::MarkAllNotificationsReadRequest>,
+    ) -> ServiceResult<pb::MarkAllNotificationsReadResponse> {
+        let p = self.identity.principal(req.metadata()).await?;
+        let mut conn = self.pool.get().await?;
+        let updated = diesel::sql_query("UPDATE notifications SET is_read = true WHERE user_id = $1 AND NOT is_read")
+            .bind::<SqlUuid, _>(p.user_id)
+            .execute(&mut conn)
+            .await?;
+        if updated > 0 {
+            self.bus.publish(Event::to_users(vec![p.user_id], "notification:read", serde_json::json!({ "allRead": true }))).await;
+        }
+        Ok(pb::MarkAllNotificationsReadResponse { updated: u32::try_from(updated).unwrap_or(u32::MAX) })
+    }
+
+    pub(crate) async fn get_vapid_public_key(&self, req: Request<pb::GetVapidPublicKeyRequest>) -> ServiceResult<pb::VapidPublicKey> {
+        self.identity.principal(req.metadata()).await?;
+        let vapid = self.pusher.vapid.as_ref().ok_or_else(|| ServiceError::not_found("web push (not configured on this server)"))?;
+        Ok(pb::VapidPublicKey { public_key: vapid.public_key.clone() })
+    }
+
+    pub(crate) async fn subscribe(&self, req: Request<pb::PushSubscribeRequest>) -> ServiceResult<pb::PushSubscribeResponse> {
+        use base64::Engine as _;
+        let p = self.identity.principal(req.metadata()).await?;
+        let sub = req.get_ref().subscription.as_ref().ok_or_else(|| ServiceError::validation("subscription", "required"))?;
+        let url = self.pusher.check_endpoint(&sub.endpoint).map_err(|e| ServiceError::validation("subscription.endpoint", e))?;
+        let keys = sub.keys.as_ref().ok_or_else(|| ServiceError::validation("subscription.keys", "required"))?;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let p256dh = b64.decode(keys.p256dh.trim_end_matches('=')).unwrap_or_default();
+        if web_push_native::p256::PublicKey::from_sec1_bytes(&p256dh).is_err() {
+            return Err(ServiceError::validation("subscription.keys.p256dh", "must be a P-256 public key, base64url"));
+        }
+        if b64.decode(keys.auth.trim_end_matches('=')).map(|a| a.len()).unwrap_or_default() != 16 {
+            return Err(ServiceError::validation("subscription.keys.auth", "must be 16 bytes, base64url"));
+        }
+        if self.pusher.vapid.is_none() {
+            return Err(ServiceError::not_found("web push (not configured on this server)"));
+        }
+        let mut conn = self.pool.get().await?;
+        // At most 20 browsers per user: the oldest make room.
+        diesel::sql_query(
+            "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth, created_at = now()",
+        )
+        .bind::<SqlUuid, _>(uuid::Uuid::now_v7())
+        .bind::<SqlUuid, _>(p.user_id)
+        .bind::<Text, _>(url.as_str())
+        .bind::<Text, _>(&keys.p256dh)
+        .bind::<Text, _>(&keys.auth)
+        .execute(&mut conn)
+        .await?;
+        diesel::sql_query(
+            "DELETE FROM push_subscriptions WHERE user_id = $1 AND id NOT IN
+               (SELECT id FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at DESC LIMIT 20)",
+        )
+        .bind::<SqlUuid, _>(p.user_id)
+        .execute(&mut conn)
+        .await?;
+        Ok(pb::PushSubscribeResponse { success: true })
+    }
+
+    pub(crate) async fn unsubscribe(&self, req: Request<pb::PushUnsubscribeRequest>) -> ServiceResult<pb::PushSubscribeResponse> {
+        let p = self.identity.principal(req.metadata()).await?;
+        let endpoint = &req.get_ref().endpoint;
+        if endpoint.is_empty() || endpoint.len() > 2048 {
+            return Err(ServiceError::validation("endpoint", "required, at most 2048 characters"));
+        }
+        // Stored normalized (as the URL parser writes it).
+        let normalized = url::Url::parse(endpoint).map(|u| u.to_string()).unwrap_or_else(|_| endpoint.clone());
+        let mut conn = self.pool.get().await?;
+        diesel::sql_query("DELETE FROM push_subscriptions WHERE user_id = $1 AND endpoint IN ($2, $3)")
+            .bind::<SqlUuid, _>(p.user_id)
+            .bind::<Text, _>(endpoint)
+            .bind::<Text, _>(&normalized)
+            .execute(&mut conn)
+            .await?;
+        Ok(pb::PushSubscribeResponse { success: true })
     }
 
     pub(crate) async fn mark_notification_read(&self, req: Request<pb::MarkNotificationReadRequest>) -> ServiceResult<pb::Notification> {
@@ -174,4 +268,8 @@ ocomms_runtime::grpc_service!(pb::notify_service_server::NotifyService, NotifyAp
     set_channel_settings(pb::SetChannelSettingsRequest) -> pb::ChannelSettings;
     list_notifications(pb::ListNotificationsRequest) -> pb::ListNotificationsResponse;
     mark_notification_read(pb::MarkNotificationReadRequest) -> pb::Notification;
+    mark_all_notifications_read(pb::MarkAllNotificationsReadRequest) -> pb::MarkAllNotificationsReadResponse;
+    get_vapid_public_key(pb::GetVapidPublicKeyRequest) -> pb::VapidPublicKey;
+    subscribe(pb::PushSubscribeRequest) -> pb::PushSubscribeResponse;
+    unsubscribe(pb::PushUnsubscribeRequest) -> pb::PushSubscribeResponse;
 });

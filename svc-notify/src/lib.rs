@@ -1,16 +1,22 @@
 //! svc-notify: notifications, per-channel notification settings, DND, web
 //! push and email.
 //!
-//! Layout: `config.rs`; `grpc.rs`, `ocomms.notify.v1.NotifyService`. So far
-//! it lists notifications and marks them read; creating them from mention
-//! events (RabbitMQ) comes with its issue.
+//! Layout: `config.rs`; `grpc.rs`, `ocomms.notify.v1.NotifyService`;
+//! `store.rs`, the one place notifications are made (each with its push
+//! jobs); the consumers of other services' jobs: `mentions.rs`
+//! (`message.mentioned`: mentions, thread replies, DMs) and `scheduled.rs`
+//! (reminders, failed scheduled messages); `push.rs`, web push (its own
+//! `notify.push` jobs); `mail.rs`, SMTP or the log; `testing.rs`, a push
+//! service for tests that checks VAPID and decrypts.
 
 pub mod config;
 mod grpc;
 pub mod mail;
 pub mod mentions;
+pub mod push;
 pub mod scheduled;
 mod store;
+pub mod testing;
 
 use std::future::Future;
 
@@ -30,6 +36,21 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let mailer = mail::Mailer::from_config(config.smtp.as_ref())?;
     let broker = config.common.broker().await?;
+    // Pushes go through svc-notify's own outbox (committed with the notification).
+    let _relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "notify");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pusher = push::Pusher {
+        vapid: config.vapid.clone().map(std::sync::Arc::new),
+        allowed_hosts: std::sync::Arc::new(config.push_allowed_hosts.clone()),
+        http_timeout: std::time::Duration::from_secs(15),
+    };
+    let presence = push::Presence {
+        client: ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient::new(ocomms_runtime::grpc::channel(
+            &config.presence_url,
+        )?),
+        service_token: config.common.service_token.clone(),
+    };
+    push::start(pool.clone(), &broker, pusher.clone(), presence);
     let messaging = ocomms_runtime::sized!(ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(
         ocomms_runtime::grpc::channel(&config.messaging_url,)?
     ));
@@ -40,7 +61,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
         mentions::Auth { client: identity.auth_client(), messaging: messaging.clone(), service_token: config.common.service_token.clone() },
     );
     scheduled::start(pool.clone(), &broker, bus.clone());
-    let api = grpc::NotifyApi { pool, identity, bus, mailer, service_token: config.common.service_token.clone(), messaging };
+    let api = grpc::NotifyApi { pool, identity, bus, mailer, service_token: config.common.service_token.clone(), messaging, pusher };
     let routes = tonic::service::Routes::new(ocomms_runtime::sized!(NotifyServiceServer::new(api)));
     ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, shutdown).await
 }

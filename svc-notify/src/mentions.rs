@@ -1,6 +1,9 @@
 //! Consumes `message.mentioned` jobs (svc-messaging's outbox, through
-//! RabbitMQ): one notification per recipient, unless they muted the channel
-//! or set it to nothing; then `notification:new` on their sockets. Each job
+//! RabbitMQ): one notification per recipient (kind `mention`, `channel`,
+//! `here`, `thread_reply` for a thread's participants, `dm` for the other
+//! members of a conversation), unless they muted the channel or set it to
+//! nothing, are in Do Not Disturb, or can no longer see the place; then
+//! `notification:new` on their sockets. Each job
 //! is applied once (`processed_events`), however often it is delivered.
 
 use diesel::sql_types::Uuid as SqlUuid;
@@ -84,9 +87,15 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
     let channel = &p["channel"];
     let channel_id = channel["id"].as_str().and_then(|s| s.parse::<uuid::Uuid>().ok());
     let is_channel = channel.get("name").is_some();
-    let title = match (is_channel, channel["name"].as_str()) {
-        (true, Some(name)) => format!("{} mentioned you in #{name}", p["authorName"].as_str().unwrap_or("Someone")),
-        _ => format!("{} mentioned you in a conversation", p["authorName"].as_str().unwrap_or("Someone")),
+    let author = p["authorName"].as_str().unwrap_or("Someone").to_owned();
+    let place_name = match (is_channel, channel["name"].as_str()) {
+        (true, Some(name)) => format!("#{name}"),
+        _ => "a conversation".to_owned(),
+    };
+    let title_of = move |kind: &str| match kind {
+        "thread_reply" => format!("{author} replied to a thread in {place_name}"),
+        "dm" => format!("{author} sent you a message"),
+        _ => format!("{author} mentioned you in {place_name}"),
     };
     let body = p["excerpt"].as_str().unwrap_or_default().to_owned();
     let workspace: Option<uuid::Uuid> = p["workspaceId"].as_str().and_then(|s| s.parse().ok());
@@ -140,10 +149,13 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
                 let kind = match kind.as_str() {
                     "here" => "here",
                     "channel" => "channel",
+                    "thread_reply" => "thread_reply",
+                    "dm" => "dm",
                     _ => "mention",
                 };
                 let mut d = data.clone();
                 d["kind"] = serde_json::json!(kind);
+                let title = title_of(kind);
                 let n = crate::store::New { user, workspace, kind, title: &title, body: &body, data: &d };
                 made.push((user, crate::store::insert(conn, &n).await?));
             }

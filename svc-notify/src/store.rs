@@ -9,14 +9,14 @@ use ocomms_runtime::time::rfc3339;
 pub struct New<'a> {
     pub user: UserId,
     pub workspace: Option<uuid::Uuid>,
-    /// mention | channel | here | thread_reply | reminder | scheduled_failed
+    /// mention | channel | here | thread_reply | dm | reminder | scheduled_failed
     pub kind: &'a str,
     pub title: &'a str,
     pub body: &'a str,
     pub data: &'a serde_json::Value,
 }
 
-/// Inserts it; answers the notification as `notification:new` carries it.
+/// Inserts it, with a push job per subscription of the user; answers the notification as `notification:new` carries it.
 pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryResult<serde_json::Value> {
     let id = uuid::Uuid::now_v7();
     diesel::sql_query("INSERT INTO notifications (id, user_id, workspace_id, type, title, body, data) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -29,6 +29,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryR
         .bind::<Jsonb, _>(n.data)
         .execute(conn)
         .await?;
+    crate::push::enqueue_for(conn, id, n.user).await?;
     Ok(serde_json::json!({
         "id": id, "type": n.kind, "title": n.title, "body": n.body, "data": n.data.to_string(),
         "isRead": false, "createdAt": rfc3339(chrono::Utc::now()),

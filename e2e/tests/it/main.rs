@@ -14,6 +14,7 @@ mod journey;
 mod limits;
 mod membership;
 mod messaging;
+mod notifications;
 mod ops;
 mod people;
 mod previews;

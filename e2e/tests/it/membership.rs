@@ -136,6 +136,16 @@ async fn world() -> World {
         w.post(p, &w.bob, json!({ "content": "the chat", "parentId": parent })).await;
         w.threads.push((p, parent));
     }
+    // The notifications of these (Bob's and Cat's of Ann's group message,
+    // Ann's of Bob's replies) are made before the tests start watching.
+    for (u, n) in [(&w.bob, 1), (&w.cat, 1), (&w.ann, 3)] {
+        let made = ocomms_runtime::testing::eventually(15, || async {
+            let list = w.api.get("/api/notifications", &u.token).await.expect(200);
+            (list["notifications"].as_array().map(Vec::len) == Some(n)).then_some(())
+        })
+        .await;
+        assert!(made.is_some(), "{} has {n} notifications", u.email);
+    }
     w
 }
 

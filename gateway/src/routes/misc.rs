@@ -100,3 +100,74 @@ pub async fn set_channel_settings(
     body.channel_id = path_id(&id, "channel")?;
     Ok(Json(s.clients.notify.clone().set_channel_settings(caller.req(body)).await?.into_inner()))
 }
+
+pub async fn notifications_read_all(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<notify::MarkAllNotificationsReadResponse>> {
+    let req = notify::MarkAllNotificationsReadRequest {};
+    Ok(Json(s.clients.notify.clone().mark_all_notifications_read(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn vapid_public(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<notify::VapidPublicKey>> {
+    Ok(Json(s.clients.notify.clone().get_vapid_public_key(caller.req(notify::GetVapidPublicKeyRequest {})).await?.into_inner()))
+}
+
+pub async fn push_subscribe(
+    State(s): State<AppState>,
+    caller: Caller,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<notify::PushSubscribeRequest>,
+) -> ApiResult<Json<notify::PushSubscribeResponse>> {
+    Ok(Json(s.clients.notify.clone().subscribe(caller.req(body)).await?.into_inner()))
+}
+
+pub async fn push_unsubscribe(
+    State(s): State<AppState>,
+    caller: Caller,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<notify::PushUnsubscribeRequest>,
+) -> ApiResult<Json<notify::PushSubscribeResponse>> {
+    Ok(Json(s.clients.notify.clone().unsubscribe(caller.req(body)).await?.into_inner()))
+}
+
+/// Largest CSP report accepted.
+const MAX_CSP_REPORT: usize = 16 * 1024;
+
+/// `POST /api/csp-report` (seed 3.1): a browser's report of a
+/// Content-Security-Policy violation, in the old (`application/csp-report`)
+/// or the Reporting API's (`application/reports+json`) shape. Counted,
+/// logged without query strings (they may carry tokens), answered 204.
+pub async fn csp_report(State(s): State<AppState>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> ApiResult<StatusCode> {
+    let media = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(media.as_str(), "application/csp-report" | "application/reports+json" | "application/json") {
+        return Err(ApiError::new(ErrorCode::Validation, "content-type must be application/csp-report or application/reports+json"));
+    }
+    if body.len() > MAX_CSP_REPORT {
+        return Err(ApiError::new(ErrorCode::Validation, format!("a report is at most {MAX_CSP_REPORT} bytes")));
+    }
+    let report: Value = serde_json::from_slice(&body).map_err(|_| ApiError::new(ErrorCode::Validation, "the report is not JSON"))?;
+    // Old shape: {"csp-report":{…}}; Reporting API: [{"type":"csp-violation","body":{…}}, …].
+    let bodies: Vec<&Value> = match &report {
+        Value::Object(o) if o.contains_key("csp-report") => vec![&o["csp-report"]],
+        Value::Array(a) => a.iter().filter(|r| r["type"] == "csp-violation").map(|r| &r["body"]).take(20).collect(),
+        _ => Vec::new(),
+    };
+    if bodies.is_empty() {
+        return Err(ApiError::new(ErrorCode::Validation, "not a CSP report"));
+    }
+    let field = |b: &Value, old: &str, new: &str| -> String {
+        let v = b.get(old).or_else(|| b.get(new)).and_then(Value::as_str).unwrap_or_default();
+        // Without query string or fragment, and short.
+        v.split(['?', '#']).next().unwrap_or_default().chars().take(200).collect()
+    };
+    for b in bodies {
+        s.metrics.csp_reports.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(
+            document = %field(b, "document-uri", "documentURL"),
+            directive = %field(b, "violated-directive", "effectiveDirective"),
+            blocked = %field(b, "blocked-uri", "blockedURL"),
+            "content security policy violation reported"
+        );
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

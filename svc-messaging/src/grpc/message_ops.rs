@@ -137,14 +137,34 @@ impl MessagingApi {
                 store::insert(conn, &m).await?;
                 // The author has read their own message.
                 store::mark_read(conn, m.author_id, target, m.sequence).await?;
-                if !mentioned.is_empty() {
-                    store::insert_mentions(conn, &m, &mentioned).await?;
+                store::insert_mentions(conn, &m, &mentioned).await?;
+                // Who is told besides the mentioned (seed 3.1): a thread's
+                // participants of a reply, the other members of a DM (for
+                // a message, not a thread reply). A
+                // mention wins over these; the author is never told.
+                let mut told: Vec<(ocomms_runtime::ids::UserId, &'static str)> = mentioned.clone();
+                let mut others = Vec::new();
+                if let Some(pm) = &parent_msg {
+                    others.extend(store::thread_participants(conn, pm).await?.into_iter().map(|u| (u, "thread_reply")));
+                }
+                // A reply in a DM's thread tells the thread's participants only.
+                if let Target::Conversation(c) = target
+                    && parent_msg.is_none()
+                {
+                    others.extend(conversations::participants(conn, c).await?.into_iter().map(|u| (u, "dm")));
+                }
+                for (u, kind) in others {
+                    if u != m.author_id && !told.iter().any(|(t, _)| *t == u) {
+                        told.push((u, kind));
+                    }
+                }
+                if !told.is_empty() {
                     // Durable: committed with the message, relayed to svc-notify.
                     let mut job = job_base;
                     job["messageId"] = serde_json::json!(m.id);
                     job["sequence"] = serde_json::json!(m.sequence);
                     job["parentId"] = serde_json::json!(m.parent_id);
-                    job["recipients"] = mentioned.iter().map(|(u, kind)| serde_json::json!({ "userId": u, "kind": kind })).collect();
+                    job["recipients"] = told.iter().map(|(u, kind)| serde_json::json!({ "userId": u, "kind": kind })).collect();
                     ocomms_runtime::jobs::enqueue(conn, crate::MESSAGE_MENTIONED, &job, None).await?;
                 }
                 let urls = domain::links(&m.content);

@@ -15,7 +15,7 @@ async fn notifications_are_listed_filtered_and_marked_read_by_their_owner_only()
     let b = bus.clone();
     let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
         svc_notify::serve(
-            svc_notify::Config { common, smtp_host: None, smtp: None, vapid_public_key: None, messaging_url: "http://127.0.0.1:9".into() },
+            svc_notify::Config { messaging_url: "http://127.0.0.1:9".into(), ..svc_notify::Config::new(common) },
             b,
             l,
             s,
@@ -83,7 +83,7 @@ async fn only_services_send_email() {
     let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
     let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
         svc_notify::serve(
-            svc_notify::Config { common, smtp_host: None, smtp: None, vapid_public_key: None, messaging_url: "http://127.0.0.1:9".into() },
+            svc_notify::Config { messaging_url: "http://127.0.0.1:9".into(), ..svc_notify::Config::new(common) },
             bus,
             l,
             s,
@@ -122,11 +122,10 @@ async fn with_smtp_host_emails_are_sent_over_smtp_as_text_and_html() {
     };
     let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
         let config = svc_notify::Config {
-            common,
             smtp_host: Some(smtp.host.clone()),
             smtp: Some(smtp),
-            vapid_public_key: None,
             messaging_url: "http://127.0.0.1:9".into(),
+            ..svc_notify::Config::new(common)
         };
         svc_notify::serve(config, bus, l, s)
     })
