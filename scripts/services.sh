@@ -2,7 +2,8 @@
 # Makes sure this machine has what the README's commands need: PostgreSQL,
 # Redis and RabbitMQ answering on 127.0.0.1 (5432, 6379, 5672, PostgreSQL
 # trusting user postgres there), the psql client, a C compiler for the build
-# (cc) and, when the distribution has it, the mold linker. Missing Debian or
+# (cc), python3 when the web client's Node.js must be fetched, and, when
+# the distribution has it, the mold linker. Missing Debian or
 # Ubuntu packages are installed and stopped services started, with sudo when
 # not run as root. Idempotent: when everything is there and up it only checks,
 # in a fraction of a second.
@@ -46,6 +47,13 @@ have psql || pkgs+=(postgresql-client)
 port_open 6379 || have redis-server || pkgs+=(redis-server)
 port_open 5672 || have rabbitmq-server || pkgs+=(rabbitmq-server)
 have cc || pkgs+=(gcc libc6-dev)
+# The web client's build needs Node.js >= 20.19; without it scripts/web.sh
+# fetches one with python3 (Debian 12's own nodejs is 18).
+node_new_enough() { have node && node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; }
+if ! node_new_enough; then
+  have python3 || pkgs+=(python3)
+  [ -f /etc/ssl/certs/ca-certificates.crt ] || pkgs+=(ca-certificates)
+fi
 # mold alone: only as root (a user's sudo may ask for a password every run).
 mold_only=0
 if [ ${#pkgs[@]} = 0 ] && [ "$(id -u)" = 0 ] && ! have mold && have apt-cache && apt-cache show mold >/dev/null 2>&1; then

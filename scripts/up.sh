@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole system: PostgreSQL (and Redis, RabbitMQ) started if needed,
-# then `ocomms up` (gateway on :3000, services on :50051-50056).
+# the web client built when its sources changed (scripts/web.sh), then
+# `ocomms up` (gateway on :3000 serving the client at /, services on
+# :50051-50056).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 bash scripts/services.sh
+# shellcheck source=scripts/web.sh
+. scripts/web.sh
+build_web
 use_mold
 exec cargo run --release --bin ocomms -- up

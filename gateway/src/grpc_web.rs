@@ -72,7 +72,8 @@ fn channel_for(s: &AppState, path: &str) -> Option<tonic::transport::Channel> {
 
 pub async fn handle(State(s): State<AppState>, req: Request) -> Response {
     if !is_grpc_web(req.headers()) {
-        return crate::routes::misc::not_found(req.method().clone(), req.uri().clone()).await.into_response();
+        // Two-segment paths are also the web client's (`/assets/x.js`, `/invite/<token>`).
+        return crate::web::serve(State(s), req).await;
     }
     let (parts, body) = req.into_parts();
     let client = ClientInfo::of(&s.config, &parts);

@@ -127,6 +127,7 @@ fn schemas() -> Value {
         "StorageUsage": obj(&[("used", s("integer")), ("quota", s("integer"))], &["used", "quota"]),
         "Notification": obj(&[("id", id.clone()), ("type", s("string")), ("title", s("string")), ("body", nullable("string")), ("data", s("string")), ("isRead", s("boolean")), ("createdAt", time)], &["id", "type", "title", "isRead"]),
         "NotificationList": obj(&[("notifications", arr(r("Notification"))), ("unreadCount", json!({ "type": "integer", "description": "all unread notifications of the caller, not only this page" }))], &["notifications", "unreadCount"]),
+        "EmailSettings": obj(&[("digestMinutes", json!({ "type": "integer", "minimum": 0, "maximum": 1440, "description": "at most one email of unread mentions and DMs per this many minutes; 0: none" }))], &["digestMinutes"]),
         "MarkAllRead": obj(&[("updated", json!({ "type": "integer", "description": "how many were unread" }))], &["updated"]),
         "VapidPublicKey": obj(&[("publicKey", json!({ "type": "string", "description": "base64url, uncompressed P-256 point" }))], &["publicKey"]),
         "PushSubscribe": obj(&[("subscription", obj(&[

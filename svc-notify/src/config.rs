@@ -71,6 +71,11 @@ pub struct Config {
     /// `PUSH_ALLOWED_HOSTS` (tests only): push endpoint hosts allowed over
     /// plain http and on private addresses.
     pub push_allowed_hosts: Vec<String>,
+    /// `EMAIL_DIGEST_DELAY_SECS` (default 120): how long a mention or DM
+    /// stays unread before it is emailed.
+    pub email_digest_delay_secs: u64,
+    /// `PUBLIC_URL`: where users open OComms, for links in emails.
+    pub public_url: String,
     /// `PRESENCE_GRPC_URL`: svc-presence, asked whether a user is active
     /// (then no push).
     pub presence_url: String,
@@ -122,6 +127,8 @@ impl Config {
             vapid: None,
             push_allowed_hosts: Vec::new(),
             presence_url: "http://127.0.0.1:50053".into(),
+            email_digest_delay_secs: 120,
+            public_url: "http://localhost:3000".into(),
             messaging_url: "http://127.0.0.1:50052".into(),
         }
     }
@@ -139,6 +146,8 @@ impl Config {
                 .filter(|h| !h.is_empty())
                 .collect(),
             presence_url: env.string("PRESENCE_GRPC_URL", "http://127.0.0.1:50053"),
+            email_digest_delay_secs: env.parse("EMAIL_DIGEST_DELAY_SECS", 120u64),
+            public_url: env.string("PUBLIC_URL", "http://localhost:3000").trim_end_matches('/').to_owned(),
             messaging_url: env.string("MESSAGING_GRPC_URL", "http://127.0.0.1:50052"),
         }
     }

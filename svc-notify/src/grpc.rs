@@ -115,6 +115,41 @@ impl NotifyApi {
         Ok(pb::MarkAllNotificationsReadResponse { updated: u32::try_from(updated).unwrap_or(u32::MAX) })
     }
 
+    pub(crate) async fn get_email_settings(&self, req: Request<pb::GetEmailSettingsRequest>) -> ServiceResult<pb::EmailSettings> {
+        let p = self.identity.principal(req.metadata()).await?;
+        let mut conn = self.pool.get().await?;
+        #[derive(QueryableByName)]
+        struct M {
+            #[diesel(sql_type = Integer)]
+            digest_minutes: i32,
+        }
+        let m: Option<M> = diesel::sql_query("SELECT digest_minutes FROM email_settings WHERE user_id = $1")
+            .bind::<SqlUuid, _>(p.user_id)
+            .get_result(&mut conn)
+            .await
+            .optional()?;
+        let minutes = m.map_or(crate::digest::DEFAULT_MINUTES, |m| m.digest_minutes);
+        Ok(pb::EmailSettings { digest_minutes: u32::try_from(minutes).unwrap_or_default() })
+    }
+
+    pub(crate) async fn set_email_settings(&self, req: Request<pb::SetEmailSettingsRequest>) -> ServiceResult<pb::EmailSettings> {
+        let p = self.identity.principal(req.metadata()).await?;
+        let minutes = req.get_ref().digest_minutes;
+        if minutes > 1440 {
+            return Err(ServiceError::validation("digestMinutes", "must be 0 (off) to 1440"));
+        }
+        let mut conn = self.pool.get().await?;
+        diesel::sql_query(
+            "INSERT INTO email_settings (user_id, digest_minutes) VALUES ($1, $2)
+             ON CONFLICT (user_id) DO UPDATE SET digest_minutes = excluded.digest_minutes, updated_at = now()",
+        )
+        .bind::<SqlUuid, _>(p.user_id)
+        .bind::<Integer, _>(i32::try_from(minutes).unwrap_or_default())
+        .execute(&mut conn)
+        .await?;
+        Ok(pb::EmailSettings { digest_minutes: minutes })
+    }
+
     pub(crate) async fn get_vapid_public_key(&self, req: Request<pb::GetVapidPublicKeyRequest>) -> ServiceResult<pb::VapidPublicKey> {
         self.identity.principal(req.metadata()).await?;
         let vapid = self.pusher.vapid.as_ref().ok_or_else(|| ServiceError::not_found("web push (not configured on this server)"))?;
@@ -270,6 +305,8 @@ ocomms_runtime::grpc_service!(pb::notify_service_server::NotifyService, NotifyAp
     mark_notification_read(pb::MarkNotificationReadRequest) -> pb::Notification;
     mark_all_notifications_read(pb::MarkAllNotificationsReadRequest) -> pb::MarkAllNotificationsReadResponse;
     get_vapid_public_key(pb::GetVapidPublicKeyRequest) -> pb::VapidPublicKey;
+    get_email_settings(pb::GetEmailSettingsRequest) -> pb::EmailSettings;
+    set_email_settings(pb::SetEmailSettingsRequest) -> pb::EmailSettings;
     subscribe(pb::PushSubscribeRequest) -> pb::PushSubscribeResponse;
     unsubscribe(pb::PushUnsubscribeRequest) -> pb::PushSubscribeResponse;
 });

@@ -6,10 +6,12 @@
 //! jobs); the consumers of other services' jobs: `mentions.rs`
 //! (`message.mentioned`: mentions, thread replies, DMs) and `scheduled.rs`
 //! (reminders, failed scheduled messages); `push.rs`, web push (its own
-//! `notify.push` jobs); `mail.rs`, SMTP or the log; `testing.rs`, a push
+//! `notify.push` jobs); `digest.rs`, unread mentions and DMs by email in
+//! batches; `mail.rs`, SMTP or the log; `testing.rs`, a push
 //! service for tests that checks VAPID and decrypts.
 
 pub mod config;
+pub mod digest;
 mod grpc;
 pub mod mail;
 pub mod mentions;
@@ -50,7 +52,19 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
         )?),
         service_token: config.common.service_token.clone(),
     };
-    push::start(pool.clone(), &broker, pusher.clone(), presence);
+    push::start(pool.clone(), &broker, pusher.clone(), presence.clone());
+    let delay = std::time::Duration::from_secs(config.email_digest_delay_secs);
+    digest::Digest {
+        pool: pool.clone(),
+        mailer: mailer.clone(),
+        presence,
+        auth: identity.auth_client(),
+        service_token: config.common.service_token.clone(),
+        delay,
+        tick: delay.clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(5)),
+        public_url: config.public_url.clone(),
+    }
+    .start();
     let messaging = ocomms_runtime::sized!(ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(
         ocomms_runtime::grpc::channel(&config.messaging_url,)?
     ));

@@ -47,7 +47,7 @@ const TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// A new VAPID key pair (public, private), base64url, for
 /// `VAPID_PUBLIC_KEY` and `VAPID_PRIVATE_KEY` (`ocomms vapid-keys`).
 pub fn generate_vapid_keys() -> (String, String) {
-    use web_push_native::jwt_simple::algorithms::{ECDSAP256KeyPairLike as _, ECDSAP256PublicKeyLike as _, ES256KeyPair};
+    use web_push_native::jwt_simple::algorithms::{ECDSAP256PublicKeyLike as _, ES256KeyPair};
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let kp = ES256KeyPair::generate();
     (b64.encode(kp.public_key().public_key().to_bytes_uncompressed()), b64.encode(kp.to_bytes()))
@@ -207,7 +207,7 @@ pub struct Presence {
 impl Presence {
     /// Whether the user is active in the workspace now (an open client
     /// shows them the notification: no push).
-    async fn active(&self, user: UserId, workspace: Option<uuid::Uuid>) -> anyhow::Result<bool> {
+    pub(crate) async fn active(&self, user: UserId, workspace: Option<uuid::Uuid>) -> anyhow::Result<bool> {
         let Some(ws) = workspace else { return Ok(false) };
         if self.service_token.is_empty() {
             return Ok(false);

@@ -16,7 +16,8 @@ pub struct New<'a> {
     pub data: &'a serde_json::Value,
 }
 
-/// Inserts it, with a push job per subscription of the user; answers the notification as `notification:new` carries it.
+/// Inserts it, with a push job per subscription of the user and, for
+/// mentions and DMs, a pending email digest; answers the notification as `notification:new` carries it.
 pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryResult<serde_json::Value> {
     let id = uuid::Uuid::now_v7();
     diesel::sql_query("INSERT INTO notifications (id, user_id, workspace_id, type, title, body, data) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -30,6 +31,9 @@ pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryR
         .execute(conn)
         .await?;
     crate::push::enqueue_for(conn, id, n.user).await?;
+    if crate::digest::KINDS.contains(&n.kind) {
+        crate::digest::schedule(conn, n.user).await?;
+    }
     Ok(serde_json::json!({
         "id": id, "type": n.kind, "title": n.title, "body": n.body, "data": n.data.to_string(),
         "isRead": false, "createdAt": rfc3339(chrono::Utc::now()),

@@ -20,3 +20,4 @@ mod people;
 mod previews;
 mod scheduling;
 mod support;
+mod web_client;

@@ -171,3 +171,15 @@ pub async fn csp_report(State(s): State<AppState>, headers: axum::http::HeaderMa
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+pub async fn email_settings(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<notify::EmailSettings>> {
+    Ok(Json(s.clients.notify.clone().get_email_settings(caller.req(notify::GetEmailSettingsRequest {})).await?.into_inner()))
+}
+
+pub async fn set_email_settings(
+    State(s): State<AppState>,
+    caller: Caller,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<notify::SetEmailSettingsRequest>,
+) -> ApiResult<Json<notify::EmailSettings>> {
+    Ok(Json(s.clients.notify.clone().set_email_settings(caller.req(body)).await?.into_inner()))
+}

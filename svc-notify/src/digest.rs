@@ -1,0 +1,232 @@
+//! Unread mentions and DMs by email, batched (seed 6.2).
+//!
+//! Making a `mention` or `dm` notification also makes sure its user has a
+//! row in `email_digests`. A loop takes due rows (`FOR UPDATE SKIP LOCKED`:
+//! every replica works, none twice) and, in that row's transaction, once
+//! the oldest of the user's mention and DM notifications still unread and
+//! never emailed has waited `EMAIL_DIGEST_DELAY_SECS` (the time to read it
+//! live), sends one email listing all of them and marks them emailed. A user
+//! active in the workspace of one of them (an open client) gets no email:
+//! those are marked as seen by the digest instead. The row then waits for
+//! the user's interval (`digest_minutes`, default 15; 0 turns emails off)
+//! if more is pending, or goes. Everything is in PostgreSQL: a restart
+//! loses nothing; a crash between the SMTP answer and the commit can send
+//! one email twice, never none.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use ocomms_runtime::db::Pool;
+use ocomms_runtime::ids::UserId;
+
+use crate::mail::Mailer;
+use crate::push::Presence;
+
+/// The interval when a user chose none.
+pub const DEFAULT_MINUTES: i32 = 15;
+/// Most notifications listed in one email.
+const MAX_ITEMS: i64 = 50;
+
+#[derive(Clone)]
+pub struct Digest {
+    pub pool: Pool,
+    pub mailer: Mailer,
+    pub presence: Presence,
+    pub auth: ocomms_proto::auth::v1::auth_service_client::AuthServiceClient<tonic::transport::Channel>,
+    pub service_token: String,
+    /// How long a notification may stay unread before it is emailed.
+    pub delay: Duration,
+    /// How often due digests are looked for.
+    pub tick: Duration,
+    pub public_url: String,
+}
+
+/// Kinds that are emailed.
+pub const KINDS: [&str; 2] = ["mention", "dm"];
+
+/// Makes sure `user` has a digest pending (inside the transaction that
+/// inserts their notification); the loop works out when it is really due.
+pub async fn schedule(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO email_digests (user_id, due_at)
+         SELECT $1, now()
+         WHERE COALESCE((SELECT digest_minutes FROM email_settings WHERE user_id = $1), $2) > 0
+         ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<Integer, _>(DEFAULT_MINUTES)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+#[derive(QueryableByName)]
+struct Due {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: UserId,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    last_sent_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Integer)]
+    minutes: i32,
+}
+
+#[derive(QueryableByName)]
+struct Item {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    workspace_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    body: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct Next {
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    at: Option<DateTime<Utc>>,
+}
+
+impl Digest {
+    pub fn start(self) {
+        tokio::spawn(async move {
+            loop {
+                loop {
+                    match self.one().await {
+                        Ok(true) => continue,
+                        Ok(false) => break,
+                        Err(e) => {
+                            tracing::warn!(error = format!("{e:#}"), "email digest failed; retrying");
+                            break;
+                        }
+                    }
+                }
+                tokio::time::sleep(self.tick).await;
+            }
+        });
+    }
+
+    /// Handles one due digest; false when none is due.
+    async fn one(&self) -> anyhow::Result<bool> {
+        let mut conn = self.pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let me = self.clone();
+        conn.transaction::<bool, anyhow::Error, _>(async move |conn| {
+            let due: Option<Due> = diesel::sql_query(
+                "SELECT d.user_id, d.last_sent_at, COALESCE(s.digest_minutes, $1) AS minutes
+                 FROM email_digests d LEFT JOIN email_settings s USING (user_id)
+                 WHERE d.due_at <= now() ORDER BY d.due_at LIMIT 1 FOR UPDATE OF d SKIP LOCKED",
+            )
+            .bind::<Integer, _>(DEFAULT_MINUTES)
+            .get_result(conn)
+            .await
+            .optional()?;
+            let Some(due) = due else { return Ok(false) };
+            let delay = me.delay.as_secs_f64();
+            // Once the oldest has waited long enough, all of them go in one email.
+            let items: Vec<Item> = diesel::sql_query(
+                "SELECT id, workspace_id, title, body FROM notifications
+                 WHERE user_id = $1 AND NOT is_read AND emailed_at IS NULL AND type = ANY($2)
+                 ORDER BY created_at LIMIT $3",
+            )
+            .bind::<SqlUuid, _>(due.user_id)
+            .bind::<Array<Text>, _>(&KINDS[..])
+            .bind::<diesel::sql_types::BigInt, _>(MAX_ITEMS)
+            .load(conn)
+            .await?;
+            let ripe: Next = diesel::sql_query(
+                "SELECT min(created_at) AS at FROM notifications
+                 WHERE user_id = $1 AND NOT is_read AND emailed_at IS NULL AND type = ANY($2)
+                   AND created_at <= now() - make_interval(secs => $3)",
+            )
+            .bind::<SqlUuid, _>(due.user_id)
+            .bind::<Array<Text>, _>(&KINDS[..])
+            .bind::<diesel::sql_types::Double, _>(delay)
+            .get_result(conn)
+            .await?;
+            let items = if ripe.at.is_some() { items } else { Vec::new() };
+            let mut sent = false;
+            if due.minutes > 0 && !items.is_empty() {
+                let mut workspaces: Vec<uuid::Uuid> = items.iter().filter_map(|i| i.workspace_id).collect();
+                workspaces.sort();
+                workspaces.dedup();
+                let mut active = false;
+                for ws in workspaces {
+                    active |= me.presence.active(due.user_id, Some(ws)).await?;
+                }
+                if !active && let Some(to) = me.email_of(due.user_id).await? {
+                    me.mailer.send(&to, &subject(items.len()), &me.text(&items)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    sent = true;
+                }
+                let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.id).collect();
+                diesel::sql_query("UPDATE notifications SET emailed_at = now() WHERE id = ANY($1)")
+                    .bind::<Array<SqlUuid>, _>(ids)
+                    .execute(conn)
+                    .await?;
+            }
+            // What is still pending decides when to look again.
+            let next: Next = diesel::sql_query(
+                "SELECT min(created_at) + make_interval(secs => $3) AS at FROM notifications
+                 WHERE user_id = $1 AND NOT is_read AND emailed_at IS NULL AND type = ANY($2)",
+            )
+            .bind::<SqlUuid, _>(due.user_id)
+            .bind::<Array<Text>, _>(&KINDS[..])
+            .bind::<diesel::sql_types::Double, _>(delay)
+            .get_result(conn)
+            .await?;
+            let last_sent = if sent { Some(Utc::now()) } else { due.last_sent_at };
+            match next.at.filter(|_| due.minutes > 0) {
+                None => {
+                    diesel::sql_query("DELETE FROM email_digests WHERE user_id = $1").bind::<SqlUuid, _>(due.user_id).execute(conn).await?;
+                }
+                Some(at) => {
+                    let earliest = last_sent.map(|t| t + chrono::Duration::minutes(due.minutes.into()));
+                    let at = earliest.map_or(at, |e| e.max(at));
+                    diesel::sql_query("UPDATE email_digests SET due_at = $2, last_sent_at = $3 WHERE user_id = $1")
+                        .bind::<SqlUuid, _>(due.user_id)
+                        .bind::<Timestamptz, _>(at)
+                        .bind::<Nullable<Timestamptz>, _>(last_sent)
+                        .execute(conn)
+                        .await?;
+                }
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    /// The user's address, from svc-auth on their behalf.
+    async fn email_of(&self, user: UserId) -> anyhow::Result<Option<String>> {
+        let req = ocomms_proto::auth::v1::GetUsersRequest { user_ids: vec![user.to_string()] };
+        let answer = self.auth.clone().get_users(ocomms_runtime::identity::service_request(&self.service_token, user, req)).await;
+        match answer {
+            Ok(r) => Ok(r.into_inner().users.into_iter().find(|u| u.id == user.to_string()).map(|u| u.email)),
+            // The account is gone: nothing to send.
+            Err(s) if matches!(s.code(), tonic::Code::NotFound | tonic::Code::Unauthenticated) => Ok(None),
+            Err(s) => Err(anyhow::anyhow!("asking svc-auth for an address: {s}")),
+        }
+    }
+
+    fn text(&self, items: &[Item]) -> String {
+        let mut out = format!(
+            "You have {} unread in OComms while you were away:\n\n",
+            if items.len() == 1 { "a message".to_owned() } else { format!("{} messages", items.len()) }
+        );
+        for i in items {
+            let body: String = i.body.as_deref().unwrap_or_default().chars().take(300).collect();
+            out.push_str(&format!("- {}\n  {}\n\n", i.title, body.replace('\n', "\n  ")));
+        }
+        out.push_str(&format!(
+            "Open {} to read and answer them.\nYou get these emails at most every 15 minutes by default; change that or turn them off in your notification settings.\n",
+            self.public_url
+        ));
+        out
+    }
+}
+
+fn subject(n: usize) -> String {
+    if n == 1 { "You have an unread message in OComms".to_owned() } else { format!("You have {n} unread messages in OComms") }
+}

@@ -1,0 +1,234 @@
+// End-to-end: two people chat in real headless Chromium against a running
+// gateway that serves the built client at `/`.
+//
+//   OCOMMS_BASE_URL=http://127.0.0.1:3000 npm run test:browser
+//   OCOMMS_SCREENSHOTS=1 also saves PNGs to ../docs/screenshots/.
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.OCOMMS_BASE_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+const SHOTS = process.env.OCOMMS_SCREENSHOTS === '1';
+const SHOT_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+const RUN = Math.random().toString(36).slice(2, 8);
+const PASSWORD = 'correct horse battery staple';
+const WAIT = 10_000;
+
+let browser;
+const problems = [];
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  if (SHOTS) mkdirSync(SHOT_DIR, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function person(name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  // A CSP violation or an uncaught error fails the run.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`${name}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
+  return { name, context, page, email: `${name.toLowerCase()}-${RUN}-${Date.now()}@e2e.example.com` };
+}
+
+/** The RFC 6238 code of a base32 secret now. */
+function totp(secret) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
+  const h = createHmac('sha1', key).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+async function shot(page, file) {
+  if (SHOTS) await page.screenshot({ path: SHOT_DIR + file });
+}
+
+async function signUp(p) {
+  await p.page.getByRole('button', { name: 'Create an account' }).click();
+  await p.page.fill('input[name="name"]', `${p.name} ${RUN}`);
+  await p.page.fill('input[name="email"]', p.email);
+  await p.page.fill('input[name="password"]', PASSWORD);
+  await p.page.getByRole('button', { name: 'Create account' }).click();
+}
+
+const log = (page) => page.locator('.place-view [role="log"]');
+const messageIn = (page, text) => log(page).locator('article.msg', { hasText: text });
+
+async function say(page, text, where = '.place-view') {
+  const box = page.locator(`${where} textarea[name="message"]`);
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+test('two people chat: live messages, threads, reactions, offline sending', async () => {
+  const a = await person('Alice');
+  const b = await person('Bob');
+  try {
+    await scenario(a, b);
+  } catch (e) {
+    // What each person saw when it failed.
+    for (const p of [a, b]) await p.page.screenshot({ path: `${tmpdir()}/ocomms-e2e-${p.name}.png` }).catch(() => undefined);
+    console.error(`screenshots of the failure: ${tmpdir()}/ocomms-e2e-{Alice,Bob}.png`);
+    throw e;
+  } finally {
+    await a.context.close();
+    await b.context.close();
+  }
+});
+
+async function scenario(a, b) {
+  const channel = `e2e-${RUN}`;
+
+  // Alice signs up and makes a workspace, a channel and an invite link.
+  const res = await a.page.goto(BASE + '/');
+  const csp = res.headers()['content-security-policy'] ?? '';
+  assert.match(csp, /script-src 'self'/, 'the gateway serves the client with its CSP');
+  await a.page.getByRole('heading', { name: 'Sign in to OComms' }).waitFor();
+  await shot(a.page, 'sign-in.png');
+  await signUp(a);
+  await a.page.fill('input[name="workspaceName"]', `E2E ${RUN}`);
+  await a.page.getByRole('button', { name: 'Create workspace' }).click();
+  await a.page.getByRole('button', { name: '+ Create channel' }).click();
+  await a.page.fill('input[name="channelName"]', channel);
+  await a.page.locator('.dialog').getByRole('button', { name: 'Create' }).click();
+  await a.page.getByRole('heading', { name: `#${channel}` }).waitFor();
+  await a.page.getByRole('button', { name: 'Invite people' }).click();
+  const invite = a.page.locator('input[name="inviteLink"]');
+  await invite.waitFor();
+  const inviteUrl = await invite.inputValue();
+  assert.match(inviteUrl, /\/invite\/[^/]+$/);
+  await a.page.getByRole('button', { name: 'Close' }).click();
+
+  // Bob follows the link, signs up, accepts, and joins the channel.
+  await b.page.goto(BASE + new URL(inviteUrl).pathname);
+  await b.page.getByText('Sign in or create an account to accept your invitation.').waitFor();
+  await signUp(b);
+  await b.page.getByRole('button', { name: 'Accept invitation' }).click();
+  await b.page.getByRole('button', { name: 'Browse channels' }).click();
+  await b.page.getByRole('button', { name: `Join #${channel}` }).click();
+  await b.page.getByRole('heading', { name: `#${channel}` }).waitFor();
+  await b.page.locator('.place-view textarea[name="message"]').waitFor();
+
+  // Bob starts typing: Alice sees it.
+  await b.page.locator('.place-view textarea[name="message"]').pressSequentially('hm');
+  await a.page.locator('.typing', { hasText: `Bob ${RUN} is typing` }).waitFor();
+  await b.page.locator('.place-view textarea[name="message"]').fill('');
+
+  // Alice's message appears live for Bob.
+  const hello = `Hello from Alice ${RUN} with **markdown** and <script>alert(1)</script>`;
+  await say(a.page, hello);
+  const bobSees = messageIn(b.page, `Hello from Alice ${RUN}`);
+  await bobSees.waitFor();
+  assert.equal(await bobSees.locator('strong').innerText(), 'markdown');
+  assert.equal(await b.page.locator('.body script').count(), 0);
+
+  // Bob replies in a thread; Alice sees the reply count and opens the thread.
+  await bobSees.hover();
+  await bobSees.getByRole('button', { name: 'Reply in thread' }).click();
+  const thread = b.page.locator('aside.thread');
+  await thread.waitFor();
+  await say(b.page, `Reply from Bob ${RUN}`, 'aside.thread');
+  await thread.locator('article.msg', { hasText: `Reply from Bob ${RUN}` }).waitFor();
+  const aliceMsg = messageIn(a.page, `Hello from Alice ${RUN}`);
+  await aliceMsg.getByRole('button', { name: '1 reply' }).click();
+  await a.page.locator('aside.thread article.msg', { hasText: `Reply from Bob ${RUN}` }).waitFor();
+  await b.page.getByRole('button', { name: 'Close thread' }).click();
+
+  // Bob reacts; Alice sees the reaction.
+  await bobSees.hover();
+  await bobSees.getByRole('button', { name: 'Add reaction' }).click();
+  await b.page.getByRole('button', { name: 'React with 👍' }).click();
+  await aliceMsg.locator('button.reaction', { hasText: '👍' }).filter({ hasText: '1' }).first().waitFor();
+  await shot(a.page, 'thread-panel.png');
+  await a.page.getByRole('button', { name: 'Close thread' }).click();
+
+  // Bob goes offline and writes: pending. Back online: delivered exactly once.
+  await b.context.setOffline(true);
+  await b.page.getByText('You are offline.').first().waitFor();
+  const offline = `Written offline by Bob ${RUN}`;
+  await say(b.page, offline);
+  const pending = b.page.locator('.place-view article.pending', { hasText: offline });
+  await pending.waitFor();
+  assert.match(await pending.innerText(), /Sending/);
+  await shot(b.page, 'offline-pending.png');
+  // Alice speaks while Bob is away: he gets it by resuming from his last sequence.
+  await say(a.page, `While Bob was away ${RUN}`);
+  await messageIn(a.page, `While Bob was away ${RUN}`).waitFor();
+  await b.page.waitForTimeout(300);
+  assert.equal(await messageIn(a.page, offline).count(), 0, 'nothing leaves while offline');
+  assert.equal(await messageIn(b.page, `While Bob was away ${RUN}`).count(), 0, 'nothing arrives while offline');
+  await b.context.setOffline(false);
+  await messageIn(a.page, offline).waitFor();
+  await b.page.locator('.place-view article.msg:not(.pending)', { hasText: offline }).waitFor();
+  await pending.waitFor({ state: 'detached' });
+  // Let the resume and any retries settle, then count.
+  await b.page.waitForTimeout(1500);
+  assert.equal(await messageIn(a.page, offline).count(), 1, "once in Alice's view");
+  assert.equal(await messageIn(a.page, offline).locator('.author').innerText(), `Bob ${RUN}`, 'a new member has a name');
+  assert.equal(await messageIn(b.page, offline).count(), 1, "once in Bob's view");
+  assert.equal(await messageIn(b.page, `While Bob was away ${RUN}`).count(), 1, 'caught up once after the reconnect');
+  const order = await log(b.page).locator('article.msg').evaluateAll((els) => els.map((e) => Number(e.dataset.seq)));
+  assert.deepEqual(order, [...order].sort((x, y) => x - y), "Bob's view is in sequence order");
+
+  // And Alice's next message still reaches Bob live after his reconnect.
+  await say(a.page, `After the reconnect ${RUN}`);
+  await messageIn(b.page, `After the reconnect ${RUN}`).waitFor();
+  assert.equal(await messageIn(b.page, `Hello from Alice ${RUN}`).count(), 1, 'no duplicates after resume');
+  await shot(a.page, 'channel.png');
+
+  // A direct message: Bob's sidebar shows the new conversation with an unread badge, live.
+  await a.page.getByRole('button', { name: '+ New message' }).click();
+  await a.page.locator('.dialog li', { hasText: `Bob ${RUN}` }).getByRole('button', { name: 'Message' }).click();
+  await a.page.getByRole('heading', { name: `Bob ${RUN}` }).waitFor();
+  await say(a.page, `Psst, Bob ${RUN}`);
+  await messageIn(a.page, `Psst, Bob ${RUN}`).waitFor();
+  const dm = b.page.locator('nav.sidebar a.place', { hasText: `Alice ${RUN}` });
+  await dm.locator('.badge', { hasText: '1' }).waitFor();
+  await dm.click();
+  await messageIn(b.page, `Psst, Bob ${RUN}`).waitFor();
+  await dm.locator('.badge').waitFor({ state: 'detached' });
+
+  // Alice turns on two-factor (through the API, sharing the browser's cookie), signs
+  // out, and signs in again: the code field appears, a backup code works, and she
+  // lands in her last workspace.
+  const enable = await a.context.request.post(BASE + '/api/auth/two-factor/enable', { data: { password: PASSWORD } });
+  assert.equal(enable.status(), 200);
+  const setup = await enable.json();
+  const verify = await a.context.request.post(BASE + '/api/auth/two-factor/verify', { data: { code: totp(setup.secret) } });
+  assert.equal(verify.status(), 200);
+  await a.page.getByRole('button', { name: 'Sign out' }).click();
+  await a.page.getByRole('heading', { name: 'Sign in to OComms' }).waitFor();
+  await a.page.fill('input[name="email"]', a.email);
+  await a.page.fill('input[name="password"]', PASSWORD);
+  await a.page.getByRole('button', { name: 'Sign in' }).click();
+  await a.page.locator('input[name="totpCode"]').fill(setup.backupCodes[0]);
+  await a.page.getByRole('button', { name: 'Sign in' }).click();
+  await a.page.locator('.ws-header h1', { hasText: `E2E ${RUN}` }).waitFor();
+  await a.page.locator('.place-view h2').waitFor();
+
+  // The session lives only in the HttpOnly cookie.
+  const stored = await a.page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie }));
+  assert.deepEqual(stored, { local: 0, session: 0, cookie: '' });
+
+  assert.deepEqual(problems, [], 'no CSP violations or page errors');
+}

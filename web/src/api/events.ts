@@ -1,0 +1,49 @@
+// WebSocket event payloads (seed 3.2). The OpenAPI document lists the event
+// names (`x-websocket`) but has no schemas for their payloads, so these are
+// written here, reusing the generated types for everything they carry.
+import type { Channel, Message, Reaction, UnreadCount } from './client';
+
+/** Where an event happened: a channel or a conversation. */
+export interface PlaceRef {
+  channelId?: string | null;
+  conversationId?: string | null;
+}
+
+export interface ServerEvents {
+  'message:new': {
+    message: Message;
+    channel?: Pick<Channel, 'id' | 'name' | 'workspaceId'> | null;
+    conversation?: { id: string; workspaceId?: string } | null;
+  };
+  'message:edited': { message: Message };
+  'message:deleted': { messageId: string } & PlaceRef;
+  'reaction:update': { messageId: string; reactions: Reaction[] };
+  'thread:newReply': { parentId: string; reply: Message };
+  'typing:update': { userId: string; isTyping: boolean } & PlaceRef;
+  'unread:update': UnreadCount;
+  'workspace:unreadUpdate': { workspaceId?: string; total: number };
+  'presence:update': { userId: string; status: string; workspaceId?: string };
+  'channel:joined': { channel: Channel };
+  'channel:left': { channelId?: string; channel?: Channel };
+  'channel:updated': { channel: Channel };
+}
+
+export type ServerEventName = keyof ServerEvents;
+
+export interface ClientEvents {
+  'typing:start': PlaceRef;
+  'typing:stop': PlaceRef;
+  'presence:setActive': { workspaceId: string };
+  'presence:setAway': { workspaceId: string };
+  'presence:fetch': { workspaceId: string; userIds: string[] };
+  'reaction:toggle': { messageId: string; emoji: string };
+}
+
+export interface PresenceAnswer {
+  presences?: { userId: string; status: string; updatedAt?: string | null }[];
+}
+
+/** `{"event","data"}` from the server, or `{"ack","ok","data"|"error"}`. */
+export type ServerFrame =
+  | { event: string; data: unknown }
+  | { ack: number; ok: boolean; data?: unknown; error?: { code: string; message: string } };

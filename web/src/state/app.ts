@@ -1,0 +1,940 @@
+// The application's state and everything that changes it: REST calls, socket
+// events, the outbox. Components read the state through `useApp` and call the
+// methods of `app`.
+import { useEffect, useState } from 'preact/hooks';
+import {
+  api,
+  ApiError,
+  call,
+  type Category,
+  type Channel,
+  type Conversation,
+  type Member,
+  type Message,
+  type MessagePage,
+  type User,
+  type Workspace,
+} from '../api/client';
+import type { PlaceRef, PresenceAnswer, ServerEvents } from '../api/events';
+import { Outbox, type OutboxEntry, type SendOutcome } from '../lib/outbox';
+import { Socket } from '../lib/socket';
+import {
+  applyLive,
+  emptyPlace,
+  fromLatestPage,
+  lastSequence,
+  mergeMessages,
+  resume,
+  updateHeld,
+  withOlderPage,
+  type PlaceMessages,
+} from '../lib/sync';
+import { uuid } from '../lib/uuid';
+import { parseRoute, routePath, type Route } from './route';
+
+export type PlaceKind = 'channel' | 'conversation';
+/** `channel:<id>` or `conversation:<id>`. */
+export type PlaceKey = string;
+export const keyOf = (kind: PlaceKind, id: string): PlaceKey => `${kind}:${id}`;
+export function splitKey(key: PlaceKey): { kind: PlaceKind; id: string } {
+  const i = key.indexOf(':');
+  return { kind: key.slice(0, i) as PlaceKind, id: key.slice(i + 1) };
+}
+export function keyOfMessage(m: Pick<Message, 'channelId' | 'conversationId'>): PlaceKey | null {
+  if (m.channelId) return keyOf('channel', m.channelId);
+  if (m.conversationId) return keyOf('conversation', m.conversationId);
+  return null;
+}
+function keyOfRef(r: PlaceRef): PlaceKey | null {
+  return keyOfMessage({ channelId: r.channelId ?? null, conversationId: r.conversationId ?? null });
+}
+
+export interface Place extends PlaceMessages {
+  loading: boolean;
+  /** How many messages were unread when the place was opened, among those up to `upTo` (for the divider). */
+  unreadAtOpen: { count: number; upTo: number } | null;
+}
+
+export interface Thread {
+  messages: Message[];
+  loading: boolean;
+}
+
+export interface AppState {
+  phase: 'booting' | 'signedOut' | 'ready';
+  route: Route;
+  user: User | null;
+  workspaces: Workspace[];
+  lastVisitedWorkspaceId: string | null;
+  wsId: string | null;
+  channels: Channel[];
+  categories: Category[];
+  conversations: Conversation[];
+  members: Record<string, Member>;
+  unread: Record<PlaceKey, { count: number; mentions: number }>;
+  places: Record<PlaceKey, Place>;
+  current: PlaceKey | null;
+  thread: { key: PlaceKey; parentId: string } | null;
+  threads: Record<string, Thread>;
+  pending: OutboxEntry[];
+  typing: Record<PlaceKey, Record<string, number>>;
+  presence: Record<string, string>;
+  connected: boolean;
+  /** The socket was open at least once (so a closed one is reconnecting, not connecting). */
+  wasConnected: boolean;
+  online: boolean;
+  editing: string | null;
+  notice: string | null;
+}
+
+const initial = (route: Route): AppState => ({
+  phase: 'booting',
+  route,
+  user: null,
+  workspaces: [],
+  lastVisitedWorkspaceId: null,
+  wsId: null,
+  channels: [],
+  categories: [],
+  conversations: [],
+  members: {},
+  unread: {},
+  places: {},
+  current: null,
+  thread: null,
+  threads: {},
+  pending: [],
+  typing: {},
+  presence: {},
+  connected: false,
+  wasConnected: false,
+  online: typeof navigator === 'undefined' ? true : navigator.onLine,
+  editing: null,
+  notice: null,
+});
+
+const PAGE = 50;
+
+export class App {
+  state: AppState;
+  private listeners = new Set<() => void>();
+  readonly outbox: Outbox;
+  private socket: Socket | null = null;
+  /** Live messages that arrived while a place was catching up. */
+  private buffers = new Map<PlaceKey, Message[]>();
+  private readSent = new Map<PlaceKey, number>();
+  private readTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryTimer: ReturnType<typeof setInterval> | null = null;
+  private typingSent = new Map<PlaceKey, number>();
+  private typingStop = new Map<PlaceKey, ReturnType<typeof setTimeout>>();
+  /** Whether the message list of the current place is scrolled to its end. */
+  atBottom = true;
+
+  constructor(outbox = new Outbox()) {
+    this.outbox = outbox;
+    this.state = initial(typeof location === 'undefined' ? { name: 'home' } : parseRoute(location.pathname));
+  }
+
+  // ---- the store -------------------------------------------------------
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  set(change: Partial<AppState> | ((s: AppState) => Partial<AppState>)): void {
+    const part = typeof change === 'function' ? change(this.state) : change;
+    this.state = { ...this.state, ...part };
+    for (const l of this.listeners) l();
+  }
+
+  private setPlace(key: PlaceKey, f: (p: Place) => Place): void {
+    this.set((s) => {
+      const p = s.places[key];
+      return p ? { places: { ...s.places, [key]: f(p) } } : {};
+    });
+  }
+
+  notify(text: string | null): void {
+    this.set({ notice: text });
+  }
+
+  // ---- routing ---------------------------------------------------------
+
+  navigate(route: Route, replace = false): void {
+    const path = routePath(route);
+    if (typeof history !== 'undefined' && location.pathname !== path) {
+      if (replace) history.replaceState(null, '', path);
+      else history.pushState(null, '', path);
+    }
+    this.set({ route });
+    void this.follow(route);
+  }
+
+  onPopState(): void {
+    const route = parseRoute(location.pathname);
+    this.set({ route });
+    void this.follow(route);
+  }
+
+  /** Brings the state in line with a route once signed in. */
+  private async follow(route: Route): Promise<void> {
+    if (this.state.phase !== 'ready') return;
+    if (route.name === 'invite') return;
+    const { workspaces } = this.state;
+    if (workspaces.length === 0) return;
+    const wanted = route.name === 'workspace' || route.name === 'place' ? route.wsId : null;
+    const known = (id: string | null) => (id && workspaces.some((w) => w.id === id) ? id : null);
+    const wsId = known(wanted) ?? known(this.state.wsId) ?? known(this.state.lastVisitedWorkspaceId) ?? workspaces[0].id;
+    if (wsId !== this.state.wsId) {
+      try {
+        await this.openWorkspace(wsId);
+      } catch (e) {
+        this.reportError(e);
+        return;
+      }
+    }
+    if (route.name === 'place' && route.wsId === wsId) {
+      await this.openPlace(keyOf(route.kind, route.id));
+    } else {
+      const first = this.state.channels.find((c) => c.isMember && !c.isArchived);
+      if (first) this.navigate({ name: 'place', wsId, kind: 'channel', id: first.id }, true);
+      else this.set({ current: null });
+    }
+  }
+
+  // ---- start, sign-in, sign-out ------------------------------------------
+
+  async boot(): Promise<void> {
+    if (typeof window !== 'undefined') {
+      window.addEventListener('popstate', () => this.onPopState());
+      window.addEventListener('online', () => this.wentOnline());
+      window.addEventListener('offline', () => this.wentOffline());
+      document.addEventListener('visibilitychange', () => this.visibilityChanged());
+    }
+    try {
+      const s = await call(api.GET('/api/auth/session'));
+      await this.signedIn(s.user);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) this.set({ phase: 'signedOut' });
+      else {
+        this.set({ phase: 'signedOut', notice: 'Cannot reach the server. Check your connection and reload.' });
+      }
+    }
+  }
+
+  async signIn(email: string, password: string, totpCode?: string): Promise<void> {
+    const r = await call(api.POST('/api/auth/sign-in/email', { body: { email, password, ...(totpCode ? { totpCode } : {}) } }));
+    await this.signedIn(r.user);
+  }
+
+  async signUp(name: string, email: string, password: string): Promise<void> {
+    const r = await call(api.POST('/api/auth/sign-up/email', { body: { name, email, password } }));
+    await this.signedIn(r.user);
+  }
+
+  private async signedIn(user: User): Promise<void> {
+    this.set({ user, notice: null });
+    const list = await call(api.GET('/api/workspaces'));
+    const pending = await this.outbox.list(user.id).catch(() => [] as OutboxEntry[]);
+    this.set({
+      phase: 'ready',
+      workspaces: list.workspaces,
+      lastVisitedWorkspaceId: list.lastVisitedWorkspaceId ?? null,
+      pending,
+    });
+    this.startSocket();
+    if (!this.retryTimer && typeof setInterval !== 'undefined') {
+      this.retryTimer = setInterval(() => {
+        if (this.state.pending.some((p) => p.status === 'pending')) void this.flushOutbox();
+      }, 5000);
+    }
+    await this.follow(this.state.route);
+    void this.flushOutbox();
+  }
+
+  async signOut(): Promise<void> {
+    try {
+      await call(api.POST('/api/auth/sign-out'));
+    } catch {
+      // The session may be gone already; the page forgets it either way.
+    }
+    this.socket?.stop();
+    this.socket = null;
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = null;
+    this.readSent.clear();
+    this.buffers.clear();
+    this.state = { ...initial({ name: 'home' }), phase: 'signedOut' };
+    if (typeof history !== 'undefined') history.pushState(null, '', '/');
+    this.set({});
+  }
+
+  // ---- workspaces ------------------------------------------------------
+
+  async createWorkspace(name: string, slug: string): Promise<void> {
+    const w = await call(api.POST('/api/workspaces', { body: { name, slug } }));
+    this.set((s) => ({ workspaces: [...s.workspaces, w] }));
+    this.navigate({ name: 'workspace', wsId: w.id });
+  }
+
+  async openWorkspace(wsId: string): Promise<void> {
+    const path = { params: { path: { workspaceId: wsId } } };
+    const [channels, categories, conversations, members, unread] = await Promise.all([
+      call(api.GET('/api/workspaces/{workspaceId}/channels', path)),
+      call(api.GET('/api/workspaces/{workspaceId}/categories', path)).catch(() => ({ categories: [] as Category[] })),
+      call(api.GET('/api/workspaces/{workspaceId}/conversations', path)),
+      call(api.GET('/api/workspaces/{workspaceId}/members', path)),
+      call(api.GET('/api/workspaces/{workspaceId}/unread', path)),
+    ]);
+    const byUser: Record<string, Member> = {};
+    for (const m of members.members) byUser[m.userId] = m;
+    this.set({
+      wsId,
+      channels: channels.channels,
+      categories: categories.categories,
+      conversations: conversations.conversations,
+      members: byUser,
+      unread: unreadMap(unread),
+      places: {},
+      threads: {},
+      thread: null,
+      current: null,
+      typing: {},
+      lastVisitedWorkspaceId: wsId,
+    });
+    this.readSent.clear();
+    this.buffers.clear();
+    void call(api.POST('/api/workspace/last-visited', { body: { workspaceId: wsId } })).catch(() => undefined);
+    this.presenceActive();
+    void this.fetchPresence();
+  }
+
+  async createInvite(): Promise<string> {
+    const wsId = this.state.wsId!;
+    const inv = await call(api.POST('/api/workspaces/{workspaceId}/invites', { params: { path: { workspaceId: wsId } }, body: {} }));
+    return `${location.origin}/invite/${encodeURIComponent(inv.token)}`;
+  }
+
+  async acceptInvite(token: string): Promise<void> {
+    const r = await call(api.POST('/api/invites/{token}/accept', { params: { path: { token } } }));
+    const list = await call(api.GET('/api/workspaces'));
+    this.set({ workspaces: list.workspaces });
+    this.navigate({ name: 'workspace', wsId: r.workspace.id });
+  }
+
+  // ---- channels and conversations ---------------------------------------------
+
+  async createChannel(name: string, isPrivate: boolean, description?: string): Promise<void> {
+    const wsId = this.state.wsId!;
+    const c = await call(
+      api.POST('/api/workspaces/{workspaceId}/channels', {
+        params: { path: { workspaceId: wsId } },
+        body: { name, isPrivate, ...(description ? { description } : {}) },
+      }),
+    );
+    this.upsertChannel(c);
+    this.navigate({ name: 'place', wsId, kind: 'channel', id: c.id });
+  }
+
+  async joinChannel(id: string): Promise<void> {
+    const c = await call(api.POST('/api/channels/{channelId}/join', { params: { path: { channelId: id } } }));
+    this.upsertChannel(c);
+    this.navigate({ name: 'place', wsId: this.state.wsId!, kind: 'channel', id });
+  }
+
+  async refreshChannels(): Promise<void> {
+    const wsId = this.state.wsId;
+    if (!wsId) return;
+    const r = await call(api.GET('/api/workspaces/{workspaceId}/channels', { params: { path: { workspaceId: wsId } } }));
+    if (this.state.wsId === wsId) this.set({ channels: r.channels });
+  }
+
+  private upsertChannel(c: Channel): void {
+    if (c.workspaceId !== this.state.wsId) return;
+    this.set((s) => {
+      const i = s.channels.findIndex((x) => x.id === c.id);
+      const channels = s.channels.slice();
+      if (i >= 0) channels[i] = { ...channels[i], ...c };
+      else channels.push(c);
+      return { channels };
+    });
+  }
+
+  async openConversation(userId: string): Promise<void> {
+    const wsId = this.state.wsId!;
+    const c = await call(
+      api.POST('/api/workspaces/{workspaceId}/conversations', { params: { path: { workspaceId: wsId } }, body: { userIds: [userId] } }),
+    );
+    this.set((s) => ({ conversations: s.conversations.some((x) => x.id === c.id) ? s.conversations : [c, ...s.conversations] }));
+    this.navigate({ name: 'place', wsId, kind: 'conversation', id: c.id });
+  }
+
+  private async refreshConversations(): Promise<void> {
+    const wsId = this.state.wsId;
+    if (!wsId) return;
+    const r = await call(api.GET('/api/workspaces/{workspaceId}/conversations', { params: { path: { workspaceId: wsId } } }));
+    if (this.state.wsId === wsId) this.set({ conversations: r.conversations });
+  }
+
+  private membersLoading: Promise<void> | null = null;
+
+  /** Someone we have no name for wrote: they joined after the member list was loaded. */
+  private ensureMembers(userIds: Iterable<string>): void {
+    const s = this.state;
+    if (!s.wsId || this.membersLoading) return;
+    const missing = [...userIds].some((u) => u !== s.user?.id && !s.members[u]);
+    if (!missing) return;
+    const wsId = s.wsId;
+    this.membersLoading = call(api.GET('/api/workspaces/{workspaceId}/members', { params: { path: { workspaceId: wsId } } }))
+      .then((r) => {
+        if (this.state.wsId !== wsId) return;
+        const members: Record<string, Member> = {};
+        for (const m of r.members) members[m.userId] = m;
+        this.set({ members });
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.membersLoading = null;
+      });
+  }
+
+  private async refreshUnread(): Promise<void> {
+    const wsId = this.state.wsId;
+    if (!wsId) return;
+    const r = await call(api.GET('/api/workspaces/{workspaceId}/unread', { params: { path: { workspaceId: wsId } } }));
+    if (this.state.wsId !== wsId) return;
+    const unread = unreadMap(r);
+    // The open place is being read: its count is whatever marking it answers.
+    if (this.state.current && this.isReading()) unread[this.state.current] = { count: 0, mentions: 0 };
+    this.set({ unread });
+  }
+
+  // ---- messages --------------------------------------------------------
+
+  private fetchPage(key: PlaceKey, q: { before?: number; after?: number; limit?: number }): Promise<MessagePage> {
+    const { kind, id } = splitKey(key);
+    const query = { limit: q.limit ?? PAGE, ...(q.before !== undefined ? { before: q.before } : {}), ...(q.after !== undefined ? { after: q.after } : {}) };
+    if (kind === 'channel') return call(api.GET('/api/channels/{channelId}/messages', { params: { path: { channelId: id }, query } }));
+    return call(api.GET('/api/conversations/{conversationId}/messages', { params: { path: { conversationId: id }, query } }));
+  }
+
+  async openPlace(key: PlaceKey): Promise<void> {
+    const changed = this.state.current !== key;
+    if (changed) {
+      this.set((s) => ({ current: key, editing: null, thread: s.thread && s.thread.key === key ? s.thread : null }));
+      this.atBottom = true;
+    }
+    if (this.state.places[key]) {
+      this.scheduleRead();
+      return;
+    }
+    this.set((s) => ({ places: { ...s.places, [key]: { ...emptyPlace(), loading: true, unreadAtOpen: null } } }));
+    // Live messages that arrive while the page loads wait here.
+    this.buffers.set(key, []);
+    try {
+      const page = await this.fetchPage(key, {});
+      const unread = this.state.unread[key]?.count ?? 0;
+      const loaded = fromLatestPage(page);
+      const buffered = this.buffers.get(key) ?? [];
+      this.buffers.delete(key);
+      let place: PlaceMessages = loaded;
+      let gap = false;
+      for (const m of buffered) {
+        const r = applyLive(place, m);
+        place = r.place;
+        gap ||= r.result === 'gap';
+      }
+      this.set((s) => ({
+        places: {
+          ...s.places,
+          [key]: { ...place, loading: false, unreadAtOpen: unread > 0 ? { count: unread, upTo: lastSequence(loaded) } : null },
+        },
+      }));
+      this.scheduleRead();
+      this.ensureMembers(place.messages.map((m) => m.authorId));
+      if (gap) void this.catchUp(key);
+    } catch (e) {
+      this.buffers.delete(key);
+      this.set((s) => {
+        const places = { ...s.places };
+        delete places[key];
+        return { places };
+      });
+      this.reportError(e);
+    }
+  }
+
+  async loadOlder(key: PlaceKey): Promise<boolean> {
+    const p = this.state.places[key];
+    if (!p || p.loading || !p.hasMoreBefore || p.messages.length === 0) return false;
+    this.setPlace(key, (x) => ({ ...x, loading: true }));
+    try {
+      const page = await this.fetchPage(key, { before: p.messages[0].sequence });
+      this.setPlace(key, (x) => ({ ...withOlderPage(x, page), loading: false, unreadAtOpen: x.unreadAtOpen }));
+      return page.messages.length > 0;
+    } catch (e) {
+      this.setPlace(key, (x) => ({ ...x, loading: false }));
+      this.reportError(e);
+      return false;
+    }
+  }
+
+  /** Catches a loaded place up from its tip (after a reconnect or a gap). */
+  async catchUp(key: PlaceKey): Promise<void> {
+    const p = this.state.places[key];
+    if (!p || this.buffers.has(key)) return;
+    this.buffers.set(key, []);
+    try {
+      const caughtUp = await resume(p, (after) => this.fetchPage(key, { after, limit: 200 }), () => this.buffers.get(key) ?? []);
+      this.buffers.delete(key);
+      this.setPlace(key, (x) => {
+        // Edits and reactions that arrived meanwhile were applied to x: keep those copies.
+        const merged = mergeMessages(caughtUp.messages, x.messages.filter((m) => m.sequence <= caughtUp.tip && isNewer(m, caughtUp.messages)));
+        return { ...x, ...caughtUp, messages: merged, hasMoreBefore: x.hasMoreBefore, loading: x.loading, unreadAtOpen: x.unreadAtOpen };
+      });
+      this.scheduleRead();
+    } catch {
+      // Offline again: the next reconnect tries once more.
+      this.buffers.delete(key);
+    }
+  }
+
+  /** A message the server reports (live, or the answer to our send) in its place and thread. */
+  private receive(m: Message, fromSocket: boolean): void {
+    const key = keyOfMessage(m);
+    if (!key) return;
+    this.ensureMembers([m.authorId]);
+    const buffer = this.buffers.get(key);
+    if (buffer) buffer.push(m);
+    const p = this.state.places[key];
+    let fresh = !p || !p.messages.some((x) => x.id === m.id);
+    if (p && !buffer) {
+      const { place, result } = applyLive(p, m);
+      fresh = result !== 'duplicate';
+      let next = place;
+      if (fresh && m.parentId) next = updateHeld(next, m.parentId, (x) => ({ ...x, replyCount: (x.replyCount ?? 0) + 1 }));
+      this.set((s) => ({ places: { ...s.places, [key]: { ...(next as Place), loading: s.places[key].loading, unreadAtOpen: s.places[key].unreadAtOpen } } }));
+      if (result === 'gap') void this.catchUp(key);
+    }
+    if (m.parentId && this.state.threads[m.parentId]) {
+      const t = this.state.threads[m.parentId];
+      this.set((s) => ({ threads: { ...s.threads, [m.parentId!]: { ...t, messages: mergeMessages(t.messages, [m]) } } }));
+    }
+    if (m.clientMsgId) {
+      this.set((s) => ({ pending: s.pending.filter((e) => e.clientMsgId !== m.clientMsgId) }));
+    }
+    // Unread: count others' new messages in places not being read now.
+    if (fromSocket && fresh && m.authorId !== this.state.user?.id) {
+      if (key === this.state.current && this.isReading()) this.scheduleRead();
+      else
+        this.set((s) => {
+          const u = s.unread[key] ?? { count: 0, mentions: 0 };
+          return { unread: { ...s.unread, [key]: { ...u, count: u.count + 1 } } };
+        });
+      if (key.startsWith('conversation:') && !this.state.conversations.some((c) => keyOf('conversation', c.id) === key)) {
+        void this.refreshConversations();
+      }
+    }
+  }
+
+  /** Applies a changed message (edit, deletion, reactions) wherever it is held. */
+  private changeMessage(id: string, change: (m: Message) => Message, key?: PlaceKey | null): void {
+    this.set((s) => {
+      const places = { ...s.places };
+      for (const k of key ? [key] : Object.keys(places)) {
+        const p = places[k];
+        if (p) places[k] = { ...p, ...updateHeld(p, id, change) };
+      }
+      const threads = { ...s.threads };
+      for (const [pid, t] of Object.entries(threads)) {
+        const i = t.messages.findIndex((m) => m.id === id);
+        if (i >= 0) {
+          const messages = t.messages.slice();
+          messages[i] = change(messages[i]);
+          threads[pid] = { ...t, messages };
+        }
+      }
+      return { places, threads };
+    });
+  }
+
+  // ---- sending: always through the outbox -------------------------------------------
+
+  async send(key: PlaceKey, content: string, parentId?: string | null): Promise<void> {
+    const text = content.trim();
+    if (!text || !this.state.user) return;
+    const { kind, id } = splitKey(key);
+    const entry: OutboxEntry = {
+      clientMsgId: uuid(),
+      userId: this.state.user.id,
+      place: { kind, id },
+      content: text,
+      parentId: parentId ?? null,
+      createdAt: new Date().toISOString(),
+      status: 'pending',
+    };
+    this.set((s) => ({ pending: [...s.pending, entry] }));
+    this.stopTyping(key);
+    try {
+      await this.outbox.add(entry);
+    } catch {
+      // Without IndexedDB (private mode) the message still goes; it just does not survive a reload.
+    }
+    await this.flushOutbox();
+  }
+
+  private async sendEntry(e: OutboxEntry): Promise<SendOutcome> {
+    if (typeof navigator !== 'undefined' && navigator.onLine === false) return { ok: false, retry: true };
+    const body = { content: e.content, clientMsgId: e.clientMsgId, ...(e.parentId ? { parentId: e.parentId } : {}) };
+    try {
+      const message =
+        e.place.kind === 'channel'
+          ? await call(api.POST('/api/channels/{channelId}/messages', { params: { path: { channelId: e.place.id } }, body }))
+          : await call(api.POST('/api/conversations/{conversationId}/messages', { params: { path: { conversationId: e.place.id } }, body }));
+      return { ok: true, message };
+    } catch (err) {
+      if (err instanceof ApiError && !err.transient) return { ok: false, retry: false, error: err.message };
+      return { ok: false, retry: true };
+    }
+  }
+
+  flushOutbox(): Promise<number> {
+    const user = this.state.user;
+    if (!user) return Promise.resolve(0);
+    return this.outbox.flush(
+      user.id,
+      (e) => this.sendEntry(e),
+      (e, m) => {
+        this.set((s) => ({ pending: s.pending.filter((p) => p.clientMsgId !== e.clientMsgId) }));
+        this.receive({ ...m, clientMsgId: m.clientMsgId ?? e.clientMsgId }, false);
+      },
+      (e) => this.set((s) => ({ pending: s.pending.map((p) => (p.clientMsgId === e.clientMsgId ? e : p)) })),
+    );
+  }
+
+  async retryPending(clientMsgId: string): Promise<void> {
+    const e = this.state.pending.find((p) => p.clientMsgId === clientMsgId);
+    if (!e) return;
+    const again: OutboxEntry = { ...e, status: 'pending', error: undefined };
+    this.set((s) => ({ pending: s.pending.map((p) => (p.clientMsgId === clientMsgId ? again : p)) }));
+    await this.outbox.update(again).catch(() => undefined);
+    await this.flushOutbox();
+  }
+
+  async discardPending(clientMsgId: string): Promise<void> {
+    this.set((s) => ({ pending: s.pending.filter((p) => p.clientMsgId !== clientMsgId) }));
+    await this.outbox.remove(clientMsgId).catch(() => undefined);
+  }
+
+  async edit(id: string, content: string): Promise<void> {
+    const m = await call(api.PATCH('/api/messages/{messageId}', { params: { path: { messageId: id } }, body: { content } }));
+    this.changeMessage(id, () => m);
+    this.set({ editing: null });
+  }
+
+  async remove(id: string): Promise<void> {
+    const m = await call(api.DELETE('/api/messages/{messageId}', { params: { path: { messageId: id } } }));
+    this.deleted(m.id, keyOfMessage(m));
+  }
+
+  private deleted(id: string, key: PlaceKey | null): void {
+    let parentId: string | null | undefined;
+    let wasDeleted = true;
+    for (const p of Object.values(this.state.places)) {
+      const m = p.messages.find((x) => x.id === id);
+      if (m) {
+        parentId = m.parentId;
+        wasDeleted = !!m.isDeleted;
+      }
+    }
+    this.changeMessage(id, (m) => ({ ...m, isDeleted: true, content: '[deleted]', reactions: [] }), key);
+    if (parentId && !wasDeleted) this.changeMessage(parentId, (m) => ({ ...m, replyCount: Math.max(0, (m.replyCount ?? 0) - 1) }));
+  }
+
+  async react(id: string, emoji: string): Promise<void> {
+    const m = await call(api.POST('/api/messages/{messageId}/reactions', { params: { path: { messageId: id } }, body: { emoji } }));
+    this.changeMessage(id, (x) => ({ ...x, reactions: m.reactions }));
+  }
+
+  setEditing(id: string | null): void {
+    this.set({ editing: id });
+  }
+
+  // ---- threads ---------------------------------------------------------
+
+  async openThread(key: PlaceKey, parentId: string): Promise<void> {
+    this.set((s) => ({ thread: { key, parentId }, threads: { ...s.threads, [parentId]: s.threads[parentId] ?? { messages: [], loading: true } } }));
+    try {
+      let after = 0;
+      let all: Message[] = [];
+      for (let i = 0; i < 20; i++) {
+        const page = await call(api.GET('/api/messages/{messageId}/replies', { params: { path: { messageId: parentId }, query: { after, limit: 200 } } }));
+        all = mergeMessages(all, page.messages);
+        if (!page.hasMore || page.messages.length === 0) break;
+        after = page.messages[page.messages.length - 1].sequence;
+      }
+      this.set((s) => ({ threads: { ...s.threads, [parentId]: { messages: mergeMessages(s.threads[parentId]?.messages ?? [], all), loading: false } } }));
+      this.ensureMembers(all.map((m) => m.authorId));
+    } catch (e) {
+      this.set((s) => ({ threads: { ...s.threads, [parentId]: { messages: s.threads[parentId]?.messages ?? [], loading: false } } }));
+      this.reportError(e);
+    }
+  }
+
+  closeThread(): void {
+    this.set({ thread: null });
+  }
+
+  // ---- read marks ------------------------------------------------------
+
+  /** Whether the user is looking at the end of the current place. */
+  isReading(): boolean {
+    const visible = typeof document === 'undefined' || document.visibilityState !== 'hidden';
+    return visible && this.atBottom;
+  }
+
+  scheduleRead(): void {
+    if (this.readTimer) return;
+    this.readTimer = setTimeout(() => {
+      this.readTimer = null;
+      void this.markRead();
+    }, 250);
+  }
+
+  private async markRead(): Promise<void> {
+    const key = this.state.current;
+    if (!key || !this.isReading()) return;
+    const p = this.state.places[key];
+    if (!p || p.loading) return;
+    const { kind, id } = splitKey(key);
+    if (kind === 'channel' && !this.state.channels.find((c) => c.id === id)?.isMember) return;
+    const seq = lastSequence(p);
+    if (seq <= (this.readSent.get(key) ?? 0)) {
+      if (this.state.unread[key]?.count) this.set((s) => ({ unread: { ...s.unread, [key]: { count: 0, mentions: 0 } } }));
+      return;
+    }
+    this.readSent.set(key, seq);
+    this.set((s) => ({ unread: { ...s.unread, [key]: { count: 0, mentions: 0 } } }));
+    try {
+      const body = { sequence: seq };
+      const r =
+        kind === 'channel'
+          ? await call(api.POST('/api/channels/{channelId}/read', { params: { path: { channelId: id } }, body }))
+          : await call(api.POST('/api/conversations/{conversationId}/read', { params: { path: { conversationId: id } }, body }));
+      this.set((s) => ({ unread: { ...s.unread, [key]: { count: r.count, mentions: r.mentionCount ?? 0 } } }));
+    } catch {
+      this.readSent.delete(key);
+    }
+  }
+
+  // ---- typing and presence ---------------------------------------------------
+
+  typing(key: PlaceKey): void {
+    const now = Date.now();
+    const ref = placeRef(key);
+    if (now - (this.typingSent.get(key) ?? 0) > 3000) {
+      this.typingSent.set(key, now);
+      this.socket?.emit('typing:start', ref);
+    }
+    clearTimeout(this.typingStop.get(key));
+    this.typingStop.set(
+      key,
+      setTimeout(() => this.stopTyping(key), 4000),
+    );
+  }
+
+  stopTyping(key: PlaceKey): void {
+    clearTimeout(this.typingStop.get(key));
+    this.typingStop.delete(key);
+    if (this.typingSent.has(key)) {
+      this.typingSent.delete(key);
+      this.socket?.emit('typing:stop', placeRef(key));
+    }
+  }
+
+  private presenceActive(): void {
+    const wsId = this.state.wsId;
+    if (!wsId) return;
+    const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
+    this.socket?.emit(hidden ? 'presence:setAway' : 'presence:setActive', { workspaceId: wsId });
+  }
+
+  private async fetchPresence(): Promise<void> {
+    const wsId = this.state.wsId;
+    if (!wsId || !this.socket || this.socket.state !== 'open') return;
+    const userIds = Object.keys(this.state.members).slice(0, 500);
+    if (userIds.length === 0) return;
+    try {
+      const r = await this.socket.request<PresenceAnswer>('presence:fetch', { workspaceId: wsId, userIds });
+      const presence: Record<string, string> = {};
+      for (const p of r.presences ?? []) presence[p.userId] = p.status;
+      this.set((s) => ({ presence: { ...s.presence, ...presence } }));
+    } catch {
+      // Presence is a nicety.
+    }
+  }
+
+  private visibilityChanged(): void {
+    this.presenceActive();
+    if (document.visibilityState === 'visible') this.scheduleRead();
+  }
+
+  // ---- the socket and connectivity --------------------------------------------------
+
+  private startSocket(): void {
+    if (this.socket || typeof WebSocket === 'undefined') return;
+    this.socket = new Socket(Socket.sameOrigin(), {
+      onOpen: (reconnect) => {
+        this.set({ connected: true, wasConnected: true });
+        this.presenceActive();
+        void this.fetchPresence();
+        if (reconnect) {
+          // Anything said while we were away: from history, by sequence.
+          for (const key of Object.keys(this.state.places)) void this.catchUp(key);
+          void this.refreshUnread().catch(() => undefined);
+          void this.refreshChannels().catch(() => undefined);
+        }
+        void this.flushOutbox();
+      },
+      onClose: () => this.set({ connected: false }),
+      onEvent: (name, data) => this.onEvent(name, data),
+    });
+    this.socket.start();
+  }
+
+  private wentOnline(): void {
+    this.set({ online: true });
+    this.socket?.reconnectNow();
+    void this.flushOutbox();
+  }
+
+  private wentOffline(): void {
+    this.set({ online: false });
+    this.socket?.drop();
+  }
+
+  onEvent(name: string, data: unknown): void {
+    const ev = data as ServerEvents[keyof ServerEvents];
+    switch (name as keyof ServerEvents) {
+      case 'message:new': {
+        const d = ev as ServerEvents['message:new'];
+        this.receive(d.message, true);
+        break;
+      }
+      case 'thread:newReply': {
+        const d = ev as ServerEvents['thread:newReply'];
+        this.receive({ ...d.reply, parentId: d.reply.parentId ?? d.parentId }, true);
+        break;
+      }
+      case 'message:edited': {
+        const d = ev as ServerEvents['message:edited'];
+        this.changeMessage(d.message.id, (m) => ({ ...m, ...d.message }), keyOfMessage(d.message));
+        break;
+      }
+      case 'message:deleted': {
+        const d = ev as ServerEvents['message:deleted'];
+        this.deleted(d.messageId, keyOfRef(d));
+        break;
+      }
+      case 'reaction:update': {
+        const d = ev as ServerEvents['reaction:update'];
+        this.changeMessage(d.messageId, (m) => ({ ...m, reactions: d.reactions }));
+        break;
+      }
+      case 'typing:update': {
+        const d = ev as ServerEvents['typing:update'];
+        const key = keyOfRef(d);
+        if (!key || d.userId === this.state.user?.id) break;
+        this.ensureMembers([d.userId]);
+        this.set((s) => {
+          const t = { ...(s.typing[key] ?? {}) };
+          if (d.isTyping) t[d.userId] = Date.now() + 6000;
+          else delete t[d.userId];
+          return { typing: { ...s.typing, [key]: t } };
+        });
+        break;
+      }
+      case 'unread:update': {
+        const d = ev as ServerEvents['unread:update'];
+        const key = keyOfRef(d);
+        if (!key) break;
+        if (key === this.state.current && this.isReading()) {
+          if (d.count > 0) this.scheduleRead();
+          break;
+        }
+        this.set((s) => ({ unread: { ...s.unread, [key]: { count: d.count, mentions: d.mentionCount ?? 0 } } }));
+        break;
+      }
+      case 'presence:update': {
+        const d = ev as ServerEvents['presence:update'];
+        if (d.workspaceId && d.workspaceId !== this.state.wsId) break;
+        this.set((s) => ({ presence: { ...s.presence, [d.userId]: d.status } }));
+        break;
+      }
+      case 'channel:joined':
+      case 'channel:updated': {
+        const d = ev as ServerEvents['channel:joined'];
+        if (d.channel) this.upsertChannel(d.channel);
+        break;
+      }
+      case 'channel:left': {
+        void this.refreshChannels().catch(() => undefined);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  reportError(e: unknown): void {
+    if (e instanceof ApiError) this.notify(e.status === 0 ? 'You are offline.' : e.message);
+    else if (e instanceof Error) this.notify(e.message);
+  }
+}
+
+function unreadMap(r: { channels: { channelId?: string | null; count: number; mentionCount?: number }[]; conversations: { conversationId?: string | null; count: number; mentionCount?: number }[] }) {
+  const out: Record<PlaceKey, { count: number; mentions: number }> = {};
+  for (const u of r.channels) if (u.channelId) out[keyOf('channel', u.channelId)] = { count: u.count, mentions: u.mentionCount ?? 0 };
+  for (const u of r.conversations) if (u.conversationId) out[keyOf('conversation', u.conversationId)] = { count: u.count, mentions: u.mentionCount ?? 0 };
+  return out;
+}
+
+function placeRef(key: PlaceKey): PlaceRef {
+  const { kind, id } = splitKey(key);
+  return kind === 'channel' ? { channelId: id } : { conversationId: id };
+}
+
+/** Whether `m` is a later state than the copy of it in `list` (edited or reacted to since). */
+function isNewer(m: Message, list: readonly Message[]): boolean {
+  const other = list.find((x) => x.id === m.id);
+  if (!other) return false;
+  return (m.updatedAt ?? '') > (other.updatedAt ?? '') || (!!m.isDeleted && !other.isDeleted);
+}
+
+export const app = new App();
+
+/** The state, re-rendering the component on every change. */
+export function useApp(): AppState {
+  const [, tick] = useState(0);
+  useEffect(() => app.subscribe(() => tick((n) => n + 1)), []);
+  return app.state;
+}
+
+export function placeName(s: AppState, key: PlaceKey): string {
+  const { kind, id } = splitKey(key);
+  if (kind === 'channel') return '#' + (s.channels.find((c) => c.id === id)?.name ?? 'channel');
+  const c = s.conversations.find((x) => x.id === id);
+  return c ? conversationName(s, c) : 'Direct message';
+}
+
+export function conversationName(s: AppState, c: Conversation): string {
+  const others = c.participantIds.filter((u) => u !== s.user?.id);
+  if (others.length === 0) return (s.user?.name ?? 'You') + ' (you)';
+  return others.map((u) => s.members[u]?.name ?? 'Someone').join(', ');
+}
+
+export function authorName(s: AppState, userId: string): string {
+  if (userId === s.user?.id) return s.user.name;
+  return s.members[userId]?.name ?? 'Unknown user';
+}

@@ -1,0 +1,170 @@
+import { memo } from 'preact/compat';
+import { useState } from 'preact/hooks';
+import type { Message } from '../api/client';
+import { Markdown } from '../lib/markdown';
+import type { OutboxEntry } from '../lib/outbox';
+import { app } from '../state/app';
+import { EmojiPicker } from './EmojiPicker';
+
+export function time(iso?: string | null): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return isNaN(d.getTime()) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+interface Props {
+  m: Message;
+  author: string;
+  mine: boolean;
+  me: string;
+  editing: boolean;
+  names: (userId: string) => string;
+  /** Show the "N replies" link and the reply action (not inside a thread). */
+  inChannel: boolean;
+  placeKey: string;
+  /** Same author as the message before, shortly after: no name line. */
+  compact?: boolean;
+}
+
+export const MessageItem = memo(function MessageItem({ m, author, mine, me, editing, names, inChannel, placeKey, compact }: Props) {
+  const [picker, setPicker] = useState(false);
+  const deleted = !!m.isDeleted;
+  return (
+    <article class={`msg ${mine ? 'mine' : ''} ${deleted ? 'deleted' : ''} ${compact ? 'compact' : ''}`} data-seq={m.sequence} data-id={m.id} aria-label={`${author}, ${time(m.createdAt)}`}>
+      <header>
+        <span class="author">{author}</span>
+        <time dateTime={m.createdAt ?? undefined}>{time(m.createdAt)}</time>
+        {m.editedAt && !deleted && <span class="muted"> (edited)</span>}
+      </header>
+      {editing ? (
+        <EditBox m={m} />
+      ) : (
+        <div class="body">{deleted ? <em class="muted">This message was deleted.</em> : <Markdown content={m.content} />}</div>
+      )}
+      {(m.reactions?.length ?? 0) > 0 && (
+        <ul class="reactions" aria-label="Reactions">
+          {m.reactions!.map((r) => {
+            const pressed = r.userIds.includes(me);
+            return (
+              <li key={r.emoji}>
+                <button
+                  class={`reaction ${pressed ? 'pressed' : ''}`}
+                  aria-pressed={pressed}
+                  title={r.userIds.map(names).join(', ')}
+                  aria-label={`${r.emoji} ${r.count}, ${pressed ? 'remove your reaction' : 'add your reaction'}`}
+                  onClick={() => void app.react(m.id, r.emoji).catch((e) => app.reportError(e))}
+                >
+                  {r.emoji} <span class="count">{r.count}</span>
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {inChannel && (m.replyCount ?? 0) > 0 && (
+        <button class="link replies" onClick={() => void app.openThread(placeKey, m.id)}>
+          {m.replyCount} {m.replyCount === 1 ? 'reply' : 'replies'}
+        </button>
+      )}
+      {!deleted && !editing && (
+        <div class="actions" role="group" aria-label="Message actions">
+          <button class="icon" aria-label="Add reaction" aria-haspopup="dialog" aria-expanded={picker} onClick={() => setPicker(!picker)}>
+            ☺
+          </button>
+          {inChannel && (
+            <button class="icon" aria-label="Reply in thread" onClick={() => void app.openThread(placeKey, m.id)}>
+              ↩
+            </button>
+          )}
+          {mine && (
+            <button class="icon" aria-label="Edit message" onClick={() => app.setEditing(m.id)}>
+              ✎
+            </button>
+          )}
+          {mine && (
+            <button
+              class="icon"
+              aria-label="Delete message"
+              onClick={() => {
+                if (confirm('Delete this message?')) void app.remove(m.id).catch((e) => app.reportError(e));
+              }}
+            >
+              🗑
+            </button>
+          )}
+          {picker && (
+            <EmojiPicker
+              onClose={() => setPicker(false)}
+              onPick={(e) => {
+                setPicker(false);
+                void app.react(m.id, e).catch((err) => app.reportError(err));
+              }}
+            />
+          )}
+        </div>
+      )}
+    </article>
+  );
+});
+
+function EditBox({ m }: { m: Message }) {
+  const [text, setText] = useState(m.content);
+  const save = () => {
+    const t = text.trim();
+    if (!t || t === m.content) return app.setEditing(null);
+    void app.edit(m.id, t).catch((e) => app.reportError(e));
+  };
+  return (
+    <div class="edit">
+      <textarea
+        aria-label="Edit message"
+        rows={Math.min(12, text.split('\n').length + 1)}
+        value={text}
+        ref={(el) => {
+          if (el && document.activeElement !== el && !el.dataset.focused) {
+            el.dataset.focused = '1';
+            el.focus();
+            el.setSelectionRange(el.value.length, el.value.length);
+          }
+        }}
+        onInput={(e) => setText(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') {
+            e.preventDefault();
+            app.setEditing(null);
+          } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            save();
+          }
+        }}
+      />
+      <div class="row">
+        <button onClick={() => app.setEditing(null)}>Cancel</button>
+        <button class="primary" onClick={save}>
+          Save
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function PendingItem({ e, author }: { e: OutboxEntry; author: string }) {
+  const failed = e.status === 'failed';
+  return (
+    <article class={`msg mine pending ${failed ? 'failed' : ''}`} data-pending={e.clientMsgId} aria-label={`${author}, ${failed ? 'not sent' : 'sending'}`}>
+      <header>
+        <span class="author">{author}</span>
+        <span class="muted state">{failed ? `Not sent: ${e.error ?? 'refused'}` : 'Sending…'}</span>
+      </header>
+      <div class="body">
+        <Markdown content={e.content} />
+      </div>
+      {failed && (
+        <div class="row">
+          <button onClick={() => void app.retryPending(e.clientMsgId)}>Retry</button>
+          <button onClick={() => void app.discardPending(e.clientMsgId)}>Discard</button>
+        </div>
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,50 @@
+import { useEffect, useState } from 'preact/hooks';
+import { app, placeName, splitKey, useApp } from '../state/app';
+import { Composer } from './Composer';
+import { MessageList } from './MessageList';
+import { Typing } from './Typing';
+
+export function PlaceView({ placeKey }: { placeKey: string }) {
+  const s = useApp();
+  const { kind, id } = splitKey(placeKey);
+  const channel = kind === 'channel' ? s.channels.find((c) => c.id === id) : undefined;
+  const name = placeName(s, placeKey);
+  const canPost = kind === 'conversation' || !!channel?.isMember;
+  const [joining, setJoining] = useState(false);
+  useEffect(() => {
+    document.title = `${name} · OComms`;
+  }, [name]);
+  return (
+    <section class="place-view" aria-labelledby="place-title">
+      <header class="place-header">
+        <h2 id="place-title">{name}</h2>
+        {channel?.description && <p class="muted">{channel.description}</p>}
+      </header>
+      <MessageList placeKey={placeKey} label={`Messages in ${name}`} />
+      <Typing placeKey={placeKey} />
+      {canPost ? (
+        <Composer placeKey={placeKey} label={`Message ${name}`} />
+      ) : (
+        <div class="join-bar">
+          <p>You are viewing {name}.</p>
+          <button
+            class="primary"
+            disabled={joining}
+            onClick={async () => {
+              setJoining(true);
+              try {
+                await app.joinChannel(id);
+              } catch (e) {
+                app.reportError(e);
+              } finally {
+                setJoining(false);
+              }
+            }}
+          >
+            Join channel
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

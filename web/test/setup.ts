@@ -1,0 +1,2 @@
+// IndexedDB for the outbox in tests (happy-dom has none).
+import 'fake-indexeddb/auto';
