@@ -10,10 +10,13 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/env.sh
 . scripts/env.sh
 bash scripts/services.sh
-# shellcheck source=scripts/web.sh
-. scripts/web.sh
-build_web
-ensure_chromium
+# The web client (built) and Chromium: for the whole suite, or the e2e tests.
+if [ $# -eq 0 ] || [[ " $* " == *" ocomms-e2e "* ]] || [[ " $* " == *"--workspace"* ]]; then
+  # shellcheck source=scripts/web.sh
+  . scripts/web.sh
+  build_web
+  ensure_chromium
+fi
 use_mold
 # Databases left by interrupted runs (per-test copies and their templates).
 psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc \

@@ -82,6 +82,9 @@ pub struct Config {
     /// `WEB_DIR`: the built web client served at `/` (default `web/dist`,
     /// relative to the working directory).
     pub web_dir: std::path::PathBuf,
+    /// `EXPORT_PAGE_MESSAGES` (default 500, at most 500): messages fetched
+    /// per page while an export streams (memory held per export).
+    pub export_page_messages: u32,
 }
 
 impl Config {
@@ -115,6 +118,13 @@ impl Config {
             allowed_origins,
             service_token,
             web_dir: env.string("WEB_DIR", "web/dist").into(),
+            export_page_messages: {
+                let n = env.parse("EXPORT_PAGE_MESSAGES", 500u32);
+                if !(1..=500).contains(&n) {
+                    env.invalid("EXPORT_PAGE_MESSAGES", "must be 1 to 500");
+                }
+                n
+            },
         }
     }
 }

@@ -120,7 +120,9 @@ async fn rate_limit(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let path = req.uri().path();
-    if s.limiter.is_off() || path == "/api/health" || path == "/api/openapi.json" || path == "/metrics" {
+    // The web client's files are not the API: loading the app spends nothing.
+    let static_file = !path.starts_with("/api/") && !grpc_web::is_grpc_web(req.headers());
+    if s.limiter.is_off() || static_file || path == "/api/health" || path == "/api/openapi.json" || path == "/metrics" {
         return next.run(req).await;
     }
     let bucket = ratelimit::Bucket::of(req.method(), path);
@@ -165,7 +167,7 @@ pub fn router(state: AppState) -> Router {
         // Spans name the path only: a query string may carry a token (`/api/ws?token=`).
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
-                |req: &axum::http::Request<_>| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
+                |req: &axum::http::Request<_>| tracing::info_span!("http", method = %req.method(), path = %web::loggable_path(req.uri().path())),
             ),
         )
         .with_state(state)

@@ -125,9 +125,21 @@ fn schemas() -> Value {
         "AuditLog": obj(&[("id", id.clone()), ("workspaceId", nullable("string")), ("userId", nullable("string")), ("action", s("string")), ("ipAddress", nullable("string")), ("userAgent", nullable("string")), ("details", s("string")), ("createdAt", time.clone())], &["id", "action", "createdAt"]),
         "AuditLogList": obj(&[("logs", arr(r("AuditLog")))], &["logs"]),
         "StorageUsage": obj(&[("used", s("integer")), ("quota", s("integer"))], &["used", "quota"]),
-        "Notification": obj(&[("id", id.clone()), ("type", s("string")), ("title", s("string")), ("body", nullable("string")), ("data", s("string")), ("isRead", s("boolean")), ("createdAt", time)], &["id", "type", "title", "isRead"]),
+        "Notification": obj(&[("id", id.clone()), ("type", s("string")), ("title", s("string")), ("body", nullable("string")), ("data", s("string")), ("isRead", s("boolean")), ("createdAt", time.clone())], &["id", "type", "title", "isRead"]),
         "NotificationList": obj(&[("notifications", arr(r("Notification"))), ("unreadCount", json!({ "type": "integer", "description": "all unread notifications of the caller, not only this page" }))], &["notifications", "unreadCount"]),
         "EmailSettings": obj(&[("digestMinutes", json!({ "type": "integer", "minimum": 0, "maximum": 1440, "description": "at most one email of unread mentions and DMs per this many minutes; 0: none" }))], &["digestMinutes"]),
+        "ExportRequest": obj(&[("workspaceId", id.clone()), ("userId", id.clone())], &["workspaceId", "userId"]),
+        "Export": obj(&[
+            ("exportedAt", time.clone()),
+            ("workspaceId", id.clone()),
+            ("user", obj(&[("user", r("User")), ("profile", r("Profile")), ("member", r("Member"))], &["user", "profile", "member"])),
+            ("messages", arr(r("Message"))),
+            ("files", arr(r("File"))),
+            ("settings", obj(&[("notifications", arr(r("ChannelSettings"))), ("email", r("EmailSettings"))], &["notifications", "email"])),
+            ("notes", obj(&[("personal", r("Note"))], &["personal"])),
+            ("reminders", arr(r("Reminder"))),
+            ("scheduledMessages", arr(r("ScheduledMessage"))),
+        ], &["user", "messages", "files", "settings", "notes", "reminders", "scheduledMessages"]),
         "MarkAllRead": obj(&[("updated", json!({ "type": "integer", "description": "how many were unread" }))], &["updated"]),
         "VapidPublicKey": obj(&[("publicKey", json!({ "type": "string", "description": "base64url, uncompressed P-256 point" }))], &["publicKey"]),
         "PushSubscribe": obj(&[("subscription", obj(&[
@@ -246,7 +258,10 @@ mod tests {
             std::fs::write(&path, &text).expect("write docs/openapi.json");
         }
         let saved = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(saved == text, "docs/openapi.json differs from the served document: run UPDATE_OPENAPI=1 cargo test -p ocomms-gateway openapi, and review the diff");
+        assert!(
+            saved == text,
+            "docs/openapi.json differs from the served document: run UPDATE_OPENAPI=1 cargo test -p ocomms-gateway openapi, and review the diff"
+        );
     }
 
     #[test]

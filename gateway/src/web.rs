@@ -85,3 +85,12 @@ pub async fn serve(State(s): State<AppState>, req: Request) -> Response {
 fn has_extension(rel: &str) -> bool {
     Path::new(rel.rsplit('/').next().unwrap_or_default()).extension().is_some()
 }
+
+/// A path as it may be logged: the token of an invite link (`/invite/<token>`,
+/// the client's own route) is a credential and stays out of logs.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/invite/") {
+        Some(rest) if !rest.is_empty() => "/invite/…".into(),
+        _ => path.into(),
+    }
+}

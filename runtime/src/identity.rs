@@ -277,6 +277,21 @@ impl Identity {
         })
     }
 
+    /// Who may export `user`'s data in `ws` (the GDPR export, seed 3.1):
+    /// the member themselves, or an owner of the workspace. Another member
+    /// gets 403; someone outside the workspace 404. Answers `(caller, ws,
+    /// user)` parsed.
+    pub async fn may_export(&self, meta: &MetadataMap, ws: &str, user: &str) -> Result<(Principal, WorkspaceId, UserId), ServiceError> {
+        let ws: WorkspaceId = crate::ids::parse("workspaceId", ws)?;
+        let user: UserId = crate::ids::parse("userId", user)?;
+        let caller = self.principal(meta).await?;
+        let m = self.membership(meta, ws).await?;
+        if caller.user_id != user && m.role != "owner" {
+            return Err(ServiceError::forbidden("only the member themselves or an owner of the workspace exports their data"));
+        }
+        Ok((caller, ws, user))
+    }
+
     /// The service credential this process checks.
     pub fn service_token(&self) -> &str {
         &self.service_token

@@ -33,7 +33,6 @@ pub struct Preview {
     pub site_name: Option<String>,
 }
 
-
 /// Fetches previews under the rules above.
 #[derive(Clone)]
 pub struct Fetcher {

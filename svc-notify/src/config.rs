@@ -42,7 +42,8 @@ impl VapidConfig {
         use web_push_native::jwt_simple::algorithms::{ECDSAP256PublicKeyLike as _, ES256KeyPair};
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let raw = b64.decode(private.trim().trim_end_matches('=')).map_err(|_| "VAPID_PRIVATE_KEY is not base64url".to_owned())?;
-        let key_pair = ES256KeyPair::from_bytes(&raw).map_err(|_| "VAPID_PRIVATE_KEY is not a P-256 private key (32 bytes, base64url)".to_owned())?;
+        let key_pair =
+            ES256KeyPair::from_bytes(&raw).map_err(|_| "VAPID_PRIVATE_KEY is not a P-256 private key (32 bytes, base64url)".to_owned())?;
         let derived = b64.encode(key_pair.public_key().public_key().to_bytes_uncompressed());
         if derived != public.trim().trim_end_matches('=') {
             return Err("VAPID_PUBLIC_KEY is not the public key of VAPID_PRIVATE_KEY".to_owned());

@@ -36,6 +36,7 @@ pub struct Digest {
     pub mailer: Mailer,
     pub presence: Presence,
     pub auth: ocomms_proto::auth::v1::auth_service_client::AuthServiceClient<tonic::transport::Channel>,
+    pub messaging: ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient<tonic::transport::Channel>,
     pub service_token: String,
     /// How long a notification may stay unread before it is emailed.
     pub delay: Duration,
@@ -54,7 +55,9 @@ pub async fn schedule(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult
         "INSERT INTO email_digests (user_id, due_at)
          SELECT $1, now()
          WHERE COALESCE((SELECT digest_minutes FROM email_settings WHERE user_id = $1), $2) > 0
-         ON CONFLICT (user_id) DO NOTHING",
+         -- Waits for a digest being sent (its row is locked): if that one
+         -- deletes the row, this insert then makes a new one.
+         ON CONFLICT (user_id) DO UPDATE SET due_at = email_digests.due_at",
     )
     .bind::<SqlUuid, _>(user)
     .bind::<Integer, _>(DEFAULT_MINUTES)
@@ -77,6 +80,11 @@ struct Due {
 struct Item {
     #[diesel(sql_type = SqlUuid)]
     id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    #[diesel(column_name = type_)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    data: serde_json::Value,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     workspace_id: Option<uuid::Uuid>,
     #[diesel(sql_type = Text)]
@@ -128,7 +136,7 @@ impl Digest {
             let delay = me.delay.as_secs_f64();
             // Once the oldest has waited long enough, all of them go in one email.
             let items: Vec<Item> = diesel::sql_query(
-                "SELECT id, workspace_id, title, body FROM notifications
+                "SELECT id, type AS type_, data, workspace_id, title, body FROM notifications
                  WHERE user_id = $1 AND NOT is_read AND emailed_at IS NULL AND type = ANY($2)
                  ORDER BY created_at LIMIT $3",
             )
@@ -150,18 +158,37 @@ impl Digest {
             let items = if ripe.at.is_some() { items } else { Vec::new() };
             let mut sent = false;
             if due.minutes > 0 && !items.is_empty() {
+                let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.id).collect();
                 let mut workspaces: Vec<uuid::Uuid> = items.iter().filter_map(|i| i.workspace_id).collect();
                 workspaces.sort();
                 workspaces.dedup();
                 let mut active = false;
                 for ws in workspaces {
-                    active |= me.presence.active(due.user_id, Some(ws)).await?;
+                    match me.presence.active(due.user_id, Some(ws)).await {
+                        Ok(a) => active |= a,
+                        Err(e) => return backoff(conn, due.user_id, &e).await,
+                    }
                 }
-                if !active && let Some(to) = me.email_of(due.user_id).await? {
-                    me.mailer.send(&to, &subject(items.len()), &me.text(&items)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                    sent = true;
+                // Only what is still unread where it was said (read on another
+                // device, or no longer visible: dropped).
+                let items = me.still_unread(due.user_id, items).await;
+                let to = match me.email_of(due.user_id).await {
+                    Ok(to) => to,
+                    Err(e) => return backoff(conn, due.user_id, &e).await,
+                };
+                if !active
+                    && !items.is_empty()
+                    && let Some(to) = to
+                {
+                    match me.mailer.send(&to, &subject(items.len()), &me.text(&items)).await {
+                        Ok(_) => sent = true,
+                        // An address no server will take: these are dropped, not retried.
+                        Err(e) if e.code == ocomms_runtime::ErrorCode::Validation => {
+                            tracing::warn!(user = %due.user_id, error = %e.message, "digest email not sent: bad address");
+                        }
+                        Err(e) => return backoff(conn, due.user_id, &anyhow::anyhow!("{}", e.message)).await,
+                    }
                 }
-                let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.id).collect();
                 diesel::sql_query("UPDATE notifications SET emailed_at = now() WHERE id = ANY($1)")
                     .bind::<Array<SqlUuid>, _>(ids)
                     .execute(conn)
@@ -198,6 +225,53 @@ impl Digest {
         .await
     }
 
+    /// The items whose place still shows them unread to the user (asked of
+    /// svc-messaging on their behalf: a DM whose conversation was read, or a
+    /// mention whose place has no unread mention left, is dropped; so is
+    /// anything in a place they can no longer see). When svc-messaging
+    /// cannot answer, every item stays.
+    async fn still_unread(&self, user: UserId, items: Vec<Item>) -> Vec<Item> {
+        use ocomms_proto::messaging::v1 as m;
+        let mut workspaces: Vec<uuid::Uuid> = items.iter().filter_map(|i| i.workspace_id).collect();
+        workspaces.sort();
+        workspaces.dedup();
+        let mut places: std::collections::HashMap<String, (i64, i64)> = std::collections::HashMap::new();
+        for ws in workspaces {
+            let req =
+                ocomms_runtime::identity::service_request(&self.service_token, user, m::GetUnreadRequest { workspace_id: ws.to_string() });
+            match self.messaging.clone().get_unread(req).await {
+                Ok(u) => {
+                    let u = u.into_inner();
+                    for c in u.channels.iter().chain(u.conversations.iter()) {
+                        let id = c.channel_id.clone().or_else(|| c.conversation_id.clone()).unwrap_or_default();
+                        places.insert(id, (c.count, c.mention_count));
+                    }
+                }
+                Err(s) if s.code() == tonic::Code::NotFound => {}
+                Err(s) => {
+                    tracing::warn!(error = %s, "digest: svc-messaging did not answer; unread state not checked");
+                    return items;
+                }
+            }
+        }
+        items
+            .into_iter()
+            .filter(|i| {
+                let place = i.data["channelId"].as_str().or_else(|| i.data["conversationId"].as_str()).unwrap_or_default();
+                match places.get(place) {
+                    Some((count, mentions)) => {
+                        if i.kind == "dm" {
+                            *count > 0
+                        } else {
+                            *mentions > 0
+                        }
+                    }
+                    None => false,
+                }
+            })
+            .collect()
+    }
+
     /// The user's address, from svc-auth on their behalf.
     async fn email_of(&self, user: UserId) -> anyhow::Result<Option<String>> {
         let req = ocomms_proto::auth::v1::GetUsersRequest { user_ids: vec![user.to_string()] };
@@ -225,6 +299,17 @@ impl Digest {
         ));
         out
     }
+}
+
+/// A digest that could not be sent is tried again in five minutes; the
+/// others are not held up by it.
+async fn backoff(conn: &mut AsyncPgConnection, user: UserId, e: &anyhow::Error) -> anyhow::Result<bool> {
+    tracing::warn!(user = %user, error = format!("{e:#}"), "digest email failed; trying again in 5 minutes");
+    diesel::sql_query("UPDATE email_digests SET due_at = now() + interval '5 minutes' WHERE user_id = $1")
+        .bind::<SqlUuid, _>(user)
+        .execute(conn)
+        .await?;
+    Ok(true)
 }
 
 fn subject(n: usize) -> String {

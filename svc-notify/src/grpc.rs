@@ -66,6 +66,21 @@ fn notification_pb(r: Row) -> pb::Notification {
     }
 }
 
+/// The user's email digest interval in minutes (the default when unset).
+async fn email_minutes(conn: &mut diesel_async::AsyncPgConnection, user: ids::UserId) -> diesel::QueryResult<i32> {
+    #[derive(QueryableByName)]
+    struct M {
+        #[diesel(sql_type = Integer)]
+        digest_minutes: i32,
+    }
+    let m: Option<M> = diesel::sql_query("SELECT digest_minutes FROM email_settings WHERE user_id = $1")
+        .bind::<SqlUuid, _>(user)
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(m.map_or(crate::digest::DEFAULT_MINUTES, |m| m.digest_minutes))
+}
+
 const COLUMNS: &str = "id, type, title, body, data, is_read, created_at";
 
 impl NotifyApi {
@@ -115,26 +130,59 @@ impl NotifyApi {
         Ok(pb::MarkAllNotificationsReadResponse { updated: u32::try_from(updated).unwrap_or(u32::MAX) })
     }
 
+    /// GDPR export (seed 3.1): the member's settings for the workspace's
+    /// channels they can see, and their email setting.
+    pub(crate) async fn export_settings(&self, req: Request<pb::ExportUserRequest>) -> ServiceResult<pb::SettingsExport> {
+        let r = req.get_ref();
+        let (_, ws, user) = self.identity.may_export(req.metadata(), &r.workspace_id, &r.user_id).await?;
+        // The workspace's channels as the member sees them (asked on their behalf).
+        let list = ocomms_runtime::identity::service_request(
+            &self.service_token,
+            user,
+            ocomms_proto::messaging::v1::ListChannelsRequest { workspace_id: ws.to_string() },
+        );
+        let channels: Vec<uuid::Uuid> = match self.messaging.clone().list_channels(list).await {
+            Ok(l) => l.into_inner().channels.iter().filter_map(|c| c.id.parse().ok()).collect(),
+            Err(s) if s.code() == tonic::Code::NotFound => Vec::new(),
+            Err(s) => return Err(ServiceError::from(s)),
+        };
+        let mut conn = self.pool.get().await?;
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = SqlUuid)]
+            channel_id: uuid::Uuid,
+            #[diesel(sql_type = Text)]
+            level: String,
+            #[diesel(sql_type = Bool)]
+            muted: bool,
+        }
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT channel_id, level, muted FROM channel_notification_settings WHERE user_id = $1 AND channel_id = ANY($2) ORDER BY channel_id",
+        )
+        .bind::<SqlUuid, _>(user)
+        .bind::<diesel::sql_types::Array<SqlUuid>, _>(&channels)
+        .load(&mut conn)
+        .await?;
+        let minutes = email_minutes(&mut conn, user).await?;
+        Ok(pb::SettingsExport {
+            channels: rows
+                .into_iter()
+                .map(|r| pb::ChannelSettings { channel_id: r.channel_id.to_string(), level: r.level, muted: r.muted })
+                .collect(),
+            email: Some(pb::EmailSettings { digest_minutes: u32::try_from(minutes).unwrap_or_default() }),
+        })
+    }
+
     pub(crate) async fn get_email_settings(&self, req: Request<pb::GetEmailSettingsRequest>) -> ServiceResult<pb::EmailSettings> {
         let p = self.identity.principal(req.metadata()).await?;
         let mut conn = self.pool.get().await?;
-        #[derive(QueryableByName)]
-        struct M {
-            #[diesel(sql_type = Integer)]
-            digest_minutes: i32,
-        }
-        let m: Option<M> = diesel::sql_query("SELECT digest_minutes FROM email_settings WHERE user_id = $1")
-            .bind::<SqlUuid, _>(p.user_id)
-            .get_result(&mut conn)
-            .await
-            .optional()?;
-        let minutes = m.map_or(crate::digest::DEFAULT_MINUTES, |m| m.digest_minutes);
+        let minutes = email_minutes(&mut conn, p.user_id).await?;
         Ok(pb::EmailSettings { digest_minutes: u32::try_from(minutes).unwrap_or_default() })
     }
 
     pub(crate) async fn set_email_settings(&self, req: Request<pb::SetEmailSettingsRequest>) -> ServiceResult<pb::EmailSettings> {
         let p = self.identity.principal(req.metadata()).await?;
-        let minutes = req.get_ref().digest_minutes;
+        let minutes = req.get_ref().digest_minutes.ok_or_else(|| ServiceError::validation("digestMinutes", "required"))?;
         if minutes > 1440 {
             return Err(ServiceError::validation("digestMinutes", "must be 0 (off) to 1440"));
         }
@@ -174,10 +222,14 @@ impl NotifyApi {
             return Err(ServiceError::not_found("web push (not configured on this server)"));
         }
         let mut conn = self.pool.get().await?;
-        // At most 20 browsers per user: the oldest make room.
-        diesel::sql_query(
+        // The same endpoint again: its owner renews it, or the browser it
+        // belongs to (same keys) changed accounts. Someone else naming it
+        // cannot take it over.
+        let stored = diesel::sql_query(
             "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth, created_at = now()",
+             ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth, created_at = now()
+             WHERE push_subscriptions.user_id = excluded.user_id
+                OR (push_subscriptions.p256dh = excluded.p256dh AND push_subscriptions.auth = excluded.auth)",
         )
         .bind::<SqlUuid, _>(uuid::Uuid::now_v7())
         .bind::<SqlUuid, _>(p.user_id)
@@ -186,6 +238,10 @@ impl NotifyApi {
         .bind::<Text, _>(&keys.auth)
         .execute(&mut conn)
         .await?;
+        if stored == 0 {
+            return Err(ServiceError::conflict("this endpoint is registered with other keys"));
+        }
+        // At most 20 browsers per user: the oldest make room.
         diesel::sql_query(
             "DELETE FROM push_subscriptions WHERE user_id = $1 AND id NOT IN
                (SELECT id FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at DESC LIMIT 20)",
@@ -307,6 +363,7 @@ ocomms_runtime::grpc_service!(pb::notify_service_server::NotifyService, NotifyAp
     get_vapid_public_key(pb::GetVapidPublicKeyRequest) -> pb::VapidPublicKey;
     get_email_settings(pb::GetEmailSettingsRequest) -> pb::EmailSettings;
     set_email_settings(pb::SetEmailSettingsRequest) -> pb::EmailSettings;
+    export_settings(pb::ExportUserRequest) -> pb::SettingsExport;
     subscribe(pb::PushSubscribeRequest) -> pb::PushSubscribeResponse;
     unsubscribe(pb::PushUnsubscribeRequest) -> pb::PushSubscribeResponse;
 });

@@ -38,13 +38,16 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let mailer = mail::Mailer::from_config(config.smtp.as_ref())?;
     let broker = config.common.broker().await?;
+    let messaging = ocomms_runtime::sized!(ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(
+        ocomms_runtime::grpc::channel(&config.messaging_url,)?
+    ));
     // Pushes go through svc-notify's own outbox (committed with the notification).
     let _relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "notify");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pusher = push::Pusher {
         vapid: config.vapid.clone().map(std::sync::Arc::new),
         allowed_hosts: std::sync::Arc::new(config.push_allowed_hosts.clone()),
-        http_timeout: std::time::Duration::from_secs(15),
+        http_timeout: std::time::Duration::from_secs(10),
     };
     let presence = push::Presence {
         client: ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient::new(ocomms_runtime::grpc::channel(
@@ -59,15 +62,13 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
         mailer: mailer.clone(),
         presence,
         auth: identity.auth_client(),
+        messaging: messaging.clone(),
         service_token: config.common.service_token.clone(),
         delay,
         tick: delay.clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(5)),
         public_url: config.public_url.clone(),
     }
     .start();
-    let messaging = ocomms_runtime::sized!(ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(
-        ocomms_runtime::grpc::channel(&config.messaging_url,)?
-    ));
     mentions::start(
         pool.clone(),
         &broker,

@@ -115,7 +115,10 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
     // about per recipient. Jobs from before the flag existed are checked.
     let restricted = p["restricted"].as_bool().unwrap_or(true);
     for (user, kind) in all {
-        if !auth.in_dnd(workspace, user).await? && (!restricted || auth.can_see(is_channel, place, user).await?) {
+        // A thread's participants are asked about even in a public channel:
+        // a guest taken out of it must not hear of its threads.
+        let ask = restricted || kind == "thread_reply";
+        if !auth.in_dnd(workspace, user).await? && (!ask || auth.can_see(is_channel, place, user).await?) {
             recipients.push((user, kind));
         }
     }

@@ -41,8 +41,13 @@ const MAX_ENDPOINT: usize = 2048;
 /// The notification text carried in a push is cut to keep the payload
 /// under the 4 KB push services accept.
 const MAX_BODY_CHARS: usize = 500;
-/// How long a push service keeps an undelivered push (the `TTL` header).
-const TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long a push service keeps an undelivered push (the `TTL` header),
+/// and how long the VAPID token is valid: RFC 8292 allows at most 24
+/// hours, so half of that leaves room for clocks that disagree.
+const TTL: Duration = Duration::from_secs(12 * 60 * 60);
+/// Most bytes of a push's JSON payload (push services take about 4 KB,
+/// encryption adds a little).
+const MAX_PAYLOAD: usize = 3000;
 
 /// A new VAPID key pair (public, private), base64url, for
 /// `VAPID_PUBLIC_KEY` and `VAPID_PRIVATE_KEY` (`ocomms vapid-keys`).
@@ -93,11 +98,18 @@ impl Pusher {
             if literal.is_some_and(|ip| !is_public(ip)) || host == "localhost" || host.ends_with(".localhost") {
                 return Err("must be on a public host".into());
             }
+            // Push services listen on 443; nothing else is contacted.
+            if url.port().is_some_and(|p| p != 443) {
+                return Err("must use the https port".into());
+            }
         } else if !matches!(url.scheme(), "http" | "https") {
             return Err("must be an http(s) URL".into());
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err("must not carry credentials".into());
+        }
+        if url.as_str().parse::<http::Uri>().is_err() {
+            return Err("is not a URL we can send to".into());
         }
         Ok(url)
     }
@@ -136,7 +148,8 @@ impl Pusher {
             .timeout(self.http_timeout)
             .user_agent("OComms-Push/1.0");
         if let Some(Host::Domain(domain)) = url.host() {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((domain, port)).await?.collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((domain, port))).await??.collect();
             let addr = if allowed { <[SocketAddr]>::first(&addrs).copied() } else { addrs.iter().copied().find(|a| is_public(a.ip())) };
             if !allowed && addrs.iter().any(|a| !is_public(a.ip())) {
                 return Ok(Outcome::Dropped(format!("{domain} resolves to a private address")));
@@ -157,7 +170,10 @@ impl Pusher {
             404 | 410 => Outcome::Gone,
             429 | 500..=599 => anyhow::bail!("the push service answered {status}"),
             _ => {
-                let text: String = resp.text().await.unwrap_or_default().chars().take(200).collect();
+                // At most one chunk of the answer, for the log.
+                let mut resp = resp;
+                let head = resp.chunk().await.ok().flatten().unwrap_or_default();
+                let text: String = String::from_utf8_lossy(&head[..head.len().min(200)]).chars().filter(|c| !c.is_control()).collect();
                 Outcome::Dropped(format!("the push service answered {status}: {text}"))
             }
         })
@@ -250,12 +266,11 @@ async fn handle(pool: &Pool, pusher: &Pusher, presence: &Presence, job: Job) -> 
             .get_result(&mut conn)
             .await
             .optional()?;
-    let sub: Option<Subscription> =
-        diesel::sql_query("SELECT id, user_id, endpoint, p256dh, auth FROM push_subscriptions WHERE id = $1")
-            .bind::<SqlUuid, _>(subscription)
-            .get_result(&mut conn)
-            .await
-            .optional()?;
+    let sub: Option<Subscription> = diesel::sql_query("SELECT id, user_id, endpoint, p256dh, auth FROM push_subscriptions WHERE id = $1")
+        .bind::<SqlUuid, _>(subscription)
+        .get_result(&mut conn)
+        .await
+        .optional()?;
     drop(conn);
     let skip = match (n, sub) {
         // The subscription moved to another account since: not theirs to see.
@@ -265,14 +280,23 @@ async fn handle(pool: &Pool, pusher: &Pusher, presence: &Presence, job: Job) -> 
         _ => None,
     };
     let Some((n, sub)) = skip else { return record(pool, &job).await };
-    let body: String = n.body.unwrap_or_default().chars().take(MAX_BODY_CHARS).collect();
-    let payload = serde_json::json!({
-        "notificationId": notification,
-        "type": n.r#type,
-        "title": n.title,
-        "body": body,
-        "data": n.data,
-    });
+    let clean = |s: &str, max: usize| -> String { s.chars().filter(|c| !c.is_control() || *c == '\n').take(max).collect() };
+    let mut body = clean(n.body.as_deref().unwrap_or_default(), MAX_BODY_CHARS);
+    let payload = loop {
+        let p = serde_json::json!({
+            "notificationId": notification,
+            "type": n.r#type,
+            "title": clean(&n.title, 200),
+            "body": body,
+            "data": n.data,
+        });
+        // Multi-byte text can still be too long: shorten until it fits.
+        if p.to_string().len() <= MAX_PAYLOAD || body.is_empty() {
+            break p;
+        }
+        let keep = body.chars().count() / 2;
+        body = body.chars().take(keep).collect();
+    };
     let topic = notification.simple().to_string();
     let outcome = pusher.send(&sub, &topic, payload.to_string().as_bytes()).await?;
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -139,10 +139,7 @@ impl PushService {
         }
         let raw = b64.decode(&key).map_err(|_| "k= is not base64url")?;
         let public = ES256PublicKey::from_bytes(&raw).map_err(|e| format!("k= is not a P-256 key: {e}"))?;
-        let options = VerificationOptions {
-            allowed_audiences: Some(HashSet::from_strings(&["http://127.0.0.1"])),
-            ..Default::default()
-        };
+        let options = VerificationOptions { allowed_audiences: Some(HashSet::from_strings(&["http://127.0.0.1"])), ..Default::default() };
         let claims = public.verify_token::<NoCustomClaims>(&token, Some(options)).map_err(|e| format!("JWT refused: {e}"))?;
         let sub = claims.subject.ok_or("no sub claim")?;
         if !(sub.starts_with("mailto:") || sub.starts_with("https://")) {

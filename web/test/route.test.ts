@@ -14,6 +14,18 @@ describe('client routes', () => {
     }
   });
 
+  it('reads the reset link of the password email', () => {
+    expect(parseRoute('/reset-password', '?token=t0k_EN-1')).toEqual({ name: 'reset', token: 't0k_EN-1' });
+    expect(parseRoute('/reset-password')).toEqual({ name: 'reset', token: '' });
+    const path = routePath({ name: 'reset', token: 'a b' });
+    const [p, q] = path.split('?');
+    expect(parseRoute(p, `?${q}`)).toEqual({ name: 'reset', token: 'a b' });
+  });
+
+  it('does not crash on a malformed percent-encoding', () => {
+    expect(parseRoute('/invite/%E0%A4%A')).toEqual({ name: 'invite', token: '%E0%A4%A' });
+  });
+
   it('treats unknown paths as home', () => {
     expect(parseRoute('/nope')).toEqual({ name: 'home' });
     expect(parseRoute('/invite/')).toEqual({ name: 'home' });

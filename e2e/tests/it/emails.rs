@@ -111,10 +111,15 @@ async fn a_forgotten_password_is_reset_from_the_link_in_the_email() {
     sign_in("a brand new passphrase").await.expect(200);
     sign_in("correct horse battery").await.expect_error(401, "UNAUTHORIZED");
     // The link works once.
-    api.call(reqwest::Method::POST, "/api/auth/reset-password", None, Some(json!({ "token": token, "newPassword": "yet another passphrase" })))
-        .await
-        .expect("call")
-        .expect_error(400, "VALIDATION_ERROR");
+    api.call(
+        reqwest::Method::POST,
+        "/api/auth/reset-password",
+        None,
+        Some(json!({ "token": token, "newPassword": "yet another passphrase" })),
+    )
+    .await
+    .expect("call")
+    .expect_error(400, "VALIDATION_ERROR");
     t.stop().await.expect("stop");
 }
 
@@ -152,9 +157,13 @@ async fn unread_mentions_and_dms_are_emailed_in_one_batch_and_read_ones_never() 
         .await
         .expect(201);
     let dm = api.post(&format!("/api/workspaces/{}/conversations", r.ws), &r.ann.token, json!({ "userIds": [r.bob.id] })).await.expect(200);
-    api.post(&format!("/api/conversations/{}/messages", dm["id"].as_str().expect("id")), &r.ann.token, json!({ "content": "lunch at noon?" }))
-        .await
-        .expect(201);
+    api.post(
+        &format!("/api/conversations/{}/messages", dm["id"].as_str().expect("id")),
+        &r.ann.token,
+        json!({ "content": "lunch at noon?" }),
+    )
+    .await
+    .expect(201);
     ocomms_runtime::testing::eventually(10, || async { (unread(&r.bob).await == 2).then_some(()) }).await.expect("notified");
     let mail = mail_matching(&got, to_bob).await.expect("emailed");
     let text = mail.replace("=\r\n", "").replace("=\n", "");

@@ -7,6 +7,7 @@ mod auth_attacks;
 mod edge_attacks;
 mod emails;
 mod errors;
+mod export;
 mod fanout;
 mod files;
 mod guests;

@@ -26,9 +26,9 @@ async fn push_stack() -> (TestStack, PushService) {
 
 /// Waits for `n` pushes received by the push service.
 async fn pushes(push: &PushService, n: usize) -> Vec<svc_notify::testing::Received> {
-    ocomms_runtime::testing::eventually(15, || async { Some(push.received()).filter(|r| r.len() >= n) }).await.unwrap_or_else(|| {
-        panic!("expected {n} pushes, got {:?} (refused: {:?})", push.received(), push.refused())
-    })
+    ocomms_runtime::testing::eventually(15, || async { Some(push.received()).filter(|r| r.len() >= n) })
+        .await
+        .unwrap_or_else(|| panic!("expected {n} pushes, got {:?} (refused: {:?})", push.received(), push.refused()))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -47,6 +47,8 @@ async fn a_mention_reaches_an_inactive_user_by_web_push_encrypted_and_signed() {
         (json!({ "subscription": { "endpoint": browser.endpoint, "keys": { "p256dh": "AAAA", "auth": browser.auth } } }), "bad key"),
         (json!({ "subscription": { "endpoint": browser.endpoint, "keys": { "p256dh": browser.p256dh, "auth": "AAAA" } } }), "bad auth"),
         (json!({ "subscription": { "endpoint": "not a url", "keys": browser.json()["keys"] } }), "not a URL"),
+        (json!({ "subscription": { "endpoint": "https://push.example.com:8443/x", "keys": browser.json()["keys"] } }), "not port 443"),
+        (json!({ "subscription": { "endpoint": "https://u:p@push.example.com/x", "keys": browser.json()["keys"] } }), "credentials"),
     ] {
         let e = api.post("/api/push/subscribe", &r.bob.token, bad).await.expect_error(400, "VALIDATION_ERROR");
         assert!(e["error"]["message"].is_string(), "{why}: {e}");
@@ -56,6 +58,11 @@ async fn a_mention_reaches_an_inactive_user_by_web_push_encrypted_and_signed() {
         .expect("call")
         .expect_error(401, "UNAUTHORIZED");
     api.post("/api/push/subscribe", &r.bob.token, json!({ "subscription": browser.json() })).await.expect(200);
+    // Ann cannot take Bob's endpoint over with keys of her own.
+    let other_keys = push.subscribe().json()["keys"].clone();
+    api.post("/api/push/subscribe", &r.ann.token, json!({ "subscription": { "endpoint": browser.endpoint, "keys": other_keys } }))
+        .await
+        .expect_error(409, "CONFLICT");
 
     // Bob has no socket: a mention is pushed, signed with our VAPID key and
     // decrypted by the push service with the browser's private key.
@@ -155,24 +162,16 @@ async fn thread_replies_and_dms_notify_and_read_state_follows_the_user() {
     let mut bob_b = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
     // Bob starts a thread; Ann's reply notifies him (thread_reply).
     let parent = api.post(&format!("/api/channels/{}/messages", r.channel), &r.bob.token, json!({ "content": "lunch?" })).await.expect(201);
-    api.post(
-        &format!("/api/channels/{}/messages", r.channel),
-        &r.ann.token,
-        json!({ "content": "yes", "parentId": parent["id"] }),
-    )
-    .await
-    .expect(201);
+    api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "yes", "parentId": parent["id"] }))
+        .await
+        .expect(201);
     let n = bob_a.event("notification:new", Duration::from_secs(10)).await.expect("thread reply");
     assert_eq!(n["notification"]["type"], "thread_reply");
     assert_eq!(n["notification"]["title"], "Ann replied to a thread in #general");
     // Ann, who only replied, hears of Bob's answer in the thread too.
-    api.post(
-        &format!("/api/channels/{}/messages", r.channel),
-        &r.bob.token,
-        json!({ "content": "great", "parentId": parent["id"] }),
-    )
-    .await
-    .expect(201);
+    api.post(&format!("/api/channels/{}/messages", r.channel), &r.bob.token, json!({ "content": "great", "parentId": parent["id"] }))
+        .await
+        .expect(201);
     let ann_has = ocomms_runtime::testing::eventually(10, || async {
         let l = api.get("/api/notifications", &r.ann.token).await.expect(200);
         (l["notifications"].as_array().map(Vec::len) == Some(1)).then_some(l)
@@ -182,10 +181,7 @@ async fn thread_replies_and_dms_notify_and_read_state_follows_the_user() {
     assert_eq!(ann_has["notifications"][0]["type"], "thread_reply");
 
     // A DM notifies the other member.
-    let dm = api
-        .post(&format!("/api/workspaces/{}/conversations", r.ws), &r.ann.token, json!({ "userIds": [r.bob.id] }))
-        .await
-        .expect(200);
+    let dm = api.post(&format!("/api/workspaces/{}/conversations", r.ws), &r.ann.token, json!({ "userIds": [r.bob.id] })).await.expect(200);
     api.post(&format!("/api/conversations/{}/messages", dm["id"].as_str().expect("id")), &r.ann.token, json!({ "content": "psst" }))
         .await
         .expect(201);
@@ -220,9 +216,7 @@ async fn csp_reports_are_accepted_in_both_shapes_counted_and_bad_ones_refused() 
     let api = t.api();
     let post = |ct: &'static str, body: Vec<u8>| {
         let api = api.clone();
-        async move {
-            api.http.post(format!("{}/api/csp-report", api.base)).header("content-type", ct).body(body).send().await.expect("send")
-        }
+        async move { api.http.post(format!("{}/api/csp-report", api.base)).header("content-type", ct).body(body).send().await.expect("send") }
     };
     let old = json!({ "csp-report": { "document-uri": "http://localhost:3000/w/1?token=secret", "violated-directive": "script-src", "blocked-uri": "inline" } });
     assert_eq!(post("application/csp-report", old.to_string().into_bytes()).await.status(), 204);

@@ -64,7 +64,9 @@ async fn two_people_chat_in_real_browsers() {
     let root = repo();
     let dist = root.join("web/dist");
     assert!(
-        dist.join("index.html").is_file() && root.join("web/node_modules/playwright-core").is_dir() && std::path::Path::new("/usr/bin/chromium").exists(),
+        dist.join("index.html").is_file()
+            && root.join("web/node_modules/playwright-core").is_dir()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
         "the web client is not built, or Chromium is missing: run scripts/test.sh (it builds web/ and installs chromium)"
     );
     let t = TestStack::start(StackOptions { env: vec![("WEB_DIR".into(), dist.to_string_lossy().into_owned())], ..Default::default() })

@@ -101,7 +101,10 @@ pub async fn set_channel_settings(
     Ok(Json(s.clients.notify.clone().set_channel_settings(caller.req(body)).await?.into_inner()))
 }
 
-pub async fn notifications_read_all(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<notify::MarkAllNotificationsReadResponse>> {
+pub async fn notifications_read_all(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<notify::MarkAllNotificationsReadResponse>> {
     let req = notify::MarkAllNotificationsReadRequest {};
     Ok(Json(s.clients.notify.clone().mark_all_notifications_read(caller.req(req)).await?.into_inner()))
 }
@@ -127,13 +130,15 @@ pub async fn push_unsubscribe(
 }
 
 /// Largest CSP report accepted.
-const MAX_CSP_REPORT: usize = 16 * 1024;
+pub const MAX_CSP_REPORT: usize = 16 * 1024;
 
 /// `POST /api/csp-report` (seed 3.1): a browser's report of a
 /// Content-Security-Policy violation, in the old (`application/csp-report`)
 /// or the Reporting API's (`application/reports+json`) shape. Counted,
 /// logged without query strings (they may carry tokens), answered 204.
-pub async fn csp_report(State(s): State<AppState>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> ApiResult<StatusCode> {
+pub async fn csp_report(State(s): State<AppState>, req: axum::extract::Request) -> ApiResult<StatusCode> {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
     let media = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -142,9 +147,10 @@ pub async fn csp_report(State(s): State<AppState>, headers: axum::http::HeaderMa
     if !matches!(media.as_str(), "application/csp-report" | "application/reports+json" | "application/json") {
         return Err(ApiError::new(ErrorCode::Validation, "content-type must be application/csp-report or application/reports+json"));
     }
-    if body.len() > MAX_CSP_REPORT {
-        return Err(ApiError::new(ErrorCode::Validation, format!("a report is at most {MAX_CSP_REPORT} bytes")));
-    }
+    // Read no more than the limit (never the whole of a large body).
+    let body = axum::body::to_bytes(body, MAX_CSP_REPORT)
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::Validation, format!("a report is at most {MAX_CSP_REPORT} bytes")))?;
     let report: Value = serde_json::from_slice(&body).map_err(|_| ApiError::new(ErrorCode::Validation, "the report is not JSON"))?;
     // Old shape: {"csp-report":{…}}; Reporting API: [{"type":"csp-violation","body":{…}}, …].
     let bodies: Vec<&Value> = match &report {
@@ -157,8 +163,14 @@ pub async fn csp_report(State(s): State<AppState>, headers: axum::http::HeaderMa
     }
     let field = |b: &Value, old: &str, new: &str| -> String {
         let v = b.get(old).or_else(|| b.get(new)).and_then(Value::as_str).unwrap_or_default();
-        // Without query string or fragment, and short.
-        v.split(['?', '#']).next().unwrap_or_default().chars().take(200).collect()
+        // Without query string or fragment (they may carry tokens), nor an
+        // invite link's token, nor control characters; short.
+        let v = v.split(['?', '#']).next().unwrap_or_default();
+        let v = match v.find("/invite/") {
+            Some(i) => format!("{}/invite/…", &v[..i]),
+            None => v.to_owned(),
+        };
+        v.chars().filter(|c| !c.is_control()).take(200).collect()
     };
     for b in bodies {
         s.metrics.csp_reports.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod channels;
+pub mod export;
 pub mod files;
 pub mod messages;
 pub mod misc;
@@ -89,6 +90,7 @@ pub fn table() -> Vec<Route> {
         route!("patch" "/api/workspaces/{workspaceId}/profile", "workspaces", "Update the caller's profile; omitted fields stay, empty strings clear", auth: true, body: Some("UpdateProfile"), ok: (200, "Profile"), query: &[], patch(workspaces::update_profile)),
         route!("put" "/api/workspaces/{workspaceId}/status", "workspaces", "Set the caller's custom status; an empty body clears it", auth: true, body: Some("SetStatus"), ok: (200, "UserStatus"), query: &[], put(workspaces::set_status)),
         route!("post" "/api/workspace/last-visited", "workspaces", "Remember the workspace the caller opened last (returned by GET /api/workspaces)", auth: true, body: Some("LastVisited"), ok: (200, "Success"), query: &[], post(workspaces::last_visited)),
+        route!("post" "/api/admin/export", "admin", "GDPR export of a member's data in a workspace (the member themselves, or an owner; other members 403, outsiders 404): account, profile and status, the messages they wrote, files they uploaded with download URLs, notification settings, notes, reminders and scheduled messages, as one JSON document streamed as an attachment", auth: true, body: Some("ExportRequest"), ok: (200, "Export"), query: &[], post(export::export)),
         route!("get" "/api/admin/audit-logs", "admin", "Security events of a workspace and its members' accounts (owners)", auth: true, body: None, ok: (200, "AuditLogList"), query: AUDIT_QUERY, get(workspaces::audit_logs)),
         route!("post" "/api/workspaces/{workspaceId}/invites", "workspaces", "Invite by email (single use) or by link (multi-use); admins and owners", auth: true, body: Some("CreateInvite"), ok: (201, "Invite"), query: &[], post(workspaces::create_invite)),
         route!("post" "/api/invites/{token}/accept", "workspaces", "Join a workspace through an invite", auth: true, body: None, ok: (200, "AcceptInvite"), query: &[], post(workspaces::accept_invite)),

@@ -186,6 +186,28 @@ impl AuthApi {
         self.profile_pb(&mut conn, ws, target).await
     }
 
+    /// GDPR export (seed 3.1): the member's account, profile and
+    /// membership, for themselves or an owner of the workspace.
+    pub(crate) async fn export_user(&self, req: Request<pb::ExportUserRequest>) -> ServiceResult<pb::UserExport> {
+        let caller = self.caller(&req).await?;
+        let r = req.get_ref();
+        let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
+        let target: UserId = ids::parse("userId", &r.user_id)?;
+        let mut conn = self.conn().await?;
+        let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
+        if target != caller.user_id && Role::parse(&mine.role) != Some(Role::Owner) {
+            return Err(ServiceError::forbidden("only the member themselves or an owner of the workspace exports their data"));
+        }
+        let member = workspaces::membership(&mut conn, ws, target).await?.ok_or_else(|| ServiceError::not_found("member"))?;
+        let user = users::by_ids(&mut conn, &[target]).await?.pop().ok_or_else(|| ServiceError::not_found("member"))?;
+        let mut m = member_pb(&member, &user.name, &user.email);
+        if member.is_guest {
+            m.guest_channel_ids = workspaces::guest_channels(&mut conn, ws, target).await?.iter().map(ToString::to_string).collect();
+        }
+        let profile = self.profile_pb(&mut conn, ws, target).await?;
+        Ok(pb::UserExport { user: Some(super::user_pb(&user)), profile: Some(profile), member: Some(m) })
+    }
+
     async fn profile_pb(&self, conn: &mut diesel_async::AsyncPgConnection, ws: WorkspaceId, user: UserId) -> ServiceResult<pb::Profile> {
         let p = profiles::get(conn, ws, user).await?;
         let name = users::by_ids(conn, &[user]).await?.pop().map(|u| u.name).unwrap_or_default();

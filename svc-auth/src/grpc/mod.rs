@@ -42,7 +42,7 @@ fn invalid_credentials() -> ServiceError {
     ServiceError::new(ErrorCode::Unauthorized, "Invalid credentials")
 }
 
-fn user_pb(u: &User) -> pb::User {
+pub(super) fn user_pb(u: &User) -> pb::User {
     pb::User {
         id: u.id.to_string(),
         email: u.email.clone(),
@@ -823,6 +823,7 @@ impl AuthApi {
 }
 
 ocomms_runtime::grpc_service!(pb::auth_service_server::AuthService, AuthApi, {
+    export_user(pb::ExportUserRequest) -> pb::UserExport;
     sign_up(pb::SignUpRequest) -> pb::AuthResponse;
     sign_in(pb::SignInRequest) -> pb::AuthResponse;
     sign_out(pb::SignOutRequest) -> pb::SignOutResponse;

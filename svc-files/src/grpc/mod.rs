@@ -42,6 +42,19 @@ impl FilesApi {
         let mut conn = self.conn().await?;
         Ok(pb::StorageUsage { used: store::files::used(&mut conn, p.user_id).await?, quota: self.quota_bytes })
     }
+
+    /// GDPR export (seed 3.1): the member's files of the workspace, their
+    /// account-wide avatars and, for themselves, uploads not attached yet,
+    /// with download URLs.
+    async fn export_files(&self, req: Request<pb::ExportUserRequest>) -> ServiceResult<pb::FileExport> {
+        let r = req.get_ref();
+        let (caller, ws, user) = self.identity.may_export(req.metadata(), &r.workspace_id, &r.user_id).await?;
+        let mut conn = self.conn().await?;
+        // Uploads not attached anywhere yet belong to no workspace: only the
+        // user themselves gets those.
+        let files = store::files::uploaded_by(&mut conn, user, ws, caller.user_id == user).await?;
+        Ok(pb::FileExport { files: files.iter().map(crate::convert::file).collect() })
+    }
 }
 
 pub type DownloadStream = Pin<Box<dyn Stream<Item = Result<pb::DownloadResponse, Status>> + Send>>;
@@ -76,6 +89,10 @@ impl pb::files_service_server::FilesService for FilesApi {
 
     async fn claim_attachments(&self, req: Request<pb::ClaimAttachmentsRequest>) -> Result<Response<pb::ClaimAttachmentsResponse>, Status> {
         answer(FilesApi::claim_attachments(self, req).await)
+    }
+
+    async fn export_files(&self, req: Request<pb::ExportUserRequest>) -> Result<Response<pb::FileExport>, Status> {
+        answer(FilesApi::export_files(self, req).await)
     }
 }
 

@@ -76,6 +76,22 @@ pub async fn get(conn: &mut AsyncPgConnection, id: FileId) -> diesel::QueryResul
     diesel::sql_query(format!("SELECT {COLS} FROM file_attachments WHERE id = $1")).bind::<SqlUuid, _>(id).get_result(conn).await.optional()
 }
 
+/// What `user` uploaded in `ws`, their account-wide avatars and, with
+/// `personal`, their uploads not yet attached anywhere (GDPR export),
+/// oldest first.
+pub async fn uploaded_by(conn: &mut AsyncPgConnection, user: UserId, ws: WorkspaceId, personal: bool) -> diesel::QueryResult<Vec<File>> {
+    diesel::sql_query(format!(
+        "SELECT {COLS} FROM file_attachments WHERE uploaded_by = $1
+           AND (workspace_id = $2 OR (workspace_id IS NULL AND (kind = 'avatar' OR $3)))
+         ORDER BY created_at, id"
+    ))
+    .bind::<SqlUuid, _>(user)
+    .bind::<SqlUuid, _>(ws)
+    .bind::<diesel::sql_types::Bool, _>(personal)
+    .load(conn)
+    .await
+}
+
 /// Locks a file row (cleanup).
 pub async fn lock(conn: &mut AsyncPgConnection, id: FileId) -> diesel::QueryResult<Option<File>> {
     diesel::sql_query(format!("SELECT {COLS} FROM file_attachments WHERE id = $1 FOR UPDATE"))

@@ -4,6 +4,7 @@
 
 mod channel_ops;
 mod conversation_ops;
+mod export_ops;
 mod group_ops;
 mod message_ops;
 mod note_ops;
@@ -223,6 +224,7 @@ impl MessagingApi {
 }
 
 ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, MessagingApi, {
+    export_messages(pb::ExportMessagesRequest) -> pb::MessageExportPage;
     create_channel(pb::CreateChannelRequest) -> pb::Channel;
     list_channels(pb::ListChannelsRequest) -> pb::ListChannelsResponse;
     get_channel(pb::GetChannelRequest) -> pb::Channel;

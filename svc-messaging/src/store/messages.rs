@@ -503,3 +503,25 @@ pub async fn unread_by_member(conn: &mut AsyncPgConnection, target: Target, auth
     .await?;
     Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
 }
+
+/// A page of what `author` wrote in `ws`, by id (creation order), after
+/// `after`: for the GDPR export.
+pub async fn by_author(
+    conn: &mut AsyncPgConnection,
+    ws: WorkspaceId,
+    author: UserId,
+    after: Option<MessageId>,
+    limit: i64,
+) -> QueryResult<Vec<Message>> {
+    let mut q = messages::table
+        .filter(messages::workspace_id.eq(ws))
+        .filter(messages::author_id.eq(author))
+        .select(Message::as_select())
+        .order(messages::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(messages::id.gt(a));
+    }
+    q.load(conn).await
+}

@@ -14,12 +14,7 @@ async fn notifications_are_listed_filtered_and_marked_read_by_their_owner_only()
     let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
     let b = bus.clone();
     let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
-        svc_notify::serve(
-            svc_notify::Config { messaging_url: "http://127.0.0.1:9".into(), ..svc_notify::Config::new(common) },
-            b,
-            l,
-            s,
-        )
+        svc_notify::serve(svc_notify::Config { messaging_url: "http://127.0.0.1:9".into(), ..svc_notify::Config::new(common) }, b, l, s)
     })
     .await
     .expect("notify");
@@ -82,12 +77,7 @@ async fn only_services_send_email() {
     let bus = Bus::local();
     let auth = svc_auth::testing::spawn(bus.clone()).await.expect("auth");
     let notify = testing::spawn_service("notify", svc_notify::MIGRATIONS, &auth.url(), move |common, l, s| {
-        svc_notify::serve(
-            svc_notify::Config { messaging_url: "http://127.0.0.1:9".into(), ..svc_notify::Config::new(common) },
-            bus,
-            l,
-            s,
-        )
+        svc_notify::serve(svc_notify::Config { messaging_url: "http://127.0.0.1:9".into(), ..svc_notify::Config::new(common) }, bus, l, s)
     })
     .await
     .expect("notify");

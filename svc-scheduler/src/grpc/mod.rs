@@ -28,6 +28,21 @@ impl SchedulerApi {
     async fn conn(&self) -> ServiceResult<Conn<'_>> {
         Ok(self.pool.get().await?)
     }
+
+    /// GDPR export (seed 3.1): the member's reminders and scheduled
+    /// messages in the workspace.
+    pub(crate) async fn export_scheduling(&self, req: tonic::Request<pb::ExportUserRequest>) -> ServiceResult<pb::SchedulingExport> {
+        let r = req.get_ref();
+        let (caller, ws, user) = self.identity.may_export(req.metadata(), &r.workspace_id, &r.user_id).await?;
+        let mut conn = self.conn().await?;
+        // Reminders of no workspace go only to the user themselves.
+        let reminders = crate::store::reminders::all_in(&mut conn, user, ws, caller.user_id == user).await?;
+        let scheduled = crate::store::scheduled::all_in(&mut conn, user, ws).await?;
+        Ok(pb::SchedulingExport {
+            reminders: reminders.iter().map(crate::convert::reminder).collect(),
+            scheduled_messages: scheduled.iter().map(crate::convert::scheduled).collect(),
+        })
+    }
 }
 
 ocomms_runtime::grpc_service!(pb::scheduler_service_server::SchedulerService, SchedulerApi, {
@@ -40,4 +55,5 @@ ocomms_runtime::grpc_service!(pb::scheduler_service_server::SchedulerService, Sc
     snooze_reminder(pb::SnoozeReminderRequest) -> pb::Reminder;
     complete_reminder(pb::CompleteReminderRequest) -> pb::Reminder;
     cancel_reminder(pb::CancelReminderRequest) -> pb::Reminder;
+    export_scheduling(pb::ExportUserRequest) -> pb::SchedulingExport;
 });

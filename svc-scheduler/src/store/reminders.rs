@@ -83,6 +83,19 @@ pub async fn list_for(conn: &mut AsyncPgConnection, user: UserId) -> diesel::Que
     .await
 }
 
+/// Every reminder of the user in `ws` and, with `personal`, those of no
+/// workspace, oldest first (GDPR export).
+pub async fn all_in(conn: &mut AsyncPgConnection, user: UserId, ws: WorkspaceId, personal: bool) -> diesel::QueryResult<Vec<Reminder>> {
+    diesel::sql_query(format!(
+        "SELECT {COLS} FROM reminders WHERE user_id = $1 AND (workspace_id = $2 OR (workspace_id IS NULL AND $3)) ORDER BY created_at, id"
+    ))
+    .bind::<SqlUuid, _>(user)
+    .bind::<SqlUuid, _>(ws)
+    .bind::<diesel::sql_types::Bool, _>(personal)
+    .load(conn)
+    .await
+}
+
 pub async fn get_for(conn: &mut AsyncPgConnection, id: ReminderId, user: UserId) -> diesel::QueryResult<Option<Reminder>> {
     diesel::sql_query(format!("SELECT {COLS} FROM reminders WHERE id = $1 AND user_id = $2"))
         .bind::<SqlUuid, _>(id)

@@ -87,6 +87,15 @@ pub async fn list_for(conn: &mut AsyncPgConnection, author: UserId) -> diesel::Q
     .await
 }
 
+/// Every scheduled message of the author in `ws`, oldest first (GDPR export).
+pub async fn all_in(conn: &mut AsyncPgConnection, author: UserId, ws: WorkspaceId) -> diesel::QueryResult<Vec<Scheduled>> {
+    diesel::sql_query(format!("SELECT {COLS} FROM scheduled_messages WHERE author_id = $1 AND workspace_id = $2 ORDER BY created_at, id"))
+        .bind::<SqlUuid, _>(author)
+        .bind::<SqlUuid, _>(ws)
+        .load(conn)
+        .await
+}
+
 pub async fn get_for(conn: &mut AsyncPgConnection, id: ScheduledMessageId, author: UserId) -> diesel::QueryResult<Option<Scheduled>> {
     use diesel::OptionalExtension;
     diesel::sql_query(format!("SELECT {COLS} FROM scheduled_messages WHERE id = $1 AND author_id = $2"))

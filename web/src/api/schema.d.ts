@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** GDPR export of a member's data in a workspace (the member themselves, or an owner; other members 403, outsiders 404): account, profile and status, the messages they wrote, files they uploaded with download URLs, notification settings, notes, reminders and scheduled messages, as one JSON document streamed as an attachment */
+        post: operations["post_admin_export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/forget-password": {
         parameters: {
             query?: never;
@@ -1532,6 +1549,34 @@ export interface components {
                 message: string;
             };
         };
+        Export: {
+            /** Format: date-time */
+            exportedAt?: string;
+            files: components["schemas"]["File"][];
+            messages: components["schemas"]["Message"][];
+            notes: {
+                personal: components["schemas"]["Note"];
+            };
+            reminders: components["schemas"]["Reminder"][];
+            scheduledMessages: components["schemas"]["ScheduledMessage"][];
+            settings: {
+                email: components["schemas"]["EmailSettings"];
+                notifications: components["schemas"]["ChannelSettings"][];
+            };
+            user: {
+                member: components["schemas"]["Member"];
+                profile: components["schemas"]["Profile"];
+                user: components["schemas"]["User"];
+            };
+            /** Format: uuid */
+            workspaceId?: string;
+        };
+        ExportRequest: {
+            /** Format: uuid */
+            userId: string;
+            /** Format: uuid */
+            workspaceId: string;
+        };
         File: {
             /** Format: date-time */
             createdAt?: string;
@@ -2029,6 +2074,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditLogList"];
+                };
+            };
+            /** @description invalid input (VALIDATION_ERROR) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no valid session (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not allowed (FORBIDDEN, GUEST_LOCKED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    post_admin_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */

@@ -132,7 +132,7 @@ export class App {
 
   constructor(outbox = new Outbox()) {
     this.outbox = outbox;
-    this.state = initial(typeof location === 'undefined' ? { name: 'home' } : parseRoute(location.pathname));
+    this.state = initial(typeof location === 'undefined' ? { name: 'home' } : parseRoute(location.pathname, location.search));
   }
 
   // ---- the store -------------------------------------------------------
@@ -172,7 +172,7 @@ export class App {
   }
 
   onPopState(): void {
-    const route = parseRoute(location.pathname);
+    const route = parseRoute(location.pathname, location.search);
     this.set({ route });
     void this.follow(route);
   }

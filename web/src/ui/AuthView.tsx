@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
-import { ApiError } from '../api/client';
+import { ApiError, api, call } from '../api/client';
 import { app, useApp } from '../state/app';
 
 export function AuthView({ invite }: { invite: boolean }) {
   const s = useApp();
-  const [mode, setMode] = useState<'signIn' | 'signUp'>('signIn');
+  const [mode, setMode] = useState<'signIn' | 'signUp' | 'forgot'>('signIn');
+  const [sent, setSent] = useState(false);
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -18,6 +19,11 @@ export function AuthView({ invite }: { invite: boolean }) {
     setError(null);
     setBusy(true);
     try {
+      if (mode === 'forgot') {
+        await call(api.POST('/api/auth/forget-password', { body: { email: email.trim() } }));
+        setSent(true);
+        return;
+      }
       if (mode === 'signUp') await app.signUp(name.trim(), email.trim(), password);
       else await app.signIn(email.trim(), password, needCode ? code.trim() : undefined);
     } catch (err) {
@@ -33,6 +39,44 @@ export function AuthView({ invite }: { invite: boolean }) {
   }
 
   const signUp = mode === 'signUp';
+  if (mode === 'forgot') {
+    return (
+      <main class="auth">
+        <form class="card" onSubmit={submit} aria-labelledby="forgot-title">
+          <h1 id="forgot-title">Reset your password</h1>
+          {sent ? (
+            <p role="status">If an account uses {email.trim()}, a link to choose a new password is on its way. It works once, for an hour.</p>
+          ) : (
+            <>
+              <label>
+                Email
+                <input name="email" type="email" autocomplete="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+              </label>
+              {error && (
+                <p class="error" role="alert">
+                  {error}
+                </p>
+              )}
+              <button type="submit" class="primary" disabled={busy}>
+                Email me a link
+              </button>
+            </>
+          )}
+          <button
+            type="button"
+            class="link"
+            onClick={() => {
+              setMode('signIn');
+              setSent(false);
+              setError(null);
+            }}
+          >
+            Back to sign in
+          </button>
+        </form>
+      </main>
+    );
+  }
   return (
     <main class="auth">
       <form class="card" onSubmit={submit} aria-labelledby="auth-title">
@@ -95,6 +139,18 @@ export function AuthView({ invite }: { invite: boolean }) {
         >
           {signUp ? 'I already have an account' : 'Create an account'}
         </button>
+        {!signUp && (
+          <button
+            type="button"
+            class="link"
+            onClick={() => {
+              setMode('forgot');
+              setError(null);
+            }}
+          >
+            Forgot your password?
+          </button>
+        )}
       </form>
     </main>
   );

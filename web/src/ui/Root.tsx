@@ -2,6 +2,7 @@ import { useApp } from '../state/app';
 import { AuthView } from './AuthView';
 import { CreateWorkspace } from './CreateWorkspace';
 import { InviteView } from './InviteView';
+import { ResetPasswordView } from './ResetPasswordView';
 import { Shell } from './Shell';
 
 export function Root() {
@@ -13,6 +14,7 @@ export function Root() {
       </div>
     );
   }
+  if (s.route.name === 'reset') return <ResetPasswordView token={s.route.token} />;
   if (s.phase === 'signedOut') return <AuthView invite={s.route.name === 'invite'} />;
   if (s.route.name === 'invite') return <InviteView token={s.route.token} />;
   if (s.workspaces.length === 0) return <CreateWorkspace first />;
