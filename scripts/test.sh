@@ -2,7 +2,8 @@
 # The test command: starts what the tests need (services, the built web
 # client, Chromium), then runs every test of the workspace (unit,
 # per-service integration against real PostgreSQL, e2e, the web client in
-# headless Chromium) and the web client's own unit tests (Vitest).
+# headless Chromium), the web client's own unit tests (Vitest), and the
+# deployment files (scripts/deploy-check.sh).
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p svc-auth`),
 # and then only those run.
 set -euo pipefail
@@ -25,3 +26,5 @@ psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc \
 if [ $# -gt 0 ]; then exec cargo test "$@"; fi
 cargo test --workspace
 npm --prefix web test --silent
+# The deployment (Helm chart, k8s/, Tiltfile, Dockerfile), checked offline.
+bash scripts/deploy-check.sh

@@ -82,8 +82,9 @@ pub struct Config {
     /// `WEB_DIR`: the built web client served at `/` (default `web/dist`,
     /// relative to the working directory).
     pub web_dir: std::path::PathBuf,
-    /// `EXPORT_PAGE_MESSAGES` (default 500, at most 500): messages fetched
-    /// per page while an export streams (memory held per export).
+    /// `EXPORT_PAGE_MESSAGES` (default 100, at most 500): messages fetched
+    /// per page while an export streams (memory held per export; a page
+    /// also stops at 4 MB of text).
     pub export_page_messages: u32,
 }
 
@@ -119,7 +120,7 @@ impl Config {
             service_token,
             web_dir: env.string("WEB_DIR", "web/dist").into(),
             export_page_messages: {
-                let n = env.parse("EXPORT_PAGE_MESSAGES", 500u32);
+                let n = env.parse("EXPORT_PAGE_MESSAGES", 100u32);
                 if !(1..=500).contains(&n) {
                     env.invalid("EXPORT_PAGE_MESSAGES", "must be 1 to 500");
                 }

@@ -42,6 +42,8 @@ pub enum Bucket {
     /// Typing indicators: over the limit they are dropped silently (seed 5.8).
     Typing,
     Upload,
+    /// GDPR exports: heavy, and rarely needed.
+    Export,
     Default,
 }
 
@@ -53,6 +55,7 @@ impl Bucket {
             Self::Messages => (10, Duration::from_secs(60)),
             Self::Typing => (30, Duration::from_secs(60)),
             Self::Upload => (20, Duration::from_secs(3600)),
+            Self::Export => (10, Duration::from_secs(3600)),
             Self::Default => (100, Duration::from_secs(60)),
         }
     }
@@ -65,6 +68,7 @@ impl Bucket {
             Self::Messages => "msg",
             Self::Typing => "typing",
             Self::Upload => "upload",
+            Self::Export => "export",
             Self::Default => "default",
         }
     }
@@ -87,6 +91,12 @@ impl Bucket {
             | "/api/scheduled-messages"
             | "/ocomms.scheduler.v1.SchedulerService/CreateScheduledMessage" => Self::Messages,
             "/api/upload/attachment" | "/api/upload/avatar" | "/api/upload/emoji" | "/ocomms.files.v1.FilesService/Upload" => Self::Upload,
+            "/api/admin/export"
+            | "/ocomms.auth.v1.AuthService/ExportUser"
+            | "/ocomms.messaging.v1.MessagingService/ExportMessages"
+            | "/ocomms.files.v1.FilesService/ExportFiles"
+            | "/ocomms.notify.v1.NotifyService/ExportSettings"
+            | "/ocomms.scheduler.v1.SchedulerService/ExportScheduling" => Self::Export,
             p if p.ends_with("/messages") && (p.starts_with("/api/channels/") || p.starts_with("/api/conversations/")) => Self::Messages,
             _ => Self::Default,
         }
@@ -95,7 +105,7 @@ impl Bucket {
     /// Whether a signed-in caller spends their account's allowance here
     /// (else the client address's, always).
     pub fn per_account(self) -> bool {
-        matches!(self, Self::Messages | Self::Typing | Self::Upload | Self::Default)
+        matches!(self, Self::Messages | Self::Typing | Self::Upload | Self::Export | Self::Default)
     }
 }
 
@@ -121,8 +131,16 @@ pub struct Limiter {
     store: Arc<Store>,
 }
 
-const BUCKETS: [Bucket; 7] =
-    [Bucket::SignIn, Bucket::SignUp, Bucket::PasswordReset, Bucket::Messages, Bucket::Typing, Bucket::Upload, Bucket::Default];
+const BUCKETS: [Bucket; 8] = [
+    Bucket::SignIn,
+    Bucket::SignUp,
+    Bucket::PasswordReset,
+    Bucket::Messages,
+    Bucket::Typing,
+    Bucket::Upload,
+    Bucket::Export,
+    Bucket::Default,
+];
 
 impl Limiter {
     pub fn off() -> Self {

@@ -88,9 +88,18 @@ fn has_extension(rel: &str) -> bool {
 
 /// A path as it may be logged: the token of an invite link (`/invite/<token>`,
 /// the client's own route) is a credential and stays out of logs.
+/// The API's invite routes (`/api/invites/<token>/…`) likewise.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/invite/") {
-        Some(rest) if !rest.is_empty() => "/invite/…".into(),
-        _ => path.into(),
+    if let Some(rest) = path.strip_prefix("/invite/")
+        && !rest.is_empty()
+    {
+        return "/invite/…".into();
     }
+    if let Some(rest) = path.strip_prefix("/api/invites/")
+        && !rest.is_empty()
+    {
+        let tail = rest.split_once('/').map(|(_, t)| format!("/{t}")).unwrap_or_default();
+        return format!("/api/invites/…{tail}").into();
+    }
+    path.into()
 }

@@ -16,12 +16,15 @@ pub mod messaging {
     pub mod v1 {
         tonic::include_proto!("ocomms.messaging.v1");
 
-        /// Routing keys of svc-messaging's jobs read by other services.
+        /// Routing keys of svc-messaging's jobs read by other services; the
+        /// payload of each is the message named beside it, in its JSON form.
         pub mod jobs {
             /// [`super::MessageDeletedJob`], consumed by svc-files.
             pub const MESSAGE_DELETED: &str = "message.deleted";
             /// [`super::MessageLinksJob`], consumed by svc-files.
             pub const MESSAGE_LINKS: &str = "message.links";
+            /// [`super::MessageMentionedJob`], consumed by svc-notify.
+            pub const MESSAGE_MENTIONED: &str = "message.mentioned";
         }
     }
 }

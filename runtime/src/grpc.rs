@@ -72,7 +72,10 @@ pub async fn serve(
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.await;
+            // Both the service and the server as a whole (what Kubernetes'
+            // `grpc:` probes ask about) stop answering SERVING.
             reporter.set_service_status(service_name, ServingStatus::NotServing).await;
+            reporter.set_service_status("", ServingStatus::NotServing).await;
         })
         .await?;
     tracing::info!(service = service_name, "grpc stopped");

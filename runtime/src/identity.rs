@@ -278,16 +278,25 @@ impl Identity {
     }
 
     /// Who may export `user`'s data in `ws` (the GDPR export, seed 3.1):
-    /// the member themselves, or an owner of the workspace. Another member
-    /// gets 403; someone outside the workspace 404. Answers `(caller, ws,
+    /// the member themselves, or an owner of the workspace exporting one of
+    /// its current members. Another member gets 403; someone outside the
+    /// workspace, or a user who is not a member, 404. Answers `(caller, ws,
     /// user)` parsed.
     pub async fn may_export(&self, meta: &MetadataMap, ws: &str, user: &str) -> Result<(Principal, WorkspaceId, UserId), ServiceError> {
         let ws: WorkspaceId = crate::ids::parse("workspaceId", ws)?;
         let user: UserId = crate::ids::parse("userId", user)?;
         let caller = self.principal(meta).await?;
         let m = self.membership(meta, ws).await?;
-        if caller.user_id != user && m.role != "owner" {
-            return Err(ServiceError::forbidden("only the member themselves or an owner of the workspace exports their data"));
+        if caller.user_id != user {
+            if m.role != "owner" {
+                return Err(ServiceError::forbidden("only the member themselves or an owner of the workspace exports their data"));
+            }
+            // The one exported must be a member of that workspace now.
+            let req = self.forward(meta, GetMembershipRequest { workspace_id: ws.to_string(), user_id: Some(user.to_string()) });
+            if let Err(s) = self.client.clone().get_membership(req).await {
+                let e = ServiceError::from_status(&s);
+                return Err(if e.code == ErrorCode::NotFound { ServiceError::not_found("member") } else { e });
+            }
         }
         Ok((caller, ws, user))
     }

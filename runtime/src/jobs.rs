@@ -540,6 +540,22 @@ impl Relay {
     pub fn spawn(pool: Pool, broker: Broker, source: &'static str) -> Self {
         let wake = Arc::new(Notify::new());
         let w = wake.clone();
+        let p = pool.clone();
+        tokio::spawn(async move {
+            // Hourly, first a minute after start: old bookkeeping goes.
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            loop {
+                match p.get().await {
+                    Ok(mut conn) => match prune(&mut conn).await {
+                        Ok((o, e)) if o + e > 0 => tracing::info!(source, outbox = o, processed = e, "old job records pruned"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(source, error = %e, "pruning job records failed"),
+                    },
+                    Err(e) => tracing::warn!(source, error = %e, "pruning job records: no connection"),
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        });
         tokio::spawn(async move {
             let mut backoff = Backoff::default();
             loop {
@@ -657,6 +673,44 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
         Ok(done.len())
     })
     .await
+}
+
+/// How long published outbox rows are kept (for inspection).
+pub const KEEP_PUBLISHED: &str = "7 days";
+/// How long a handled job's id is remembered: far longer than any
+/// redelivery (retries end after about an hour and a half).
+pub const KEEP_PROCESSED: &str = "14 days";
+
+/// Deletes outbox rows published more than [`KEEP_PUBLISHED`] ago and
+/// processed job ids older than [`KEEP_PROCESSED`], 10,000 at a time so that
+/// no statement runs long. Rows not yet published, or set aside after
+/// failing, stay. Answers how many of each went.
+pub async fn prune(conn: &mut AsyncPgConnection) -> diesel::QueryResult<(usize, usize)> {
+    let (mut outbox, mut processed) = (0, 0);
+    loop {
+        let n = diesel::sql_query(format!(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < now() - interval '{KEEP_PUBLISHED}' LIMIT 10000)"
+        ))
+        .execute(conn)
+        .await?;
+        outbox += n;
+        if n < 10000 {
+            break;
+        }
+    }
+    loop {
+        let n = diesel::sql_query(format!(
+            "DELETE FROM processed_events WHERE ctid IN
+               (SELECT ctid FROM processed_events WHERE processed_at < now() - interval '{KEEP_PROCESSED}' LIMIT 10000)"
+        ))
+        .execute(conn)
+        .await?;
+        processed += n;
+        if n < 10000 {
+            break;
+        }
+    }
+    Ok((outbox, processed))
 }
 
 /// Runs `work` at most once per job id: the id is recorded in the

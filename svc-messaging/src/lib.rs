@@ -37,7 +37,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 pub const MEMBER_REMOVED: &str = "member.removed";
 
 /// The durable job a message with mentions causes (consumed by svc-notify).
-pub const MESSAGE_MENTIONED: &str = "message.mentioned";
+pub use ocomms_proto::messaging::v1::jobs::MESSAGE_MENTIONED;
 
 /// Runs svc-messaging on `listener` until `shutdown` resolves.
 pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {

@@ -2,16 +2,19 @@
 //!
 //! Making a `mention` or `dm` notification also makes sure its user has a
 //! row in `email_digests`. A loop takes due rows (`FOR UPDATE SKIP LOCKED`:
-//! every replica works, none twice) and, in that row's transaction, once
+//! every replica works, none twice; claimed with a lease, so no lock is
+//! held while other services and the mail server are asked) and, once
 //! the oldest of the user's mention and DM notifications still unread and
 //! never emailed has waited `EMAIL_DIGEST_DELAY_SECS` (the time to read it
 //! live), sends one email listing all of them and marks them emailed. A user
 //! active in the workspace of one of them (an open client) gets no email:
 //! those are marked as seen by the digest instead. The row then waits for
 //! the user's interval (`digest_minutes`, default 15; 0 turns emails off)
-//! if more is pending, or goes. Everything is in PostgreSQL: a restart
+//! if more is pending, or rests (due at infinity) until a new notification
+//! makes it due again. Everything is in PostgreSQL: a restart
 //! loses nothing; a crash between the SMTP answer and the commit can send
-//! one email twice, never none.
+//! one email twice (the lease runs out and another replica sends it),
+//! never none.
 
 use std::time::Duration;
 
@@ -55,9 +58,9 @@ pub async fn schedule(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult
         "INSERT INTO email_digests (user_id, due_at)
          SELECT $1, now()
          WHERE COALESCE((SELECT digest_minutes FROM email_settings WHERE user_id = $1), $2) > 0
-         -- Waits for a digest being sent (its row is locked): if that one
-         -- deletes the row, this insert then makes a new one.
-         ON CONFLICT (user_id) DO UPDATE SET due_at = email_digests.due_at",
+         -- Due now (the loop keeps to the user's interval). Waits for a
+         -- digest being finished (its row is locked), then applies.
+         ON CONFLICT (user_id) DO UPDATE SET due_at = LEAST(email_digests.due_at, now())",
     )
     .bind::<SqlUuid, _>(user)
     .bind::<Integer, _>(DEFAULT_MINUTES)
@@ -118,23 +121,43 @@ impl Digest {
         });
     }
 
-    /// Handles one due digest; false when none is due.
+    /// Handles one due digest; false when none is due. Three steps, so
+    /// that no lock is held while other services and the mail server are
+    /// asked: claim the row (a 10-minute lease: if this process dies, another
+    /// takes it over), gather and send without a transaction, then finish in
+    /// one short transaction.
     async fn one(&self) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let me = self.clone();
-        conn.transaction::<bool, anyhow::Error, _>(async move |conn| {
-            let due: Option<Due> = diesel::sql_query(
-                "SELECT d.user_id, d.last_sent_at, COALESCE(s.digest_minutes, $1) AS minutes
-                 FROM email_digests d LEFT JOIN email_settings s USING (user_id)
-                 WHERE d.due_at <= now() ORDER BY d.due_at LIMIT 1 FOR UPDATE OF d SKIP LOCKED",
-            )
-            .bind::<Integer, _>(DEFAULT_MINUTES)
-            .get_result(conn)
-            .await
-            .optional()?;
-            let Some(due) = due else { return Ok(false) };
-            let delay = me.delay.as_secs_f64();
-            // Once the oldest has waited long enough, all of them go in one email.
+        let due: Option<Due> = diesel::sql_query(
+            "UPDATE email_digests d SET due_at = now() + interval '10 minutes'
+             FROM (SELECT user_id FROM email_digests WHERE due_at <= now() ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED) c
+             WHERE d.user_id = c.user_id
+             RETURNING d.user_id, d.last_sent_at,
+                       COALESCE((SELECT digest_minutes FROM email_settings s WHERE s.user_id = d.user_id), $1) AS minutes",
+        )
+        .bind::<Integer, _>(DEFAULT_MINUTES)
+        .get_result(&mut conn)
+        .await
+        .optional()?;
+        let Some(due) = due else { return Ok(false) };
+        let delay = self.delay.as_secs_f64();
+        // Once the oldest has waited long enough, all of them go in one email.
+        let ripe: Next = diesel::sql_query(
+            "SELECT min(created_at) AS at FROM notifications
+             WHERE user_id = $1 AND NOT is_read AND emailed_at IS NULL AND type = ANY($2)
+               AND created_at <= now() - make_interval(secs => $3)",
+        )
+        .bind::<SqlUuid, _>(due.user_id)
+        .bind::<Array<Text>, _>(&KINDS[..])
+        .bind::<diesel::sql_types::Double, _>(delay)
+        .get_result(&mut conn)
+        .await?;
+        let mut handled: Vec<uuid::Uuid> = Vec::new();
+        let mut sent = false;
+        // At most one email per interval: until then nothing is gathered,
+        // and the finish below sets the row to the interval's end.
+        let waiting = due.last_sent_at.is_some_and(|t| t + chrono::Duration::minutes(due.minutes.into()) > Utc::now());
+        if due.minutes > 0 && ripe.at.is_some() && !waiting {
             let items: Vec<Item> = diesel::sql_query(
                 "SELECT id, type AS type_, data, workspace_id, title, body FROM notifications
                  WHERE user_id = $1 AND NOT is_read AND emailed_at IS NULL AND type = ANY($2)
@@ -143,86 +166,75 @@ impl Digest {
             .bind::<SqlUuid, _>(due.user_id)
             .bind::<Array<Text>, _>(&KINDS[..])
             .bind::<diesel::sql_types::BigInt, _>(MAX_ITEMS)
-            .load(conn)
+            .load(&mut conn)
             .await?;
-            let ripe: Next = diesel::sql_query(
-                "SELECT min(created_at) AS at FROM notifications
-                 WHERE user_id = $1 AND NOT is_read AND emailed_at IS NULL AND type = ANY($2)
-                   AND created_at <= now() - make_interval(secs => $3)",
-            )
-            .bind::<SqlUuid, _>(due.user_id)
-            .bind::<Array<Text>, _>(&KINDS[..])
-            .bind::<diesel::sql_types::Double, _>(delay)
-            .get_result(conn)
-            .await?;
-            let items = if ripe.at.is_some() { items } else { Vec::new() };
-            let mut sent = false;
-            if due.minutes > 0 && !items.is_empty() {
-                let ids: Vec<uuid::Uuid> = items.iter().map(|i| i.id).collect();
-                let mut workspaces: Vec<uuid::Uuid> = items.iter().filter_map(|i| i.workspace_id).collect();
-                workspaces.sort();
-                workspaces.dedup();
-                let mut active = false;
-                for ws in workspaces {
-                    match me.presence.active(due.user_id, Some(ws)).await {
-                        Ok(a) => active |= a,
-                        Err(e) => return backoff(conn, due.user_id, &e).await,
-                    }
+            handled = items.iter().map(|i| i.id).collect();
+            let mut workspaces: Vec<uuid::Uuid> = items.iter().filter_map(|i| i.workspace_id).collect();
+            workspaces.sort();
+            workspaces.dedup();
+            let mut active = false;
+            for ws in workspaces {
+                match self.presence.active(due.user_id, Some(ws)).await {
+                    Ok(a) => active |= a,
+                    Err(e) => return backoff(&mut conn, due.user_id, &e).await,
                 }
-                // Only what is still unread where it was said (read on another
-                // device, or no longer visible: dropped).
-                let items = me.still_unread(due.user_id, items).await;
-                let to = match me.email_of(due.user_id).await {
+            }
+            // Only what is still unread where it was said (read on another
+            // device, or no longer visible: dropped).
+            let items = self.still_unread(due.user_id, items).await;
+            if !active && !items.is_empty() {
+                let to = match self.email_of(due.user_id).await {
                     Ok(to) => to,
-                    Err(e) => return backoff(conn, due.user_id, &e).await,
+                    Err(e) => return backoff(&mut conn, due.user_id, &e).await,
                 };
-                if !active
-                    && !items.is_empty()
-                    && let Some(to) = to
-                {
-                    match me.mailer.send(&to, &subject(items.len()), &me.text(&items)).await {
+                if let Some(to) = to {
+                    match self.mailer.send(&to, &subject(items.len()), &self.text(&items)).await {
                         Ok(_) => sent = true,
                         // An address no server will take: these are dropped, not retried.
                         Err(e) if e.code == ocomms_runtime::ErrorCode::Validation => {
                             tracing::warn!(user = %due.user_id, error = %e.message, "digest email not sent: bad address");
                         }
-                        Err(e) => return backoff(conn, due.user_id, &anyhow::anyhow!("{}", e.message)).await,
+                        Err(e) => return backoff(&mut conn, due.user_id, &anyhow::anyhow!("{}", e.message)).await,
                     }
                 }
-                diesel::sql_query("UPDATE notifications SET emailed_at = now() WHERE id = ANY($1)")
-                    .bind::<Array<SqlUuid>, _>(ids)
-                    .execute(conn)
-                    .await?;
             }
-            // What is still pending decides when to look again.
+        }
+        let last_sent = if sent { Some(Utc::now()) } else { due.last_sent_at };
+        let (user, minutes) = (due.user_id, due.minutes);
+        conn.transaction::<(), anyhow::Error, _>(async move |conn| {
+            diesel::sql_query("UPDATE notifications SET emailed_at = now() WHERE id = ANY($1)")
+                .bind::<Array<SqlUuid>, _>(handled)
+                .execute(conn)
+                .await?;
+            // What is still pending decides when to look again. A mention
+            // committed after this read waits for this transaction (its
+            // upsert meets the row this one changes) and then makes it due:
+            // none is lost.
             let next: Next = diesel::sql_query(
                 "SELECT min(created_at) + make_interval(secs => $3) AS at FROM notifications
                  WHERE user_id = $1 AND NOT is_read AND emailed_at IS NULL AND type = ANY($2)",
             )
-            .bind::<SqlUuid, _>(due.user_id)
+            .bind::<SqlUuid, _>(user)
             .bind::<Array<Text>, _>(&KINDS[..])
             .bind::<diesel::sql_types::Double, _>(delay)
             .get_result(conn)
             .await?;
-            let last_sent = if sent { Some(Utc::now()) } else { due.last_sent_at };
-            match next.at.filter(|_| due.minutes > 0) {
-                None => {
-                    diesel::sql_query("DELETE FROM email_digests WHERE user_id = $1").bind::<SqlUuid, _>(due.user_id).execute(conn).await?;
-                }
-                Some(at) => {
-                    let earliest = last_sent.map(|t| t + chrono::Duration::minutes(due.minutes.into()));
-                    let at = earliest.map_or(at, |e| e.max(at));
-                    diesel::sql_query("UPDATE email_digests SET due_at = $2, last_sent_at = $3 WHERE user_id = $1")
-                        .bind::<SqlUuid, _>(due.user_id)
-                        .bind::<Timestamptz, _>(at)
-                        .bind::<Nullable<Timestamptz>, _>(last_sent)
-                        .execute(conn)
-                        .await?;
-                }
-            }
-            Ok(true)
+            // Nothing pending (or emails off): the row rests, keeping when
+            // the last email went, until a new notification wakes it.
+            let at = next.at.filter(|_| minutes > 0).map(|at| {
+                let earliest = last_sent.map(|t| t + chrono::Duration::minutes(minutes.into()));
+                earliest.map_or(at, |e| e.max(at))
+            });
+            diesel::sql_query("UPDATE email_digests SET due_at = COALESCE($2, 'infinity'), last_sent_at = $3 WHERE user_id = $1")
+                .bind::<SqlUuid, _>(user)
+                .bind::<Nullable<Timestamptz>, _>(at)
+                .bind::<Nullable<Timestamptz>, _>(last_sent)
+                .execute(conn)
+                .await?;
+            Ok(())
         })
-        .await
+        .await?;
+        Ok(true)
     }
 
     /// The items whose place still shows them unread to the user (asked of

@@ -13,7 +13,8 @@ use ocomms_runtime::events::{Bus, Event};
 use ocomms_runtime::ids::UserId;
 use ocomms_runtime::jobs::{self, Broker, Job};
 
-pub const MESSAGE_MENTIONED: &str = "message.mentioned";
+pub use ocomms_proto::messaging::v1::jobs::MESSAGE_MENTIONED;
+use ocomms_proto::messaging::v1 as pb;
 
 /// What the consumer needs to ask about a recipient: svc-auth (their
 /// status) and svc-messaging (whether they may still see the place).
@@ -82,13 +83,48 @@ struct Muted {
     user_id: UserId,
 }
 
-async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result<()> {
+/// The job as its producer wrote it; jobs queued before it was a proto
+/// message (`{"channel":{"id","name"?},…,"recipients":[{"userId","kind"}]}`)
+/// are read too.
+fn decode(job: &Job) -> anyhow::Result<pb::MessageMentionedJob> {
     let p = &job.payload;
-    let channel = &p["channel"];
-    let channel_id = channel["id"].as_str().and_then(|s| s.parse::<uuid::Uuid>().ok());
+    let Some(channel) = p.get("channel") else { return job.decode() };
+    let id = channel["id"].as_str().map(str::to_owned);
     let is_channel = channel.get("name").is_some();
-    let author = p["authorName"].as_str().unwrap_or("Someone").to_owned();
-    let place_name = match (is_channel, channel["name"].as_str()) {
+    let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+    Ok(pb::MessageMentionedJob {
+        message_id: s("messageId"),
+        workspace_id: s("workspaceId"),
+        channel_id: if is_channel { id.clone() } else { None },
+        conversation_id: if is_channel { None } else { id },
+        channel_name: channel["name"].as_str().map(str::to_owned),
+        restricted: p["restricted"].as_bool().unwrap_or(true),
+        author_id: s("authorId"),
+        author_name: s("authorName"),
+        excerpt: s("excerpt"),
+        sequence: p["sequence"].as_i64().unwrap_or_default(),
+        parent_id: p["parentId"].as_str().map(str::to_owned),
+        recipients: p["recipients"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|r| pb::MentionRecipient {
+                        user_id: r["userId"].as_str().unwrap_or_default().to_owned(),
+                        kind: r["kind"].as_str().unwrap_or("mention").to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result<()> {
+    let p = decode(&job)?;
+    let is_channel = p.channel_id.is_some();
+    let place = p.channel_id.clone().or_else(|| p.conversation_id.clone()).unwrap_or_default();
+    let channel_id = p.channel_id.as_deref().and_then(|s| s.parse::<uuid::Uuid>().ok());
+    let author = if p.author_name.is_empty() { "Someone".to_owned() } else { p.author_name.clone() };
+    let place_name = match (is_channel, &p.channel_name) {
         (true, Some(name)) => format!("#{name}"),
         _ => "a conversation".to_owned(),
     };
@@ -97,38 +133,31 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
         "dm" => format!("{author} sent you a message"),
         _ => format!("{author} mentioned you in {place_name}"),
     };
-    let body = p["excerpt"].as_str().unwrap_or_default().to_owned();
-    let workspace: Option<uuid::Uuid> = p["workspaceId"].as_str().and_then(|s| s.parse().ok());
-    let all: Vec<(UserId, String)> = p["recipients"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|r| Some((r["userId"].as_str()?.parse().ok()?, r["kind"].as_str().unwrap_or("mention").to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let body = p.excerpt.clone();
+    let workspace: Option<uuid::Uuid> = p.workspace_id.parse().ok();
+    let all: Vec<(UserId, String)> =
+        p.recipients.iter().filter_map(|r| Some((r.user_id.parse().ok()?, r.kind.clone()))).collect();
     // Asked before the transaction (a failure retries the whole job).
     let mut recipients = Vec::with_capacity(all.len());
-    let place = channel["id"].as_str().unwrap_or_default();
     // A public channel is readable by every member of the workspace (the
     // DND check already skips those who left it); a private place is asked
-    // about per recipient. Jobs from before the flag existed are checked.
-    let restricted = p["restricted"].as_bool().unwrap_or(true);
+    // about per recipient.
+    let restricted = p.restricted;
     for (user, kind) in all {
         // A thread's participants are asked about even in a public channel:
         // a guest taken out of it must not hear of its threads.
         let ask = restricted || kind == "thread_reply";
-        if !auth.in_dnd(workspace, user).await? && (!ask || auth.can_see(is_channel, place, user).await?) {
+        if !auth.in_dnd(workspace, user).await? && (!ask || auth.can_see(is_channel, &place, user).await?) {
             recipients.push((user, kind));
         }
     }
     let data = serde_json::json!({
-        "messageId": p["messageId"],
-        "workspaceId": p["workspaceId"],
-        (if is_channel { "channelId" } else { "conversationId" }): channel["id"],
-        "sequence": p["sequence"],
-        "parentId": p["parentId"],
-        "authorId": p["authorId"],
+        "messageId": p.message_id,
+        "workspaceId": p.workspace_id,
+        (if is_channel { "channelId" } else { "conversationId" }): place,
+        "sequence": p.sequence,
+        "parentId": p.parent_id,
+        "authorId": p.author_id,
     });
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let made = jobs::once(&mut conn, &job.id, move |conn| {

@@ -5,6 +5,7 @@
 //   OCOMMS_SCREENSHOTS=1 also saves PNGs to ../docs/screenshots/.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, test } from 'node:test';
@@ -57,6 +58,35 @@ function totp(secret) {
   const h = createHmac('sha1', key).update(counter).digest();
   const o = h[h.length - 1] & 15;
   return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+/** A small red PNG (made here: no fixture files). */
+function png(size = 16) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 255] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(size * 3, Buffer.from([220, 30, 60]))]);
+  const raw = Buffer.concat(Array.from({ length: size }, () => row));
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
 async function shot(page, file) {
@@ -207,6 +237,68 @@ async function scenario(a, b) {
   await dm.click();
   await messageIn(b.page, `Psst, Bob ${RUN}`).waitFor();
   await dm.locator('.badge').waitFor({ state: 'detached' });
+
+  // Attachments. Both go back to the channel.
+  await a.page.locator('nav.sidebar a.place', { hasText: channel }).click();
+  await a.page.getByRole('heading', { name: `#${channel}` }).waitFor();
+  await b.page.locator('nav.sidebar a.place', { hasText: channel }).click();
+  await b.page.getByRole('heading', { name: `#${channel}` }).waitFor();
+  const fileInput = a.page.locator('.place-view input[type="file"]');
+  // Not really a PNG: the server looks at the bytes and refuses; Alice reads why.
+  await fileInput.setInputFiles({ name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('just some text') });
+  await a.page.locator('.place-view .composer [role="alert"]', { hasText: 'fake.png: only images' }).waitFor();
+  // A real picture: uploaded, sent with the caption, and Bob sees its thumbnail load.
+  await fileInput.setInputFiles({ name: `pixel-${RUN}.png`, mimeType: 'image/png', buffer: png() });
+  await a.page.locator('.place-view .uploads li.done').waitFor();
+  await say(a.page, `A picture ${RUN}`);
+  const pic = messageIn(b.page, `A picture ${RUN}`).locator('.attachments img');
+  await pic.waitFor();
+  assert.match(await pic.getAttribute('src'), /^\/api\/files\/[^/]+\/thumbnail$/);
+  assert.equal(await pic.getAttribute('alt'), `pixel-${RUN}.png`);
+  await b.page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await pic.elementHandle());
+
+  // Notifications. Bob's bell already counts Alice's DM: he clears it with "Mark all read".
+  const bobBell = b.page.locator('button.bell');
+  const bobCount = b.page.locator('[data-testid="bell-count"]');
+  await bobCount.waitFor();
+  await bobBell.click();
+  const panel = b.page.getByRole('dialog', { name: 'Notifications' });
+  await panel.locator('li.unread', { hasText: 'Direct message' }).first().waitFor();
+  await panel.getByRole('button', { name: 'Mark all read' }).click();
+  await bobCount.waitFor({ state: 'detached' });
+  await b.page.keyboard.press('Escape');
+  await panel.waitFor({ state: 'detached' });
+  // Alice mentions Bob: his bell counts it live; clicking it opens the message and marks it read.
+  await say(a.page, `Have a look @bob${RUN} please`);
+  await bobCount.filter({ hasText: '1' }).waitFor();
+  await bobBell.click();
+  const mention = panel.locator('li.unread', { hasText: 'Have a look' });
+  await mention.waitFor();
+  await shot(b.page, 'notifications-panel.png');
+  await mention.locator('button.open').click();
+  await bobCount.waitFor({ state: 'detached' });
+  await b.page.locator('.place-view article.msg.focused', { hasText: `Have a look @bob${RUN}` }).waitFor();
+  const listed = await b.context.request.get(BASE + '/api/notifications?unreadOnly=true');
+  assert.equal((await listed.json()).unreadCount, 0, 'the server has it read too');
+
+  // Search: Alice finds a message by a word; highlights are <mark> nodes, markup stays text.
+  await a.page.getByRole('searchbox', { name: 'Search messages' }).fill(`away ${RUN}`);
+  await a.page.getByRole('searchbox', { name: 'Search messages' }).press('Enter');
+  const results = a.page.locator('aside.search-panel');
+  const hit = results.locator('button.result', { hasText: `While Bob was away ${RUN}` });
+  await hit.waitFor();
+  assert.ok((await hit.locator('mark').allInnerTexts()).some((t) => t.toLowerCase() === 'away'), 'the match is marked');
+  await a.page.getByRole('searchbox', { name: 'Search messages' }).fill(`alice ${RUN}`);
+  await a.page.getByRole('searchbox', { name: 'Search messages' }).press('Enter');
+  await results.locator('button.result', { hasText: '<script>alert(1)</script>' }).waitFor();
+  assert.equal(await results.locator('script').count(), 0, 'no markup from a highlight');
+  await a.page.getByRole('searchbox', { name: 'Search messages' }).fill(`away ${RUN}`);
+  await a.page.getByRole('searchbox', { name: 'Search messages' }).press('Enter');
+  await hit.waitFor();
+  await shot(a.page, 'search-results.png');
+  await hit.click();
+  await a.page.locator('.place-view article.msg.focused', { hasText: `While Bob was away ${RUN}` }).waitFor();
+  await a.page.getByRole('button', { name: 'Close search' }).click();
 
   // Alice turns on two-factor (through the API, sharing the browser's cookie), signs
   // out, and signs in again: the code field appears, a backup code works, and she

@@ -57,3 +57,54 @@ self.addEventListener('fetch', (event) => {
     );
   }
 });
+
+// Web push: the server sends {notificationId, type, title, body, data}
+// (data: the JSON of the place and message it is about).
+function placeUrl(data) {
+  let d = data;
+  if (typeof d === 'string') {
+    try {
+      d = JSON.parse(d);
+    } catch {
+      d = null;
+    }
+  }
+  if (!d || typeof d !== 'object' || !d.workspaceId) return '/';
+  const ws = encodeURIComponent(d.workspaceId);
+  if (d.channelId) return `/w/${ws}/c/${encodeURIComponent(d.channelId)}`;
+  if (d.conversationId) return `/w/${ws}/d/${encodeURIComponent(d.conversationId)}`;
+  return `/w/${ws}`;
+}
+
+self.addEventListener('push', (event) => {
+  let p = {};
+  try {
+    p = event.data ? event.data.json() : {};
+  } catch {
+    p = { title: event.data ? event.data.text() : '' };
+  }
+  const title = p.title || 'OComms';
+  event.waitUntil(
+    self.registration.showNotification(title, {
+      body: p.body || '',
+      icon: '/icon.svg',
+      tag: p.notificationId || undefined,
+      data: { url: placeUrl(p.data), notificationId: p.notificationId || null },
+    }),
+  );
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = (event.notification.data && event.notification.data.url) || '/';
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((list) => {
+      for (const c of list) {
+        if (new URL(c.url).origin === self.location.origin && 'focus' in c) {
+          return c.focus().then((w) => (w && 'navigate' in w ? w.navigate(url) : w));
+        }
+      }
+      return self.clients.openWindow(url);
+    }),
+  );
+});

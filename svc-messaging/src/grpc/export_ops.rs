@@ -12,12 +12,16 @@ use crate::store::messages as store;
 use crate::store::notes;
 
 const MAX_PAGE: u32 = 500;
+const DEFAULT_PAGE: u32 = 100;
+/// A page stops growing past this many bytes of text (a message is at
+/// most 40,000 characters: 500 of them could otherwise make 80 MB).
+const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
 impl MessagingApi {
     pub(crate) async fn export_messages(&self, req: Request<pb::ExportMessagesRequest>) -> ServiceResult<pb::MessageExportPage> {
         let r = req.get_ref();
         let limit = match r.limit {
-            None | Some(0) => MAX_PAGE,
+            None | Some(0) => DEFAULT_PAGE,
             Some(l) if l > MAX_PAGE => return Err(ServiceError::validation("limit", format!("must be at most {MAX_PAGE}"))),
             Some(l) => l,
         };
@@ -25,18 +29,40 @@ impl MessagingApi {
         let (_, ws, user) = self.access.identity.may_export(req.metadata(), &r.workspace_id, &r.user_id).await?;
         let mut conn = self.conn().await?;
         let mut rows = store::by_author(&mut conn, ws, user, after, i64::from(limit) + 1).await?;
-        let has_more = rows.len() > limit as usize;
+        let mut has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let messages = messages_pb(&mut conn, &rows).await?;
-        let note = notes::personal(&mut conn, user, ws).await?;
-        let personal_note = pb::Note {
-            content: note.content,
-            version: note.version,
-            channel_id: None,
-            workspace_id: Some(ws.to_string()),
-            updated_at: opt_rfc3339(note.updated_at),
-            updated_by: None,
+        let mut bytes = 0;
+        if let Some(cut) = rows.iter().position(|m| {
+            bytes += m.content.len();
+            bytes > MAX_PAGE_BYTES
+        }) {
+            // Always at least one message, so that the export moves on.
+            rows.truncate(cut.max(1));
+            has_more = true;
+        }
+        let mut messages = messages_pb(&mut conn, &rows).await?;
+        // Of reactions, the export keeps the member's own: who else reacted
+        // is not their data.
+        let me = user.to_string();
+        for m in &mut messages {
+            for r in &mut m.reactions {
+                r.user_ids.retain(|u| *u == me);
+            }
+        }
+        // The note comes with the first page.
+        let personal_note = if after.is_none() {
+            let note = notes::personal(&mut conn, user, ws).await?;
+            Some(pb::Note {
+                content: note.content,
+                version: note.version,
+                channel_id: None,
+                workspace_id: Some(ws.to_string()),
+                updated_at: opt_rfc3339(note.updated_at),
+                updated_by: None,
+            })
+        } else {
+            None
         };
-        Ok(pb::MessageExportPage { messages, has_more, personal_note: Some(personal_note) })
+        Ok(pb::MessageExportPage { messages, has_more, personal_note })
     }
 }

@@ -70,17 +70,22 @@ impl MessagingApi {
         drop(conn);
         let tokens = domain::mentions(&content);
         let mentioned = if tokens.is_empty() { Vec::new() } else { self.resolve_mentions(req.metadata(), &p, &place, &tokens).await? };
-        let job_base = serde_json::json!({
-            "workspaceId": place.workspace_id,
-            "channel": place.describe().1,
-            // Whether only some members of the workspace may read it (a
-            // private channel, a conversation): svc-notify then checks each
-            // recipient still may when it makes the notifications.
-            "restricted": place.channel.as_ref().is_none_or(|c| c.is_private),
-            "authorId": p.user_id,
-            "authorName": p.name,
-            "excerpt": content.chars().take(200).collect::<String>(),
-        });
+        let (channel_id, conversation_id, channel_name) = match (&place.channel, &place.conversation) {
+            (Some(c), _) => (Some(c.id.to_string()), None, Some(c.name.clone())),
+            (_, Some(c)) => (None, Some(c.id.to_string()), None),
+            _ => (None, None, None),
+        };
+        let job_base = pb::MessageMentionedJob {
+            workspace_id: place.workspace_id.to_string(),
+            channel_id,
+            conversation_id,
+            channel_name,
+            restricted: place.channel.as_ref().is_none_or(|c| c.is_private),
+            author_id: p.user_id.to_string(),
+            author_name: p.name.clone(),
+            excerpt: content.chars().take(200).collect::<String>(),
+            ..Default::default()
+        };
         let id = match r.message_id.as_deref() {
             None => MessageId::new(),
             Some(raw) if ocomms_runtime::identity::has_service_credential(req.metadata(), self.access.identity.service_token()) => {
@@ -160,12 +165,17 @@ impl MessagingApi {
                 }
                 if !told.is_empty() {
                     // Durable: committed with the message, relayed to svc-notify.
-                    let mut job = job_base;
-                    job["messageId"] = serde_json::json!(m.id);
-                    job["sequence"] = serde_json::json!(m.sequence);
-                    job["parentId"] = serde_json::json!(m.parent_id);
-                    job["recipients"] = told.iter().map(|(u, kind)| serde_json::json!({ "userId": u, "kind": kind })).collect();
-                    ocomms_runtime::jobs::enqueue(conn, crate::MESSAGE_MENTIONED, &job, None).await?;
+                    let job = pb::MessageMentionedJob {
+                        message_id: m.id.to_string(),
+                        sequence: m.sequence,
+                        parent_id: m.parent_id.map(|p| p.to_string()),
+                        recipients: told
+                            .iter()
+                            .map(|(u, kind)| pb::MentionRecipient { user_id: u.to_string(), kind: (*kind).to_owned() })
+                            .collect(),
+                        ..job_base
+                    };
+                    ocomms_runtime::jobs::enqueue_all(conn, crate::MESSAGE_MENTIONED, &[job]).await.map_err(ServiceError::internal)?;
                 }
                 let urls = domain::links(&m.content);
                 if !urls.is_empty() {

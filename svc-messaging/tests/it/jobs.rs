@@ -193,3 +193,31 @@ async fn a_job_that_always_fails_in_process_is_set_aside_in_the_outbox() {
     drop(pool);
     ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn old_job_records_are_pruned_and_pending_or_failed_ones_kept() {
+    let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
+        .await
+        .expect("database");
+    let pool = ocomms_runtime::db::pool(&url, 2).await.expect("pool");
+    let mut conn = pool.get().await.expect("conn");
+    for sql in [
+        // Published long ago (goes), lately (stays); never published, old (stays); set aside after failing (stays).
+        "INSERT INTO outbox (routing_key, payload, published_at) VALUES ('test.old', '{}', now() - interval '8 days')",
+        "INSERT INTO outbox (routing_key, payload, published_at) VALUES ('test.recent', '{}', now() - interval '1 day')",
+        "INSERT INTO outbox (routing_key, payload, created_at) VALUES ('test.pending', '{}', now() - interval '30 days')",
+        "INSERT INTO outbox (routing_key, payload, failed_at, last_error) VALUES ('test.failed', '{}', now() - interval '30 days', 'x')",
+        "INSERT INTO processed_events (event_id, processed_at) VALUES ('old', now() - interval '15 days'), ('recent', now() - interval '13 days')",
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).await.expect(sql);
+    }
+    assert_eq!(jobs::prune(&mut conn).await.expect("prune"), (1, 1));
+    let keys = ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM outbox WHERE routing_key IN ('test.recent', 'test.pending', 'test.failed')")
+        .await
+        .expect("count");
+    assert_eq!(keys, 3);
+    assert_eq!(ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM outbox WHERE routing_key = 'test.old'").await.expect("n"), 0);
+    assert_eq!(ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM processed_events WHERE event_id = 'recent'").await.expect("n"), 1);
+    // Nothing more to do the second time.
+    assert_eq!(jobs::prune(&mut conn).await.expect("prune"), (0, 0));
+}

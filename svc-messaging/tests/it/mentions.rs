@@ -36,9 +36,10 @@ async fn a_mention_is_published_to_rabbitmq_after_commit() {
         app.client.clone().send_message(authed(&ann, send_req(&general.id, "@bob and @cat, see this"))).await.expect("send").into_inner();
     let job = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("relayed in time").expect("job");
     assert!(job.id.starts_with("messaging:"), "{}", job.id);
-    assert_eq!(job.payload["messageId"], m.id);
-    let mut to: Vec<String> =
-        job.payload["recipients"].as_array().expect("list").iter().map(|r| r["userId"].as_str().expect("id").to_owned()).collect();
+    let payload: ocomms_proto::messaging::v1::MessageMentionedJob = job.decode().expect("the proto message");
+    assert_eq!(payload.message_id, m.id);
+    assert!(payload.recipients.iter().all(|r| r.kind == "mention"), "{:?}", payload.recipients);
+    let mut to: Vec<String> = payload.recipients.iter().map(|r| r.user_id.clone()).collect();
     to.sort();
     let mut expected = vec![bob_id, cat_id];
     expected.sort();

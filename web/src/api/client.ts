@@ -16,6 +16,17 @@ export type UnreadCount = Schemas['UnreadCount'];
 export type MessagePage = Schemas['MessagePage'];
 export type Invite = Schemas['Invite'];
 export type ApiErrorBody = Schemas['Error'];
+export type Attachment = Schemas['Attachment'];
+export type LinkPreview = Schemas['LinkPreview'];
+export type UploadedFile = Schemas['File'];
+export type Notification = Schemas['Notification'];
+export type SearchResult = Schemas['SearchResult'];
+export type ChannelSettings = Schemas['ChannelSettings'];
+export type UserStatus = Schemas['UserStatus'];
+export type Profile = Schemas['Profile'];
+export type UpdateProfile = Schemas['UpdateProfile'];
+export type ScheduledMessage = Schemas['ScheduledMessage'];
+export type Reminder = Schemas['Reminder'];
 
 /** Same-origin requests carry the HttpOnly session cookie; no token is ever stored. */
 export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });

@@ -1,7 +1,7 @@
 // WebSocket event payloads (seed 3.2). The OpenAPI document lists the event
 // names (`x-websocket`) but has no schemas for their payloads, so these are
 // written here, reusing the generated types for everything they carry.
-import type { Channel, Message, Reaction, UnreadCount } from './client';
+import type { Channel, LinkPreview, Message, Notification, Reaction, UnreadCount, UserStatus } from './client';
 
 /** Where an event happened: a channel or a conversation. */
 export interface PlaceRef {
@@ -26,6 +26,11 @@ export interface ServerEvents {
   'channel:joined': { channel: Channel };
   'channel:left': { channelId?: string; channel?: Channel };
   'channel:updated': { channel: Channel };
+  'notification:new': { notification: Notification };
+  /** One notification read (on another socket, or this one), or `allRead`. */
+  'notification:read': { notificationId?: string; allRead?: boolean };
+  'linkPreview:ready': { messageId: string; preview: LinkPreview } & PlaceRef;
+  'status:update': { userId: string; workspaceId?: string; status: UserStatus | null };
 }
 
 export type ServerEventName = keyof ServerEvents;

@@ -4,7 +4,7 @@
 // answer gets the first message back instead of a second one, and the client
 // matches the server's copy to the pending one by it.
 import { createStore, del, entries, set, type UseStore } from 'idb-keyval';
-import type { Message } from '../api/client';
+import type { Attachment, Message } from '../api/client';
 
 export interface OutboxEntry {
   clientMsgId: string;
@@ -12,6 +12,8 @@ export interface OutboxEntry {
   place: { kind: 'channel' | 'conversation'; id: string };
   content: string;
   parentId?: string | null;
+  /** Uploaded files it carries (sent as attachmentIds; shown while pending). */
+  attachments?: Attachment[];
   createdAt: string;
   /** 'failed': the server refused it (not a network problem); kept until discarded or retried. */
   status: 'pending' | 'failed';

@@ -6,8 +6,18 @@ import {
   api,
   ApiError,
   call,
+  type Attachment,
   type Category,
   type Channel,
+  type ChannelSettings,
+  type Notification,
+  type Profile,
+  type Reminder,
+  type ScheduledMessage,
+  type SearchResult,
+  type UpdateProfile,
+  type UploadedFile,
+  type UserStatus,
   type Conversation,
   type Member,
   type Message,
@@ -16,7 +26,10 @@ import {
   type Workspace,
 } from '../api/client';
 import type { PlaceRef, PresenceAnswer, ServerEvents } from '../api/events';
+import { notificationTarget, withNew, withRead, type NotificationTarget } from '../lib/notifications';
 import { Outbox, type OutboxEntry, type SendOutcome } from '../lib/outbox';
+import { base64UrlToBytes } from '../lib/push';
+import { browserTimeZone } from '../lib/time';
 import { Socket } from '../lib/socket';
 import {
   applyLive,
@@ -60,6 +73,13 @@ export interface Thread {
   loading: boolean;
 }
 
+export interface SearchState {
+  query: string;
+  loading: boolean;
+  results: SearchResult[];
+  error: string | null;
+}
+
 export interface AppState {
   phase: 'booting' | 'signedOut' | 'ready';
   route: Route;
@@ -85,6 +105,14 @@ export interface AppState {
   online: boolean;
   editing: string | null;
   notice: string | null;
+  /** The newest notifications (one page) and the count of all unread ones. */
+  notifications: Notification[];
+  notifUnread: number;
+  search: SearchState | null;
+  /** Custom statuses by user, in the open workspace (the user's own too). */
+  statuses: Record<string, UserStatus>;
+  /** A message to bring into view and mark (opened from search or a notification). */
+  focus: string | null;
 }
 
 const initial = (route: Route): AppState => ({
@@ -111,6 +139,11 @@ const initial = (route: Route): AppState => ({
   online: typeof navigator === 'undefined' ? true : navigator.onLine,
   editing: null,
   notice: null,
+  notifications: [],
+  notifUnread: 0,
+  search: null,
+  statuses: {},
+  focus: null,
 });
 
 const PAGE = 50;
@@ -161,14 +194,14 @@ export class App {
 
   // ---- routing ---------------------------------------------------------
 
-  navigate(route: Route, replace = false): void {
+  navigate(route: Route, replace = false): Promise<void> {
     const path = routePath(route);
     if (typeof history !== 'undefined' && location.pathname !== path) {
       if (replace) history.replaceState(null, '', path);
       else history.pushState(null, '', path);
     }
     this.set({ route });
-    void this.follow(route);
+    return this.follow(route);
   }
 
   onPopState(): void {
@@ -198,7 +231,7 @@ export class App {
       await this.openPlace(keyOf(route.kind, route.id));
     } else {
       const first = this.state.channels.find((c) => c.isMember && !c.isArchived);
-      if (first) this.navigate({ name: 'place', wsId, kind: 'channel', id: first.id }, true);
+      if (first) await this.navigate({ name: 'place', wsId, kind: 'channel', id: first.id }, true);
       else this.set({ current: null });
     }
   }
@@ -251,6 +284,7 @@ export class App {
     }
     await this.follow(this.state.route);
     void this.flushOutbox();
+    void this.loadNotifications();
   }
 
   async signOut(): Promise<void> {
@@ -302,12 +336,16 @@ export class App {
       current: null,
       typing: {},
       lastVisitedWorkspaceId: wsId,
+      search: null,
+      statuses: {},
+      focus: null,
     });
     this.readSent.clear();
     this.buffers.clear();
     void call(api.POST('/api/workspace/last-visited', { body: { workspaceId: wsId } })).catch(() => undefined);
     this.presenceActive();
     void this.fetchPresence();
+    void this.loadOwnStatus();
   }
 
   async createInvite(): Promise<string> {
@@ -422,7 +460,7 @@ export class App {
   async openPlace(key: PlaceKey): Promise<void> {
     const changed = this.state.current !== key;
     if (changed) {
-      this.set((s) => ({ current: key, editing: null, thread: s.thread && s.thread.key === key ? s.thread : null }));
+      this.set((s) => ({ current: key, editing: null, focus: null, thread: s.thread && s.thread.key === key ? s.thread : null }));
       this.atBottom = true;
     }
     if (this.state.places[key]) {
@@ -561,9 +599,9 @@ export class App {
 
   // ---- sending: always through the outbox -------------------------------------------
 
-  async send(key: PlaceKey, content: string, parentId?: string | null): Promise<void> {
+  async send(key: PlaceKey, content: string, parentId?: string | null, attachments: Attachment[] = []): Promise<void> {
     const text = content.trim();
-    if (!text || !this.state.user) return;
+    if ((!text && attachments.length === 0) || !this.state.user) return;
     const { kind, id } = splitKey(key);
     const entry: OutboxEntry = {
       clientMsgId: uuid(),
@@ -571,6 +609,7 @@ export class App {
       place: { kind, id },
       content: text,
       parentId: parentId ?? null,
+      ...(attachments.length ? { attachments } : {}),
       createdAt: new Date().toISOString(),
       status: 'pending',
     };
@@ -586,7 +625,12 @@ export class App {
 
   private async sendEntry(e: OutboxEntry): Promise<SendOutcome> {
     if (typeof navigator !== 'undefined' && navigator.onLine === false) return { ok: false, retry: true };
-    const body = { content: e.content, clientMsgId: e.clientMsgId, ...(e.parentId ? { parentId: e.parentId } : {}) };
+    const body = {
+      content: e.content,
+      clientMsgId: e.clientMsgId,
+      ...(e.parentId ? { parentId: e.parentId } : {}),
+      ...(e.attachments?.length ? { attachmentIds: e.attachments.map((a) => a.id) } : {}),
+    };
     try {
       const message =
         e.place.kind === 'channel'
@@ -684,6 +728,266 @@ export class App {
 
   closeThread(): void {
     this.set({ thread: null });
+  }
+
+  // ---- attachments -----------------------------------------------------
+
+  /** POST /api/upload/attachment (multipart `file`); the id then goes out with the message. */
+  async uploadAttachment(file: File): Promise<UploadedFile> {
+    return call(
+      api.POST('/api/upload/attachment', {
+        body: { file: '' },
+        bodySerializer: () => {
+          const fd = new FormData();
+          fd.append('file', file, file.name);
+          return fd;
+        },
+      }),
+    );
+  }
+
+  // ---- notifications ---------------------------------------------------
+
+  async loadNotifications(): Promise<void> {
+    try {
+      const r = await call(api.GET('/api/notifications', { params: { query: { limit: 50 } } }));
+      this.set({ notifications: r.notifications, notifUnread: r.unreadCount });
+    } catch {
+      // The bell stays as it was; the next reconnect tries again.
+    }
+  }
+
+  async markNotificationRead(id: string): Promise<void> {
+    const before = { list: this.state.notifications, unread: this.state.notifUnread };
+    const after = withRead(before, { notificationId: id });
+    this.set({ notifications: after.list, notifUnread: after.unread });
+    try {
+      await call(api.POST('/api/notifications/{notificationId}/read', { params: { path: { notificationId: id } } }));
+    } catch (e) {
+      void this.loadNotifications();
+      this.reportError(e);
+    }
+  }
+
+  async markAllNotificationsRead(): Promise<void> {
+    const after = withRead({ list: this.state.notifications, unread: this.state.notifUnread }, { allRead: true });
+    this.set({ notifications: after.list, notifUnread: 0 });
+    try {
+      await call(api.POST('/api/notifications/read-all'));
+    } catch (e) {
+      void this.loadNotifications();
+      this.reportError(e);
+    }
+  }
+
+  /** Marks it read and opens what it is about. */
+  async openNotification(n: Notification): Promise<void> {
+    if (!n.isRead) void this.markNotificationRead(n.id);
+    const t = notificationTarget(n);
+    if (t) await this.openTarget(t);
+  }
+
+  /** Opens a place (in its workspace), then the thread or the message. */
+  async openTarget(t: NotificationTarget): Promise<void> {
+    const wsId = t.workspaceId ?? this.state.wsId;
+    if (!wsId) return;
+    await this.navigate({ name: 'place', wsId, kind: t.kind, id: t.id });
+    const key = keyOf(t.kind, t.id);
+    if (this.state.current !== key) return;
+    if (t.parentId) {
+      await this.openThread(key, t.parentId);
+    } else if (t.messageId) {
+      await this.focusMessage(key, t.messageId);
+    }
+  }
+
+  /** Loads older pages until the message is there (a few at most), then marks it for the list to show. */
+  async focusMessage(key: PlaceKey, messageId: string): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      const p = this.state.places[key];
+      if (!p) return;
+      if (p.messages.some((m) => m.id === messageId)) break;
+      if (p.loading) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (!p.hasMoreBefore) break;
+      if (!(await this.loadOlder(key))) break;
+    }
+    this.atBottom = false;
+    this.set({ focus: messageId });
+  }
+
+  clearFocus(): void {
+    if (this.state.focus) this.set({ focus: null });
+  }
+
+  // ---- search ----------------------------------------------------------
+
+  /** GET /api/workspaces/{id}/search; `from:`, `in:`, `before:`, `after:` go to the server as typed. */
+  async search(query: string): Promise<void> {
+    const q = query.trim();
+    const wsId = this.state.wsId;
+    if (!q || !wsId) return;
+    this.set({ search: { query: q, loading: true, results: [], error: null }, thread: null });
+    try {
+      const r = await call(api.GET('/api/workspaces/{workspaceId}/search', { params: { path: { workspaceId: wsId }, query: { q, limit: 50 } } }));
+      if (this.state.search?.query !== q) return;
+      this.set({ search: { query: q, loading: false, results: r.results, error: null } });
+      this.ensureMembers(r.results.map((x) => x.message.authorId));
+    } catch (e) {
+      if (this.state.search?.query !== q) return;
+      const error = e instanceof ApiError ? (e.status === 0 ? 'You are offline.' : e.message) : 'Search failed.';
+      this.set({ search: { query: q, loading: false, results: [], error } });
+    }
+  }
+
+  closeSearch(): void {
+    this.set({ search: null });
+  }
+
+  async openSearchResult(r: SearchResult): Promise<void> {
+    const m = r.message;
+    const kind: PlaceKind = m.channelId ? 'channel' : 'conversation';
+    const id = m.channelId ?? m.conversationId;
+    if (!id) return;
+    if (m.parentId) this.closeSearch();
+    await this.openTarget({ workspaceId: this.state.wsId, kind, id, messageId: m.id, parentId: m.parentId ?? null });
+  }
+
+  // ---- settings, profile, status -------------------------------------------
+
+  getChannelSettings(channelId: string): Promise<ChannelSettings> {
+    return call(api.GET('/api/channels/{channelId}/notifications', { params: { path: { channelId } } }));
+  }
+
+  setChannelSettings(channelId: string, body: { level?: ChannelSettings['level']; muted?: boolean }): Promise<ChannelSettings> {
+    return call(api.POST('/api/channels/{channelId}/notifications', { params: { path: { channelId } }, body }));
+  }
+
+  /** The email digest interval in minutes (0: none), or null when this server has no such setting. */
+  async getEmailDigest(): Promise<number | null> {
+    try {
+      return (await call(api.GET('/api/notifications/email-settings'))).digestMinutes;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    }
+  }
+
+  async setEmailDigest(digestMinutes: number): Promise<number> {
+    return (await call(api.PUT('/api/notifications/email-settings', { body: { digestMinutes } }))).digestMinutes;
+  }
+
+  private async loadOwnStatus(): Promise<void> {
+    const wsId = this.state.wsId;
+    const me = this.state.user?.id;
+    if (!wsId || !me) return;
+    try {
+      const p = await this.getProfile();
+      if (this.state.wsId === wsId && p.status) this.set((s) => ({ statuses: { ...s.statuses, [me]: p.status! } }));
+    } catch {
+      // The status line is a nicety.
+    }
+  }
+
+  getProfile(): Promise<Profile> {
+    return call(api.GET('/api/workspaces/{workspaceId}/profile', { params: { path: { workspaceId: this.state.wsId! } } }));
+  }
+
+  async updateProfile(body: UpdateProfile): Promise<Profile> {
+    const p = await call(api.PATCH('/api/workspaces/{workspaceId}/profile', { params: { path: { workspaceId: this.state.wsId! } }, body }));
+    const me = this.state.user?.id;
+    if (me && p.displayName) {
+      this.set((s) => ({ members: s.members[me] ? { ...s.members, [me]: { ...s.members[me], name: p.displayName } } : s.members }));
+    }
+    return p;
+  }
+
+  /** PUT /api/workspaces/{id}/status: text, emoji, Do Not Disturb; an empty body clears it. */
+  async setStatus(body: { text?: string; emoji?: string; dnd?: boolean; expiresAt?: string }): Promise<UserStatus> {
+    const st = await call(api.PUT('/api/workspaces/{workspaceId}/status', { params: { path: { workspaceId: this.state.wsId! } }, body }));
+    const me = this.state.user!.id;
+    this.set((s) => ({ statuses: { ...s.statuses, [me]: st } }));
+    return st;
+  }
+
+  // ---- scheduled messages and reminders ------------------------------------------
+
+  async scheduleMessage(key: PlaceKey, content: string, scheduledFor: string, attachments: Attachment[] = []): Promise<ScheduledMessage> {
+    const { kind, id } = splitKey(key);
+    return call(
+      api.POST('/api/scheduled-messages', {
+        body: {
+          ...(kind === 'channel' ? { channelId: id } : { conversationId: id }),
+          content,
+          scheduledFor,
+          timezone: browserTimeZone(),
+          ...(attachments.length ? { attachmentIds: attachments.map((a) => a.id) } : {}),
+        },
+      }),
+    );
+  }
+
+  async listScheduled(): Promise<ScheduledMessage[]> {
+    return (await call(api.GET('/api/scheduled-messages'))).scheduledMessages;
+  }
+
+  cancelScheduled(id: string): Promise<ScheduledMessage> {
+    return call(api.DELETE('/api/scheduled-messages/{scheduledMessageId}', { params: { path: { scheduledMessageId: id } } }));
+  }
+
+  async listReminders(): Promise<Reminder[]> {
+    return (await call(api.GET('/api/reminders'))).reminders;
+  }
+
+  createReminder(body: { text?: string; messageId?: string; remindAt: string }): Promise<Reminder> {
+    return call(api.POST('/api/reminders', { body: { ...body, timezone: browserTimeZone() } }));
+  }
+
+  completeReminder(id: string): Promise<Reminder> {
+    return call(api.POST('/api/reminders/{reminderId}/complete', { params: { path: { reminderId: id } } }));
+  }
+
+  cancelReminder(id: string): Promise<Reminder> {
+    return call(api.DELETE('/api/reminders/{reminderId}', { params: { path: { reminderId: id } } }));
+  }
+
+  // ---- web push --------------------------------------------------------
+
+  /** The server's VAPID key, or null when push is off there (404) or the browser cannot. */
+  async pushKey(): Promise<string | null> {
+    if (typeof navigator === 'undefined' || !('serviceWorker' in navigator) || typeof PushManager === 'undefined') return null;
+    try {
+      return (await call(api.GET('/api/push/vapid-public'))).publicKey;
+    } catch {
+      return null;
+    }
+  }
+
+  async pushSubscribed(): Promise<boolean> {
+    const reg = await navigator.serviceWorker.getRegistration();
+    return !!(await reg?.pushManager.getSubscription());
+  }
+
+  async enablePush(publicKey: string): Promise<void> {
+    if ((await globalThis.Notification.requestPermission()) !== 'granted') throw new Error('Notifications are blocked for this site in the browser.');
+    const reg = await navigator.serviceWorker.ready;
+    const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlToBytes(publicKey) });
+    const j = sub.toJSON();
+    await call(
+      api.POST('/api/push/subscribe', {
+        body: { subscription: { endpoint: j.endpoint!, expirationTime: j.expirationTime ?? null, keys: { p256dh: j.keys!.p256dh, auth: j.keys!.auth } } },
+      }),
+    );
+  }
+
+  async disablePush(): Promise<void> {
+    const reg = await navigator.serviceWorker.getRegistration();
+    const sub = await reg?.pushManager.getSubscription();
+    if (!sub) return;
+    await call(api.POST('/api/push/unsubscribe', { body: { endpoint: sub.endpoint } })).catch(() => undefined);
+    await sub.unsubscribe();
   }
 
   // ---- read marks ------------------------------------------------------
@@ -794,6 +1098,7 @@ export class App {
           for (const key of Object.keys(this.state.places)) void this.catchUp(key);
           void this.refreshUnread().catch(() => undefined);
           void this.refreshChannels().catch(() => undefined);
+          void this.loadNotifications();
         }
         void this.flushOutbox();
       },
@@ -880,6 +1185,50 @@ export class App {
       }
       case 'channel:left': {
         void this.refreshChannels().catch(() => undefined);
+        break;
+      }
+      case 'notification:new': {
+        const d = ev as ServerEvents['notification:new'];
+        if (!d.notification?.id) break;
+        const next = withNew({ list: this.state.notifications, unread: this.state.notifUnread }, d.notification);
+        this.set({ notifications: next.list, notifUnread: next.unread });
+        break;
+      }
+      case 'notification:read': {
+        const d = ev as ServerEvents['notification:read'];
+        const known = d.allRead || this.state.notifications.some((n) => n.id === d.notificationId);
+        if (!known) {
+          // Older than the page we hold: the count comes from the server.
+          void this.loadNotifications();
+          break;
+        }
+        const next = withRead({ list: this.state.notifications, unread: this.state.notifUnread }, d);
+        this.set({ notifications: next.list, notifUnread: next.unread });
+        break;
+      }
+      case 'linkPreview:ready': {
+        const d = ev as ServerEvents['linkPreview:ready'];
+        if (!d.preview?.url) break;
+        this.changeMessage(
+          d.messageId,
+          (m) => {
+            const list = m.linkPreviews ?? [];
+            const i = list.findIndex((p) => p.url === d.preview.url);
+            return { ...m, linkPreviews: i >= 0 ? list.map((p, j) => (j === i ? d.preview : p)) : [...list, d.preview] };
+          },
+          keyOfRef(d),
+        );
+        break;
+      }
+      case 'status:update': {
+        const d = ev as ServerEvents['status:update'];
+        if (d.workspaceId && d.workspaceId !== this.state.wsId) break;
+        this.set((s) => {
+          const statuses = { ...s.statuses };
+          if (d.status) statuses[d.userId] = d.status;
+          else delete statuses[d.userId];
+          return { statuses };
+        });
         break;
       }
       default:

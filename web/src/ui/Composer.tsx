@@ -1,14 +1,36 @@
 import { useRef, useState } from 'preact/hooks';
+import type { Attachment } from '../api/client';
+import { ACCEPT, formatSize, isImage, precheck, uploadError } from '../lib/files';
+import { formatWhen } from '../lib/time';
 import { app, useApp } from '../state/app';
+import { ScheduleDialog } from './ScheduleDialog';
+
+interface Upload {
+  key: string;
+  name: string;
+  size: number;
+  /** Set once the server has it. */
+  file: Attachment | null;
+}
+
+let uploadSeq = 0;
 
 /**
  * Enter sends, Shift+Enter starts a new line, Up (in an empty box) edits
  * your last message. Every send gets its own clientMsgId (in app.send).
+ * Files come from the attach button, a drop onto the composer, or a paste;
+ * each is uploaded at once and goes out with the message as attachmentIds.
  */
 export function Composer({ placeKey, parentId, label }: { placeKey: string; parentId?: string; label: string }) {
   const s = useApp();
   const [text, setText] = useState('');
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const [errors, setErrors] = useState<string[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const [scheduling, setScheduling] = useState(false);
   const ref = useRef<HTMLTextAreaElement>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const inputId = `attach-${parentId ?? 'main'}`;
 
   function lastOwnMessageId(): string | null {
     const p = s.places[placeKey];
@@ -20,50 +42,169 @@ export function Composer({ placeKey, parentId, label }: { placeKey: string; pare
     return null;
   }
 
+  const uploading = uploads.some((u) => !u.file);
+  const ready = uploads.filter((u) => u.file).map((u) => u.file!);
+  const canSend = !uploading && (!!text.trim() || ready.length > 0);
+
+  async function addFiles(files: FileList | File[] | null) {
+    if (!files) return;
+    const list = [...files];
+    const problems: string[] = [];
+    for (const f of list) {
+      const why = precheck(f);
+      if (why) {
+        problems.push(why);
+        continue;
+      }
+      const key = `u${++uploadSeq}`;
+      setUploads((u) => [...u, { key, name: f.name, size: f.size, file: null }]);
+      app
+        .uploadAttachment(f)
+        .then((file) =>
+          setUploads((u) =>
+            u.map((x) =>
+              x.key === key ? { ...x, file: { id: file.id, filename: file.filename, size: file.size, mimeType: file.mimeType, url: file.url, thumbnailUrl: file.thumbnailUrl ?? null } } : x,
+            ),
+          ),
+        )
+        .catch((e) => {
+          setUploads((u) => u.filter((x) => x.key !== key));
+          setErrors((es) => [...es, uploadError(e, f.name)]);
+        });
+    }
+    setErrors(problems);
+  }
+
   function send() {
+    if (!canSend) return;
     const t = text.trim();
-    if (!t) return;
     setText('');
-    void app.send(placeKey, t, parentId);
+    setUploads([]);
+    setErrors([]);
+    void app.send(placeKey, t, parentId, ready);
   }
 
   return (
     <form
-      class="composer"
+      class={`composer ${dragging ? 'dragging' : ''}`}
+      aria-label={label}
       onSubmit={(e) => {
         e.preventDefault();
         send();
         ref.current?.focus();
       }}
+      onDragOver={(e) => {
+        if (e.dataTransfer?.types.includes('Files')) {
+          e.preventDefault();
+          setDragging(true);
+        }
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) setDragging(false);
+      }}
+      onDrop={(e) => {
+        setDragging(false);
+        if (e.dataTransfer?.files.length) {
+          e.preventDefault();
+          void addFiles(e.dataTransfer.files);
+        }
+      }}
     >
-      <textarea
-        ref={ref}
-        rows={1}
-        name="message"
-        aria-label={label}
-        placeholder={label}
-        value={text}
-        onInput={(e) => {
-          setText(e.currentTarget.value);
-          if (e.currentTarget.value) app.typing(placeKey);
-        }}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-            e.preventDefault();
-            send();
-          } else if (e.key === 'ArrowUp' && text === '') {
-            const id = lastOwnMessageId();
-            if (id) {
+      {(uploads.length > 0 || errors.length > 0) && (
+        <div class="composer-files">
+          {uploads.length > 0 && (
+            <ul class="uploads" aria-label="Files to send">
+              {uploads.map((u) => (
+                <li key={u.key} class={u.file ? 'done' : 'busy'}>
+                  {u.file && isImage(u.file.mimeType) && u.file.thumbnailUrl ? <img src={u.file.thumbnailUrl} alt="" /> : <span aria-hidden="true">📄</span>}
+                  <span class="name">{u.name}</span>
+                  <span class="muted">{u.file ? formatSize(u.size) : 'Uploading…'}</span>
+                  <button type="button" class="icon" aria-label={`Remove ${u.name}`} onClick={() => setUploads((x) => x.filter((y) => y.key !== u.key))}>
+                    ×
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          {errors.map((er, i) => (
+            <p key={i} class="error" role="alert">
+              {er}
+            </p>
+          ))}
+        </div>
+      )}
+      <div class="composer-row">
+        <input
+          ref={fileInput}
+          id={inputId}
+          class="sr-only"
+          type="file"
+          multiple
+          accept={ACCEPT}
+          name="attachment"
+          tabIndex={-1}
+          aria-hidden="true"
+          onChange={(e) => {
+            void addFiles(e.currentTarget.files);
+            e.currentTarget.value = '';
+          }}
+        />
+        <button type="button" class="icon attach" aria-label="Attach files" title="Attach files (or drop them here)" onClick={() => fileInput.current?.click()}>
+          📎
+        </button>
+        <textarea
+          ref={ref}
+          rows={1}
+          name="message"
+          aria-label={label}
+          placeholder={label}
+          value={text}
+          onInput={(e) => {
+            setText(e.currentTarget.value);
+            if (e.currentTarget.value) app.typing(placeKey);
+          }}
+          onPaste={(e) => {
+            const files = e.clipboardData?.files;
+            if (files && files.length) {
               e.preventDefault();
-              app.setEditing(id);
+              void addFiles(files);
             }
-          }
-        }}
-        onBlur={() => app.stopTyping(placeKey)}
-      />
-      <button type="submit" class="primary" aria-label="Send" disabled={!text.trim()}>
-        Send
-      </button>
+          }}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+              e.preventDefault();
+              send();
+            } else if (e.key === 'ArrowUp' && text === '' && uploads.length === 0) {
+              const id = lastOwnMessageId();
+              if (id) {
+                e.preventDefault();
+                app.setEditing(id);
+              }
+            }
+          }}
+          onBlur={() => app.stopTyping(placeKey)}
+        />
+        {!parentId && (
+          <button type="button" class="icon" aria-label="Schedule message" title="Send later" disabled={uploading || !text.trim()} onClick={() => setScheduling(true)}>
+            🕓
+          </button>
+        )}
+        <button type="submit" class="primary" aria-label="Send" disabled={!canSend}>
+          Send
+        </button>
+      </div>
+      {scheduling && (
+        <ScheduleDialog
+          onClose={() => setScheduling(false)}
+          onSchedule={async (when) => {
+            await app.scheduleMessage(placeKey, text.trim(), when, ready);
+            setText('');
+            setUploads([]);
+            setScheduling(false);
+            app.notify(`Message scheduled for ${formatWhen(when)}.`);
+          }}
+        />
+      )}
     </form>
   );
 }

@@ -1,6 +1,7 @@
 import { memo } from 'preact/compat';
 import { useState } from 'preact/hooks';
-import type { Message } from '../api/client';
+import type { Attachment, LinkPreview, Message } from '../api/client';
+import { formatSize, isImage } from '../lib/files';
 import { Markdown } from '../lib/markdown';
 import type { OutboxEntry } from '../lib/outbox';
 import { app } from '../state/app';
@@ -24,13 +25,15 @@ interface Props {
   placeKey: string;
   /** Same author as the message before, shortly after: no name line. */
   compact?: boolean;
+  /** Opened from search or a notification: brought into view and marked. */
+  focused?: boolean;
 }
 
-export const MessageItem = memo(function MessageItem({ m, author, mine, me, editing, names, inChannel, placeKey, compact }: Props) {
+export const MessageItem = memo(function MessageItem({ m, author, mine, me, editing, names, inChannel, placeKey, compact, focused }: Props) {
   const [picker, setPicker] = useState(false);
   const deleted = !!m.isDeleted;
   return (
-    <article class={`msg ${mine ? 'mine' : ''} ${deleted ? 'deleted' : ''} ${compact ? 'compact' : ''}`} data-seq={m.sequence} data-id={m.id} aria-label={`${author}, ${time(m.createdAt)}`}>
+    <article class={`msg ${mine ? 'mine' : ''} ${deleted ? 'deleted' : ''} ${compact ? 'compact' : ''} ${focused ? 'focused' : ''}`} data-seq={m.sequence} data-id={m.id} aria-label={`${author}, ${time(m.createdAt)}`}>
       <header>
         <span class="author">{author}</span>
         <time dateTime={m.createdAt ?? undefined}>{time(m.createdAt)}</time>
@@ -41,6 +44,8 @@ export const MessageItem = memo(function MessageItem({ m, author, mine, me, edit
       ) : (
         <div class="body">{deleted ? <em class="muted">This message was deleted.</em> : <Markdown content={m.content} />}</div>
       )}
+      {!deleted && (m.attachments?.length ?? 0) > 0 && <Attachments list={m.attachments!} />}
+      {!deleted && (m.linkPreviews?.length ?? 0) > 0 && <LinkPreviews list={m.linkPreviews!} />}
       {(m.reactions?.length ?? 0) > 0 && (
         <ul class="reactions" aria-label="Reactions">
           {m.reactions!.map((r) => {
@@ -159,6 +164,7 @@ export function PendingItem({ e, author }: { e: OutboxEntry; author: string }) {
       <div class="body">
         <Markdown content={e.content} />
       </div>
+      {(e.attachments?.length ?? 0) > 0 && <Attachments list={e.attachments!} />}
       {failed && (
         <div class="row">
           <button onClick={() => void app.retryPending(e.clientMsgId)}>Retry</button>
@@ -167,4 +173,68 @@ export function PendingItem({ e, author }: { e: OutboxEntry; author: string }) {
       )}
     </article>
   );
+}
+
+/** Images as thumbnails linking to the file; everything else as a download link. */
+export function Attachments({ list }: { list: Attachment[] }) {
+  return (
+    <ul class="attachments" aria-label="Attachments">
+      {list.map((a) =>
+        isImage(a.mimeType) ? (
+          <li key={a.id} class="image">
+            <a href={a.url} target="_blank" rel="noopener" title={`${a.filename} (${formatSize(a.size)})`}>
+              <img src={a.thumbnailUrl ?? a.url} alt={a.filename} loading="lazy" />
+            </a>
+          </li>
+        ) : (
+          <li key={a.id} class="file">
+            <a href={a.url} download={a.filename}>
+              <span aria-hidden="true">📄 </span>
+              {a.filename}
+            </a>
+            <span class="muted"> {formatSize(a.size)}</span>
+          </li>
+        ),
+      )}
+    </ul>
+  );
+}
+
+/** Title, description and site: the CSP keeps external images out, so no preview image. */
+export function LinkPreviews({ list }: { list: LinkPreview[] }) {
+  const shown = list.filter((p) => p.title || p.description);
+  if (shown.length === 0) return null;
+  return (
+    <ul class="previews" aria-label="Link previews">
+      {shown.map((p) => (
+        <li key={p.url} class="preview">
+          <p class="site muted">{p.siteName || hostOf(p.url)}</p>
+          {p.title && (
+            <a href={safeHref(p.url)} target="_blank" rel="noopener noreferrer" class="title">
+              {p.title}
+            </a>
+          )}
+          {p.description && <p class="desc">{p.description}</p>}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/** Only http(s) links: a preview's url is the message's own link, but check. */
+export function safeHref(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -34,9 +34,19 @@ export function MessageList({ placeKey, label }: { placeKey: string; label: stri
   const pending = s.pending.filter((e) => !e.parentId && `${e.place.kind}:${e.place.id}` === placeKey && !held.has(e.clientMsgId));
   const first = messages[0]?.id ?? null;
 
+  const focus = s.focus && messages.some((m) => m.id === s.focus) ? s.focus : null;
+  const scrolledTo = useRef<string | null>(null);
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
+    if (focus && scrolledTo.current !== focus) {
+      // Opened from search or a notification: that message, once, in the middle.
+      scrolledTo.current = focus;
+      const target = [...el.querySelectorAll<HTMLElement>('article[data-id]')].find((a) => a.dataset.id === focus);
+      target?.scrollIntoView?.({ block: 'center' });
+      prev.current = { first, height: el.scrollHeight };
+      return;
+    }
     if (prev.current.first && first !== prev.current.first && prev.current.height && !app.atBottom) {
       // Older messages were added above: keep what the reader was looking at in place.
       el.scrollTop += el.scrollHeight - prev.current.height;
@@ -103,6 +113,7 @@ export function MessageList({ placeKey, label }: { placeKey: string; label: stri
               names={names}
               inChannel
               compact={compact}
+              focused={m.id === focus}
               placeKey={placeKey}
             />
           </Fragment>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { app, placeName, splitKey, useApp } from '../state/app';
+import { ChannelSettingsDialog } from './ChannelSettingsDialog';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
 import { Typing } from './Typing';
@@ -11,6 +12,7 @@ export function PlaceView({ placeKey }: { placeKey: string }) {
   const name = placeName(s, placeKey);
   const canPost = kind === 'conversation' || !!channel?.isMember;
   const [joining, setJoining] = useState(false);
+  const [settings, setSettings] = useState(false);
   useEffect(() => {
     document.title = `${name} · OComms`;
   }, [name]);
@@ -19,7 +21,13 @@ export function PlaceView({ placeKey }: { placeKey: string }) {
       <header class="place-header">
         <h2 id="place-title">{name}</h2>
         {channel?.description && <p class="muted">{channel.description}</p>}
+        {channel?.isMember && (
+          <button class="icon settings" aria-label={`Notification settings for ${name}`} title="Notification settings" onClick={() => setSettings(true)}>
+            ⚙
+          </button>
+        )}
       </header>
+      {settings && channel && <ChannelSettingsDialog channelId={channel.id} name={name} onClose={() => setSettings(false)} />}
       <MessageList placeKey={placeKey} label={`Messages in ${name}`} />
       <Typing placeKey={placeKey} />
       {canPost ? (

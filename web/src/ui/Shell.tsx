@@ -3,8 +3,10 @@ import { app, useApp } from '../state/app';
 import { CreateWorkspace } from './CreateWorkspace';
 import { Dialog } from './Dialog';
 import { PlaceView } from './PlaceView';
+import { SearchPanel } from './SearchPanel';
 import { Sidebar } from './Sidebar';
 import { ThreadPanel } from './ThreadPanel';
+import { TopBar } from './TopBar';
 
 export function Shell() {
   const s = useApp();
@@ -13,7 +15,7 @@ export function Shell() {
   // On a phone the navigation is a drawer: it closes once a place is chosen.
   useEffect(() => setNavOpen(false), [s.current, s.wsId]);
   return (
-    <div class={`shell ${s.thread ? 'with-thread' : ''} ${navOpen ? 'nav-open' : ''}`}>
+    <div class={`shell ${s.thread || s.search ? 'with-thread' : ''} ${navOpen ? 'nav-open' : ''}`}>
       <a class="skip" href="#main">
         Skip to messages
       </a>
@@ -45,12 +47,10 @@ export function Shell() {
       <Sidebar onNavigate={() => setNavOpen(false)} />
       {navOpen && <div class="scrim" onClick={() => setNavOpen(false)} />}
       <main id="main" class="main" tabIndex={-1}>
-        <button class="icon menu" aria-label="Open navigation" aria-expanded={navOpen} onClick={() => setNavOpen(!navOpen)}>
-          ☰
-        </button>
+        <TopBar navOpen={navOpen} onMenu={() => setNavOpen(!navOpen)} />
         {s.current ? <PlaceView key={s.current} placeKey={s.current} /> : <EmptyMain />}
       </main>
-      {s.thread && <ThreadPanel key={s.thread.parentId} />}
+      {s.thread ? <ThreadPanel key={s.thread.parentId} /> : s.search ? <SearchPanel /> : null}
       {!s.connected && s.phase === 'ready' && (
         <div class="status-bar" role="status">
           {!s.online ? 'You are offline. Messages you send will go out when you are back.' : s.wasConnected ? 'Reconnecting…' : 'Connecting…'}
