@@ -74,6 +74,7 @@ fn schemas() -> Value {
         "EmojiList": obj(&[("emoji", arr(r("Emoji")))], &["emoji"]),
         "LinkPreview": obj(&[("url", s("string")), ("title", nullable("string")), ("description", nullable("string")), ("imageUrl", nullable("string")), ("siteName", nullable("string"))], &["url"]),
         "Attachment": obj(&[("id", id.clone()), ("filename", s("string")), ("size", s("integer")), ("mimeType", s("string")), ("url", s("string")), ("thumbnailUrl", nullable("string"))], &["id", "filename", "size", "mimeType", "url"]),
+        "ChangesPage": obj(&[("messages", arr(r("Message"))), ("version", json!({ "type": "integer", "description": "ask from this change version next time" })), ("hasMore", s("boolean"))], &["messages", "version", "hasMore"]),
         "MessagePage": obj(&[("messages", arr(r("Message"))), ("hasMore", s("boolean"))], &["messages", "hasMore"]),
         "UpdateChannel": obj(&[("name", s("string")), ("description", s("string")), ("isArchived", s("boolean")), ("topic", s("string")), ("categoryId", s("string"))], &[]),
         "Category": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("name", s("string")), ("position", s("integer"))], &["id", "name", "position"]),

@@ -4,6 +4,7 @@
 
 mod auth;
 mod auth_attacks;
+mod changes;
 mod edge_attacks;
 mod emails;
 mod errors;

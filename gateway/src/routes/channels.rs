@@ -94,6 +94,36 @@ pub async fn read_of(s: &AppState, caller: &Caller, w: Where, body: ReadBody) ->
     Ok(Json(s.clients.messaging.clone().mark_read(caller.req(req)).await?.into_inner()))
 }
 
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangesQuery {
+    since: Option<i64>,
+    limit: Option<u32>,
+}
+
+pub async fn changes_of(s: &AppState, caller: &Caller, w: Where, q: ChangesQuery) -> ApiResult<Json<pb::ChangesPage>> {
+    let req = pb::ListChangesRequest { channel_id: w.channel_id, conversation_id: w.conversation_id, since: q.since, limit: q.limit };
+    Ok(Json(s.clients.messaging.clone().list_changes(caller.req(req)).await?.into_inner()))
+}
+
+pub async fn changes(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ChangesQuery>,
+) -> ApiResult<Json<pb::ChangesPage>> {
+    changes_of(&s, &caller, Where::channel(&id)?, q).await
+}
+
+pub async fn conversation_changes(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ChangesQuery>,
+) -> ApiResult<Json<pb::ChangesPage>> {
+    changes_of(&s, &caller, Where::conversation(&id)?, q).await
+}
+
 pub async fn history(
     State(s): State<AppState>,
     caller: Caller,

@@ -59,6 +59,8 @@ const AUDIT_QUERY: &[(&str, &str, &str)] = &[
     ("offset", "integer", "rows to skip"),
 ];
 
+const CHANGES_QUERY: &[(&str, &str, &str)] =
+    &[("since", "integer", "the change version the client has applied; omit it to learn the current one"), ("limit", "integer", "default 50, at most 200")];
 const HISTORY_QUERY: &[(&str, &str, &str)] = &[
     ("before", "integer", "page backwards: messages with a smaller sequence"),
     ("after", "integer", "page forwards (and resume): messages with a greater sequence"),
@@ -120,6 +122,8 @@ pub fn table() -> Vec<Route> {
         route!("post" "/api/messages/{messageId}/reactions", "messages", "Toggle the caller's reaction", auth: true, body: Some("ToggleReaction"), ok: (200, "Message"), query: &[], post(messages::react)),
         route!("post" "/api/workspaces/{workspaceId}/conversations", "conversations", "The DM or group DM of exactly these users and the caller (same set, same conversation)", auth: true, body: Some("OpenConversation"), ok: (200, "Conversation"), query: &[], post(messages::open_conversation)),
         route!("get" "/api/workspaces/{workspaceId}/conversations", "conversations", "The caller's DMs and group DMs, most recent first", auth: true, body: None, ok: (200, "ConversationList"), query: &[], get(messages::conversations)),
+        route!("get" "/api/channels/{channelId}/changes", "messages", "Catching up after a long absence: the channel's messages edited, deleted, reacted to, (un)pinned, replied to or given link previews after change version `since`, each in its current state, in order; ask again from `version` while `hasMore`. Without `since`: the current version only (record it when you load the channel)", auth: true, body: None, ok: (200, "ChangesPage"), query: CHANGES_QUERY, get(channels::changes)),
+        route!("get" "/api/conversations/{conversationId}/changes", "conversations", "The change feed of a conversation, as for channels", auth: true, body: None, ok: (200, "ChangesPage"), query: CHANGES_QUERY, get(channels::conversation_changes)),
         route!("get" "/api/conversations/{conversationId}/messages", "conversations", "History by sequence, as for channels", auth: true, body: None, ok: (200, "MessagePage"), query: HISTORY_QUERY, get(messages::history)),
         route!("post" "/api/conversations/{conversationId}/messages", "conversations", "Send a message in a conversation", auth: true, body: Some("SendMessage"), ok: (201, "Message"), query: &[], post(messages::send)),
         route!("post" "/api/conversations/{conversationId}/read", "read state", "Move the caller's read mark in a conversation", auth: true, body: Some("MarkRead"), ok: (200, "UnreadCount"), query: &[], post(messages::read)),

@@ -294,7 +294,11 @@ impl MessagingApi {
             return Err(ServiceError::validation("messageId", "no such message in this channel"));
         }
         let mut conn = self.conn().await?;
-        store::set_pin(&mut conn, channel, m.id, p.user_id, r.pinned).await?;
+        let (mid, uid, pinned) = (m.id, p.user_id, r.pinned);
+        diesel_async::AsyncConnection::transaction::<_, ServiceError, _>(&mut conn, async move |conn| {
+            Ok(store::set_pin(conn, channel, mid, uid, pinned).await?)
+        })
+        .await?;
         drop(conn);
         let to = self.audience(place.target).await?;
         self.publish(to, "pin:update", serde_json::json!({ "channelId": channel, "messageId": m.id, "pinned": r.pinned, "by": p.user_id }))

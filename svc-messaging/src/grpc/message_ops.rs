@@ -358,6 +358,31 @@ impl MessagingApi {
         Ok(pb::ListMessagesResponse { messages: messages_pb(&mut conn, &rows).await?, has_more })
     }
 
+    /// The change feed: messages of a place edited, deleted, reacted to,
+    /// (un)pinned, replied to or given link previews after version `since`
+    /// (their current state, in the order of their latest change). Without
+    /// `since`, only the current version: what a client records when it
+    /// loads a place.
+    pub(crate) async fn list_changes(&self, req: Request<pb::ListChangesRequest>) -> ServiceResult<pb::ChangesPage> {
+        let p = self.access.principal(req.metadata()).await?;
+        let r = req.get_ref();
+        let target = target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?;
+        let limit = domain::page_limit(r.limit)?;
+        if r.since.is_some_and(|s| s < 0) {
+            return Err(ServiceError::validation("since", "must not be negative"));
+        }
+        self.place(req.metadata(), &p, target).await?;
+        let mut conn = self.conn().await?;
+        let (rows, version, has_more) = match r.since {
+            Some(since) => store::changes_since(&mut conn, target, since, i64::from(limit)).await?,
+            None => {
+                let (_, version, _) = store::changes_since(&mut conn, target, 0, 0).await?;
+                (Vec::new(), version, false)
+            }
+        };
+        Ok(pb::ChangesPage { messages: messages_pb(&mut conn, &rows).await?, version, has_more })
+    }
+
     pub(crate) async fn edit_message(&self, req: Request<pb::EditMessageRequest>) -> ServiceResult<pb::Message> {
         let p = self.access.principal(req.metadata()).await?;
         let r = req.get_ref();
@@ -467,7 +492,8 @@ impl MessagingApi {
         }
         place.check_can_post()?;
         let mut conn = self.conn().await?;
-        store::toggle_reaction(&mut conn, m.id, p.user_id, &emoji).await?;
+        let (mid, uid) = (m.id, p.user_id);
+        conn.transaction::<_, ServiceError, _>(async move |conn| Ok(store::toggle_reaction(conn, mid, uid, &emoji).await?)).await?;
         let out = one_message_pb(&mut conn, &m).await?;
         drop(conn);
         let to = self.audience(place.target).await?;

@@ -225,6 +225,7 @@ impl MessagingApi {
 
 ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, MessagingApi, {
     export_messages(pb::ExportMessagesRequest) -> pb::MessageExportPage;
+    list_changes(pb::ListChangesRequest) -> pb::ChangesPage;
     create_channel(pb::CreateChannelRequest) -> pb::Channel;
     list_channels(pb::ListChannelsRequest) -> pb::ListChannelsResponse;
     get_channel(pb::GetChannelRequest) -> pb::Channel;

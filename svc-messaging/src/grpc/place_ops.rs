@@ -58,7 +58,11 @@ impl MessagingApi {
         let merged: Vec<&pb::LinkPreview> =
             links.iter().filter_map(|u| incoming.iter().find(|p| &p.url == u).or_else(|| existing.iter().find(|p| &p.url == u))).collect();
         let previews = serde_json::to_value(&merged).map_err(ServiceError::internal)?;
-        let Some(m) = store::set_link_previews(&mut conn, id, &previews).await? else {
+        let set = diesel_async::AsyncConnection::transaction::<_, ServiceError, _>(&mut conn, async move |conn| {
+            Ok(store::set_link_previews(conn, id, &previews).await?)
+        })
+        .await?;
+        let Some(m) = set else {
             // Deleted meanwhile (or never stored): nothing to show.
             return Ok(pb::SetLinkPreviewsResponse {});
         };

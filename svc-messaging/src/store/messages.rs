@@ -50,7 +50,8 @@ pub async fn by_client_id(conn: &mut AsyncPgConnection, author: UserId, client_i
 }
 
 pub async fn bump_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -> QueryResult<()> {
-    diesel::update(messages::table.find(parent)).set(messages::reply_count.eq(messages::reply_count + 1)).execute(conn).await.map(drop)
+    diesel::update(messages::table.find(parent)).set(messages::reply_count.eq(messages::reply_count + 1)).execute(conn).await?;
+    changed(conn, parent).await
 }
 
 /// Where messages live: a channel or a conversation (DM, group DM).
@@ -264,8 +265,83 @@ pub async fn insert_mentions(conn: &mut AsyncPgConnection, m: &Message, who: &[(
     diesel::insert_into(mm::table).values(rows).on_conflict_do_nothing().execute(conn).await.map(drop)
 }
 
+/// Marks a message changed (the change feed): its place's change version
+/// goes up by one and the message takes it. Call inside the change's
+/// transaction: the place's row stays locked until it ends, so versions
+/// become visible in order.
+pub async fn changed(conn: &mut AsyncPgConnection, id: MessageId) -> QueryResult<()> {
+    diesel::sql_query(
+        "WITH m AS (SELECT channel_id, conversation_id FROM messages WHERE id = $1),
+              c AS (UPDATE channels SET change_version = change_version + 1
+                    WHERE id = (SELECT channel_id FROM m) RETURNING change_version),
+              d AS (UPDATE conversations SET change_version = change_version + 1
+                    WHERE id = (SELECT conversation_id FROM m) RETURNING change_version)
+         UPDATE messages SET change_version = COALESCE((SELECT change_version FROM c), (SELECT change_version FROM d))
+         WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+#[derive(QueryableByName)]
+struct Changed {
+    #[diesel(sql_type = SqlUuid)]
+    id: MessageId,
+    #[diesel(sql_type = BigInt)]
+    change_version: i64,
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = BigInt)]
+    change_version: i64,
+}
+
+/// The messages of a place changed after version `since`, in the order of
+/// their latest change, at most `limit`; the version to ask from next time;
+/// whether more follow (`limit` 0: only the current version). Only versions
+/// visible when this began are read, so nothing committed later is skipped.
+pub async fn changes_since(
+    conn: &mut AsyncPgConnection,
+    target: Target,
+    since: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Message>, i64, bool)> {
+    let (table, column, place) = match target {
+        Target::Channel(c) => ("channels", "channel_id", c.0),
+        Target::Conversation(c) => ("conversations", "conversation_id", c.0),
+    };
+    let now: Version = diesel::sql_query(format!("SELECT change_version FROM {table} WHERE id = $1"))
+        .bind::<SqlUuid, _>(place)
+        .get_result(conn)
+        .await?;
+    if limit == 0 {
+        return Ok((Vec::new(), now.change_version, false));
+    }
+    let mut ids: Vec<Changed> = diesel::sql_query(format!(
+        "SELECT id, change_version FROM messages WHERE {column} = $1 AND change_version > $2 AND change_version <= $3
+         ORDER BY change_version LIMIT $4"
+    ))
+    .bind::<SqlUuid, _>(place)
+    .bind::<BigInt, _>(since)
+    .bind::<BigInt, _>(now.change_version)
+    .bind::<BigInt, _>(limit + 1)
+    .load(conn)
+    .await?;
+    let has_more = ids.len() as i64 > limit;
+    ids.truncate(usize::try_from(limit).unwrap_or_default());
+    let version = if has_more { ids.last().map_or(since, |c| c.change_version) } else { now.change_version.max(since) };
+    let wanted: Vec<MessageId> = ids.iter().map(|c| c.id).collect();
+    let mut rows: Vec<Message> = messages::table.filter(messages::id.eq_any(&wanted)).select(Message::as_select()).load(conn).await?;
+    rows.sort_by_key(|m| wanted.iter().position(|w| *w == m.id));
+    Ok((rows, version, has_more))
+}
+
 /// New text, and the link previews that still apply to it.
 pub async fn edit(conn: &mut AsyncPgConnection, id: MessageId, content: &str, previews: &serde_json::Value) -> QueryResult<Message> {
+    changed(conn, id).await?;
     diesel::update(messages::table.find(id))
         .set((
             messages::content.eq(content),
@@ -281,22 +357,30 @@ pub async fn edit(conn: &mut AsyncPgConnection, id: MessageId, content: &str, pr
 /// Soft delete: the row keeps its sequence; its text is erased. None when
 /// it was already deleted.
 pub async fn soft_delete(conn: &mut AsyncPgConnection, id: MessageId) -> QueryResult<Option<Message>> {
-    diesel::update(messages::table.find(id).filter(messages::is_deleted.eq(false)))
+    let d = diesel::update(messages::table.find(id).filter(messages::is_deleted.eq(false)))
         .set((messages::is_deleted.eq(true), messages::content.eq(""), messages::updated_at.eq(diesel::dsl::now)))
         .returning(Message::as_returning())
         .get_result(conn)
         .await
-        .optional()
+        .optional()?;
+    if d.is_some() {
+        changed(conn, id).await?;
+    }
+    Ok(d)
 }
 
 /// Stores a message's link previews unless it was deleted; the message.
 pub async fn set_link_previews(conn: &mut AsyncPgConnection, id: MessageId, previews: &serde_json::Value) -> QueryResult<Option<Message>> {
-    diesel::update(messages::table.find(id).filter(messages::is_deleted.eq(false)))
+    let m = diesel::update(messages::table.find(id).filter(messages::is_deleted.eq(false)))
         .set(messages::link_previews.eq(previews))
         .returning(Message::as_returning())
         .get_result(conn)
         .await
-        .optional()
+        .optional()?;
+    if m.is_some() {
+        changed(conn, id).await?;
+    }
+    Ok(m)
 }
 
 /// A reply was deleted: its thread counts one fewer.
@@ -304,6 +388,8 @@ pub async fn drop_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -
     diesel::update(messages::table.find(parent).filter(messages::reply_count.gt(0)))
         .set(messages::reply_count.eq(messages::reply_count - 1))
         .execute(conn)
+        .await?;
+    changed(conn, parent)
         .await
         .map(drop)
 }
@@ -336,6 +422,7 @@ pub async fn thread_participants(conn: &mut AsyncPgConnection, parent: &Message)
 /// Adds the reaction, or removes it when the user already reacted so.
 /// Returns whether it is now present.
 pub async fn toggle_reaction(conn: &mut AsyncPgConnection, message: MessageId, user: UserId, emoji: &str) -> QueryResult<bool> {
+    changed(conn, message).await?;
     let removed = diesel::delete(reactions::table.find((message, emoji, user))).execute(conn).await?;
     if removed > 0 {
         return Ok(false);
@@ -362,6 +449,7 @@ pub async fn reactions_of(conn: &mut AsyncPgConnection, ids: &[MessageId]) -> Qu
 }
 
 pub async fn set_pin(conn: &mut AsyncPgConnection, channel: ChannelId, message: MessageId, by: UserId, pinned: bool) -> QueryResult<()> {
+    changed(conn, message).await?;
     if pinned {
         diesel::insert_into(pins::table)
             .values((pins::channel_id.eq(channel), pins::message_id.eq(message), pins::pinned_by.eq(by)))

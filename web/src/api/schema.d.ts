@@ -244,6 +244,23 @@ export interface paths {
         patch: operations["patch_channels__channelId_"];
         trace?: never;
     };
+    "/api/channels/{channelId}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Catching up after a long absence: the channel's messages edited, deleted, reacted to, (un)pinned, replied to or given link previews after change version `since`, each in its current state, in order; ask again from `version` while `hasMore`. Without `since`: the current version only (record it when you load the channel) */
+        get: operations["get_channels__channelId__changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/channels/{channelId}/join": {
         parameters: {
             query?: never;
@@ -377,6 +394,23 @@ export interface paths {
         put?: never;
         /** Move the caller's read mark to a sequence; answers the channel's unread count */
         post: operations["post_channels__channelId__read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{conversationId}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The change feed of a conversation, as for channels */
+        get: operations["get_conversations__conversationId__changes"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1402,6 +1436,12 @@ export interface components {
         };
         CategoryList: {
             categories: components["schemas"]["Category"][];
+        };
+        ChangesPage: {
+            hasMore: boolean;
+            messages: components["schemas"]["Message"][];
+            /** @description ask from this change version next time */
+            version: number;
         };
         Channel: {
             categoryId?: string | null;
@@ -3043,6 +3083,78 @@ export interface operations {
             };
         };
     };
+    get_channels__channelId__changes: {
+        parameters: {
+            query?: {
+                /** @description the change version the client has applied; omit it to learn the current one */
+                since?: number;
+                /** @description default 50, at most 200 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                channelId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangesPage"];
+                };
+            };
+            /** @description invalid input (VALIDATION_ERROR) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no valid session (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not allowed (FORBIDDEN, GUEST_LOCKED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     post_channels__channelId__join: {
         parameters: {
             query?: never;
@@ -3764,6 +3876,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnreadCount"];
+                };
+            };
+            /** @description invalid input (VALIDATION_ERROR) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no valid session (UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not allowed (FORBIDDEN, GUEST_LOCKED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found, or not visible to the caller (NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_conversations__conversationId__changes: {
+        parameters: {
+            query?: {
+                /** @description the change version the client has applied; omit it to learn the current one */
+                since?: number;
+                /** @description default 50, at most 200 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                conversationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangesPage"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
