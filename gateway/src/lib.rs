@@ -165,11 +165,11 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         // Spans name the path only: a query string may carry a token (`/api/ws?token=`).
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(
-                |req: &axum::http::Request<_>| tracing::info_span!("http", method = %req.method(), path = %web::loggable_path(req.uri().path())),
-            ),
-        )
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let span = tracing::info_span!("http", method = %req.method(), path = %web::loggable_path(req.uri().path()));
+            ocomms_runtime::telemetry::http_parent(&span, req.headers());
+            span
+        }))
         .with_state(state)
 }
 

@@ -318,6 +318,17 @@ mod tests {
         // The launcher's own.
         let mut read = env.names_read();
         read.extend(["DATA_DIR", "SERVICE_TOKEN", "TWO_FACTOR_KEY", "RUST_LOG", "LOG_FORMAT"].map(str::to_owned));
+        // Telemetry's (`ocomms_runtime::telemetry::Otlp::from_env`), the standard OpenTelemetry names.
+        read.extend(
+            [
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                "OTEL_SERVICE_NAME",
+            ]
+            .map(str::to_owned),
+        );
         let matches =
             |doc: &str, name: &str| doc == name || SERVICES.iter().any(|s| doc.replace("<SERVICE>", &s.to_ascii_uppercase()) == name);
         let undocumented: Vec<&String> = read.iter().filter(|n| !documented.iter().any(|d| matches(d, n))).collect();

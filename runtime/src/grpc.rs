@@ -140,7 +140,9 @@ macro_rules! grpc_service {
         impl $trait_path for $ty {
             $(
                 async fn $method(&self, req: tonic::Request<$req>) -> Result<tonic::Response<$resp>, tonic::Status> {
-                    <$ty>::$method(self, req).await.map(tonic::Response::new).map_err(Into::into)
+                    use tracing::Instrument as _;
+                    let span = $crate::telemetry::server_span(stringify!($ty), stringify!($method), req.metadata());
+                    <$ty>::$method(self, req).instrument(span).await.map(tonic::Response::new).map_err(Into::into)
                 }
             )*
         }

@@ -55,6 +55,7 @@ pub fn parse_bearer(value: &str) -> Option<&str> {
 /// and what tests send).
 pub fn bearer_request<T>(token: &str, message: T) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);
+    crate::telemetry::inject(req.metadata_mut());
     if let Ok(v) = format!("Bearer {token}").parse() {
         req.metadata_mut().insert("authorization", v);
     }
@@ -66,6 +67,7 @@ pub fn bearer_request<T>(token: &str, message: T) -> tonic::Request<T> {
 /// gateway's client address on sign-ins).
 pub fn service_call<T>(service_token: &str, message: T) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);
+    crate::telemetry::inject(req.metadata_mut());
     if !service_token.is_empty()
         && let Ok(t) = service_token.parse()
     {
@@ -315,6 +317,7 @@ impl Identity {
     /// behalf: their token when they have one, else the service credential.
     pub fn forward<T>(&self, meta: &MetadataMap, message: T) -> tonic::Request<T> {
         let mut req = tonic::Request::new(message);
+        crate::telemetry::inject(req.metadata_mut());
         if let Some(v) = meta.get("authorization") {
             req.metadata_mut().insert("authorization", v.clone());
         } else if let (Some(tok), Some(user)) = (meta.get(SERVICE_TOKEN_HEADER), meta.get(ON_BEHALF_HEADER)) {

@@ -60,6 +60,8 @@ pub const SCHEMA: &[&str] = &[
     // In process, a job out of attempts stays here, set aside.
     "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS failed_at timestamptz",
     "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS last_error text",
+    // The W3C trace context of the change that made the job.
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text",
     "CREATE TABLE IF NOT EXISTS processed_events (
         event_id     text PRIMARY KEY,
         processed_at timestamptz NOT NULL DEFAULT now()
@@ -81,6 +83,9 @@ pub struct Job {
     pub id: String,
     pub key: String,
     pub payload: serde_json::Value,
+    /// The trace of the change that made the job: its consumer continues it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Job {
@@ -98,9 +103,10 @@ pub async fn enqueue_all<T: Serialize>(conn: &mut AsyncPgConnection, key: &str, 
         return Ok(());
     }
     let values = payloads.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?;
-    diesel::sql_query("INSERT INTO outbox (routing_key, payload) SELECT $1, p FROM unnest($2::jsonb[]) AS p")
+    diesel::sql_query("INSERT INTO outbox (routing_key, payload, traceparent) SELECT $1, p, $3 FROM unnest($2::jsonb[]) AS p")
         .bind::<Text, _>(key)
         .bind::<diesel::sql_types::Array<Jsonb>, _>(values)
+        .bind::<Nullable<Text>, _>(crate::telemetry::current_traceparent())
         .execute(conn)
         .await?;
     Ok(())
@@ -114,10 +120,11 @@ pub async fn enqueue(
     payload: &serde_json::Value,
     due: Option<DateTime<Utc>>,
 ) -> diesel::QueryResult<()> {
-    diesel::sql_query("INSERT INTO outbox (routing_key, payload, due_at) VALUES ($1, $2, COALESCE($3, now()))")
+    diesel::sql_query("INSERT INTO outbox (routing_key, payload, due_at, traceparent) VALUES ($1, $2, COALESCE($3, now()), $4)")
         .bind::<Text, _>(key)
         .bind::<Jsonb, _>(payload)
         .bind::<Nullable<Timestamptz>, _>(due)
+        .bind::<Nullable<Text>, _>(crate::telemetry::current_traceparent())
         .execute(conn)
         .await
         .map(drop)
@@ -297,7 +304,12 @@ impl Broker {
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
-        let handler = Arc::new(handler);
+        // Each job runs in a span continuing the trace that made it.
+        let handler = Arc::new(move |job: Job| {
+            let span = tracing::info_span!("job", otel.name = %format!("job {}", job.key), job.id = %job.id);
+            crate::telemetry::continue_from(&span, job.traceparent.as_deref());
+            tracing::Instrument::instrument(handler(job), span)
+        });
         match &self.transport {
             Transport::Local(ex) => {
                 // The relay runs the handler when it publishes; a task of
@@ -527,6 +539,8 @@ struct Row {
     routing_key: String,
     #[diesel(sql_type = Jsonb)]
     payload: serde_json::Value,
+    #[diesel(sql_type = Nullable<Text>)]
+    traceparent: Option<String>,
 }
 
 /// Relays a service's due outbox rows to the broker, forever.
@@ -612,7 +626,7 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
         // never fill the batch ahead of newer ones.
         let waiting = backoff.waiting_ids();
         let rows: Vec<Row> = diesel::sql_query(
-            "SELECT id, routing_key, payload FROM outbox
+            "SELECT id, routing_key, payload, traceparent FROM outbox
               WHERE published_at IS NULL AND failed_at IS NULL AND due_at <= now() AND NOT (id = ANY($1))
               ORDER BY due_at, id LIMIT 100 FOR UPDATE SKIP LOCKED",
         )
@@ -623,7 +637,7 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
         let mut dead: Vec<(i64, String)> = Vec::new();
         let mut failure = None;
         for r in rows {
-            let job = Job { id: format!("{source}:{}", r.id), key: r.routing_key, payload: r.payload };
+            let job = Job { id: format!("{source}:{}", r.id), key: r.routing_key, payload: r.payload, traceparent: r.traceparent };
             match broker.publish(&job).await {
                 Ok(()) => {
                     backoff.until.remove(&r.id);

@@ -1,19 +1,153 @@
 //! Tracing set-up: structured logs to stderr, plain or JSON
-//! (`LOG_FORMAT=json`), filtered by `RUST_LOG` (default `info`).
+//! (`LOG_FORMAT=json`), filtered by `RUST_LOG` (default `info`); and, when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`)
+//! is set, every span exported over OTLP (`OTEL_EXPORTER_OTLP_PROTOCOL`:
+//! `grpc`, the default, or `http/protobuf`; `OTEL_SERVICE_NAME`, default
+//! `ocomms`).
+//!
+//! W3C trace context (`traceparent`) travels with every hop: the gateway
+//! takes it from the HTTP request ([`http_parent`]); gRPC requests made
+//! through `identity`'s helpers carry it ([`inject`]) and `grpc_service!`
+//! handlers continue it ([`server_span`]); jobs carry it through the outbox
+//! and the broker into their consumers (`jobs`). So one trace shows a
+//! mention from the REST call to the notification.
 
+use std::sync::{Arc, OnceLock};
+
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Where spans go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Otlp {
+    /// `http://collector:4317` (gRPC) or `http://collector:4318` (HTTP).
+    pub endpoint: String,
+    /// `grpc` or `http/protobuf`.
+    pub protocol: String,
+    pub service_name: String,
+}
+
+impl Otlp {
+    /// From the standard `OTEL_*` variables; `None` without an endpoint.
+    pub fn from_env() -> Option<Self> {
+        let var = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let endpoint = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT"))?;
+        Some(Self {
+            endpoint,
+            protocol: var("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+                .or_else(|| var("OTEL_EXPORTER_OTLP_PROTOCOL"))
+                .unwrap_or_else(|| "grpc".to_owned()),
+            service_name: var("OTEL_SERVICE_NAME").unwrap_or_else(|| "ocomms".to_owned()),
+        })
+    }
+}
+
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
 /// Installs the global subscriber once; later calls are no-ops, so tests
 /// and the launcher (which hosts every service) may call it freely.
 pub fn init() {
+    init_with(Otlp::from_env(), true);
+}
+
+/// As [`init`], with the OTLP destination given, and logs on stderr or not
+/// (tests: only with `TEST_LOG`).
+pub fn init_with(otlp: Option<Otlp>, logs: bool) {
     // lapin logs a whole returned job (its payload: message excerpts) at
     // WARN; the relay already reports it without the payload.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info"))
         .add_directive("lapin::returned_messages=error".parse().expect("a valid directive"));
     let json = std::env::var("LOG_FORMAT").map(|v| v.eq_ignore_ascii_case("json")).unwrap_or(false);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let (plain, structured) = if !logs {
+        (None, None)
+    } else if json {
+        (None, Some(tracing_subscriber::fmt::layer().json().with_current_span(true).with_writer(std::io::stderr)))
+    } else {
+        (Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)), None)
+    };
+    let otel = otlp.and_then(|o| match tracer(&o) {
+        Ok(tracer) => Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+        Err(e) => {
+            eprintln!("OpenTelemetry export to {} is off: {e}", o.endpoint);
+            None
+        }
+    });
+    let _ = tracing_subscriber::registry().with(filter).with(plain).with(structured).with(otel).try_init();
+}
+
+fn tracer(o: &Otlp) -> anyhow::Result<opentelemetry_sdk::trace::Tracer> {
+    use opentelemetry_otlp::WithExportConfig;
+    // The SDK exports from its own thread; the exporters need a Tokio
+    // reactor there, so they get one of their own.
+    let rt = Arc::new(tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("otlp-export").enable_all().build()?);
+    let exporter = {
+        let _inside = rt.enter();
+        match o.protocol.as_str() {
+            "grpc" => opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(&o.endpoint).build()?,
+            "http/protobuf" => {
+                let endpoint = if o.endpoint.ends_with("/v1/traces") {
+                    o.endpoint.clone()
+                } else {
+                    format!("{}/v1/traces", o.endpoint.trim_end_matches('/'))
+                };
+                opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_endpoint(endpoint)
+                    .build()?
+            }
+            other => anyhow::bail!("OTEL_EXPORTER_OTLP_PROTOCOL={other:?}: use grpc or http/protobuf"),
+        }
+    };
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(OnRuntime { inner: exporter, rt })
+        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(o.service_name.clone()).build())
+        .build();
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let tracer = provider.tracer("ocomms");
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    let _ = PROVIDER.set(provider);
+    Ok(tracer)
+}
+
+/// Sends what is buffered (at shutdown, and in tests).
+pub fn flush() {
+    if let Some(p) = PROVIDER.get() {
+        let _ = p.force_flush();
+    }
+}
+
+/// An exporter driven on a runtime of its own.
+#[derive(Debug)]
+struct OnRuntime<E> {
+    inner: E,
+    rt: Arc<tokio::runtime::Runtime>,
+}
+
+impl<E: SpanExporter> SpanExporter for OnRuntime<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.rt.block_on(self.inner.export(batch))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
 }
 
 /// Tracing for tests, only when `TEST_LOG` is set.
@@ -21,4 +155,77 @@ pub fn init_for_tests() {
     if std::env::var_os("TEST_LOG").is_some() {
         init();
     }
+}
+
+/// The `traceparent` of the current span ("" when there is none), for what
+/// crosses a queue.
+pub fn current_traceparent() -> Option<String> {
+    let mut carrier = std::collections::HashMap::new();
+    TraceContextPropagator::new().inject_context(&tracing::Span::current().context(), &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// Makes `span` continue the trace of a `traceparent` taken off a queue.
+pub fn continue_from(span: &tracing::Span, traceparent: Option<&str>) {
+    if let Some(tp) = traceparent {
+        let carrier: std::collections::HashMap<String, String> = [("traceparent".to_owned(), tp.to_owned())].into();
+        let _ = span.set_parent(TraceContextPropagator::new().extract(&carrier));
+    }
+}
+
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(k), Ok(v)) = (tonic::metadata::MetadataKey::from_bytes(key.as_bytes()), value.parse()) {
+            self.0.insert(k, v);
+        }
+    }
+}
+
+struct MetadataExtractor<'a>(&'a tonic::metadata::MetadataMap);
+
+impl Extractor for MetadataExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0
+            .keys()
+            .filter_map(|k| match k {
+                tonic::metadata::KeyRef::Ascii(k) => Some(k.as_str()),
+                tonic::metadata::KeyRef::Binary(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// Puts the current span's trace context on an outgoing gRPC request.
+pub fn inject(meta: &mut tonic::metadata::MetadataMap) {
+    TraceContextPropagator::new().inject_context(&tracing::Span::current().context(), &mut MetadataInjector(meta));
+}
+
+/// The span a gRPC handler runs in, continuing the caller's trace.
+pub fn server_span(service: &'static str, method: &'static str, meta: &tonic::metadata::MetadataMap) -> tracing::Span {
+    let span = tracing::info_span!("grpc", otel.name = format!("{service}/{method}"), rpc.service = service, rpc.method = method);
+    let parent = TraceContextPropagator::new().extract(&MetadataExtractor(meta));
+    let _ = span.set_parent(parent);
+    span
+}
+
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// Makes an HTTP request's span continue the caller's trace (`traceparent`).
+pub fn http_parent(span: &tracing::Span, headers: &http::HeaderMap) {
+    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    let _ = span.set_parent(parent);
 }

@@ -13,8 +13,8 @@ use ocomms_runtime::events::{Bus, Event};
 use ocomms_runtime::ids::UserId;
 use ocomms_runtime::jobs::{self, Broker, Job};
 
-pub use ocomms_proto::messaging::v1::jobs::MESSAGE_MENTIONED;
 use ocomms_proto::messaging::v1 as pb;
+pub use ocomms_proto::messaging::v1::jobs::MESSAGE_MENTIONED;
 
 /// What the consumer needs to ask about a recipient: svc-auth (their
 /// status) and svc-messaging (whether they may still see the place).
@@ -135,8 +135,7 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
     };
     let body = p.excerpt.clone();
     let workspace: Option<uuid::Uuid> = p.workspace_id.parse().ok();
-    let all: Vec<(UserId, String)> =
-        p.recipients.iter().filter_map(|r| Some((r.user_id.parse().ok()?, r.kind.clone()))).collect();
+    let all: Vec<(UserId, String)> = p.recipients.iter().filter_map(|r| Some((r.user_id.parse().ok()?, r.kind.clone()))).collect();
     // Asked before the transaction (a failure retries the whole job).
     let mut recipients = Vec::with_capacity(all.len());
     // A public channel is readable by every member of the workspace (the

@@ -84,7 +84,7 @@ impl Pusher {
         }
         let url = Url::parse(raw).map_err(|_| "not a URL".to_owned())?;
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let allowed = self.allowed_hosts.iter().any(|h| *h == host);
+        let allowed = self.allowed_hosts.contains(&host);
         if !allowed {
             if url.scheme() != "https" {
                 return Err("must be an https URL".into());
@@ -140,7 +140,7 @@ impl Pusher {
         // Connect only to the address that was checked.
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let port = url.port_or_known_default().unwrap_or(443);
-        let allowed = self.allowed_hosts.iter().any(|h| *h == host);
+        let allowed = self.allowed_hosts.contains(&host);
         let mut client = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())

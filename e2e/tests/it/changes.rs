@@ -96,7 +96,9 @@ async fn a_client_away_for_long_catches_up_on_new_messages_and_changes_exactly()
     let dm = api.post(&format!("/api/workspaces/{}/conversations", r.ws), &r.ann.token, json!({ "userIds": [r.bob.id] })).await.expect(200);
     let dm_id = dm["id"].as_str().expect("id");
     let m = api.post(&format!("/api/conversations/{dm_id}/messages"), &r.ann.token, json!({ "content": "hi" })).await.expect(201);
-    api.patch(&format!("/api/messages/{}", m["id"].as_str().expect("id")), &r.ann.token, json!({ "content": "hi there" })).await.expect(200);
+    api.patch(&format!("/api/messages/{}", m["id"].as_str().expect("id")), &r.ann.token, json!({ "content": "hi there" }))
+        .await
+        .expect(200);
     let feed = api.get(&format!("/api/conversations/{dm_id}/changes?since=0"), &r.bob.token).await.expect(200);
     assert_eq!(feed["messages"][0]["content"], "hi there");
     let cat = api.sign_up("Cat").await.expect("cat");

@@ -22,4 +22,5 @@ mod people;
 mod previews;
 mod scheduling;
 mod support;
+mod traces;
 mod web_client;

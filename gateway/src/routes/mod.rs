@@ -59,8 +59,10 @@ const AUDIT_QUERY: &[(&str, &str, &str)] = &[
     ("offset", "integer", "rows to skip"),
 ];
 
-const CHANGES_QUERY: &[(&str, &str, &str)] =
-    &[("since", "integer", "the change version the client has applied; omit it to learn the current one"), ("limit", "integer", "default 50, at most 200")];
+const CHANGES_QUERY: &[(&str, &str, &str)] = &[
+    ("since", "integer", "the change version the client has applied; omit it to learn the current one"),
+    ("limit", "integer", "default 50, at most 200"),
+];
 const HISTORY_QUERY: &[(&str, &str, &str)] = &[
     ("before", "integer", "page backwards: messages with a smaller sequence"),
     ("after", "integer", "page forwards (and resume): messages with a greater sequence"),

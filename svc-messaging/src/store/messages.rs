@@ -303,20 +303,13 @@ struct Version {
 /// their latest change, at most `limit`; the version to ask from next time;
 /// whether more follow (`limit` 0: only the current version). Only versions
 /// visible when this began are read, so nothing committed later is skipped.
-pub async fn changes_since(
-    conn: &mut AsyncPgConnection,
-    target: Target,
-    since: i64,
-    limit: i64,
-) -> QueryResult<(Vec<Message>, i64, bool)> {
+pub async fn changes_since(conn: &mut AsyncPgConnection, target: Target, since: i64, limit: i64) -> QueryResult<(Vec<Message>, i64, bool)> {
     let (table, column, place) = match target {
         Target::Channel(c) => ("channels", "channel_id", c.0),
         Target::Conversation(c) => ("conversations", "conversation_id", c.0),
     };
-    let now: Version = diesel::sql_query(format!("SELECT change_version FROM {table} WHERE id = $1"))
-        .bind::<SqlUuid, _>(place)
-        .get_result(conn)
-        .await?;
+    let now: Version =
+        diesel::sql_query(format!("SELECT change_version FROM {table} WHERE id = $1")).bind::<SqlUuid, _>(place).get_result(conn).await?;
     if limit == 0 {
         return Ok((Vec::new(), now.change_version, false));
     }
@@ -389,9 +382,7 @@ pub async fn drop_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -
         .set(messages::reply_count.eq(messages::reply_count - 1))
         .execute(conn)
         .await?;
-    changed(conn, parent)
-        .await
-        .map(drop)
+    changed(conn, parent).await.map(drop)
 }
 
 /// A thread's replies, oldest first.

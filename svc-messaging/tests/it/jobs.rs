@@ -212,12 +212,21 @@ async fn old_job_records_are_pruned_and_pending_or_failed_ones_kept() {
         diesel::sql_query(sql).execute(&mut conn).await.expect(sql);
     }
     assert_eq!(jobs::prune(&mut conn).await.expect("prune"), (1, 1));
-    let keys = ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM outbox WHERE routing_key IN ('test.recent', 'test.pending', 'test.failed')")
-        .await
-        .expect("count");
+    let keys = ocomms_runtime::db::count(
+        &mut conn,
+        "SELECT count(*) AS n FROM outbox WHERE routing_key IN ('test.recent', 'test.pending', 'test.failed')",
+    )
+    .await
+    .expect("count");
     assert_eq!(keys, 3);
-    assert_eq!(ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM outbox WHERE routing_key = 'test.old'").await.expect("n"), 0);
-    assert_eq!(ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM processed_events WHERE event_id = 'recent'").await.expect("n"), 1);
+    assert_eq!(
+        ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM outbox WHERE routing_key = 'test.old'").await.expect("n"),
+        0
+    );
+    assert_eq!(
+        ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM processed_events WHERE event_id = 'recent'").await.expect("n"),
+        1
+    );
     // Nothing more to do the second time.
     assert_eq!(jobs::prune(&mut conn).await.expect("prune"), (0, 0));
 }
