@@ -192,6 +192,12 @@ async function scenario(a, b) {
   await shot(a.page, 'thread-panel.png');
   await a.page.getByRole('button', { name: 'Close thread' }).click();
 
+  // Two messages Bob holds, which Alice changes while he is away.
+  await say(a.page, `Edit me ${RUN}`);
+  await say(a.page, `Delete me ${RUN}`);
+  await messageIn(b.page, `Edit me ${RUN}`).waitFor();
+  await messageIn(b.page, `Delete me ${RUN}`).waitFor();
+
   // Bob goes offline and writes: pending. Back online: delivered exactly once.
   await b.context.setOffline(true);
   await b.page.getByText('You are offline.').first().waitFor();
@@ -204,6 +210,20 @@ async function scenario(a, b) {
   // Alice speaks while Bob is away: he gets it by resuming from his last sequence.
   await say(a.page, `While Bob was away ${RUN}`);
   await messageIn(a.page, `While Bob was away ${RUN}`).waitFor();
+  // Alice edits one message Bob holds and deletes another: he learns of both
+  // from the channel's change feed when he is back (no reload).
+  const editId = await messageIn(a.page, `Edit me ${RUN}`).getAttribute('data-id');
+  const toEdit = log(a.page).locator(`article.msg[data-id="${editId}"]`);
+  await toEdit.hover();
+  await toEdit.getByRole('button', { name: 'Edit message' }).click();
+  await toEdit.getByRole('textbox', { name: 'Edit message' }).fill(`Changed in the meantime ${RUN}`);
+  await toEdit.getByRole('textbox', { name: 'Edit message' }).press('Enter');
+  await messageIn(a.page, `Changed in the meantime ${RUN}`).locator('text=(edited)').waitFor();
+  const toDelete = messageIn(a.page, `Delete me ${RUN}`);
+  a.page.once('dialog', (d) => void d.accept());
+  await toDelete.hover();
+  await toDelete.getByRole('button', { name: 'Delete message' }).click();
+  await toDelete.waitFor({ state: 'detached' });
   await b.page.waitForTimeout(300);
   assert.equal(await messageIn(a.page, offline).count(), 0, 'nothing leaves while offline');
   assert.equal(await messageIn(b.page, `While Bob was away ${RUN}`).count(), 0, 'nothing arrives while offline');
@@ -217,6 +237,12 @@ async function scenario(a, b) {
   assert.equal(await messageIn(a.page, offline).locator('.author').innerText(), `Bob ${RUN}`, 'a new member has a name');
   assert.equal(await messageIn(b.page, offline).count(), 1, "once in Bob's view");
   assert.equal(await messageIn(b.page, `While Bob was away ${RUN}`).count(), 1, 'caught up once after the reconnect');
+  const edited = messageIn(b.page, `Changed in the meantime ${RUN}`);
+  await edited.waitFor();
+  assert.match(await edited.innerText(), /\(edited\)/, 'the edit made while away shows');
+  assert.equal(await messageIn(b.page, `Edit me ${RUN}`).count(), 0, 'the old text is gone');
+  assert.equal(await messageIn(b.page, `Delete me ${RUN}`).count(), 0, 'the deleted text is gone');
+  assert.ok((await log(b.page).locator('article.msg.deleted', { hasText: 'This message was deleted.' }).count()) >= 1, 'the deletion shows');
   const order = await log(b.page).locator('article.msg').evaluateAll((els) => els.map((e) => Number(e.dataset.seq)));
   assert.deepEqual(order, [...order].sort((x, y) => x - y), "Bob's view is in sequence order");
 
@@ -257,6 +283,16 @@ async function scenario(a, b) {
   assert.equal(await pic.getAttribute('alt'), `pixel-${RUN}.png`);
   await b.page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await pic.elementHandle());
 
+  // Alice pins the picture; Bob sees it pinned live and in the channel's pins.
+  const alicePic = messageIn(a.page, `A picture ${RUN}`);
+  await alicePic.hover();
+  await alicePic.getByRole('button', { name: 'Pin message' }).click();
+  await alicePic.getByRole('button', { name: 'Unpin message' }).waitFor();
+  await messageIn(b.page, `A picture ${RUN}`).locator('.tag.pinned').waitFor();
+  await b.page.getByRole('button', { name: 'Pinned messages, 1' }).click();
+  await b.page.getByRole('list', { name: 'Pinned messages' }).locator('li', { hasText: `A picture ${RUN}` }).waitFor();
+  await b.page.getByRole('button', { name: 'Close' }).click();
+
   // Notifications. Bob's bell already counts Alice's DM: he clears it with "Mark all read".
   const bobBell = b.page.locator('button.bell');
   const bobCount = b.page.locator('[data-testid="bell-count"]');
@@ -268,8 +304,19 @@ async function scenario(a, b) {
   await bobCount.waitFor({ state: 'detached' });
   await b.page.keyboard.press('Escape');
   await panel.waitFor({ state: 'detached' });
-  // Alice mentions Bob: his bell counts it live; clicking it opens the message and marks it read.
-  await say(a.page, `Have a look @bob${RUN} please`);
+  // Alice mentions Bob, picking him from the @ suggestions with the keyboard: his bell
+  // counts it live; clicking it opens the message and marks it read.
+  const box = a.page.locator('.place-view textarea[name="message"]');
+  await box.fill('Have a look @bo');
+  const option = a.page.getByRole('option', { name: `Bob ${RUN}` });
+  await option.waitFor();
+  await shot(a.page, 'mention-autocomplete.png');
+  assert.equal(await box.getAttribute('aria-expanded'), 'true');
+  assert.equal(await box.getAttribute('aria-activedescendant'), await option.getAttribute('id'));
+  await box.press('Enter');
+  assert.equal(await box.inputValue(), `Have a look @bob${RUN} `, 'Enter picks the suggestion, it does not send');
+  await box.pressSequentially('please');
+  await box.press('Enter');
   await bobCount.filter({ hasText: '1' }).waitFor();
   await bobBell.click();
   const mention = panel.locator('li.unread', { hasText: 'Have a look' });
@@ -300,14 +347,32 @@ async function scenario(a, b) {
   await a.page.locator('.place-view article.msg.focused', { hasText: `While Bob was away ${RUN}` }).waitFor();
   await a.page.getByRole('button', { name: 'Close search' }).click();
 
-  // Alice turns on two-factor (through the API, sharing the browser's cookie), signs
-  // out, and signs in again: the code field appears, a backup code works, and she
-  // lands in her last workspace.
-  const enable = await a.context.request.post(BASE + '/api/auth/two-factor/enable', { data: { password: PASSWORD } });
-  assert.equal(enable.status(), 200);
-  const setup = await enable.json();
-  const verify = await a.context.request.post(BASE + '/api/auth/two-factor/verify', { data: { code: totp(setup.secret) } });
-  assert.equal(verify.status(), 200);
+  // Members: Alice (the owner) makes Bob an admin.
+  await a.page.getByRole('button', { name: 'Members', exact: true }).click();
+  const roleOfBob = a.page.getByRole('combobox', { name: `Role of Bob ${RUN}` });
+  await roleOfBob.selectOption('admin');
+  await a.page.getByRole('status').filter({ hasText: `Bob ${RUN} is now admin.` }).waitFor();
+  await shot(a.page, 'members.png');
+  await a.page.getByRole('button', { name: 'Close' }).click();
+
+  // Alice sees her sessions and turns on two-factor in the app: the key as text, a
+  // code from it, then the backup codes once. She signs out and in again: the code
+  // field appears, a backup code works, and she lands in her last workspace.
+  await a.page.getByRole('button', { name: 'Sessions and security' }).click();
+  const security = a.page.getByRole('dialog', { name: 'Sessions and security' });
+  await security.locator('.sessions li', { hasText: 'This browser' }).waitFor();
+  await security.getByRole('button', { name: 'Set up two-factor' }).click();
+  await security.locator('input[name="currentPassword"]').fill(PASSWORD);
+  await security.getByRole('button', { name: 'Continue' }).click();
+  const secret = (await security.getByTestId('totp-secret').innerText()).replace(/\s+/g, '');
+  await security.locator('input[name="totpSetupCode"]').fill(totp(secret));
+  await security.getByRole('button', { name: 'Verify and turn on' }).click();
+  const codes = security.getByRole('list', { name: 'Backup codes' }).locator('li');
+  await codes.first().waitFor();
+  const setup = { backupCodes: await codes.allInnerTexts() };
+  assert.equal(setup.backupCodes.length, 10);
+  await shot(a.page, 'security.png');
+  await security.getByRole('button', { name: 'Close' }).click();
   await a.page.getByRole('button', { name: 'Sign out' }).click();
   await a.page.getByRole('heading', { name: 'Sign in to OComms' }).waitFor();
   await a.page.fill('input[name="email"]', a.email);

@@ -27,6 +27,10 @@ export type Profile = Schemas['Profile'];
 export type UpdateProfile = Schemas['UpdateProfile'];
 export type ScheduledMessage = Schemas['ScheduledMessage'];
 export type Reminder = Schemas['Reminder'];
+export type Session = Schemas['Session'];
+export type TwoFactorSetup = Schemas['TwoFactorSetup'];
+export type Group = Schemas['Group'];
+export type Bookmark = Schemas['Bookmark'];
 
 /** Same-origin requests carry the HttpOnly session cookie; no token is ever stored. */
 export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });

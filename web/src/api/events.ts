@@ -1,7 +1,7 @@
 // WebSocket event payloads (seed 3.2). The OpenAPI document lists the event
 // names (`x-websocket`) but has no schemas for their payloads, so these are
 // written here, reusing the generated types for everything they carry.
-import type { Channel, LinkPreview, Message, Notification, Reaction, UnreadCount, UserStatus } from './client';
+import type { Channel, LinkPreview, Member, Message, Notification, Reaction, UnreadCount, UserStatus } from './client';
 
 /** Where an event happened: a channel or a conversation. */
 export interface PlaceRef {
@@ -31,6 +31,9 @@ export interface ServerEvents {
   'notification:read': { notificationId?: string; allRead?: boolean };
   'linkPreview:ready': { messageId: string; preview: LinkPreview } & PlaceRef;
   'status:update': { userId: string; workspaceId?: string; status: UserStatus | null };
+  'pin:update': { channelId: string; messageId: string; pinned: boolean; by?: string };
+  /** Sent to the member whose role changed. */
+  'member:updated': { member: Member };
 }
 
 export type ServerEventName = keyof ServerEvents;

@@ -132,3 +132,76 @@ export function firstUnreadSequence(messages: readonly Message[], unread: number
 export function lastSequence(p: PlaceMessages): number {
   return p.messages.length ? p.messages[p.messages.length - 1].sequence : 0;
 }
+
+// ---- the change feed ---------------------------------------------------
+//
+// Sequences find new messages; edits, deletions, reactions, pins, replies
+// and link previews to messages already held are found through the place's
+// change feed (`GET …/changes?since=<version>`): the messages changed since
+// that version, each in its current state. A place records its version when
+// it is loaded and pages the feed after every reconnect.
+
+export interface ChangesPage {
+  messages: Message[];
+  version: number;
+  hasMore: boolean;
+}
+
+export type FetchChanges = (since: number) => Promise<ChangesPage>;
+
+/**
+ * Every message changed after `since`, paging until `hasMore` is false;
+ * one copy per id (a later page's copy is the newer state), and the version
+ * to ask from next time.
+ */
+export async function fetchChanges(since: number, fetch: FetchChanges, maxPages = 50): Promise<{ changed: Message[]; version: number }> {
+  const byId = new Map<string, Message>();
+  let version = since;
+  for (let i = 0; i < maxPages; i++) {
+    const page = await fetch(version);
+    for (const m of page.messages) {
+      byId.delete(m.id);
+      byId.set(m.id, m);
+    }
+    // A server that does not move the version forward would loop: stop.
+    const moved = page.version > version;
+    version = Math.max(version, page.version);
+    if (!page.hasMore || !moved) break;
+  }
+  return { changed: [...byId.values()], version };
+}
+
+/**
+ * `list` with each message it holds replaced by the changed copy with the
+ * same id (ids it does not hold are left out: older ones are not loaded,
+ * newer ones come by sequence). Order and length stay as they were. A held
+ * copy with a later `updatedAt` (a live event applied meanwhile) is kept.
+ */
+export function replaceChanged<T extends Message>(list: readonly T[], changed: readonly Message[]): T[] {
+  if (changed.length === 0) return list as T[];
+  const byId = new Map(changed.map((m) => [m.id, m]));
+  let touched = false;
+  const out = list.map((held) => {
+    const c = byId.get(held.id);
+    if (!c || isLater(held, c)) return held;
+    touched = true;
+    return c as T;
+  });
+  if (!touched) return list as T[];
+  // Same id, same sequence; should the server say otherwise, order by sequence still.
+  for (let i = 1; i < out.length; i++) if (out[i - 1].sequence > out[i].sequence) return out.sort((a, b) => a.sequence - b.sequence);
+  return out;
+}
+
+/** Whether `a` is a strictly later state of the message than `b`. */
+function isLater(a: Message, b: Message): boolean {
+  if (!a.updatedAt || !b.updatedAt) return false;
+  if (b.isDeleted && !a.isDeleted) return false;
+  return a.updatedAt > b.updatedAt;
+}
+
+/** The place with the changed messages it holds replaced (see `replaceChanged`). */
+export function applyChanges(p: PlaceMessages, changed: readonly Message[]): PlaceMessages {
+  const messages = replaceChanged(p.messages, changed);
+  return messages === p.messages ? p : { ...p, messages };
+}

@@ -13,6 +13,10 @@ import {
   type Notification,
   type Profile,
   type Reminder,
+  type Bookmark,
+  type Group,
+  type Session,
+  type TwoFactorSetup,
   type ScheduledMessage,
   type SearchResult,
   type UpdateProfile,
@@ -32,8 +36,12 @@ import { base64UrlToBytes } from '../lib/push';
 import { browserTimeZone } from '../lib/time';
 import { Socket } from '../lib/socket';
 import {
+  applyChanges,
   applyLive,
   emptyPlace,
+  fetchChanges,
+  replaceChanged,
+  type ChangesPage,
   fromLatestPage,
   lastSequence,
   mergeMessages,
@@ -91,6 +99,12 @@ export interface AppState {
   categories: Category[];
   conversations: Conversation[];
   members: Record<string, Member>;
+  /** Pinned messages per channel id, most recently pinned first (loaded with the channel). */
+  pins: Record<string, Message[]>;
+  /** The caller's bookmarks in this workspace, newest first; null until loaded. */
+  bookmarks: Bookmark[] | null;
+  /** The workspace's user groups (for @ autocomplete). */
+  groups: Group[];
   unread: Record<PlaceKey, { count: number; mentions: number }>;
   places: Record<PlaceKey, Place>;
   current: PlaceKey | null;
@@ -126,6 +140,9 @@ const initial = (route: Route): AppState => ({
   categories: [],
   conversations: [],
   members: {},
+  groups: [],
+  pins: {},
+  bookmarks: null,
   unread: {},
   places: {},
   current: null,
@@ -156,6 +173,9 @@ export class App {
   /** Live messages that arrived while a place was catching up. */
   private buffers = new Map<PlaceKey, Message[]>();
   private readSent = new Map<PlaceKey, number>();
+  /** Each loaded place's change version (memory only; replaced with the places on a workspace switch). */
+  private versions = new Map<PlaceKey, number>();
+  private changesRunning = new Set<PlaceKey>();
   private readTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimer: ReturnType<typeof setInterval> | null = null;
   private typingSent = new Map<PlaceKey, number>();
@@ -299,9 +319,35 @@ export class App {
     this.retryTimer = null;
     this.readSent.clear();
     this.buffers.clear();
+    this.versions = new Map();
     this.state = { ...initial({ name: 'home' }), phase: 'signedOut' };
     if (typeof history !== 'undefined') history.pushState(null, '', '/');
     this.set({});
+  }
+
+  // ---- sessions and two-factor --------------------------------------------
+
+  async listSessions(): Promise<Session[]> {
+    return (await call(api.GET('/api/sessions'))).sessions;
+  }
+
+  /** Ends one session, or (no id) every session but this one; answers how many ended. */
+  async revokeSessions(sessionId?: string): Promise<number> {
+    const body = sessionId ? { sessionId } : { allOthers: true };
+    return (await call(api.POST('/api/sessions/revoke', { body }))).revoked;
+  }
+
+  /** Starts TOTP setup: secret, otpauth URL, backup codes; two-factor is on once a code verifies. */
+  enableTwoFactor(password: string): Promise<TwoFactorSetup> {
+    return call(api.POST('/api/auth/two-factor/enable', { body: { password } }));
+  }
+
+  async verifyTwoFactor(code: string): Promise<boolean> {
+    return (await call(api.POST('/api/auth/two-factor/verify', { body: { code } }))).enabled;
+  }
+
+  async disableTwoFactor(password: string): Promise<void> {
+    await call(api.POST('/api/auth/two-factor/disable', { body: { password } }));
   }
 
   // ---- workspaces ------------------------------------------------------
@@ -329,6 +375,9 @@ export class App {
       categories: categories.categories,
       conversations: conversations.conversations,
       members: byUser,
+      groups: [],
+      pins: {},
+      bookmarks: null,
       unread: unreadMap(unread),
       places: {},
       threads: {},
@@ -342,10 +391,134 @@ export class App {
     });
     this.readSent.clear();
     this.buffers.clear();
+    this.versions = new Map();
     void call(api.POST('/api/workspace/last-visited', { body: { workspaceId: wsId } })).catch(() => undefined);
     this.presenceActive();
     void this.fetchPresence();
     void this.loadOwnStatus();
+    void this.loadGroups();
+    void this.loadBookmarks();
+  }
+
+  // ---- pins and bookmarks ------------------------------------------------
+
+  /** GET /api/channels/{id}/pins (up to 200: pins are few). */
+  async loadPins(channelId: string): Promise<Message[]> {
+    const wsId = this.state.wsId;
+    const r = await call(api.GET('/api/channels/{channelId}/pins', { params: { path: { channelId }, query: { limit: 200 } } }));
+    if (this.state.wsId === wsId) this.set((s) => ({ pins: { ...s.pins, [channelId]: r.messages } }));
+    this.ensureMembers(r.messages.map((m) => m.authorId));
+    return r.messages;
+  }
+
+  isPinned(channelId: string, messageId: string): boolean {
+    return !!this.state.pins[channelId]?.some((m) => m.id === messageId);
+  }
+
+  async setPinned(channelId: string, messageId: string, pinned: boolean): Promise<void> {
+    const r = await call(api.POST('/api/channels/{channelId}/pins', { params: { path: { channelId } }, body: { messageId, pinned } }));
+    this.pinChanged(channelId, r.messageId, r.pinned);
+  }
+
+  private pinChanged(channelId: string, messageId: string, pinned: boolean): void {
+    const list = this.state.pins[channelId];
+    if (!list) return; // not loaded: it will be when the channel opens
+    if (!pinned) {
+      this.set((s) => ({ pins: { ...s.pins, [channelId]: (s.pins[channelId] ?? []).filter((m) => m.id !== messageId) } }));
+      return;
+    }
+    if (list.some((m) => m.id === messageId)) return;
+    const held = this.state.places[keyOf('channel', channelId)]?.messages.find((m) => m.id === messageId);
+    if (held) this.set((s) => ({ pins: { ...s.pins, [channelId]: [held, ...(s.pins[channelId] ?? [])] } }));
+    else void this.loadPins(channelId).catch(() => undefined);
+  }
+
+  async loadBookmarks(): Promise<void> {
+    const wsId = this.state.wsId;
+    if (!wsId) return;
+    try {
+      const r = await call(api.GET('/api/bookmarks', { params: { query: { workspaceId: wsId, limit: 200 } } }));
+      if (this.state.wsId === wsId) this.set({ bookmarks: r.bookmarks });
+    } catch {
+      // The save buttons show as not saved; the list retries when opened.
+    }
+  }
+
+  bookmarkOf(messageId: string): Bookmark | undefined {
+    return this.state.bookmarks?.find((b) => (b.messageId ?? b.message?.id) === messageId);
+  }
+
+  /** Saves the message for later, or removes it from the saved list. */
+  async toggleBookmark(messageId: string): Promise<void> {
+    const held = this.bookmarkOf(messageId);
+    if (held) {
+      await call(api.DELETE('/api/bookmarks/{bookmarkId}', { params: { path: { bookmarkId: held.id } } }));
+      this.set((s) => ({ bookmarks: (s.bookmarks ?? []).filter((b) => b.id !== held.id) }));
+    } else {
+      const b = await call(api.POST('/api/bookmarks', { body: { messageId } }));
+      this.set((s) => ({ bookmarks: [b, ...(s.bookmarks ?? []).filter((x) => x.id !== b.id)] }));
+    }
+  }
+
+  private async loadGroups(): Promise<void> {
+    const wsId = this.state.wsId;
+    if (!wsId) return;
+    try {
+      const r = await call(api.GET('/api/workspaces/{workspaceId}/groups', { params: { path: { workspaceId: wsId } } }));
+      if (this.state.wsId === wsId) this.set({ groups: r.groups });
+    } catch {
+      // Groups only feed the @ suggestions.
+    }
+  }
+
+  // ---- members and roles ----------------------------------------------
+
+  /** GET …/members: the list (also refreshing the names the app knows). */
+  async loadMembers(): Promise<Member[]> {
+    const wsId = this.state.wsId!;
+    const r = await call(api.GET('/api/workspaces/{workspaceId}/members', { params: { path: { workspaceId: wsId } } }));
+    if (this.state.wsId === wsId) {
+      const members: Record<string, Member> = {};
+      for (const m of r.members) members[m.userId] = m;
+      this.set({ members });
+    }
+    return r.members;
+  }
+
+  /** The caller's role in the open workspace. */
+  myRole(): string | undefined {
+    const s = this.state;
+    return (s.user && s.members[s.user.id]?.role) ?? s.workspaces.find((w) => w.id === s.wsId)?.role;
+  }
+
+  async setMemberRole(userId: string, role: 'owner' | 'admin' | 'member'): Promise<Member> {
+    const wsId = this.state.wsId!;
+    const m = await call(api.PATCH('/api/workspaces/{workspaceId}/members/{userId}', { params: { path: { workspaceId: wsId, userId } }, body: { role } }));
+    this.memberChanged({ ...this.state.members[userId], ...m });
+    return m;
+  }
+
+  async removeMember(userId: string): Promise<void> {
+    const wsId = this.state.wsId!;
+    await call(api.DELETE('/api/workspaces/{workspaceId}/members/{userId}', { params: { path: { workspaceId: wsId, userId } } }));
+    if (this.state.wsId !== wsId) return;
+    this.set((s) => {
+      const members = { ...s.members };
+      delete members[userId];
+      return { members };
+    });
+  }
+
+  private memberChanged(m: Member): void {
+    const role = (['owner', 'admin', 'member'].includes(m.role) ? m.role : 'member') as Workspace['role'];
+    if (m.workspaceId && m.workspaceId !== this.state.wsId) {
+      if (m.userId === this.state.user?.id) this.set((s) => ({ workspaces: s.workspaces.map((w) => (w.id === m.workspaceId ? { ...w, role } : w)) }));
+      return;
+    }
+    this.set((s) => ({
+      members: { ...s.members, [m.userId]: { ...s.members[m.userId], ...m } },
+      workspaces: m.userId === s.user?.id ? s.workspaces.map((w) => (w.id === s.wsId ? { ...w, role } : w)) : s.workspaces,
+    }));
   }
 
   async createInvite(): Promise<string> {
@@ -457,6 +630,76 @@ export class App {
     return call(api.GET('/api/conversations/{conversationId}/messages', { params: { path: { conversationId: id }, query } }));
   }
 
+  /** GET …/changes: without `since`, only the place's current change version. */
+  private fetchChangesPage(key: PlaceKey, since?: number): Promise<ChangesPage> {
+    const { kind, id } = splitKey(key);
+    const query = since === undefined ? {} : { since, limit: 200 };
+    if (kind === 'channel') return call(api.GET('/api/channels/{channelId}/changes', { params: { path: { channelId: id }, query } }));
+    return call(api.GET('/api/conversations/{conversationId}/changes', { params: { path: { conversationId: id }, query } }));
+  }
+
+  /** The change version of a place held now (tests and diagnostics). */
+  changeVersion(key: PlaceKey): number | undefined {
+    return this.versions.get(key);
+  }
+
+  /**
+   * Pages the place's change feed from its recorded version and replaces
+   * every changed message it (or an open thread) holds with its current
+   * state: edits, deletions, reactions, pins, replies made while away.
+   * A place without a version (the feed was unreachable when it loaded)
+   * records the current one for next time.
+   */
+  async syncChanges(key: PlaceKey): Promise<void> {
+    if (!this.state.places[key] || this.changesRunning.has(key)) return;
+    const versions = this.versions;
+    const since = versions.get(key);
+    this.changesRunning.add(key);
+    try {
+      if (since === undefined) {
+        const r = await this.fetchChangesPage(key);
+        if (this.versions === versions && this.state.places[key]) versions.set(key, r.version);
+        return;
+      }
+      const { changed, version } = await fetchChanges(since, (v) => this.fetchChangesPage(key, v));
+      // The workspace was switched (or signed out) meanwhile: these places are gone.
+      if (this.versions !== versions || !this.state.places[key]) return;
+      if (changed.length) this.applyChanged(key, changed);
+      versions.set(key, version);
+    } catch {
+      // Offline again: the next reconnect asks from the same version.
+    } finally {
+      this.changesRunning.delete(key);
+    }
+  }
+
+  private applyChanged(key: PlaceKey, changed: Message[]): void {
+    this.set((s) => {
+      const places = { ...s.places };
+      const p = places[key];
+      if (p) places[key] = { ...p, ...applyChanges(p, changed) };
+      const threads = { ...s.threads };
+      for (const [pid, t] of Object.entries(threads)) {
+        const messages = replaceChanged(t.messages, changed);
+        if (messages !== t.messages) threads[pid] = { ...t, messages };
+      }
+      return { places, threads };
+    });
+    this.ensureMembers(changed.map((m) => m.authorId));
+  }
+
+  /** After a reconnect: every loaded place catches up by sequence, then through its change feed. */
+  resumeAll(): Promise<void> {
+    return Promise.all(
+      Object.keys(this.state.places).map(async (key) => {
+        await this.catchUp(key);
+        await this.syncChanges(key);
+        // Messages carry no pin flag: what was (un)pinned while away comes from the list.
+        if (key.startsWith('channel:') && this.state.pins[splitKey(key).id]) await this.loadPins(splitKey(key).id).catch(() => undefined);
+      }),
+    ).then(() => undefined);
+  }
+
   async openPlace(key: PlaceKey): Promise<void> {
     const changed = this.state.current !== key;
     if (changed) {
@@ -470,8 +713,18 @@ export class App {
     this.set((s) => ({ places: { ...s.places, [key]: { ...emptyPlace(), loading: true, unreadAtOpen: null } } }));
     // Live messages that arrive while the page loads wait here.
     this.buffers.set(key, []);
+    const versions = this.versions;
     try {
+      // The change version first, then the page: a change between the two is
+      // fetched again later (harmless), never missed.
+      const version = await this.fetchChangesPage(key)
+        .then((r) => r.version)
+        .catch((e) => {
+          if (e instanceof ApiError && e.status === 0) throw e;
+          return null; // a server without the change feed: resume by sequence only
+        });
       const page = await this.fetchPage(key, {});
+      if (version !== null && this.versions === versions) versions.set(key, version);
       const unread = this.state.unread[key]?.count ?? 0;
       const loaded = fromLatestPage(page);
       const buffered = this.buffers.get(key) ?? [];
@@ -492,6 +745,7 @@ export class App {
       this.scheduleRead();
       this.ensureMembers(place.messages.map((m) => m.authorId));
       if (gap) void this.catchUp(key);
+      if (key.startsWith('channel:')) void this.loadPins(splitKey(key).id).catch(() => undefined);
     } catch (e) {
       this.buffers.delete(key);
       this.set((s) => {
@@ -1094,8 +1348,9 @@ export class App {
         this.presenceActive();
         void this.fetchPresence();
         if (reconnect) {
-          // Anything said while we were away: from history, by sequence.
-          for (const key of Object.keys(this.state.places)) void this.catchUp(key);
+          // Anything said while we were away: from history, by sequence; and
+          // whatever changed in what we hold, from each place's change feed.
+          void this.resumeAll();
           void this.refreshUnread().catch(() => undefined);
           void this.refreshChannels().catch(() => undefined);
           void this.loadNotifications();
@@ -1218,6 +1473,16 @@ export class App {
           },
           keyOfRef(d),
         );
+        break;
+      }
+      case 'pin:update': {
+        const d = ev as ServerEvents['pin:update'];
+        if (d.channelId && d.messageId) this.pinChanged(d.channelId, d.messageId, !!d.pinned);
+        break;
+      }
+      case 'member:updated': {
+        const d = ev as ServerEvents['member:updated'];
+        if (d.member?.userId) this.memberChanged(d.member);
         break;
       }
       case 'status:update': {

@@ -1,6 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import type { Attachment } from '../api/client';
 import { ACCEPT, formatSize, isImage, precheck, uploadError } from '../lib/files';
+import { applyMention, mentionAt, mentionSuggestions, type MentionItem } from '../lib/mentions';
 import { formatWhen } from '../lib/time';
 import { app, useApp } from '../state/app';
 import { ScheduleDialog } from './ScheduleDialog';
@@ -31,6 +32,37 @@ export function Composer({ placeKey, parentId, label }: { placeKey: string; pare
   const ref = useRef<HTMLTextAreaElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const inputId = `attach-${parentId ?? 'main'}`;
+  const listId = `mentions-${parentId ?? 'main'}`;
+  // The @token being typed, the highlighted suggestion, and whether Escape hid the list for this token.
+  const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
+  const [active, setActive] = useState(0);
+  const [hiddenAt, setHiddenAt] = useState<number | null>(null);
+  const suggestions: MentionItem[] =
+    mention && hiddenAt !== mention.start ? mentionSuggestions(mention.query, Object.values(s.members), s.groups, s.user?.id ?? '') : [];
+  const open = suggestions.length > 0;
+  const activeIndex = Math.min(active, Math.max(0, suggestions.length - 1));
+
+  function track(el: HTMLTextAreaElement) {
+    const m = el.selectionStart === el.selectionEnd ? mentionAt(el.value, el.selectionStart) : null;
+    if (m?.start !== mention?.start || m?.query !== mention?.query) {
+      setMention(m);
+      setActive(0);
+      if (!m || m.start !== hiddenAt) setHiddenAt(null);
+    }
+  }
+
+  function choose(item: MentionItem) {
+    const el = ref.current;
+    if (!el || !mention) return;
+    const r = applyMention(text, mention.start, el.selectionStart, item.insert);
+    setText(r.text);
+    setMention(null);
+    // After Preact has written the new value.
+    requestAnimationFrame(() => {
+      el.focus();
+      el.setSelectionRange(r.caret, r.caret);
+    });
+  }
 
   function lastOwnMessageId(): string | null {
     const p = s.places[placeKey];
@@ -152,6 +184,26 @@ export function Composer({ placeKey, parentId, label }: { placeKey: string; pare
         <button type="button" class="icon attach" aria-label="Attach files" title="Attach files (or drop them here)" onClick={() => fileInput.current?.click()}>
           📎
         </button>
+        <div class="mention-box grow">
+        {open && (
+          <ul class="mentions-list" id={listId} role="listbox" aria-label="Mention suggestions">
+            {suggestions.map((it, i) => (
+              <li
+                key={it.kind + it.key}
+                id={`${listId}-${i}`}
+                role="option"
+                aria-selected={i === activeIndex}
+                onMouseDown={(e) => {
+                  e.preventDefault();
+                  choose(it);
+                }}
+              >
+                <span>{it.label}</span>
+                {it.detail && <span class="muted">{it.detail}</span>}
+              </li>
+            ))}
+          </ul>
+        )}
         <textarea
           ref={ref}
           rows={1}
@@ -159,10 +211,21 @@ export function Composer({ placeKey, parentId, label }: { placeKey: string; pare
           aria-label={label}
           placeholder={label}
           value={text}
+          role="combobox"
+          aria-autocomplete="list"
+          aria-haspopup="listbox"
+          aria-expanded={open}
+          aria-controls={open ? listId : undefined}
+          aria-activedescendant={open ? `${listId}-${activeIndex}` : undefined}
           onInput={(e) => {
             setText(e.currentTarget.value);
+            track(e.currentTarget);
             if (e.currentTarget.value) app.typing(placeKey);
           }}
+          onKeyUp={(e) => {
+            if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'Home' || e.key === 'End') track(e.currentTarget);
+          }}
+          onClick={(e) => track(e.currentTarget)}
           onPaste={(e) => {
             const files = e.clipboardData?.files;
             if (files && files.length) {
@@ -171,6 +234,25 @@ export function Composer({ placeKey, parentId, label }: { placeKey: string; pare
             }
           }}
           onKeyDown={(e) => {
+            if (open && !e.isComposing) {
+              if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+                e.preventDefault();
+                const n = suggestions.length;
+                setActive((activeIndex + (e.key === 'ArrowDown' ? 1 : n - 1)) % n);
+                return;
+              }
+              if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') {
+                e.preventDefault();
+                choose(suggestions[activeIndex]);
+                return;
+              }
+              if (e.key === 'Escape') {
+                e.preventDefault();
+                e.stopPropagation();
+                setHiddenAt(mention!.start);
+                return;
+              }
+            }
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
               send();
@@ -182,8 +264,12 @@ export function Composer({ placeKey, parentId, label }: { placeKey: string; pare
               }
             }
           }}
-          onBlur={() => app.stopTyping(placeKey)}
+          onBlur={() => {
+            app.stopTyping(placeKey);
+            setMention(null);
+          }}
         />
+        </div>
         {!parentId && (
           <button type="button" class="icon" aria-label="Schedule message" title="Send later" disabled={uploading || !text.trim()} onClick={() => setScheduling(true)}>
             🕓

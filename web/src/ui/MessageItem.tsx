@@ -27,9 +27,13 @@ interface Props {
   compact?: boolean;
   /** Opened from search or a notification: brought into view and marked. */
   focused?: boolean;
+  /** Pinned in its channel; undefined where pins do not exist (conversations, threads). */
+  pinned?: boolean;
+  /** In the caller's saved messages (bookmarks). */
+  saved?: boolean;
 }
 
-export const MessageItem = memo(function MessageItem({ m, author, mine, me, editing, names, inChannel, placeKey, compact, focused }: Props) {
+export const MessageItem = memo(function MessageItem({ m, author, mine, me, editing, names, inChannel, placeKey, compact, focused, pinned, saved }: Props) {
   const [picker, setPicker] = useState(false);
   const deleted = !!m.isDeleted;
   return (
@@ -39,6 +43,12 @@ export const MessageItem = memo(function MessageItem({ m, author, mine, me, edit
         <time dateTime={m.createdAt ?? undefined}>{time(m.createdAt)}</time>
         {m.editedAt && !deleted && <span class="muted"> (edited)</span>}
       </header>
+      {(pinned || saved) && (
+        <p class="marks">
+          {pinned && <span class="tag pinned">📌 Pinned</span>}
+          {saved && <span class="tag saved">🔖 Saved</span>}
+        </p>
+      )}
       {editing ? (
         <EditBox m={m} />
       ) : (
@@ -81,6 +91,29 @@ export const MessageItem = memo(function MessageItem({ m, author, mine, me, edit
               ↩
             </button>
           )}
+          {pinned !== undefined && (
+            <button
+              class="icon"
+              aria-label={pinned ? 'Unpin message' : 'Pin message'}
+              aria-pressed={pinned}
+              title={pinned ? 'Unpin from the channel' : 'Pin to the channel'}
+              onClick={() => {
+                const channelId = placeKey.slice(placeKey.indexOf(':') + 1);
+                void app.setPinned(channelId, m.id, !pinned).catch((e) => app.reportError(e));
+              }}
+            >
+              📌
+            </button>
+          )}
+          <button
+            class="icon"
+            aria-label={saved ? 'Remove from saved' : 'Save message'}
+            aria-pressed={!!saved}
+            title={saved ? 'Remove from saved messages' : 'Save for later'}
+            onClick={() => void app.toggleBookmark(m.id).catch((e) => app.reportError(e))}
+          >
+            🔖
+          </button>
           {mine && (
             <button class="icon" aria-label="Edit message" onClick={() => app.setEditing(m.id)}>
               ✎

@@ -1,5 +1,5 @@
 import { Fragment } from 'preact';
-import { useLayoutEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useMemo, useRef } from 'preact/hooks';
 import type { Message } from '../api/client';
 import type { OutboxEntry } from '../lib/outbox';
 import { firstUnreadSequence } from '../lib/sync';
@@ -27,6 +27,10 @@ function minutesBetween(a?: string | null, b?: string | null): number {
 export function MessageList({ placeKey, label }: { placeKey: string; label: string }) {
   const s = useApp();
   const ref = useRef<HTMLDivElement>(null);
+  const channelId = placeKey.startsWith('channel:') ? placeKey.slice('channel:'.length) : null;
+  const pinList = channelId ? s.pins[channelId] : undefined;
+  const pinnedIds = useMemo(() => (channelId ? new Set((pinList ?? []).map((m) => m.id)) : null), [channelId, pinList]);
+  const savedIds = useMemo(() => new Set((s.bookmarks ?? []).map((b) => b.messageId ?? b.message?.id ?? '')), [s.bookmarks]);
   const prev = useRef<{ first: string | null; height: number }>({ first: null, height: 0 });
   const p = s.places[placeKey];
   const messages = (p?.messages ?? []).filter((m) => !m.parentId);
@@ -115,6 +119,8 @@ export function MessageList({ placeKey, label }: { placeKey: string; label: stri
               compact={compact}
               focused={m.id === focus}
               placeKey={placeKey}
+              pinned={pinnedIds ? pinnedIds.has(m.id) : undefined}
+              saved={savedIds.has(m.id)}
             />
           </Fragment>
         );

@@ -3,6 +3,7 @@ import { app, placeName, splitKey, useApp } from '../state/app';
 import { ChannelSettingsDialog } from './ChannelSettingsDialog';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
+import { PinsDialog } from './PinsDialog';
 import { Typing } from './Typing';
 
 export function PlaceView({ placeKey }: { placeKey: string }) {
@@ -13,6 +14,8 @@ export function PlaceView({ placeKey }: { placeKey: string }) {
   const canPost = kind === 'conversation' || !!channel?.isMember;
   const [joining, setJoining] = useState(false);
   const [settings, setSettings] = useState(false);
+  const [pins, setPins] = useState(false);
+  const pinCount = channel ? (s.pins[channel.id]?.length ?? 0) : 0;
   useEffect(() => {
     document.title = `${name} · OComms`;
   }, [name]);
@@ -21,12 +24,18 @@ export function PlaceView({ placeKey }: { placeKey: string }) {
       <header class="place-header">
         <h2 id="place-title">{name}</h2>
         {channel?.description && <p class="muted">{channel.description}</p>}
+        {channel && (
+          <button class="icon pins-button" aria-label={`Pinned messages${pinCount ? `, ${pinCount}` : ''}`} title="Pinned messages" onClick={() => setPins(true)}>
+            📌{pinCount > 0 && <span class="count">{pinCount}</span>}
+          </button>
+        )}
         {channel?.isMember && (
           <button class="icon settings" aria-label={`Notification settings for ${name}`} title="Notification settings" onClick={() => setSettings(true)}>
             ⚙
           </button>
         )}
       </header>
+      {pins && channel && <PinsDialog channelId={channel.id} name={name} onClose={() => setPins(false)} />}
       {settings && channel && <ChannelSettingsDialog channelId={channel.id} name={name} onClose={() => setSettings(false)} />}
       <MessageList placeKey={placeKey} label={`Messages in ${name}`} />
       <Typing placeKey={placeKey} />

@@ -2,9 +2,10 @@ import { useState } from 'preact/hooks';
 import type { Channel } from '../api/client';
 import { app, conversationName, keyOf, useApp, type AppState } from '../state/app';
 import { routePath } from '../state/route';
+import { MembersDialog } from './MembersDialog';
 import { BrowseChannelsDialog, CreateChannelDialog, InviteDialog, NewMessageDialog } from './dialogs';
 
-type DialogName = 'channel' | 'browse' | 'invite' | 'dm' | null;
+type DialogName = 'channel' | 'browse' | 'invite' | 'dm' | 'members' | null;
 
 export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
   const s = useApp();
@@ -22,6 +23,7 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
         <h1 title={ws?.name}>{ws?.name ?? 'OComms'}</h1>
         <div class="row">
           <button onClick={() => setDialog('invite')}>Invite people</button>
+          <button onClick={() => setDialog('members')}>Members</button>
           <button class="link" onClick={() => void app.signOut()}>
             Sign out
           </button>
@@ -78,6 +80,7 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
       </section>
       {dialog === 'channel' && <CreateChannelDialog onClose={() => setDialog(null)} />}
       {dialog === 'browse' && <BrowseChannelsDialog onClose={() => setDialog(null)} />}
+      {dialog === 'members' && <MembersDialog onClose={() => setDialog(null)} />}
       {dialog === 'invite' && <InviteDialog onClose={() => setDialog(null)} />}
       {dialog === 'dm' && <NewMessageDialog onClose={() => setDialog(null)} />}
     </nav>

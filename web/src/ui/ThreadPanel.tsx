@@ -7,6 +7,7 @@ const names = (u: string) => authorName(app.state, u);
 
 export function ThreadPanel() {
   const s = useApp();
+  const saved = new Set((s.bookmarks ?? []).map((b) => b.messageId ?? b.message?.id ?? ''));
   const ref = useRef<HTMLElement>(null);
   const list = useRef<HTMLDivElement>(null);
   const t = s.thread!;
@@ -40,7 +41,7 @@ export function ThreadPanel() {
       </header>
       <div class="messages" role="log" aria-label="Replies" ref={list} tabIndex={0}>
         {parent && (
-          <MessageItem m={parent} author={names(parent.authorId)} mine={parent.authorId === me} me={me} editing={s.editing === parent.id} names={names} inChannel={false} placeKey={t.key} />
+          <MessageItem m={parent} author={names(parent.authorId)} mine={parent.authorId === me} me={me} editing={s.editing === parent.id} names={names} inChannel={false} placeKey={t.key} saved={saved.has(parent.id)} />
         )}
         <div class="day" role="separator">
           <span>
@@ -49,7 +50,7 @@ export function ThreadPanel() {
         </div>
         {thread?.loading && <p role="status">Loading…</p>}
         {replies.map((m) => (
-          <MessageItem key={m.id} m={m} author={names(m.authorId)} mine={m.authorId === me} me={me} editing={s.editing === m.id} names={names} inChannel={false} placeKey={t.key} />
+          <MessageItem key={m.id} m={m} author={names(m.authorId)} mine={m.authorId === me} me={me} editing={s.editing === m.id} names={names} inChannel={false} placeKey={t.key} saved={saved.has(m.id)} />
         ))}
         {pending.map((e) => (
           <PendingItem key={e.clientMsgId} e={e} author={s.user?.name ?? 'You'} />

@@ -5,13 +5,15 @@ import { formatWhen } from '../lib/time';
 import { app, useApp } from '../state/app';
 import { ProfileDialog } from './ProfileDialog';
 import { ScheduledDialog } from './ScheduledDialog';
+import { SecurityDialog } from './SecurityDialog';
+import { SavedDialog } from './PinsDialog';
 
 /** Above the messages: search, the notification bell, and the person's own menu. */
 export function TopBar({ navOpen, onMenu }: { navOpen: boolean; onMenu: () => void }) {
   const s = useApp();
   const [q, setQ] = useState(s.search?.query ?? '');
   const [bell, setBell] = useState(false);
-  const [dialog, setDialog] = useState<'profile' | 'scheduled' | null>(null);
+  const [dialog, setDialog] = useState<'profile' | 'scheduled' | 'security' | 'saved' | null>(null);
   const me = s.user?.id ?? '';
   const status = s.statuses[me];
   return (
@@ -68,6 +70,14 @@ export function TopBar({ navOpen, onMenu }: { navOpen: boolean; onMenu: () => vo
       <button class="icon" aria-label="Scheduled messages and reminders" title="Scheduled messages and reminders" onClick={() => setDialog('scheduled')}>
         🗓
       </button>
+      <button class="icon" aria-label="Sessions and security" title="Sessions and two-factor sign-in" onClick={() => setDialog('security')}>
+        🔒
+      </button>
+      <button class="icon" aria-label="Saved messages" title="Saved messages" onClick={() => setDialog('saved')}>
+        🔖
+      </button>
+      {dialog === 'saved' && <SavedDialog onClose={() => setDialog(null)} />}
+      {dialog === 'security' && <SecurityDialog onClose={() => setDialog(null)} />}
       {dialog === 'profile' && <ProfileDialog onClose={() => setDialog(null)} />}
       {dialog === 'scheduled' && <ScheduledDialog onClose={() => setDialog(null)} />}
     </header>

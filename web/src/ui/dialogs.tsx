@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { app, useApp } from '../state/app';
 import { Dialog } from './Dialog';
 
-function useAction() {
+export function useAction() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   async function run(f: () => Promise<unknown>) {
@@ -21,7 +21,7 @@ function useAction() {
   return { error, busy, run };
 }
 
-function ErrorLine({ error }: { error: string | null }) {
+export function ErrorLine({ error }: { error: string | null }) {
   return error ? (
     <p class="error" role="alert">
       {error}
