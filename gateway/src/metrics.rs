@@ -87,5 +87,8 @@ pub async fn render(State(s): State<AppState>) -> impl IntoResponse {
         "# HELP ocomms_ws_closed_lagging_total Sockets closed because they fell behind.\n# TYPE ocomms_ws_closed_lagging_total counter\nocomms_ws_closed_lagging_total {}\n",
         s.metrics.sockets_closed_lagging.load(Ordering::Relaxed)
     ));
+    // Every part's own (gRPC calls, jobs, outboxes, pools), when they run
+    // in this process (`ocomms up`).
+    out.push_str(&ocomms_runtime::metrics::render());
     ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

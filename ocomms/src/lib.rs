@@ -58,6 +58,7 @@ impl Configs {
 /// Starts every service and the gateway from `env` (see the README for the
 /// variables), and returns once all of them answer health checks.
 pub async fn start(env: &Env) -> anyhow::Result<Stack> {
+    ocomms_runtime::metrics::install();
     let mut overrides = HashMap::new();
     // One process: a service credential nobody else knows is enough.
     if env.opt_string("SERVICE_TOKEN").is_none() {

@@ -142,7 +142,12 @@ macro_rules! grpc_service {
                 async fn $method(&self, req: tonic::Request<$req>) -> Result<tonic::Response<$resp>, tonic::Status> {
                     use tracing::Instrument as _;
                     let span = $crate::telemetry::server_span(stringify!($ty), stringify!($method), req.metadata());
-                    <$ty>::$method(self, req).instrument(span).await.map(tonic::Response::new).map_err(Into::into)
+                    let started = std::time::Instant::now();
+                    let out: Result<tonic::Response<$resp>, tonic::Status> =
+                        <$ty>::$method(self, req).instrument(span).await.map(tonic::Response::new).map_err(Into::into);
+                    let code = out.as_ref().map_or_else(tonic::Status::code, |_| tonic::Code::Ok);
+                    $crate::metrics::grpc(stringify!($ty), stringify!($method), code, started.elapsed().as_secs_f64());
+                    out
                 }
             )*
         }

@@ -308,7 +308,14 @@ impl Broker {
         let handler = Arc::new(move |job: Job| {
             let span = tracing::info_span!("job", otel.name = %format!("job {}", job.key), job.id = %job.id);
             crate::telemetry::continue_from(&span, job.traceparent.as_deref());
-            tracing::Instrument::instrument(handler(job), span)
+            let key = job.key.clone();
+            let run = tracing::Instrument::instrument(handler(job), span);
+            async move {
+                let out = run.await;
+                let outcome = if out.is_ok() { "ok" } else { "error" };
+                metrics::counter!("ocomms_jobs_total", "key" => key, "outcome" => outcome).increment(1);
+                out
+            }
         });
         match &self.transport {
             Transport::Local(ex) => {
@@ -555,6 +562,13 @@ impl Relay {
         let wake = Arc::new(Notify::new());
         let w = wake.clone();
         let p = pool.clone();
+        let sampled = pool.clone();
+        tokio::spawn(async move {
+            loop {
+                sample(&sampled, source).await;
+                tokio::time::sleep(Duration::from_secs(15)).await;
+            }
+        });
         tokio::spawn(async move {
             // Hourly, first a minute after start: old bookkeeping goes.
             tokio::time::sleep(Duration::from_secs(60)).await;
@@ -687,6 +701,35 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
         Ok(done.len())
     })
     .await
+}
+
+#[derive(diesel::QueryableByName)]
+struct Backlog {
+    #[diesel(sql_type = BigInt)]
+    pending: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    oldest: f64,
+    #[diesel(sql_type = BigInt)]
+    dead: i64,
+}
+
+/// Samples the outbox and the pool into the metrics.
+async fn sample(pool: &Pool, source: &'static str) {
+    let state = pool.state();
+    metrics::gauge!("ocomms_db_pool_connections", "source" => source, "state" => "open").set(f64::from(state.connections));
+    metrics::gauge!("ocomms_db_pool_connections", "source" => source, "state" => "idle").set(f64::from(state.idle_connections));
+    let Ok(mut conn) = pool.get().await else { return };
+    let q = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS pending,
+                COALESCE(extract(epoch FROM now() - min(created_at) FILTER (WHERE failed_at IS NULL))::float8, 0) AS oldest,
+                count(*) FILTER (WHERE failed_at IS NOT NULL) AS dead
+         FROM outbox WHERE published_at IS NULL",
+    );
+    if let Ok(b) = q.get_result::<Backlog>(&mut conn).await {
+        metrics::gauge!("ocomms_outbox_backlog", "source" => source).set(b.pending as f64);
+        metrics::gauge!("ocomms_outbox_oldest_seconds", "source" => source).set(b.oldest);
+        metrics::gauge!("ocomms_jobs_dead", "source" => source).set(b.dead as f64);
+    }
 }
 
 /// How long published outbox rows are kept (for inspection).

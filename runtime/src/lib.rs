@@ -25,6 +25,7 @@ pub mod grpc;
 pub mod identity;
 pub mod ids;
 pub mod jobs;
+pub mod metrics;
 pub mod net;
 pub mod service;
 pub mod telemetry;

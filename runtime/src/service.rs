@@ -50,6 +50,10 @@ pub struct ServiceConfig {
     pub amqp_prefix: String,
     /// `AMQP_EPHEMERAL`: queues vanish with their consumers (tests only).
     pub amqp_ephemeral: bool,
+    /// `<SERVICE>_METRICS_ADDR`: where a service run on its own serves its
+    /// Prometheus metrics (unset: not served; under `ocomms up` the
+    /// gateway's `/metrics` has them).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl ServiceConfig {
@@ -80,6 +84,17 @@ impl ServiceConfig {
             amqp_url: env.opt_string("AMQP_URL"),
             amqp_prefix: env.string("AMQP_PREFIX", "ocomms"),
             amqp_ephemeral: env.flag("AMQP_EPHEMERAL", false),
+            metrics_addr: {
+                let var = format!("{upper}_METRICS_ADDR");
+                match env.opt_string(&var).map(|v| v.parse::<SocketAddr>()) {
+                    None => None,
+                    Some(Ok(a)) => Some(a),
+                    Some(Err(_)) => {
+                        env.invalid(&var, "must be an address like 0.0.0.0:9090");
+                        None
+                    }
+                }
+            },
         }
     }
 
@@ -102,9 +117,13 @@ macro_rules! service_main {
         #[tokio::main]
         async fn main() -> anyhow::Result<()> {
             $crate::telemetry::init();
+            $crate::metrics::install();
             let mut env = $crate::config::Env::from_process();
             let config = $svc::Config::from_env(&mut env);
             env.finish()?;
+            if let Some(addr) = config.common.metrics_addr {
+                $crate::metrics::serve(addr).await?;
+            }
             let bus = config.common.bus().await?;
             let listener = tokio::net::TcpListener::bind(config.common.listen).await?;
             $svc::serve(config, bus, listener, $crate::grpc::shutdown_signal()).await

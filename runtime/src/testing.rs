@@ -77,6 +77,7 @@ pub async fn test_config(name: &'static str, migrations: EmbeddedMigrations, aut
         amqp_url: Some(amqp_url()),
         amqp_prefix: format!("ocomms-test-{}", uuid::Uuid::new_v4().simple()),
         amqp_ephemeral: true,
+        metrics_addr: None,
     })
 }
 

@@ -38,6 +38,47 @@ async fn prometheus_metrics_count_requests_by_route_and_sockets() {
     t.stop().await.expect("stops");
 }
 
+/// Every part's own metrics: gRPC calls by method and code with latency
+/// histograms, jobs by outcome, outbox backlog and pool use; in the
+/// gateway's `/metrics` under `ocomms up`, at `<SERVICE>_METRICS_ADDR` for
+/// a service run on its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_service_reports_its_grpc_calls_jobs_outbox_and_pool() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    r.api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "@bob metrics" })).await.expect(201);
+    let text = ocomms_runtime::testing::eventually(20, || {
+        let (http, base) = (t.api().http, t.base.clone());
+        async move {
+            let text = http.get(format!("{base}/metrics")).send().await.ok()?.text().await.ok()?;
+            let want = [
+                r#"ocomms_grpc_requests_total{service="MessagingApi",method="send_message",code="Ok"}"#,
+                r#"ocomms_grpc_request_duration_seconds_bucket{service="MessagingApi",method="send_message",le="0.1"}"#,
+                r#"ocomms_grpc_requests_total{service="AuthApi",method="resolve_token",code="Ok"}"#,
+                r#"ocomms_jobs_total{key="message.mentioned",outcome="ok"}"#,
+                r#"ocomms_outbox_backlog{source="messaging"}"#,
+                r#"ocomms_outbox_oldest_seconds{source="notify"}"#,
+                r#"ocomms_db_pool_connections{source="messaging",state="open"}"#,
+            ];
+            want.iter().all(|w| text.contains(w)).then_some(text)
+        }
+    })
+    .await;
+    assert!(text.is_some(), "every part's metrics in the gateway's /metrics");
+    // Refused calls are counted by their code.
+    let nowhere = uuid::Uuid::now_v7();
+    r.api.get(&format!("/api/channels/{nowhere}/messages"), &r.ann.token).await.expect_error(404, "NOT_FOUND");
+    let text = t.api().http.get(format!("{}/metrics", t.base)).send().await.expect("metrics").text().await.expect("text");
+    assert!(text.contains(r#"ocomms_grpc_requests_total{service="MessagingApi",method="list_messages",code="NotFound"}"#), "{text}");
+    assert!(!text.contains(&r.channel) && !text.contains(&nowhere.to_string()), "label values never carry ids");
+    // A service on its own serves them at its METRICS_ADDR.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    ocomms_runtime::metrics::serve(([127, 0, 0, 1], port).into()).await.expect("serve");
+    let own = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.expect("get").text().await.expect("text");
+    assert!(own.contains("ocomms_grpc_requests_total{"), "{own}");
+    t.stop().await.expect("stops");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn openapi_describes_every_route_that_exists() {
     let t = stack().await;

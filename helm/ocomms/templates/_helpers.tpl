@@ -216,6 +216,10 @@ spec:
         prometheus.io/scrape: "true"
         prometheus.io/port: {{ $v.port | quote }}
         prometheus.io/path: /metrics
+        {{- else if and $root.Values.observability.prometheusAnnotations $root.Values.observability.metricsPort }}
+        prometheus.io/scrape: "true"
+        prometheus.io/port: {{ $root.Values.observability.metricsPort | quote }}
+        prometheus.io/path: /metrics
         {{- end }}
         {{- with $v.podAnnotations }}
         {{- toYaml . | nindent 8 }}
@@ -242,6 +246,11 @@ spec:
             - name: {{ ternary "http" "grpc" $gateway }}
               containerPort: {{ $v.port }}
               protocol: TCP
+            {{- if and (not $gateway) $root.Values.observability.metricsPort }}
+            - name: metrics
+              containerPort: {{ $root.Values.observability.metricsPort }}
+              protocol: TCP
+            {{- end }}
           envFrom:
             - configMapRef:
                 name: {{ include "ocomms.configMapName" $root }}

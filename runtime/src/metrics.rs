@@ -1,0 +1,76 @@
+//! Prometheus metrics of every part, recorded with the `metrics` crate into
+//! one recorder per process:
+//!
+//! - `ocomms_grpc_requests_total{service,method,code}` and the
+//!   `ocomms_grpc_request_duration_seconds` histogram (`grpc_service!`);
+//! - `ocomms_jobs_total{key,outcome}` (every consumer);
+//! - `ocomms_outbox_backlog{source}`, `ocomms_outbox_oldest_seconds{source}`
+//!   (jobs not yet relayed), `ocomms_jobs_dead{source}` (set aside in
+//!   process) and `ocomms_db_pool_connections{source,state}`, sampled every
+//!   15 s by each service's relay.
+//!
+//! The gateway's `/metrics` appends them (so `ocomms up` shows every part in
+//! one place); a service run on its own serves them at `METRICS_ADDR`
+//! (`<SERVICE>_METRICS_ADDR`), any path.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+/// Installs the process's recorder once (later calls are no-ops).
+pub fn install() {
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(metrics_exporter_prometheus::Matcher::Suffix("duration_seconds".to_owned()), &BUCKETS)
+            .ok()?;
+        match builder.install_recorder() {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics recorder not installed");
+                None
+            }
+        }
+    });
+}
+
+/// The metrics in the Prometheus text format ("" before [`install`]).
+pub fn render() -> String {
+    HANDLE.get().and_then(Option::as_ref).map(PrometheusHandle::render).unwrap_or_default()
+}
+
+/// Serves [`render`] over HTTP at `addr` (a service run on its own).
+pub async fn serve(addr: SocketAddr) -> anyhow::Result<()> {
+    install();
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "metrics listening");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { continue };
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                let body = render();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    Ok(())
+}
+
+/// A gRPC call's outcome.
+pub fn grpc(service: &'static str, method: &'static str, code: tonic::Code, seconds: f64) {
+    let code = format!("{code:?}");
+    metrics::counter!("ocomms_grpc_requests_total", "service" => service, "method" => method, "code" => code).increment(1);
+    metrics::histogram!("ocomms_grpc_request_duration_seconds", "service" => service, "method" => method).record(seconds);
+}
