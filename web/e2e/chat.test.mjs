@@ -1,5 +1,6 @@
 // End-to-end: two people chat in real headless Chromium against a running
-// gateway that serves the built client at `/`.
+// gateway that serves the built client at `/`: messages, threads, reactions
+// (custom emoji too), notes with live updates and conflicts, offline sending.
 //
 //   OCOMMS_BASE_URL=http://127.0.0.1:3000 npm run test:browser
 //   OCOMMS_SCREENSHOTS=1 also saves PNGs to ../docs/screenshots/.
@@ -103,6 +104,7 @@ async function signUp(p) {
 
 const log = (page) => page.locator('.place-view [role="log"]');
 const messageIn = (page, text) => log(page).locator('article.msg', { hasText: text });
+const wsIdOf = (page) => new URL(page.url()).pathname.split('/')[2];
 
 async function say(page, text, where = '.place-view') {
   const box = page.locator(`${where} textarea[name="message"]`);
@@ -110,7 +112,7 @@ async function say(page, text, where = '.place-view') {
   await box.press('Enter');
 }
 
-test('two people chat: live messages, threads, reactions, offline sending', async () => {
+test('two people chat: live messages, threads, reactions, notes, custom emoji, offline sending', async () => {
   const a = await person('Alice');
   const b = await person('Bob');
   try {
@@ -147,6 +149,11 @@ async function scenario(a, b) {
   await invite.waitFor();
   const inviteUrl = await invite.inputValue();
   assert.match(inviteUrl, /\/invite\/[^/]+$/);
+  // An invitation by email too (the server mails the link; it works once, for that address).
+  const carol = `carol-${RUN}@e2e.example.com`;
+  await a.page.locator('input[name="inviteEmail"]').fill(carol);
+  await a.page.getByRole('button', { name: 'Send invitation' }).click();
+  await a.page.getByRole('status').filter({ hasText: `Invitation sent to ${carol}` }).waitFor();
   await a.page.getByRole('button', { name: 'Close' }).click();
 
   // Bob follows the link, signs up, accepts, and joins the channel.
@@ -292,6 +299,69 @@ async function scenario(a, b) {
   await b.page.getByRole('button', { name: 'Pinned messages, 1' }).click();
   await b.page.getByRole('list', { name: 'Pinned messages' }).locator('li', { hasText: `A picture ${RUN}` }).waitFor();
   await b.page.getByRole('button', { name: 'Close' }).click();
+
+  // Channel notes, live: both open them; Alice saves, Bob's panel follows. Then Bob
+  // edits while Alice saves again: Bob sees her change, his stale save is refused
+  // (409), and he saves his text over hers, which Alice's panel shows live.
+  await a.page.getByRole('button', { name: 'Channel notes' }).click();
+  await b.page.getByRole('button', { name: 'Channel notes' }).click();
+  const aNotes = a.page.locator('aside.notes-panel');
+  const bNotes = b.page.locator('aside.notes-panel');
+  await aNotes.getByText('No notes yet.').waitFor();
+  await bNotes.getByText('No notes yet.').waitFor();
+  await aNotes.getByRole('button', { name: 'Edit notes' }).click();
+  await aNotes.locator('textarea[name="note"]').fill(`Agenda ${RUN}: ship the notes`);
+  await aNotes.getByRole('button', { name: 'Save', exact: true }).click();
+  await aNotes.locator('[data-testid="note-content"]', { hasText: `Agenda ${RUN}` }).waitFor();
+  await bNotes.locator('[data-testid="note-content"]', { hasText: `Agenda ${RUN}` }).waitFor();
+  await bNotes.getByRole('button', { name: 'Edit notes' }).click();
+  await bNotes.locator('textarea[name="note"]').fill(`Bob's plan ${RUN}`);
+  await aNotes.getByRole('button', { name: 'Edit notes' }).click();
+  await aNotes.locator('textarea[name="note"]').fill(`Agenda v2 ${RUN}`);
+  await aNotes.getByRole('button', { name: 'Save', exact: true }).click();
+  await aNotes.locator('[data-testid="note-content"]', { hasText: `Agenda v2 ${RUN}` }).waitFor();
+  const conflict = bNotes.locator('.conflict[role="alert"]');
+  await conflict.getByText(`Alice ${RUN} changed these notes while you were editing`).waitFor();
+  await conflict.locator('.theirs', { hasText: `Agenda v2 ${RUN}` }).waitFor();
+  const refused = b.page.waitForResponse((r) => r.url().includes('/api/notes/channel') && r.request().method() === 'POST');
+  await bNotes.getByRole('button', { name: 'Save', exact: true }).click();
+  assert.equal((await refused).status(), 409, 'a save from the stale version is refused');
+  await conflict.getByText('Your save was refused').waitFor();
+  assert.equal(await bNotes.locator('textarea[name="note"]').inputValue(), `Bob's plan ${RUN}`, 'the draft is kept');
+  await shot(b.page, 'notes-conflict.png');
+  await conflict.getByRole('button', { name: 'Save mine over theirs' }).click();
+  await bNotes.locator('[data-testid="note-content"]', { hasText: `Bob's plan ${RUN}` }).waitFor();
+  await aNotes.locator('[data-testid="note-content"]', { hasText: `Bob's plan ${RUN}` }).waitFor();
+  await a.page.getByRole('button', { name: 'Close notes' }).click();
+  await b.page.getByRole('button', { name: 'Close notes' }).click();
+  // Personal notes: Alice's own, kept by the server.
+  await a.page.getByRole('button', { name: 'My notes' }).click();
+  const mine = a.page.locator('aside.notes-panel');
+  await mine.getByRole('button', { name: 'Edit notes' }).click();
+  await mine.locator('textarea[name="note"]').fill(`Only for me ${RUN}`);
+  await mine.getByRole('button', { name: 'Save', exact: true }).click();
+  await mine.locator('[data-testid="note-content"]', { hasText: `Only for me ${RUN}` }).waitFor();
+  await a.page.getByRole('button', { name: 'Close notes' }).click();
+  const personal = await a.context.request.get(`${BASE}/api/notes/personal?workspaceId=${wsIdOf(a.page)}`);
+  assert.equal((await personal.json()).content, `Only for me ${RUN}`);
+
+  // Custom emoji: Alice adds one and reacts with it; Bob, whose list is older, sees the image.
+  const emojiName = `e2e_${RUN}`;
+  await a.page.getByRole('button', { name: 'Custom emoji' }).click();
+  const emojiDialog = a.page.getByRole('dialog', { name: 'Custom emoji' });
+  await emojiDialog.locator('input[name="emojiName"]').fill(emojiName);
+  await emojiDialog.locator('input[name="emojiFile"]').setInputFiles({ name: 'e.png', mimeType: 'image/png', buffer: png(32) });
+  await emojiDialog.getByRole('button', { name: 'Add emoji' }).click();
+  await emojiDialog.getByRole('status').filter({ hasText: `:${emojiName}: added.` }).waitFor();
+  await emojiDialog.getByRole('button', { name: 'Close' }).click();
+  const target = messageIn(a.page, `After the reconnect ${RUN}`);
+  await target.hover();
+  await target.getByRole('button', { name: 'Add reaction' }).click();
+  await a.page.getByRole('button', { name: `React with :${emojiName}:` }).click();
+  const custom = messageIn(b.page, `After the reconnect ${RUN}`).locator(`button.reaction img[alt=":${emojiName}:"]`);
+  await custom.waitFor();
+  await b.page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await custom.elementHandle());
+  await shot(b.page, 'custom-emoji.png');
 
   // Notifications. Bob's bell already counts Alice's DM: he clears it with "Mark all read".
   const bobBell = b.page.locator('button.bell');

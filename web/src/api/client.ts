@@ -31,6 +31,8 @@ export type Session = Schemas['Session'];
 export type TwoFactorSetup = Schemas['TwoFactorSetup'];
 export type Group = Schemas['Group'];
 export type Bookmark = Schemas['Bookmark'];
+export type Note = Schemas['Note'];
+export type Emoji = Schemas['Emoji'];
 
 /** Same-origin requests carry the HttpOnly session cookie; no token is ever stored. */
 export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });

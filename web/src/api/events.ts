@@ -34,6 +34,8 @@ export interface ServerEvents {
   'pin:update': { channelId: string; messageId: string; pinned: boolean; by?: string };
   /** Sent to the member whose role changed. */
   'member:updated': { member: Member };
+  /** A channel's note was saved; only to sockets that sent `note:subscribe` for it (no `updatedAt`). */
+  'note:updated': { channelId: string; content: string; version: number; updatedBy?: string | null };
 }
 
 export type ServerEventName = keyof ServerEvents;
@@ -45,6 +47,9 @@ export interface ClientEvents {
   'presence:setAway': { workspaceId: string };
   'presence:fetch': { workspaceId: string; userIds: string[] };
   'reaction:toggle': { messageId: string; emoji: string };
+  /** Answered with the channel's note as it is now. */
+  'note:subscribe': { channelId: string };
+  'note:unsubscribe': { channelId: string };
 }
 
 export interface PresenceAnswer {

@@ -14,6 +14,9 @@ import {
   type Profile,
   type Reminder,
   type Bookmark,
+  type Emoji,
+  type Invite,
+  type Note,
   type Group,
   type Session,
   type TwoFactorSetup,
@@ -30,6 +33,21 @@ import {
   type Workspace,
 } from '../api/client';
 import type { PlaceRef, PresenceAnswer, ServerEvents } from '../api/events';
+import { findCustom, shortcodeName } from '../lib/emoji';
+import {
+  emptyNoteView,
+  failed as noteFailed,
+  overwriting,
+  received as noteReceived,
+  refusedAsStale,
+  saved as noteSaved,
+  savingStarted,
+  startEditing,
+  stopEditing,
+  typed as noteTyped,
+  type NoteKey,
+  type NoteView,
+} from '../lib/notes';
 import { notificationTarget, withNew, withRead, type NotificationTarget } from '../lib/notifications';
 import { Outbox, type OutboxEntry, type SendOutcome } from '../lib/outbox';
 import { base64UrlToBytes } from '../lib/push';
@@ -127,6 +145,12 @@ export interface AppState {
   statuses: Record<string, UserStatus>;
   /** A message to bring into view and mark (opened from search or a notification). */
   focus: string | null;
+  /** Channel notes and the personal note, by `channel:<id>` / `personal:<workspaceId>`. */
+  notes: Record<NoteKey, NoteView>;
+  /** Which notes the side panel shows. */
+  notesPanel: NoteKey | null;
+  /** The workspace's custom emoji. */
+  emoji: Emoji[];
 }
 
 const initial = (route: Route): AppState => ({
@@ -161,6 +185,9 @@ const initial = (route: Route): AppState => ({
   search: null,
   statuses: {},
   focus: null,
+  notes: {},
+  notesPanel: null,
+  emoji: [],
 });
 
 const PAGE = 50;
@@ -320,6 +347,7 @@ export class App {
     this.readSent.clear();
     this.buffers.clear();
     this.versions = new Map();
+    this.noteSubscribed = null;
     this.state = { ...initial({ name: 'home' }), phase: 'signedOut' };
     if (typeof history !== 'undefined') history.pushState(null, '', '/');
     this.set({});
@@ -369,6 +397,7 @@ export class App {
     ]);
     const byUser: Record<string, Member> = {};
     for (const m of members.members) byUser[m.userId] = m;
+    this.closeNotes();
     this.set({
       wsId,
       channels: channels.channels,
@@ -388,7 +417,11 @@ export class App {
       search: null,
       statuses: {},
       focus: null,
+      notes: {},
+      notesPanel: null,
+      emoji: [],
     });
+    this.emojiLoadedAt = 0;
     this.readSent.clear();
     this.buffers.clear();
     this.versions = new Map();
@@ -398,6 +431,7 @@ export class App {
     void this.loadOwnStatus();
     void this.loadGroups();
     void this.loadBookmarks();
+    void this.loadEmoji().catch(() => undefined);
   }
 
   // ---- pins and bookmarks ------------------------------------------------
@@ -525,6 +559,12 @@ export class App {
     const wsId = this.state.wsId!;
     const inv = await call(api.POST('/api/workspaces/{workspaceId}/invites', { params: { path: { workspaceId: wsId } }, body: {} }));
     return `${location.origin}/invite/${encodeURIComponent(inv.token)}`;
+  }
+
+  /** An invitation for one address (single use; the server emails the link). */
+  inviteByEmail(email: string, role: 'member' | 'admin' = 'member'): Promise<Invite> {
+    const wsId = this.state.wsId!;
+    return call(api.POST('/api/workspaces/{workspaceId}/invites', { params: { path: { workspaceId: wsId } }, body: { email, role } }));
   }
 
   async acceptInvite(token: string): Promise<void> {
@@ -704,6 +744,8 @@ export class App {
     const changed = this.state.current !== key;
     if (changed) {
       this.set((s) => ({ current: key, editing: null, focus: null, thread: s.thread && s.thread.key === key ? s.thread : null }));
+      // A channel's notes panel belongs to that channel (its draft stays in memory).
+      if (this.state.notesPanel?.startsWith('channel:') && this.state.notesPanel !== key) this.closeNotes();
       this.atBottom = true;
     }
     if (this.state.places[key]) {
@@ -962,6 +1004,7 @@ export class App {
   // ---- threads ---------------------------------------------------------
 
   async openThread(key: PlaceKey, parentId: string): Promise<void> {
+    this.closeNotes();
     this.set((s) => ({ thread: { key, parentId }, threads: { ...s.threads, [parentId]: s.threads[parentId] ?? { messages: [], loading: true } } }));
     try {
       let after = 0;
@@ -1083,6 +1126,7 @@ export class App {
     const q = query.trim();
     const wsId = this.state.wsId;
     if (!q || !wsId) return;
+    this.closeNotes();
     this.set({ search: { query: q, loading: true, results: [], error: null }, thread: null });
     try {
       const r = await call(api.GET('/api/workspaces/{workspaceId}/search', { params: { path: { workspaceId: wsId }, query: { q, limit: 50 } } }));
@@ -1338,6 +1382,172 @@ export class App {
     if (document.visibilityState === 'visible') this.scheduleRead();
   }
 
+  // ---- notes -------------------------------------------------------------
+
+  /** The channel whose note this socket subscribed to (`note:subscribe`). */
+  private noteSubscribed: string | null = null;
+
+  private setNote(key: NoteKey, f: (v: NoteView) => NoteView): void {
+    this.set((s) => ({ notes: { ...s.notes, [key]: f(s.notes[key] ?? emptyNoteView()) } }));
+  }
+
+  /** Shows a channel's notes or the personal notes beside the messages (instead of a thread or search). */
+  async openNotes(key: NoteKey): Promise<void> {
+    if (this.state.notesPanel !== key) this.closeNotes();
+    this.set({ notesPanel: key, thread: null, search: null });
+    await this.loadNote(key);
+  }
+
+  closeNotes(): void {
+    const c = this.noteSubscribed;
+    this.noteSubscribed = null;
+    if (c && this.socket?.state === 'open') void this.socket.request('note:unsubscribe', { channelId: c }).catch(() => undefined);
+    if (this.state.notesPanel) this.set({ notesPanel: null });
+  }
+
+  private fetchNote(key: NoteKey): Promise<Note> {
+    const { kind, id } = splitNoteKey(key);
+    return kind === 'channel'
+      ? call(api.GET('/api/notes/channel', { params: { query: { channelId: id } } }))
+      : call(api.GET('/api/notes/personal', { params: { query: { workspaceId: id } } }));
+  }
+
+  /**
+   * Loads the note. A channel's is subscribed to over the socket when it is
+   * open (its answer is the note; `note:updated` follows every save), else
+   * read by REST and subscribed to once the socket opens.
+   */
+  async loadNote(key: NoteKey): Promise<void> {
+    const { kind, id } = splitNoteKey(key);
+    try {
+      let note: Note | null = null;
+      if (kind === 'channel' && this.socket?.state === 'open') {
+        try {
+          note = await this.socket.request<Note>('note:subscribe', { channelId: id });
+          if (this.state.notesPanel === key) this.noteSubscribed = id;
+          else void this.socket?.request('note:unsubscribe', { channelId: id }).catch(() => undefined);
+        } catch {
+          note = null; // answered by REST below (with the server's reason if it refuses)
+        }
+      }
+      note ??= await this.fetchNote(key);
+      const me = this.state.user?.id ?? null;
+      this.setNote(key, (v) => ({ ...noteReceived(v, note!, me), error: v.draft === null ? null : v.error }));
+    } catch (e) {
+      this.setNote(key, (v) => noteFailed(v, errorText(e)));
+    }
+  }
+
+  editNote(key: NoteKey): void {
+    this.setNote(key, startEditing);
+  }
+
+  typeNote(key: NoteKey, text: string): void {
+    this.setNote(key, (v) => noteTyped(v, text));
+  }
+
+  /** Cancel, or drop the draft for the version someone else saved. */
+  discardNoteDraft(key: NoteKey): void {
+    this.setNote(key, stopEditing);
+  }
+
+  /**
+   * Saves the draft with the version it started from (or, `overwrite`, with
+   * the newest version known: the draft replaces what someone else saved).
+   * A stale version is refused (409): the draft stays, and the note as it is
+   * now is fetched to show beside it.
+   */
+  async saveNote(key: NoteKey, overwrite = false): Promise<void> {
+    const before = this.state.notes[key];
+    if (!before || before.draft === null || before.saving) return;
+    if (overwrite) this.setNote(key, overwriting);
+    this.setNote(key, savingStarted);
+    const v = this.state.notes[key];
+    const content = v.draft!;
+    const body = { content, version: v.base };
+    const { kind, id } = splitNoteKey(key);
+    try {
+      const note =
+        kind === 'channel'
+          ? await call(api.POST('/api/notes/channel', { params: { query: { channelId: id } }, body }))
+          : await call(api.POST('/api/notes/personal', { params: { query: { workspaceId: id } }, body }));
+      this.setNote(key, (x) => noteSaved(x, note, content));
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) {
+        const cv = e.details?.currentVersion;
+        const current = await this.fetchNote(key).catch(() => null);
+        this.setNote(key, (x) => refusedAsStale(x, current, typeof cv === 'number' ? cv : undefined));
+      } else {
+        this.setNote(key, (x) => noteFailed(x, e instanceof ApiError && e.status === 0 ? 'You are offline: the notes were not saved. Save again when you are back.' : errorText(e)));
+      }
+    }
+  }
+
+  // ---- custom emoji --------------------------------------------------------
+
+  private emojiLoadedAt = 0;
+  private emojiLoading: Promise<void> | null = null;
+  private emojiRetry: ReturnType<typeof setTimeout> | null = null;
+
+  /** GET /api/workspaces/{id}/emoji. */
+  loadEmoji(): Promise<void> {
+    const wsId = this.state.wsId;
+    if (!wsId) return Promise.resolve();
+    if (this.emojiLoading) return this.emojiLoading;
+    this.emojiLoadedAt = Date.now();
+    this.emojiLoading = call(api.GET('/api/workspaces/{workspaceId}/emoji', { params: { path: { workspaceId: wsId } } }))
+      .then((r) => {
+        if (this.state.wsId === wsId) this.set({ emoji: r.emoji });
+      })
+      .finally(() => {
+        this.emojiLoading = null;
+      });
+    return this.emojiLoading;
+  }
+
+  /**
+   * A reaction names a custom emoji we do not have: probably added since the
+   * list was loaded. Loads it again, at most every 3 s (later, not never).
+   */
+  unknownEmoji(emoji: string): void {
+    if (!shortcodeName(emoji) || findCustom(this.state.emoji, emoji) || this.emojiLoading || this.emojiRetry) return;
+    const wait = this.emojiLoadedAt + 3000 - Date.now();
+    if (wait <= 0) {
+      void this.loadEmoji().catch(() => undefined);
+      return;
+    }
+    this.emojiRetry = setTimeout(() => {
+      this.emojiRetry = null;
+      if (!findCustom(this.state.emoji, emoji)) void this.loadEmoji().catch(() => undefined);
+    }, wait);
+  }
+
+  /** POST /api/upload/emoji (admins): `workspaceId` and `name` before `file`, as the gateway wants. */
+  async uploadEmoji(name: string, file: File): Promise<Emoji> {
+    const wsId = this.state.wsId!;
+    const e = await call(
+      api.POST('/api/upload/emoji', {
+        body: { workspaceId: wsId, name, file: '' },
+        bodySerializer: () => {
+          const fd = new FormData();
+          fd.append('workspaceId', wsId);
+          fd.append('name', name);
+          fd.append('file', file, file.name);
+          return fd;
+        },
+      }),
+    );
+    if (this.state.wsId === wsId) this.set((s) => ({ emoji: [...s.emoji.filter((x) => x.name !== e.name), e] }));
+    return e;
+  }
+
+  async deleteEmoji(name: string): Promise<void> {
+    const wsId = this.state.wsId!;
+    await call(api.DELETE('/api/workspaces/{workspaceId}/emoji/{name}', { params: { path: { workspaceId: wsId, name } } }));
+    if (this.state.wsId === wsId) this.set((s) => ({ emoji: s.emoji.filter((x) => x.name !== name) }));
+  }
+
+
   // ---- the socket and connectivity --------------------------------------------------
 
   private startSocket(): void {
@@ -1346,6 +1556,9 @@ export class App {
       onOpen: (reconnect) => {
         this.set({ connected: true, wasConnected: true });
         this.presenceActive();
+        // A new socket has no note subscription: subscribe again (the answer is the note now).
+        this.noteSubscribed = null;
+        if (this.state.notesPanel) void this.loadNote(this.state.notesPanel);
         void this.fetchPresence();
         if (reconnect) {
           // Anything said while we were away: from history, by sequence; and
@@ -1354,6 +1567,7 @@ export class App {
           void this.refreshUnread().catch(() => undefined);
           void this.refreshChannels().catch(() => undefined);
           void this.loadNotifications();
+          void this.loadEmoji().catch(() => undefined);
         }
         void this.flushOutbox();
       },
@@ -1485,6 +1699,14 @@ export class App {
         if (d.member?.userId) this.memberChanged(d.member);
         break;
       }
+      case 'note:updated': {
+        const d = ev as ServerEvents['note:updated'];
+        const key = d.channelId ? noteKey('channel', d.channelId) : null;
+        if (!key || !this.state.notes[key] || typeof d.version !== 'number') break;
+        const note: Note = { channelId: d.channelId, content: d.content ?? '', version: d.version, updatedBy: d.updatedBy ?? null, updatedAt: new Date().toISOString() };
+        this.setNote(key, (v) => noteReceived(v, note, this.state.user?.id ?? null));
+        break;
+      }
       case 'status:update': {
         const d = ev as ServerEvents['status:update'];
         if (d.workspaceId && d.workspaceId !== this.state.wsId) break;
@@ -1514,6 +1736,12 @@ function unreadMap(r: { channels: { channelId?: string | null; count: number; me
   return out;
 }
 
+export const noteKey = (kind: 'channel' | 'personal', id: string): NoteKey => `${kind}:${id}`;
+export function splitNoteKey(key: NoteKey): { kind: 'channel' | 'personal'; id: string } {
+  const i = key.indexOf(':');
+  return { kind: key.slice(0, i) as 'channel' | 'personal', id: key.slice(i + 1) };
+}
+
 function placeRef(key: PlaceKey): PlaceRef {
   const { kind, id } = splitKey(key);
   return kind === 'channel' ? { channelId: id } : { conversationId: id };
@@ -1535,6 +1763,13 @@ export function useApp(): AppState {
   return app.state;
 }
 
+/** The workspace's custom emoji, re-rendering only when the list changes. */
+export function useEmojiList(): Emoji[] {
+  const [list, setList] = useState(app.state.emoji);
+  useEffect(() => app.subscribe(() => setList(app.state.emoji)), []);
+  return list;
+}
+
 export function placeName(s: AppState, key: PlaceKey): string {
   const { kind, id } = splitKey(key);
   if (kind === 'channel') return '#' + (s.channels.find((c) => c.id === id)?.name ?? 'channel');
@@ -1551,4 +1786,9 @@ export function conversationName(s: AppState, c: Conversation): string {
 export function authorName(s: AppState, userId: string): string {
   if (userId === s.user?.id) return s.user.name;
   return s.members[userId]?.name ?? 'Unknown user';
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.status === 0 ? 'You are offline.' : e.message;
+  return e instanceof Error ? e.message : 'Something went wrong.';
 }

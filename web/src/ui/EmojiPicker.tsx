@@ -1,10 +1,13 @@
 import { useEffect, useRef } from 'preact/hooks';
+import { shortcode } from '../lib/emoji';
+import { useEmojiList } from '../state/app';
 
 export const EMOJI = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀', '🔥', '✅', '🚀', '👏'];
 
-/** A small reaction picker; arrow keys move, Enter picks, Escape closes. */
+/** A small reaction picker (the workspace's custom emoji after the usual ones); arrow keys move, Enter picks, Escape closes. */
 export function EmojiPicker({ onPick, onClose }: { onPick: (e: string) => void; onClose: () => void }) {
   const ref = useRef<HTMLDivElement>(null);
+  const custom = useEmojiList();
   useEffect(() => {
     ref.current?.querySelector<HTMLButtonElement>('button')?.focus();
     const away = (e: MouseEvent) => {
@@ -34,6 +37,11 @@ export function EmojiPicker({ onPick, onClose }: { onPick: (e: string) => void; 
       {EMOJI.map((e) => (
         <button key={e} type="button" aria-label={`React with ${e}`} onClick={() => onPick(e)}>
           {e}
+        </button>
+      ))}
+      {custom.map((e) => (
+        <button key={e.id} type="button" class="custom" aria-label={`React with ${shortcode(e.name)}`} title={shortcode(e.name)} onClick={() => onPick(shortcode(e.name))}>
+          <img class="custom-emoji" src={e.url} alt="" width={22} height={22} />
         </button>
       ))}
     </div>

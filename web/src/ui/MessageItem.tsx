@@ -1,10 +1,11 @@
 import { memo } from 'preact/compat';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Attachment, LinkPreview, Message } from '../api/client';
+import { findCustom } from '../lib/emoji';
 import { formatSize, isImage } from '../lib/files';
 import { Markdown } from '../lib/markdown';
 import type { OutboxEntry } from '../lib/outbox';
-import { app } from '../state/app';
+import { app, useEmojiList } from '../state/app';
 import { EmojiPicker } from './EmojiPicker';
 
 export function time(iso?: string | null): string {
@@ -69,7 +70,7 @@ export const MessageItem = memo(function MessageItem({ m, author, mine, me, edit
                   aria-label={`${r.emoji} ${r.count}, ${pressed ? 'remove your reaction' : 'add your reaction'}`}
                   onClick={() => void app.react(m.id, r.emoji).catch((e) => app.reportError(e))}
                 >
-                  {r.emoji} <span class="count">{r.count}</span>
+                  <EmojiGlyph emoji={r.emoji} /> <span class="count">{r.count}</span>
                 </button>
               </li>
             );
@@ -144,6 +145,16 @@ export const MessageItem = memo(function MessageItem({ m, author, mine, me, edit
     </article>
   );
 });
+
+/** A reaction's emoji: a custom one (`:name:`) as its image, anything else as text. */
+export function EmojiGlyph({ emoji }: { emoji: string }) {
+  const list = useEmojiList();
+  const custom = findCustom(list, emoji);
+  useEffect(() => {
+    if (!custom) app.unknownEmoji(emoji);
+  }, [emoji, !!custom]);
+  return custom ? <img class="custom-emoji" src={custom.url} alt={emoji} title={emoji} width={18} height={18} /> : <>{emoji}</>;
+}
 
 function EditBox({ m }: { m: Message }) {
   const [text, setText] = useState(m.content);

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { app, placeName, splitKey, useApp } from '../state/app';
+import { app, noteKey, placeName, splitKey, useApp } from '../state/app';
 import { ChannelSettingsDialog } from './ChannelSettingsDialog';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
@@ -27,6 +27,21 @@ export function PlaceView({ placeKey }: { placeKey: string }) {
         {channel && (
           <button class="icon pins-button" aria-label={`Pinned messages${pinCount ? `, ${pinCount}` : ''}`} title="Pinned messages" onClick={() => setPins(true)}>
             📌{pinCount > 0 && <span class="count">{pinCount}</span>}
+          </button>
+        )}
+        {channel && (
+          <button
+            class="icon notes-button"
+            aria-label="Channel notes"
+            aria-pressed={s.notesPanel === noteKey('channel', channel.id)}
+            title="Channel notes"
+            onClick={() => {
+              const k = noteKey('channel', channel.id);
+              if (s.notesPanel === k) app.closeNotes();
+              else void app.openNotes(k);
+            }}
+          >
+            📝
           </button>
         )}
         {channel?.isMember && (

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { app, useApp } from '../state/app';
 import { CreateWorkspace } from './CreateWorkspace';
 import { Dialog } from './Dialog';
+import { NotesPanel } from './NotesPanel';
 import { PlaceView } from './PlaceView';
 import { SearchPanel } from './SearchPanel';
 import { Sidebar } from './Sidebar';
@@ -15,7 +16,7 @@ export function Shell() {
   // On a phone the navigation is a drawer: it closes once a place is chosen.
   useEffect(() => setNavOpen(false), [s.current, s.wsId]);
   return (
-    <div class={`shell ${s.thread || s.search ? 'with-thread' : ''} ${navOpen ? 'nav-open' : ''}`}>
+    <div class={`shell ${s.thread || s.search || s.notesPanel ? 'with-thread' : ''} ${navOpen ? 'nav-open' : ''}`}>
       <a class="skip" href="#main">
         Skip to messages
       </a>
@@ -50,7 +51,7 @@ export function Shell() {
         <TopBar navOpen={navOpen} onMenu={() => setNavOpen(!navOpen)} />
         {s.current ? <PlaceView key={s.current} placeKey={s.current} /> : <EmptyMain />}
       </main>
-      {s.thread ? <ThreadPanel key={s.thread.parentId} /> : s.search ? <SearchPanel /> : null}
+      {s.thread ? <ThreadPanel key={s.thread.parentId} /> : s.search ? <SearchPanel /> : s.notesPanel ? <NotesPanel key={s.notesPanel} /> : null}
       {!s.connected && s.phase === 'ready' && (
         <div class="status-bar" role="status">
           {!s.online ? 'You are offline. Messages you send will go out when you are back.' : s.wasConnected ? 'Reconnecting…' : 'Connecting…'}

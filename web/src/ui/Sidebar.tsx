@@ -2,10 +2,11 @@ import { useState } from 'preact/hooks';
 import type { Channel } from '../api/client';
 import { app, conversationName, keyOf, useApp, type AppState } from '../state/app';
 import { routePath } from '../state/route';
+import { EmojiDialog } from './EmojiDialog';
 import { MembersDialog } from './MembersDialog';
 import { BrowseChannelsDialog, CreateChannelDialog, InviteDialog, NewMessageDialog } from './dialogs';
 
-type DialogName = 'channel' | 'browse' | 'invite' | 'dm' | 'members' | null;
+type DialogName = 'channel' | 'browse' | 'invite' | 'dm' | 'members' | 'emoji' | null;
 
 export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
   const s = useApp();
@@ -24,6 +25,7 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
         <div class="row">
           <button onClick={() => setDialog('invite')}>Invite people</button>
           <button onClick={() => setDialog('members')}>Members</button>
+          <button onClick={() => setDialog('emoji')}>Custom emoji</button>
           <button class="link" onClick={() => void app.signOut()}>
             Sign out
           </button>
@@ -83,6 +85,7 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
       {dialog === 'members' && <MembersDialog onClose={() => setDialog(null)} />}
       {dialog === 'invite' && <InviteDialog onClose={() => setDialog(null)} />}
       {dialog === 'dm' && <NewMessageDialog onClose={() => setDialog(null)} />}
+      {dialog === 'emoji' && <EmojiDialog onClose={() => setDialog(null)} />}
     </nav>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Notification } from '../api/client';
 import { kindLabel } from '../lib/notifications';
 import { formatWhen } from '../lib/time';
-import { app, useApp } from '../state/app';
+import { app, noteKey, useApp } from '../state/app';
 import { ProfileDialog } from './ProfileDialog';
 import { ScheduledDialog } from './ScheduledDialog';
 import { SecurityDialog } from './SecurityDialog';
@@ -72,6 +72,20 @@ export function TopBar({ navOpen, onMenu }: { navOpen: boolean; onMenu: () => vo
       </button>
       <button class="icon" aria-label="Sessions and security" title="Sessions and two-factor sign-in" onClick={() => setDialog('security')}>
         🔒
+      </button>
+      <button
+        class="icon"
+        aria-label="My notes"
+        aria-pressed={!!s.wsId && s.notesPanel === noteKey('personal', s.wsId)}
+        title="My notes (only you see them)"
+        onClick={() => {
+          if (!s.wsId) return;
+          const k = noteKey('personal', s.wsId);
+          if (s.notesPanel === k) app.closeNotes();
+          else void app.openNotes(k);
+        }}
+      >
+        🗒
       </button>
       <button class="icon" aria-label="Saved messages" title="Saved messages" onClick={() => setDialog('saved')}>
         🔖

@@ -105,6 +105,12 @@ export function InviteDialog({ onClose }: { onClose: () => void }) {
   const [url, setUrl] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const { error, busy, run } = useAction();
+  const mail = useAction();
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<'member' | 'admin'>('member');
+  const [sent, setSent] = useState<string | null>(null);
+  const myRole = app.myRole();
+  const canInvite = myRole === 'owner' || myRole === 'admin';
   useEffect(() => {
     void run(async () => setUrl(await app.createInvite()));
   }, []);
@@ -130,6 +136,41 @@ export function InviteDialog({ onClose }: { onClose: () => void }) {
         </div>
       )}
       <ErrorLine error={error} />
+      {canInvite && (
+        <form
+          class="invite-email"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setSent(null);
+            const to = email.trim();
+            const ok = await mail.run(() => app.inviteByEmail(to, role));
+            if (ok) {
+              setSent(`Invitation sent to ${to}${role === 'admin' ? ' (as admin)' : ''}. Its link works once, for that address.`);
+              setEmail('');
+            }
+          }}
+        >
+          <h3>Or invite by email</h3>
+          <div class="row">
+            <input type="email" name="inviteEmail" aria-label="Email address to invite" placeholder="name@example.com" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+            {myRole === 'owner' && (
+              <select name="inviteRole" aria-label="Role" value={role} onChange={(e) => setRole(e.currentTarget.value as 'member' | 'admin')}>
+                <option value="member">Member</option>
+                <option value="admin">Admin</option>
+              </select>
+            )}
+            <button class="primary" type="submit" disabled={mail.busy}>
+              Send invitation
+            </button>
+          </div>
+          {sent && (
+            <p role="status" class="ok">
+              {sent}
+            </p>
+          )}
+          <ErrorLine error={mail.error} />
+        </form>
+      )}
     </Dialog>
   );
 }
