@@ -258,6 +258,19 @@ describe('personal notes', () => {
     expect(await post.clone().json()).toEqual({ content: '- call Ann', version: 0 });
   });
 
+  it("follow saves made in the user's other windows live", async () => {
+    setUp();
+    fetchMock.mockImplementation(async () => json({ content: 'first', version: 1, workspaceId: 'w1' }));
+    await act(() => app.openNotes('personal:w1'));
+    await act(() => render(<NotesPanel />, root));
+    await until(() => expect(document.querySelector('[data-testid="note-content"]')?.textContent).toBe('first'));
+    await act(() => app.onEvent('note:updated', { workspaceId: 'w1', personal: true, content: 'from my phone', version: 2, updatedBy: 'me' }));
+    await until(() => expect(document.querySelector('[data-testid="note-content"]')?.textContent).toBe('from my phone'));
+    // Another workspace's personal note is not this one.
+    await act(() => app.onEvent('note:updated', { workspaceId: 'w2', personal: true, content: 'elsewhere', version: 3, updatedBy: 'me' }));
+    expect(document.querySelector('[data-testid="note-content"]')?.textContent).toBe('from my phone');
+  });
+
   it('a network failure keeps the draft and says so', async () => {
     setUp();
     fetchMock.mockImplementation(async (r: Request) => {

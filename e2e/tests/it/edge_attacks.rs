@@ -336,8 +336,15 @@ async fn notes_are_saved_with_their_place_in_the_query_string() {
     let r = room(&t.api()).await;
     let api = &r.api;
     let personal = format!("/api/notes/personal?workspaceId={}", r.ws);
+    let mut ann_elsewhere = Socket::connect(&t.base, &r.ann.token).await.expect("socket");
+    let mut bob_sock = Socket::connect(&t.base, &r.bob.token).await.expect("socket");
     let saved = api.post(&personal, &r.ann.token, json!({ "content": "# todo", "version": 0 })).await.expect(200);
     assert_eq!(saved["content"], "# todo");
+    // Ann's other windows see her personal note at once; nobody else does.
+    let ev = ann_elsewhere.event("note:updated", WAIT).await.expect("live");
+    assert_eq!((ev["personal"].clone(), ev["content"].clone(), ev["version"].clone()), (json!(true), json!("# todo"), json!(1)));
+    assert_eq!(ev["workspaceId"], r.ws.as_str());
+    bob_sock.expect_no_event("note:updated", QUIET).await.expect("not bob's");
     let note = api.get(&personal, &r.ann.token).await.expect(200);
     assert_eq!((note["content"].as_str(), note["version"].as_i64()), (Some("# todo"), Some(1)));
     // The body form keeps working.

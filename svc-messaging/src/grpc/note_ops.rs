@@ -55,7 +55,21 @@ impl MessagingApi {
         check_note(&r.content, r.version)?;
         let mut conn = self.conn().await?;
         match notes::save_personal(&mut conn, p.user_id, ws, &r.content, r.version).await? {
-            Some(_) => Ok(note_pb(&notes::personal(&mut conn, p.user_id, ws).await?, None, Some(ws))),
+            Some(_) => {
+                let out = note_pb(&notes::personal(&mut conn, p.user_id, ws).await?, None, Some(ws));
+                drop(conn);
+                // The user's other windows and devices see it at once.
+                self.publish(
+                    vec![p.user_id],
+                    "note:updated",
+                    serde_json::json!({
+                        "workspaceId": ws, "personal": true, "content": out.content,
+                        "version": out.version, "updatedBy": p.user_id, "updatedAt": out.updated_at,
+                    }),
+                )
+                .await;
+                Ok(out)
+            }
             None => Err(stale(&notes::personal(&mut conn, p.user_id, ws).await?)),
         }
     }
@@ -88,7 +102,10 @@ impl MessagingApi {
         self.publish(
             to,
             "note:updated",
-            serde_json::json!({ "channelId": id, "content": out.content, "version": out.version, "updatedBy": p.user_id }),
+            serde_json::json!({
+                "channelId": id, "content": out.content, "version": out.version,
+                "updatedBy": p.user_id, "updatedAt": out.updated_at,
+            }),
         )
         .await;
         Ok(out)

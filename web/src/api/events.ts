@@ -35,7 +35,17 @@ export interface ServerEvents {
   /** Sent to the member whose role changed. */
   'member:updated': { member: Member };
   /** A channel's note was saved; only to sockets that sent `note:subscribe` for it (no `updatedAt`). */
-  'note:updated': { channelId: string; content: string; version: number; updatedBy?: string | null };
+  // A channel's note (to sockets subscribed to it), or the user's own
+  // personal note of a workspace (to all their sockets).
+  'note:updated': {
+    channelId?: string;
+    workspaceId?: string;
+    personal?: boolean;
+    content: string;
+    version: number;
+    updatedBy?: string | null;
+    updatedAt?: string | null;
+  };
 }
 
 export type ServerEventName = keyof ServerEvents;

@@ -1701,9 +1701,20 @@ export class App {
       }
       case 'note:updated': {
         const d = ev as ServerEvents['note:updated'];
-        const key = d.channelId ? noteKey('channel', d.channelId) : null;
+        const key = d.channelId
+          ? noteKey('channel', d.channelId)
+          : d.personal && d.workspaceId
+            ? noteKey('personal', d.workspaceId)
+            : null;
         if (!key || !this.state.notes[key] || typeof d.version !== 'number') break;
-        const note: Note = { channelId: d.channelId, content: d.content ?? '', version: d.version, updatedBy: d.updatedBy ?? null, updatedAt: new Date().toISOString() };
+        const note: Note = {
+          channelId: d.channelId ?? null,
+          workspaceId: d.workspaceId ?? null,
+          content: d.content ?? '',
+          version: d.version,
+          updatedBy: d.updatedBy ?? null,
+          updatedAt: d.updatedAt ?? new Date().toISOString(),
+        };
         this.setNote(key, (v) => noteReceived(v, note, this.state.user?.id ?? null));
         break;
       }
