@@ -56,5 +56,8 @@ async fn up() -> anyhow::Result<()> {
             println!("  - {f}");
         }
     }
-    stack.run_until(ocomms_runtime::grpc::shutdown_signal()).await
+    let out = stack.run_until(ocomms_runtime::grpc::shutdown_signal()).await;
+    // The last spans go out before the process does.
+    let _ = tokio::task::spawn_blocking(ocomms_runtime::telemetry::flush).await;
+    out
 }

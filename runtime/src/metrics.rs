@@ -29,7 +29,20 @@ pub fn install() {
             .set_buckets_for_metric(metrics_exporter_prometheus::Matcher::Suffix("duration_seconds".to_owned()), &BUCKETS)
             .ok()?;
         match builder.install_recorder() {
-            Ok(h) => Some(h),
+            Ok(h) => {
+                // Histograms keep their samples until drained: drain them
+                // even when nothing scrapes.
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    let upkeep = h.clone();
+                    rt.spawn(async move {
+                        loop {
+                            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                            upkeep.run_upkeep();
+                        }
+                    });
+                }
+                Some(h)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "metrics recorder not installed");
                 None
@@ -48,20 +61,35 @@ pub async fn serve(addr: SocketAddr) -> anyhow::Result<()> {
     install();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "metrics listening");
+    // At most 16 scrapes at once, each given 5 s: a slow or hostile client
+    // cannot tie the service up.
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
     tokio::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else { continue };
+            let (mut stream, _) = match listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics: accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else { continue };
             tokio::spawn(async move {
                 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let mut buf = [0u8; 1024];
-                let _ = stream.read(&mut buf).await;
-                let body = render();
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes()).await;
-                let _ = stream.write_all(body.as_bytes()).await;
+                let _slot = slot;
+                let answer = async {
+                    let mut buf = [0u8; 1024];
+                    let _ = stream.read(&mut buf).await;
+                    let body = render();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(body.as_bytes()).await;
+                };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), answer).await;
             });
         }
     });

@@ -126,7 +126,9 @@ macro_rules! service_main {
             }
             let bus = config.common.bus().await?;
             let listener = tokio::net::TcpListener::bind(config.common.listen).await?;
-            $svc::serve(config, bus, listener, $crate::grpc::shutdown_signal()).await
+            let out = $svc::serve(config, bus, listener, $crate::grpc::shutdown_signal()).await;
+            let _ = tokio::task::spawn_blocking($crate::telemetry::flush).await;
+            out
         }
     };
 }

@@ -85,26 +85,37 @@ pub fn init_with(otlp: Option<Otlp>, logs: bool) {
 
 fn tracer(o: &Otlp) -> anyhow::Result<opentelemetry_sdk::trace::Tracer> {
     use opentelemetry_otlp::WithExportConfig;
+    if !matches!(o.protocol.as_str(), "grpc" | "http/protobuf") {
+        anyhow::bail!("OTEL_EXPORTER_OTLP_PROTOCOL={:?}: use grpc or http/protobuf", o.protocol);
+    }
     // The SDK exports from its own thread; the exporters need a Tokio
     // reactor there, so they get one of their own.
     let rt = Arc::new(tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("otlp-export").enable_all().build()?);
-    let exporter = {
+    let built = {
         let _inside = rt.enter();
-        match o.protocol.as_str() {
-            "grpc" => opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(&o.endpoint).build()?,
-            "http/protobuf" => {
-                let endpoint = if o.endpoint.ends_with("/v1/traces") {
-                    o.endpoint.clone()
-                } else {
-                    format!("{}/v1/traces", o.endpoint.trim_end_matches('/'))
-                };
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(endpoint)
-                    .build()?
+        if o.protocol == "grpc" {
+            opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(&o.endpoint).build()
+        } else {
+            let endpoint = if o.endpoint.ends_with("/v1/traces") {
+                o.endpoint.clone()
+            } else {
+                format!("{}/v1/traces", o.endpoint.trim_end_matches('/'))
+            };
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(endpoint)
+                .build()
+        }
+    };
+    let exporter = match built {
+        Ok(e) => e,
+        Err(e) => {
+            // A runtime must not be dropped where async code runs: let it go in the background.
+            if let Ok(rt) = Arc::try_unwrap(rt) {
+                rt.shutdown_background();
             }
-            other => anyhow::bail!("OTEL_EXPORTER_OTLP_PROTOCOL={other:?}: use grpc or http/protobuf"),
+            return Err(e.into());
         }
     };
     let provider = SdkTracerProvider::builder()

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fire, json, until } from './dom';
 import { msg } from './helpers';
 
 const fetchMock = vi.hoisted(() => {
@@ -15,20 +16,9 @@ const { PlaceView } = await import('../src/ui/PlaceView');
 const { TopBar } = await import('../src/ui/TopBar');
 const { SearchPanel } = await import('../src/ui/SearchPanel');
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-const fire = (el: Element, ev: Event) =>
-  act(() => {
-    el.dispatchEvent(ev);
-  });
 
 let root: HTMLElement;
 
-/** Waits for `f` to pass, letting Preact render between tries (renders queue inside act). */
-const until = (f: () => void) =>
-  vi.waitFor(async () => {
-    await act(() => new Promise<void>((r) => setTimeout(r, 5)));
-    f();
-  });
 
 function setUp(messages = [msg(1)]) {
   app.set({

@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../src/api/client';
+import { fire } from './dom';
 import { msg } from './helpers';
 
 // openapi-fetch takes `fetch` when the client is made: stub it before any import.
@@ -15,10 +16,6 @@ const { app } = await import('../src/state/app');
 const { fromLatestPage } = await import('../src/lib/sync');
 const { PlaceView } = await import('../src/ui/PlaceView');
 
-const fire = (el: Element, ev: Event) =>
-  act(() => {
-    el.dispatchEvent(ev);
-  });
 const tick = () => act(() => new Promise<void>((r) => setTimeout(r, 5)));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fire, json, until } from './dom';
 import { msg } from './helpers';
 
 const fetchMock = vi.hoisted(() => {
@@ -16,16 +17,6 @@ const { SecurityDialog } = await import('../src/ui/SecurityDialog');
 const { Composer } = await import('../src/ui/Composer');
 const { PlaceView } = await import('../src/ui/PlaceView');
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-const fire = (el: Element, ev: Event) =>
-  act(() => {
-    el.dispatchEvent(ev);
-  });
-const until = (f: () => void) =>
-  vi.waitFor(async () => {
-    await act(() => new Promise<void>((r) => setTimeout(r, 5)));
-    f();
-  });
 const path = (i: number) => new URL((fetchMock.mock.calls[i][0] as Request).url).pathname;
 const req = (i: number) => fetchMock.mock.calls[i][0] as Request;
 

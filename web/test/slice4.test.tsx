@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { button, click, fire, json, type, until } from './dom';
 import { msg } from './helpers';
 
 const fetchMock = vi.hoisted(() => {
@@ -19,22 +20,6 @@ const { TopBar } = await import('../src/ui/TopBar');
 const { EmojiDialog } = await import('../src/ui/EmojiDialog');
 const { InviteDialog } = await import('../src/ui/dialogs');
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-const fire = (el: Element, ev: Event) =>
-  act(() => {
-    el.dispatchEvent(ev);
-  });
-const click = (el: Element | null) => fire(el!, new MouseEvent('click', { bubbles: true }));
-const button = (name: string) => [...document.querySelectorAll('button')].find((b) => (b.getAttribute('aria-label') ?? b.textContent?.trim()) === name) ?? null;
-const type = async (el: HTMLTextAreaElement | HTMLInputElement, text: string) => {
-  el.value = text;
-  await fire(el, new Event('input', { bubbles: true }));
-};
-const until = (f: () => void) =>
-  vi.waitFor(async () => {
-    await act(() => new Promise<void>((r) => setTimeout(r, 5)));
-    f();
-  });
 const reqs = () => fetchMock.mock.calls.map((c) => c[0] as Request);
 const url = (r: Request) => {
   const u = new URL(r.url);

@@ -105,6 +105,9 @@ async fn a_client_away_for_long_catches_up_on_new_messages_and_changes_exactly()
     api.get(&format!("/api/channels/{ch}/changes?since=0"), &cat.token).await.expect_error(404, "NOT_FOUND");
     api.get(&format!("/api/conversations/{dm_id}/changes"), &cat.token).await.expect_error(404, "NOT_FOUND");
     api.get(&format!("/api/channels/{ch}/changes?since=-1"), &r.bob.token).await.expect_error(400, "VALIDATION_ERROR");
+    // A version this place never had (a restored backup): reload, not silence.
+    let ahead = api.get(&format!("/api/channels/{ch}/changes?since={}", version + 1000), &r.bob.token).await.expect_error(409, "CONFLICT");
+    assert_eq!(ahead["error"]["details"]["version"].as_i64(), Some(version));
     api.get(&format!("/api/channels/{ch}/changes?since=x"), &r.bob.token).await.expect_error(400, "VALIDATION_ERROR");
     api.get(&format!("/api/channels/{ch}/changes?limit=500"), &r.bob.token).await.expect_error(400, "VALIDATION_ERROR");
     t.stop().await.expect("stop");

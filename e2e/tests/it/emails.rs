@@ -6,15 +6,18 @@ use std::time::Duration;
 
 use crate::support::*;
 
+/// A stack sending its email to an SMTP server run by the test, and what
+/// that server received.
+async fn smtp_stack(mut env: Vec<(String, String)>) -> (TestStack, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let (port, got) = smtp_sink().await;
+    env.extend([("SMTP_HOST".to_owned(), "127.0.0.1".to_owned()), ("SMTP_PORT".to_owned(), port.to_string())]);
+    let t = TestStack::start(StackOptions { env, ..Default::default() }).await.expect("stack");
+    (t, got)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn invites_lockouts_and_new_devices_are_emailed() {
-    let (port, got) = smtp_sink().await;
-    let t = TestStack::start(StackOptions {
-        env: vec![("SMTP_HOST".into(), "127.0.0.1".into()), ("SMTP_PORT".into(), port.to_string())],
-        ..Default::default()
-    })
-    .await
-    .expect("stack");
+    let (t, got) = smtp_stack(Vec::new()).await;
     let api = t.api();
     let ann = api.sign_up("Ann").await.expect("ann");
     let ws = api.workspace(&ann).await.expect("workspace");
@@ -68,13 +71,7 @@ async fn invites_lockouts_and_new_devices_are_emailed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forgotten_password_is_reset_from_the_link_in_the_email() {
-    let (port, got) = smtp_sink().await;
-    let t = TestStack::start(StackOptions {
-        env: vec![("SMTP_HOST".into(), "127.0.0.1".into()), ("SMTP_PORT".into(), port.to_string())],
-        ..Default::default()
-    })
-    .await
-    .expect("stack");
+    let (t, got) = smtp_stack(Vec::new()).await;
     let api = t.api();
     let ann = api.sign_up("Ann").await.expect("ann");
     api.call(reqwest::Method::POST, "/api/auth/forget-password", None, Some(json!({ "email": ann.email })))
@@ -125,17 +122,7 @@ async fn a_forgotten_password_is_reset_from_the_link_in_the_email() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unread_mentions_and_dms_are_emailed_in_one_batch_and_read_ones_never() {
-    let (port, got) = smtp_sink().await;
-    let t = TestStack::start(StackOptions {
-        env: vec![
-            ("SMTP_HOST".into(), "127.0.0.1".into()),
-            ("SMTP_PORT".into(), port.to_string()),
-            ("EMAIL_DIGEST_DELAY_SECS".into(), "3".into()),
-        ],
-        ..Default::default()
-    })
-    .await
-    .expect("stack");
+    let (t, got) = smtp_stack(vec![("EMAIL_DIGEST_DELAY_SECS".into(), "3".into())]).await;
     let api = t.api();
     let r = room(&api).await;
     let to_bob = |m: &str| m.contains(&format!("To: {}", r.bob.email));

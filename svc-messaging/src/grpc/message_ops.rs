@@ -122,6 +122,11 @@ impl MessagingApi {
         let inserted = conn
             .transaction::<_, ServiceError, _>(async move |conn| {
                 let mut m = draft;
+                // The place's row first (as every change does), then the parent.
+                m.sequence = match target {
+                    Target::Channel(c) => channels::next_sequence(conn, c).await?,
+                    Target::Conversation(c) => conversations::next_sequence(conn, c).await?,
+                };
                 let mut parent_msg = None;
                 if let Some(parent) = m.parent_id {
                     match store::get(conn, parent).await? {
@@ -135,10 +140,6 @@ impl MessagingApi {
                         _ => return Err(ServiceError::validation("parentId", "no such message here")),
                     }
                 }
-                m.sequence = match target {
-                    Target::Channel(c) => channels::next_sequence(conn, c).await?,
-                    Target::Conversation(c) => conversations::next_sequence(conn, c).await?,
-                };
                 store::insert(conn, &m).await?;
                 // The author has read their own message.
                 store::mark_read(conn, m.author_id, target, m.sequence).await?;
@@ -374,7 +375,15 @@ impl MessagingApi {
         self.place(req.metadata(), &p, target).await?;
         let mut conn = self.conn().await?;
         let (rows, version, has_more) = match r.since {
-            Some(since) => store::changes_since(&mut conn, target, since, i64::from(limit)).await?,
+            Some(since) => {
+                let page = store::changes_since(&mut conn, target, since, i64::from(limit)).await?;
+                if since > page.1 {
+                    // Not a version of this place (a client's error, or a restored backup): reload.
+                    return Err(ServiceError::conflict("since is ahead of this place's changes; reload the place")
+                        .with_details(serde_json::json!({ "version": page.1 })));
+                }
+                page
+            }
             None => {
                 let (_, version, _) = store::changes_since(&mut conn, target, 0, 0).await?;
                 (Vec::new(), version, false)

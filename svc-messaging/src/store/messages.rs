@@ -50,8 +50,8 @@ pub async fn by_client_id(conn: &mut AsyncPgConnection, author: UserId, client_i
 }
 
 pub async fn bump_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -> QueryResult<()> {
-    diesel::update(messages::table.find(parent)).set(messages::reply_count.eq(messages::reply_count + 1)).execute(conn).await?;
-    changed(conn, parent).await
+    changed(conn, parent).await?;
+    diesel::update(messages::table.find(parent)).set(messages::reply_count.eq(messages::reply_count + 1)).execute(conn).await.map(drop)
 }
 
 /// Where messages live: a channel or a conversation (DM, group DM).
@@ -267,8 +267,10 @@ pub async fn insert_mentions(conn: &mut AsyncPgConnection, m: &Message, who: &[(
 
 /// Marks a message changed (the change feed): its place's change version
 /// goes up by one and the message takes it. Call inside the change's
-/// transaction: the place's row stays locked until it ends, so versions
-/// become visible in order.
+/// transaction, before touching the message: the place's row stays locked
+/// until it ends, so versions become visible in order, and every path
+/// locks the place before the message (sends take the sequence first), so
+/// none waits for another in a cycle.
 pub async fn changed(conn: &mut AsyncPgConnection, id: MessageId) -> QueryResult<()> {
     diesel::sql_query(
         "WITH m AS (SELECT channel_id, conversation_id FROM messages WHERE id = $1),
@@ -325,7 +327,7 @@ pub async fn changes_since(conn: &mut AsyncPgConnection, target: Target, since: 
     .await?;
     let has_more = ids.len() as i64 > limit;
     ids.truncate(usize::try_from(limit).unwrap_or_default());
-    let version = if has_more { ids.last().map_or(since, |c| c.change_version) } else { now.change_version.max(since) };
+    let version = if has_more { ids.last().map_or(since, |c| c.change_version) } else { now.change_version };
     let wanted: Vec<MessageId> = ids.iter().map(|c| c.id).collect();
     let mut rows: Vec<Message> = messages::table.filter(messages::id.eq_any(&wanted)).select(Message::as_select()).load(conn).await?;
     rows.sort_by_key(|m| wanted.iter().position(|w| *w == m.id));
@@ -350,39 +352,35 @@ pub async fn edit(conn: &mut AsyncPgConnection, id: MessageId, content: &str, pr
 /// Soft delete: the row keeps its sequence; its text is erased. None when
 /// it was already deleted.
 pub async fn soft_delete(conn: &mut AsyncPgConnection, id: MessageId) -> QueryResult<Option<Message>> {
-    let d = diesel::update(messages::table.find(id).filter(messages::is_deleted.eq(false)))
+    // The place first, then the message: every path takes them in this order.
+    changed(conn, id).await?;
+    diesel::update(messages::table.find(id).filter(messages::is_deleted.eq(false)))
         .set((messages::is_deleted.eq(true), messages::content.eq(""), messages::updated_at.eq(diesel::dsl::now)))
         .returning(Message::as_returning())
         .get_result(conn)
         .await
-        .optional()?;
-    if d.is_some() {
-        changed(conn, id).await?;
-    }
-    Ok(d)
+        .optional()
 }
 
 /// Stores a message's link previews unless it was deleted; the message.
 pub async fn set_link_previews(conn: &mut AsyncPgConnection, id: MessageId, previews: &serde_json::Value) -> QueryResult<Option<Message>> {
-    let m = diesel::update(messages::table.find(id).filter(messages::is_deleted.eq(false)))
+    changed(conn, id).await?;
+    diesel::update(messages::table.find(id).filter(messages::is_deleted.eq(false)))
         .set(messages::link_previews.eq(previews))
         .returning(Message::as_returning())
         .get_result(conn)
         .await
-        .optional()?;
-    if m.is_some() {
-        changed(conn, id).await?;
-    }
-    Ok(m)
+        .optional()
 }
 
 /// A reply was deleted: its thread counts one fewer.
 pub async fn drop_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -> QueryResult<()> {
+    changed(conn, parent).await?;
     diesel::update(messages::table.find(parent).filter(messages::reply_count.gt(0)))
         .set(messages::reply_count.eq(messages::reply_count - 1))
         .execute(conn)
-        .await?;
-    changed(conn, parent).await.map(drop)
+        .await
+        .map(drop)
 }
 
 /// A thread's replies, oldest first.
