@@ -46,7 +46,7 @@ fn schemas() -> Value {
         "Workspace": obj(&[("id", id.clone()), ("name", s("string")), ("slug", s("string")), ("logo", nullable("string")), ("joinPolicy", s("string")), ("createdAt", time.clone()), ("role", json!({ "type": "string", "enum": ["owner", "admin", "member"] }))], &["id", "name", "slug", "role"]),
         "UpdateWorkspace": obj(&[("name", s("string")), ("joinPolicy", json!({ "type": "string", "enum": ["invite", "request", "open"] }))], &[]),
         "WorkspaceList": obj(&[("workspaces", arr(r("Workspace"))), ("lastVisitedWorkspaceId", nullable("string"))], &["workspaces"]),
-        "Member": obj(&[("userId", id.clone()), ("workspaceId", id.clone()), ("role", s("string")), ("isGuest", s("boolean")), ("expiresAt", nullable("string")), ("createdAt", time.clone()), ("name", s("string")), ("email", s("string"))], &["userId", "role", "isGuest"]),
+        "Member": obj(&[("userId", id.clone()), ("workspaceId", id.clone()), ("role", s("string")), ("isGuest", s("boolean")), ("expiresAt", nullable("string")), ("createdAt", time.clone()), ("name", s("string")), ("email", s("string")), ("guestChannelIds", json!({ "type": "array", "items": { "type": "string", "format": "uuid" }, "description": "a guest's channels (told to the guest, admins and services)" }))], &["userId", "role", "isGuest"]),
         "MemberList": obj(&[("members", arr(r("Member")))], &["members"]),
         "CreateInvite": obj(&[("email", s("string")), ("role", json!({ "type": "string", "enum": ["member", "admin"] })), ("maxUses", json!({ "type": "integer", "minimum": 1, "maximum": 1000 })), ("expiresInHours", json!({ "type": "integer", "minimum": 1, "maximum": 720 }))], &[]),
         "Invite": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("token", s("string")), ("url", s("string")), ("email", nullable("string")), ("role", s("string")), ("expiresAt", time.clone()), ("createdAt", time.clone()), ("isGuest", s("boolean")), ("channelIds", arr(id.clone())), ("guestExpiresAt", nullable("string")), ("maxUses", nullable("integer"))], &["token", "url"]),
@@ -120,7 +120,7 @@ fn schemas() -> Value {
         "RoleChange": obj(&[("role", json!({ "type": "string", "enum": ["owner", "admin", "member"] }))], &["role"]),
         "UserStatus": obj(&[("emoji", nullable("string")), ("text", nullable("string")), ("expiresAt", nullable("string")), ("dnd", s("boolean"))], &["dnd"]),
         "SetStatus": obj(&[("emoji", s("string")), ("text", json!({ "type": "string", "maxLength": 100 })), ("expiresAt", time.clone()), ("dnd", s("boolean"))], &[]),
-        "Profile": obj(&[("userId", id.clone()), ("workspaceId", id.clone()), ("displayName", s("string")), ("title", nullable("string")), ("pronouns", nullable("string")), ("timezone", nullable("string")), ("avatarUrl", nullable("string")), ("bio", nullable("string")), ("status", r("UserStatus"))], &["userId", "displayName"]),
+        "Profile": obj(&[("userId", id.clone()), ("workspaceId", id.clone()), ("displayName", s("string")), ("title", nullable("string")), ("pronouns", nullable("string")), ("timezone", nullable("string")), ("avatarUrl", nullable("string")), ("bio", nullable("string")), ("status", json!({ "oneOf": [r("UserStatus"), { "type": "null" }] }))], &["userId", "displayName"]),
         "UpdateProfile": obj(&[("displayName", s("string")), ("title", s("string")), ("pronouns", s("string")), ("timezone", s("string")), ("avatarUrl", s("string")), ("bio", s("string"))], &[]),
         "LastVisited": obj(&[("workspaceId", id.clone())], &["workspaceId"]),
         "AuditLog": obj(&[("id", id.clone()), ("workspaceId", nullable("string")), ("userId", nullable("string")), ("action", s("string")), ("ipAddress", nullable("string")), ("userAgent", nullable("string")), ("details", s("string")), ("createdAt", time.clone())], &["id", "action", "createdAt"]),
@@ -155,6 +155,30 @@ fn schemas() -> Value {
     })
 }
 
+/// Routes that can answer 409 CONFLICT, and why.
+const CONFLICTS: &[(&str, &str, &str)] = &[
+    ("post", "/api/auth/sign-up/email", "an account with this email exists"),
+    ("post", "/api/auth/two-factor/enable", "two-factor authentication is already on"),
+    ("post", "/api/workspaces", "the slug is taken"),
+    ("patch", "/api/workspaces/{workspaceId}/members/{userId}", "the last owner cannot be demoted"),
+    ("delete", "/api/workspaces/{workspaceId}/members/{userId}", "the last owner cannot leave"),
+    ("post", "/api/workspaces/{workspaceId}/channels", "a channel with this name exists"),
+    ("post", "/api/channels/{channelId}/messages", "the clientMsgId was used for a message elsewhere"),
+    ("post", "/api/conversations/{conversationId}/messages", "the clientMsgId was used for a message elsewhere"),
+    ("get", "/api/channels/{channelId}/changes", "since is ahead of the place's changes: reload"),
+    ("get", "/api/conversations/{conversationId}/changes", "since is ahead of the place's changes: reload"),
+    ("post", "/api/workspaces/{workspaceId}/groups", "a group with this handle exists"),
+    ("post", "/api/notes/personal", "the note changed since this version (details.currentVersion)"),
+    ("post", "/api/notes/channel", "the note changed since this version (details.currentVersion)"),
+    ("post", "/api/upload/emoji", "the workspace has an emoji with this name"),
+    ("post", "/api/push/subscribe", "the endpoint is registered with other keys"),
+    ("patch", "/api/scheduled-messages/{scheduledMessageId}", "it is no longer pending"),
+    ("delete", "/api/scheduled-messages/{scheduledMessageId}", "it is no longer pending"),
+    ("post", "/api/reminders/{reminderId}/snooze", "it is completed or cancelled"),
+    ("post", "/api/reminders/{reminderId}/complete", "it is completed or cancelled"),
+    ("delete", "/api/reminders/{reminderId}", "it is completed or cancelled"),
+];
+
 fn error_response(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": r("Error") } } })
 }
@@ -184,6 +208,9 @@ pub fn build() -> Value {
             responses.insert("404".into(), error_response("not found, or not visible to the caller (NOT_FOUND)"));
         }
         responses.insert("429".into(), error_response("rate limited (RATE_LIMIT_EXCEEDED, with Retry-After)"));
+        if let Some((_, _, why)) = CONFLICTS.iter().find(|(m, p, _)| *m == route.method && *p == route.path) {
+            responses.insert("409".into(), error_response(&format!("conflict (CONFLICT): {why}")));
+        }
         let mut op = json!({
             "summary": route.summary,
             "tags": [route.tag],
@@ -263,6 +290,13 @@ mod tests {
             saved == text,
             "docs/openapi.json differs from the served document: run UPDATE_OPENAPI=1 cargo test -p ocomms-gateway openapi, and review the diff"
         );
+    }
+
+    #[test]
+    fn every_conflict_names_a_route_that_exists() {
+        for (m, p, _) in CONFLICTS {
+            assert!(routes::table().iter().any(|r| r.method == *m && r.path == *p), "{m} {p}");
+        }
     }
 
     #[test]

@@ -1715,6 +1715,8 @@ export interface components {
             createdAt?: string;
             email?: string;
             expiresAt?: string | null;
+            /** @description a guest's channels (told to the guest, admins and services) */
+            guestChannelIds?: string[];
             isGuest: boolean;
             name?: string;
             role: string;
@@ -1793,7 +1795,7 @@ export interface components {
             bio?: string | null;
             displayName: string;
             pronouns?: string | null;
-            status?: components["schemas"]["UserStatus"];
+            status?: components["schemas"]["UserStatus"] | null;
             timezone?: string | null;
             title?: string | null;
             /** Format: uuid */
@@ -2519,6 +2521,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description conflict (CONFLICT): an account with this email exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -2650,6 +2661,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict (CONFLICT): two-factor authentication is already on */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3144,6 +3164,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description conflict (CONFLICT): since is ahead of the place's changes: reload */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -3555,6 +3584,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict (CONFLICT): the clientMsgId was used for a message elsewhere */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3986,6 +4024,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description conflict (CONFLICT): since is ahead of the place's changes: reload */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -4124,6 +4171,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict (CONFLICT): the clientMsgId was used for a message elsewhere */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4904,6 +4960,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description conflict (CONFLICT): the note changed since this version (details.currentVersion) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -5037,6 +5102,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict (CONFLICT): the note changed since this version (details.currentVersion) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5487,6 +5561,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description conflict (CONFLICT): the endpoint is registered with other keys */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -5822,6 +5905,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description conflict (CONFLICT): it is completed or cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -5882,6 +5974,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict (CONFLICT): it is completed or cancelled */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5953,6 +6054,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict (CONFLICT): it is completed or cancelled */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6161,6 +6271,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description conflict (CONFLICT): it is no longer pending */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -6225,6 +6344,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict (CONFLICT): it is no longer pending */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6573,6 +6701,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description conflict (CONFLICT): the workspace has an emoji with this name */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -6834,6 +6971,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict (CONFLICT): the slug is taken */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7255,6 +7401,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description conflict (CONFLICT): a channel with this name exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -7659,6 +7814,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict (CONFLICT): a group with this handle exists */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8149,6 +8313,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description conflict (CONFLICT): the last owner cannot leave */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -8214,6 +8387,15 @@ export interface operations {
             };
             /** @description not found, or not visible to the caller (NOT_FOUND) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict (CONFLICT): the last owner cannot be demoted */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
