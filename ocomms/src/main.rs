@@ -44,7 +44,7 @@ async fn up() -> anyhow::Result<()> {
     ocomms_runtime::telemetry::init();
     let stack = ocomms::start(&ocomms_runtime::config::Env::from_process()).await?;
     println!("OComms is up.");
-    println!("  gateway    http://{}  (REST /api/*, WebSocket /api/ws, OpenAPI /api/openapi.json)", stack.gateway);
+    println!("  gateway    http://{}  (web client /, REST /api/*, WebSocket /api/ws, OpenAPI /api/openapi.json)", stack.gateway);
     for (name, addr) in &stack.services {
         println!("  {name:<10} grpc://{addr}  (health + reflection)");
     }
