@@ -141,7 +141,12 @@ macro_rules! grpc_service {
             $(
                 async fn $method(&self, req: tonic::Request<$req>) -> Result<tonic::Response<$resp>, tonic::Status> {
                     use tracing::Instrument as _;
-                    let span = $crate::telemetry::server_span(stringify!($ty), stringify!($method), req.metadata());
+                    let span = $crate::telemetry::server_span(
+                        concat!(stringify!($ty), "/", stringify!($method)),
+                        stringify!($ty),
+                        stringify!($method),
+                        req.metadata(),
+                    );
                     let started = std::time::Instant::now();
                     let out: Result<tonic::Response<$resp>, tonic::Status> =
                         <$ty>::$method(self, req).instrument(span).await.map(tonic::Response::new).map_err(Into::into);

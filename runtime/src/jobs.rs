@@ -770,6 +770,21 @@ pub async fn prune(conn: &mut AsyncPgConnection) -> diesel::QueryResult<(usize, 
     Ok((outbox, processed))
 }
 
+/// Whether a job id is already recorded as done (a consumer whose work is
+/// outside the database, such as a push, checks before doing it again).
+pub async fn already_done(conn: &mut AsyncPgConnection, job_id: &str) -> diesel::QueryResult<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Done {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        done: bool,
+    }
+    let d: Done = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = $1) AS done")
+        .bind::<Text, _>(job_id)
+        .get_result(conn)
+        .await?;
+    Ok(d.done)
+}
+
 /// Runs `work` at most once per job id: the id is recorded in the
 /// consumer's `processed_events` table in the same transaction. `None` when
 /// the job was already done.

@@ -98,7 +98,41 @@ pub async fn serve(addr: SocketAddr) -> anyhow::Result<()> {
 
 /// A gRPC call's outcome.
 pub fn grpc(service: &'static str, method: &'static str, code: tonic::Code, seconds: f64) {
-    let code = format!("{code:?}");
+    let code = code_label(code);
     metrics::counter!("ocomms_grpc_requests_total", "service" => service, "method" => method, "code" => code).increment(1);
     metrics::histogram!("ocomms_grpc_request_duration_seconds", "service" => service, "method" => method).record(seconds);
+}
+
+/// A status code's label, as its variant name, without formatting per call.
+fn code_label(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "Ok",
+        Cancelled => "Cancelled",
+        Unknown => "Unknown",
+        InvalidArgument => "InvalidArgument",
+        DeadlineExceeded => "DeadlineExceeded",
+        NotFound => "NotFound",
+        AlreadyExists => "AlreadyExists",
+        PermissionDenied => "PermissionDenied",
+        ResourceExhausted => "ResourceExhausted",
+        FailedPrecondition => "FailedPrecondition",
+        Aborted => "Aborted",
+        OutOfRange => "OutOfRange",
+        Unimplemented => "Unimplemented",
+        Internal => "Internal",
+        Unavailable => "Unavailable",
+        DataLoss => "DataLoss",
+        Unauthenticated => "Unauthenticated",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn code_labels_are_the_variant_names() {
+        for code in [tonic::Code::Ok, tonic::Code::NotFound, tonic::Code::Unauthenticated, tonic::Code::ResourceExhausted] {
+            assert_eq!(super::code_label(code), format!("{code:?}"));
+        }
+    }
 }

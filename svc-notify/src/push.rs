@@ -252,12 +252,7 @@ async fn handle(pool: &Pool, pusher: &Pusher, presence: &Presence, job: Job) -> 
     let j: pb::PushJob = job.decode()?;
     let (notification, subscription): (uuid::Uuid, uuid::Uuid) = (j.notification_id.parse()?, j.subscription_id.parse()?);
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let done: i64 = diesel::sql_query("SELECT count(*) AS n FROM processed_events WHERE event_id = $1")
-        .bind::<Text, _>(&job.id)
-        .get_result::<Count>(&mut conn)
-        .await?
-        .n;
-    if done > 0 {
+    if ocomms_runtime::jobs::already_done(&mut conn, &job.id).await? {
         return Ok(());
     }
     let n: Option<Pending> =
@@ -317,12 +312,6 @@ async fn record(pool: &Pool, job: &Job) -> anyhow::Result<()> {
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     ocomms_runtime::jobs::once(&mut conn, &job.id, |_| Box::pin(async { Ok(()) })).await?;
     Ok(())
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 /// Enqueues `notify.push` for `notification` to every subscription of
