@@ -153,3 +153,40 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Env {
+        Env::from_map(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+
+    #[test]
+    fn vapid_keys_come_together_and_must_be_one_pair() {
+        let (public, private) = crate::push::generate_vapid_keys();
+        let (other_public, _) = crate::push::generate_vapid_keys();
+        let ok = VapidConfig::parse(&public, &private, "ops@example.com").expect("a valid pair");
+        assert_eq!(ok.subject, "mailto:ops@example.com");
+        assert!(VapidConfig::parse(&other_public, &private, "ops@example.com").is_err(), "another pair's public key");
+        assert!(VapidConfig::parse(&public, "not base64!", "ops@example.com").is_err());
+        assert!(VapidConfig::parse(&public, &private, "nobody").is_err());
+        // Half set: push stays off and the start reports it.
+        let mut e = env(&[("VAPID_PUBLIC_KEY", &public)]);
+        assert!(Config::from_env(&mut e).vapid.is_none());
+        assert!(e.finish().is_err());
+        let mut e = env(&[("VAPID_PUBLIC_KEY", &public), ("VAPID_PRIVATE_KEY", &private), ("VAPID_EMAIL", "ops@example.com")]);
+        assert!(Config::from_env(&mut e).vapid.is_some());
+        assert!(e.finish().is_ok());
+    }
+
+    #[test]
+    fn a_bad_smtp_sender_stops_the_start() {
+        let mut e = env(&[("SMTP_HOST", "mail.example.com"), ("SMTP_FROM", "not an address")]);
+        let _ = Config::from_env(&mut e);
+        assert!(e.finish().is_err());
+        let mut e = env(&[("SMTP_HOST", "mail.example.com"), ("SMTP_USER", "only-a-user")]);
+        let _ = Config::from_env(&mut e);
+        assert!(e.finish().is_err(), "SMTP_USER without SMTP_PASS");
+    }
+}
