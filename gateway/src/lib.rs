@@ -173,6 +173,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Runs the gateway from the environment `env` until `shutdown` resolves:
+/// `ocomms serve gateway` and the gateway's own binary.
+pub async fn run(mut env: ocomms_runtime::config::Env, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let config = Config::from_env(&mut env);
+    env.finish()?;
+    let bus = Bus::connect(config.redis_url.as_deref(), &config.redis_prefix).await?;
+    let listener = TcpListener::bind(config.listen).await?;
+    serve(config, bus, listener, shutdown).await
+}
+
 /// Runs the gateway on `listener` until `shutdown` resolves; events from
 /// `bus` reach the sockets connected here.
 pub async fn serve(

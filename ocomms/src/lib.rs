@@ -15,6 +15,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub mod cli;
+pub mod topology;
+
 pub const SERVICES: [&str; 6] = ["auth", "messaging", "presence", "files", "scheduler", "notify"];
 
 /// A running stack.
@@ -256,7 +259,7 @@ fn futures_now(tasks: &mut JoinSet<(String, anyhow::Result<()>)>) -> Option<Resu
     tasks.try_join_next()
 }
 
-async fn serving(addr: SocketAddr) -> bool {
+pub(crate) async fn serving(addr: SocketAddr) -> bool {
     let Ok(endpoint) = tonic::transport::Endpoint::from_shared(format!("http://{addr}")) else { return false };
     let Ok(channel) = endpoint.connect_timeout(Duration::from_millis(500)).connect().await else { return false };
     let mut client = tonic_health::pb::health_client::HealthClient::new(channel);

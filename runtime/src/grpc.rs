@@ -21,6 +21,10 @@ use tonic_health::ServingStatus;
 /// every generated client and server.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
+/// How long calls in flight at shutdown may take to finish (after the
+/// drain) before the server stops without them.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
 /// Sets [`MAX_MESSAGE_BYTES`] as the encoding and decoding limit of a
 /// generated tonic client or server: `sized!(AuthServiceClient::new(ch))`.
 #[macro_export]
@@ -31,11 +35,16 @@ macro_rules! sized {
 }
 
 /// Serves `routes` with health (reporting `service_name` and the overall
-/// server as SERVING) and reflection until `shutdown` resolves.
+/// server as SERVING) and reflection until `shutdown` resolves. Then health
+/// answers NOT_SERVING while calls are still accepted for `drain`
+/// (`SHUTDOWN_DRAIN_SECS`), so that balancing peers ([`channel`]) move
+/// their calls to other replicas before this one stops listening; in-flight
+/// calls finish before it returns.
 pub async fn serve(
     service_name: &'static str,
     routes: Routes,
     listener: TcpListener,
+    drain: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -66,7 +75,9 @@ pub async fn serve(
         }
         conn
     });
-    Server::builder()
+    let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
+    let stopped = stopping.clone();
+    let server = Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_routes(routes)
@@ -76,33 +87,179 @@ pub async fn serve(
             // `grpc:` probes ask about) stop answering SERVING.
             reporter.set_service_status(service_name, ServingStatus::NotServing).await;
             reporter.set_service_status("", ServingStatus::NotServing).await;
-        })
-        .await?;
+            if !drain.is_zero() {
+                tracing::info!(service = service_name, drain_ms = drain.as_millis() as u64, "draining before stopping");
+                tokio::time::sleep(drain).await;
+            }
+            stopped.notify_one();
+        });
+    // In-flight calls finish, within a bound: a peer that keeps a call open
+    // must not hold the process past its grace period.
+    tokio::select! {
+        out = server => out?,
+        _ = async {
+            stopping.notified().await;
+            tokio::time::sleep(STOP_GRACE).await;
+        } => tracing::warn!(service = service_name, "calls still open {STOP_GRACE:?} after shutdown: stopping without them"),
+    }
     tracing::info!(service = service_name, "grpc stopped");
     Ok(())
 }
 
-/// A lazily connecting channel to a peer (`http://127.0.0.1:50051`): the
-/// peer may start after us; calls fail with UNAVAILABLE until it is up.
+/// A channel to a peer, connecting lazily (the peer may start after us;
+/// calls fail with UNAVAILABLE until it is up), with a 30 s limit per call.
+///
+/// `url` is one address (`http://127.0.0.1:50052`) or a comma-separated
+/// list of the replicas of one service, and a host name may stand for
+/// several addresses (a Kubernetes headless Service). One IP address (or
+/// `localhost`) gets a plain channel. Anything else is balanced over the
+/// replicas that answer gRPC health with SERVING, checked every
+/// [`PROBE_INTERVAL`] (names re-resolved as often): a replica that is
+/// stopping (health turns NOT_SERVING for `SHUTDOWN_DRAIN_SECS` before it
+/// stops listening) or dead leaves the set within an interval and comes
+/// back when it answers again. When none answers, all stay in the set, so
+/// that calls fail at once with UNAVAILABLE rather than wait.
 pub fn channel(url: &str) -> anyhow::Result<Channel> {
-    let endpoint = Endpoint::from_shared(url.to_owned())?
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(30))
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30));
-    Ok(endpoint.connect_lazy())
+    connect(url, Kind::Unary)
 }
 
 /// Like [`channel`], without the 30 s limit on a call: for streams that
 /// take as long as the client does (uploads on a slow link). Idle peers are
 /// still caught by HTTP/2 keep-alive.
 pub fn stream_channel(url: &str) -> anyhow::Result<Channel> {
+    connect(url, Kind::Stream)
+}
+
+/// How often a balanced [`channel`] checks its replicas' health.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(500);
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Unary,
+    Stream,
+}
+
+fn endpoint(url: &str, kind: Kind) -> anyhow::Result<Endpoint> {
     let endpoint = Endpoint::from_shared(url.to_owned())?
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_timeout(Duration::from_secs(20));
-    Ok(endpoint.connect_lazy())
+        .http2_keep_alive_interval(Duration::from_secs(30));
+    Ok(match kind {
+        Kind::Unary => endpoint.timeout(Duration::from_secs(30)),
+        Kind::Stream => endpoint.keep_alive_timeout(Duration::from_secs(20)),
+    })
+}
+
+/// One replica address of a peer: a host (IP or name) and a port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Target {
+    host: String,
+    port: u16,
+}
+
+fn targets(url: &str) -> anyhow::Result<Vec<Target>> {
+    let mut out = Vec::new();
+    for part in url.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let uri: tonic::transport::Uri = part.parse().map_err(|e| anyhow::anyhow!("{part:?} is not a URL: {e}"))?;
+        anyhow::ensure!(uri.scheme_str() == Some("http"), "{part:?}: only http:// peers are supported");
+        let host = uri.host().ok_or_else(|| anyhow::anyhow!("{part:?} has no host"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let port = uri.port_u16().unwrap_or(80);
+        out.push(Target { host, port });
+    }
+    anyhow::ensure!(!out.is_empty(), "no peer address in {url:?}");
+    Ok(out)
+}
+
+fn connect(url: &str, kind: Kind) -> anyhow::Result<Channel> {
+    let targets = targets(url)?;
+    if let [one] = targets.as_slice()
+        && (one.host.parse::<std::net::IpAddr>().is_ok() || one.host == "localhost")
+    {
+        return Ok(endpoint(url.trim(), kind)?.connect_lazy());
+    }
+    let (channel, changes) = Channel::balance_channel::<std::net::SocketAddr>(64);
+    tokio::spawn(discover(targets, kind, changes));
+    Ok(channel)
+}
+
+fn addr_url(addr: std::net::SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+/// Keeps a balanced channel's set of replicas: resolves the targets, checks
+/// each address's health, inserts and removes; ends with the channel.
+async fn discover(
+    targets: Vec<Target>,
+    kind: Kind,
+    changes: tokio::sync::mpsc::Sender<tonic::transport::channel::Change<std::net::SocketAddr, Endpoint>>,
+) {
+    use std::collections::{BTreeSet, HashMap};
+    use tonic::transport::channel::Change;
+    use tonic_health::pb::health_client::HealthClient;
+    let mut current: BTreeSet<std::net::SocketAddr> = BTreeSet::new();
+    let mut probes: HashMap<std::net::SocketAddr, HealthClient<Channel>> = HashMap::new();
+    let mut first = true;
+    while !changes.is_closed() {
+        let mut addrs = BTreeSet::new();
+        for t in &targets {
+            match tokio::net::lookup_host((t.host.as_str(), t.port)).await {
+                Ok(found) => addrs.extend(found),
+                Err(e) => tracing::warn!(host = %t.host, error = %e, "cannot resolve a peer"),
+            }
+        }
+        probes.retain(|a, _| addrs.contains(a));
+        let mut healthy = BTreeSet::new();
+        if first {
+            // Calls may start at once; health decides from the next round.
+            healthy.clone_from(&addrs);
+        } else {
+            for addr in &addrs {
+                let probe = match probes.get(addr) {
+                    Some(p) => p.clone(),
+                    None => match Endpoint::from_shared(addr_url(*addr)) {
+                        Ok(e) => {
+                            let p = HealthClient::new(
+                                e.connect_timeout(Duration::from_millis(300)).timeout(Duration::from_millis(500)).connect_lazy(),
+                            );
+                            probes.insert(*addr, p.clone());
+                            p
+                        }
+                        Err(_) => continue,
+                    },
+                };
+                if serving(probe).await {
+                    healthy.insert(*addr);
+                }
+            }
+        }
+        let wanted = if healthy.is_empty() { addrs } else { healthy };
+        for gone in current.difference(&wanted) {
+            tracing::info!(peer = %gone, "peer replica left the balanced set");
+            if changes.send(Change::Remove(*gone)).await.is_err() {
+                return;
+            }
+        }
+        for new in wanted.difference(&current) {
+            let Ok(e) = endpoint(&addr_url(*new), kind) else { continue };
+            if !first {
+                tracing::info!(peer = %new, "peer replica joined the balanced set");
+            }
+            if changes.send(Change::Insert(*new, e)).await.is_err() {
+                return;
+            }
+        }
+        current = wanted;
+        first = false;
+        tokio::time::sleep(PROBE_INTERVAL).await;
+    }
+}
+
+async fn serving(mut probe: tonic_health::pb::health_client::HealthClient<Channel>) -> bool {
+    matches!(
+        probe.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await,
+        Ok(r) if r.get_ref().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    )
 }
 
 /// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).

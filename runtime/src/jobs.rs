@@ -254,7 +254,7 @@ fn local_exchanges() -> &'static Mutex<HashMap<String, Arc<LocalExchange>>> {
 
 impl Broker {
     /// RabbitMQ when `amqp_url` is set, else the in-process exchange for
-    /// `prefix`. `ephemeral` queues vanish with their last consumer (tests).
+    /// `prefix`. `ephemeral` queues (tests) expire ten minutes after their last use.
     pub async fn connect(amqp_url: Option<&str>, prefix: &str, ephemeral: bool) -> anyhow::Result<Self> {
         let transport = match amqp_url {
             None => {
@@ -414,8 +414,14 @@ impl Amqp {
     {
         let ch = self.connect().await?;
         let queue = q.work.as_str();
-        let opts = lapin::options::QueueDeclareOptions { durable: !q.ephemeral, auto_delete: q.ephemeral, ..Default::default() };
-        ch.queue_declare(queue.into(), opts, lapin::types::FieldTable::default()).await?;
+        // Test stacks' queues outlive a consumer that restarts (a replica
+        // killed in the topology tests) and go ten minutes after last use.
+        let mut work_args = lapin::types::FieldTable::default();
+        if q.ephemeral {
+            work_args.insert("x-expires".into(), lapin::types::AMQPValue::LongUInt(600_000));
+        }
+        let opts = lapin::options::QueueDeclareOptions { durable: true, ..Default::default() };
+        ch.queue_declare(queue.into(), opts, work_args).await?;
         for k in keys {
             ch.queue_bind(queue.into(), self.exchange.as_str().into(), k.as_str().into(), Default::default(), Default::default()).await?;
         }

@@ -24,6 +24,9 @@ pub const SERVICE_TOKEN: &str = "SERVICE_TOKEN";
 /// `AUTH_GRPC_URL`: where svc-auth answers (default `http://127.0.0.1:50051`).
 pub const AUTH_GRPC_URL: &str = "AUTH_GRPC_URL";
 
+/// `SHUTDOWN_DRAIN_SECS`: see [`ServiceConfig::drain`].
+pub const SHUTDOWN_DRAIN_SECS: &str = "SHUTDOWN_DRAIN_SECS";
+
 /// Default gRPC ports, also the launcher's.
 pub const PORTS: [(&str, u16); 6] =
     [("auth", 50051), ("messaging", 50052), ("presence", 50053), ("files", 50054), ("scheduler", 50055), ("notify", 50056)];
@@ -48,12 +51,16 @@ pub struct ServiceConfig {
     pub amqp_url: Option<String>,
     /// `AMQP_PREFIX` (default `ocomms`): exchange and queue name prefix.
     pub amqp_prefix: String,
-    /// `AMQP_EPHEMERAL`: queues vanish with their consumers (tests only).
+    /// `AMQP_EPHEMERAL`: queues expire ten minutes after last use (tests only).
     pub amqp_ephemeral: bool,
     /// `<SERVICE>_METRICS_ADDR`: where a service run on its own serves its
     /// Prometheus metrics (unset: not served; under `ocomms up` the
     /// gateway's `/metrics` has them).
     pub metrics_addr: Option<SocketAddr>,
+    /// `SHUTDOWN_DRAIN_SECS` (default 0): on SIGTERM, how long gRPC health
+    /// answers NOT_SERVING while calls are still served, so that replicas'
+    /// peers move away first (see `grpc::channel`).
+    pub drain: std::time::Duration,
 }
 
 impl ServiceConfig {
@@ -84,6 +91,7 @@ impl ServiceConfig {
             amqp_url: env.opt_string("AMQP_URL"),
             amqp_prefix: env.string("AMQP_PREFIX", "ocomms"),
             amqp_ephemeral: env.flag("AMQP_EPHEMERAL", false),
+            drain: std::time::Duration::from_secs_f64(env.parse(SHUTDOWN_DRAIN_SECS, 0.0f64).clamp(0.0, 300.0)),
             metrics_addr: {
                 let var = format!("{upper}_METRICS_ADDR");
                 match env.opt_string(&var).map(|v| v.parse::<SocketAddr>()) {
@@ -109,8 +117,31 @@ impl ServiceConfig {
     }
 }
 
-/// The `main` of a service binary: read config (every bad variable reported
-/// at once), connect the bus, bind, serve until SIGTERM.
+/// Runs service `$svc` (a crate with `Config` and `serve`) from the
+/// environment `$env` until SIGTERM: read its configuration (every bad
+/// variable reported at once), serve metrics if asked, connect the bus,
+/// bind, serve. `ocomms serve <service>` and each service's binary use it.
+#[macro_export]
+macro_rules! run_service {
+    ($svc:ident, $env:expr) => {
+        async {
+            let mut env: $crate::config::Env = $env;
+            let config = $svc::Config::from_env(&mut env);
+            env.finish()?;
+            if let Some(addr) = config.common.metrics_addr {
+                $crate::metrics::serve(addr).await?;
+            }
+            let bus = config.common.bus().await?;
+            let listen = config.common.listen;
+            let listener = anyhow::Context::with_context(tokio::net::TcpListener::bind(listen).await, || format!("binding {listen}"))?;
+            let out: anyhow::Result<()> = $svc::serve(config, bus, listener, $crate::grpc::shutdown_signal()).await;
+            out
+        }
+    };
+}
+
+/// The `main` of a service binary: [`run_service!`] with the process's
+/// environment, then the last spans flushed.
 #[macro_export]
 macro_rules! service_main {
     ($svc:ident) => {
@@ -118,15 +149,7 @@ macro_rules! service_main {
         async fn main() -> anyhow::Result<()> {
             $crate::telemetry::init();
             $crate::metrics::install();
-            let mut env = $crate::config::Env::from_process();
-            let config = $svc::Config::from_env(&mut env);
-            env.finish()?;
-            if let Some(addr) = config.common.metrics_addr {
-                $crate::metrics::serve(addr).await?;
-            }
-            let bus = config.common.bus().await?;
-            let listener = tokio::net::TcpListener::bind(config.common.listen).await?;
-            let out = $svc::serve(config, bus, listener, $crate::grpc::shutdown_signal()).await;
+            let out = $crate::run_service!($svc, $crate::config::Env::from_process()).await;
             let _ = tokio::task::spawn_blocking($crate::telemetry::flush).await;
             out
         }

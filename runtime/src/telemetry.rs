@@ -69,7 +69,7 @@ pub fn init_with(otlp: Option<Otlp>, logs: bool) {
     let (plain, structured) = if !logs {
         (None, None)
     } else if json {
-        (None, Some(tracing_subscriber::fmt::layer().json().with_current_span(true).with_writer(std::io::stderr)))
+        (None, Some(json_layer(std::io::stderr)))
     } else {
         (Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)), None)
     };
@@ -81,6 +81,67 @@ pub fn init_with(otlp: Option<Otlp>, logs: bool) {
         }
     });
     let _ = tracing_subscriber::registry().with(filter).with(plain).with(structured).with(otel).try_init();
+}
+
+/// JSON log lines (one object per event, with the current span), each
+/// carrying `trace_id` and `span_id` when the event happens inside a traced
+/// span, so that a log line leads to its trace.
+fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer as _;
+    let dispatch = Arc::new(OnceLock::new());
+    let inner = tracing_subscriber::fmt::format().json().with_current_span(true);
+    let format = WithTraceId { inner, dispatch: dispatch.clone() };
+    tracing_subscriber::fmt::layer().json().event_format(format).with_writer(writer).and_then(KnowDispatch(dispatch))
+}
+
+/// Remembers the subscriber it is part of: the OpenTelemetry layer's span
+/// contexts are read through it (inside a subscriber's callback,
+/// `Span::current()` sees no subscriber).
+struct KnowDispatch(Arc<OnceLock<tracing::dispatcher::WeakDispatch>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for KnowDispatch {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.0.set(subscriber.downgrade());
+    }
+}
+
+/// A JSON event format with the trace and span ids of the current span
+/// added to each object.
+struct WithTraceId<F> {
+    inner: F,
+    dispatch: Arc<OnceLock<tracing::dispatcher::WeakDispatch>>,
+}
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for WithTraceId<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        use opentelemetry::trace::TraceContextExt;
+        let ids = ctx.lookup_current().map(|span| span.id()).and_then(|id| {
+            let dispatch = self.dispatch.get()?.upgrade()?;
+            let cx = tracing_opentelemetry::get_otel_context(&id, &dispatch)?;
+            let sc = cx.span().span_context().clone();
+            sc.is_valid().then(|| (sc.trace_id(), sc.span_id()))
+        });
+        let mut line = String::new();
+        self.inner.format_event(ctx, tracing_subscriber::fmt::format::Writer::new(&mut line), event)?;
+        match (line.strip_prefix('{'), ids) {
+            (Some(rest), Some((trace, span))) => write!(writer, "{{\"trace_id\":\"{trace}\",\"span_id\":\"{span}\",{rest}"),
+            _ => writer.write_str(&line),
+        }
+    }
 }
 
 fn tracer(o: &Otlp) -> anyhow::Result<opentelemetry_sdk::trace::Tracer> {
@@ -241,4 +302,58 @@ impl Extractor for HeaderExtractor<'_> {
 pub fn http_parent(span: &tracing::Span, headers: &http::HeaderMap) {
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     let _ = span.set_parent(parent);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A JSON log line written inside a traced span names that span's
+    /// trace and span ids; one outside any span names none.
+    #[test]
+    fn json_log_lines_carry_the_trace_id_of_their_span() {
+        let lines = Lines::default();
+        let out = lines.clone();
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(json_layer(move || out.clone()))
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        let (trace_id, span_id) = tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("before any span");
+            let span = tracing::info_span!("handling", route = "/api/x");
+            let _in = span.enter();
+            tracing::warn!(user = "u1", "inside");
+            let cx = span.context();
+            let sc = cx.span().span_context().clone();
+            (sc.trace_id().to_string(), sc.span_id().to_string())
+        });
+        let text = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("utf-8");
+        let parsed: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+        assert_eq!(parsed.len(), 2, "{text}");
+        assert!(parsed[0].get("trace_id").is_none(), "{text}");
+        assert_eq!(parsed[1]["trace_id"], trace_id.as_str());
+        assert_eq!(parsed[1]["span_id"], span_id.as_str());
+        assert_eq!(parsed[1]["fields"]["message"], "inside");
+        assert_eq!(parsed[1]["span"]["name"], "handling");
+        assert_ne!(trace_id, "00000000000000000000000000000000");
+    }
 }

@@ -78,6 +78,7 @@ pub async fn test_config(name: &'static str, migrations: EmbeddedMigrations, aut
         amqp_prefix: format!("ocomms-test-{}", uuid::Uuid::new_v4().simple()),
         amqp_ephemeral: true,
         metrics_addr: None,
+        drain: std::time::Duration::ZERO,
     })
 }
 

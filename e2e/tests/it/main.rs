@@ -22,5 +22,6 @@ mod people;
 mod previews;
 mod scheduling;
 mod support;
+mod topology;
 mod traces;
 mod web_client;

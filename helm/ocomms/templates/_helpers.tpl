@@ -380,7 +380,10 @@ spec:
       protocol: TCP
       appProtocol: http
   {{- else }}
+  # Headless: DNS answers every ready pod, and callers balance gRPC calls
+  # over them (one HTTP/2 connection to a ClusterIP would pin one pod).
   type: ClusterIP
+  clusterIP: None
   ports:
     - name: grpc
       port: {{ $v.port }}

@@ -1,0 +1,651 @@
+//! The topology the Helm chart deploys, on this machine: every service and
+//! the gateway as separate processes (`ocomms serve <part>`, the binary the
+//! image runs), two replicas of each, sharing PostgreSQL, Redis and
+//! RabbitMQ; peers balanced by `ocomms_runtime::grpc::channel`.
+//!
+//! Replicas are stopped the way Kubernetes stops them (SIGTERM during a
+//! rolling restart) and the way crashes do (SIGKILL) while clients send,
+//! retry with the same `clientMsgId` and resume by sequence, as the web
+//! client does; afterwards every acknowledged message is in history exactly
+//! once and every client has all of them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ocomms::topology::{Node, plan};
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::support::*;
+
+/// Every part, two replicas each, as child processes on free ports.
+struct Topology {
+    nodes: Vec<Node>,
+    /// The gateways' base URLs (`http://127.0.0.1:port`).
+    gateways: Vec<String>,
+    /// Each service replica's Prometheus address, by replica name.
+    metrics: HashMap<String, std::net::SocketAddr>,
+    databases: Vec<String>,
+    dir: PathBuf,
+}
+
+fn free_addr() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().expect("addr")
+}
+
+impl Topology {
+    async fn start(extra: &[(&str, &str)]) -> Self {
+        ocomms_runtime::telemetry::init_for_tests();
+        // The test's own HTTP clients (the replicas install theirs).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let base = ocomms_runtime::testing::base_url();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let dir = std::env::temp_dir().join(format!("ocomms-topology-{id}"));
+        std::fs::create_dir_all(dir.join("uploads")).expect("temp dir");
+        let mut shared: Vec<(String, String)> = Vec::new();
+        let mut databases = Vec::new();
+        for (name, m) in [
+            ("auth", ocomms::migrations::AUTH),
+            ("messaging", ocomms::migrations::MESSAGING),
+            ("presence", ocomms::migrations::PRESENCE),
+            ("files", ocomms::migrations::FILES),
+            ("scheduler", ocomms::migrations::SCHEDULER),
+            ("notify", ocomms::migrations::NOTIFY),
+        ] {
+            let url = ocomms_runtime::db::test_database(&base, name, m).await.expect("database");
+            shared.push((format!("{}_DATABASE_URL", name.to_ascii_uppercase()), url.clone()));
+            databases.push(url);
+        }
+        for (k, v) in [
+            ("REDIS_URL", ocomms_runtime::testing::redis_url()),
+            ("REDIS_PREFIX", format!("ocomms-topo-{id}")),
+            ("AMQP_URL", ocomms_runtime::testing::amqp_url()),
+            ("AMQP_PREFIX", format!("ocomms-topo-{id}")),
+            ("AMQP_EPHEMERAL", "true".into()),
+            ("SERVICE_TOKEN", ocomms_runtime::testing::SERVICE_TOKEN.into()),
+            ("TWO_FACTOR_KEY", "S2V5IGZvciB0ZXN0cyBvbmx5LCBuZXZlciBwcm9kISE=".into()),
+            ("UPLOAD_DIR", dir.join("uploads").to_string_lossy().into_owned()),
+            ("DB_POOL_SIZE", "4".into()),
+            ("SHUTDOWN_DRAIN_SECS", "1".into()),
+            ("RATE_LIMIT_ENABLED", "false".into()),
+            ("RUST_LOG", "warn,ocomms_runtime::grpc=info".into()),
+            ("LOG_FORMAT", "text".into()),
+        ] {
+            shared.push((k.to_owned(), v));
+        }
+        for (k, v) in extra {
+            shared.retain(|(n, _)| n != k);
+            shared.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        let exe = PathBuf::from(env!("CARGO_BIN_EXE_ocomms-node"));
+        let mut metrics = HashMap::new();
+        let mut nodes: Vec<Node> = plan(2, |_, _| free_addr())
+            .into_iter()
+            .map(|mut r| {
+                if r.part != "gateway" {
+                    let m = free_addr();
+                    r.env.push((format!("{}_METRICS_ADDR", r.part.to_ascii_uppercase()), m.to_string()));
+                    metrics.insert(r.name(), m);
+                }
+                let log = dir.join(format!("{}.log", r.name()));
+                Node::new(&exe, r, shared.clone(), Some(log))
+            })
+            .collect();
+        for n in &mut nodes {
+            n.start().expect("replica starts");
+        }
+        let began = Instant::now();
+        for n in &mut nodes {
+            if let Err(e) = n.ready(Duration::from_secs(60)).await {
+                panic!("{e:#}\n{}", logs(&dir));
+            }
+        }
+        eprintln!("topology: 14 replicas ready in {} ms", began.elapsed().as_millis());
+        let gateways = nodes.iter().filter(|n| n.replica.part == "gateway").map(|n| format!("http://{}", n.replica.addr)).collect();
+        Self { nodes, gateways, metrics, databases, dir }
+    }
+
+    fn api(&self, i: usize) -> Api {
+        Api::new(&self.gateways[i % self.gateways.len()])
+    }
+
+    fn node(&mut self, name: &str) -> &mut Node {
+        self.nodes.iter_mut().find(|n| n.replica.name() == name).unwrap_or_else(|| panic!("no replica {name}"))
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.replica.name()).collect()
+    }
+
+    /// Prometheus text of one service replica.
+    async fn metrics_of(&self, name: &str) -> String {
+        let addr = self.metrics[name];
+        reqwest::get(format!("http://{addr}/metrics")).await.expect("metrics").text().await.expect("text")
+    }
+
+    async fn stop(mut self) {
+        let stops = self.nodes.iter_mut().map(|n| n.terminate(Duration::from_secs(20)));
+        let _ = futures_util::future::join_all(stops).await;
+        for db in &self.databases {
+            let _ = ocomms_runtime::db::drop_database(db).await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Every replica's log, for a failure's message.
+fn logs(dir: &std::path::Path) -> String {
+    let mut out = String::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.path().extension().is_some_and(|x| x == "log") {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(15).collect();
+                out.push_str(&format!("--- {}\n", e.file_name().to_string_lossy()));
+                for l in tail.into_iter().rev() {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Sum of a Prometheus counter's samples whose labels contain `labels`.
+fn counter(text: &str, name: &str, labels: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l.contains(labels))
+        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_of_everything_share_the_work_and_do_nothing_twice() {
+    let t0 = Instant::now();
+    let lap = |what: &str| eprintln!("{:>6} ms  {what}", t0.elapsed().as_millis());
+    let t = Topology::start(&[("RATE_LIMIT_ENABLED", "true")]).await;
+    lap("started");
+    let (gw1, gw2) = (t.api(0), t.api(1));
+    // Three sign-ups: the per-address limit (3 a minute) counts across both gateways.
+    let ann = gw1.sign_up("Ann").await.expect("ann");
+    let bob = gw2.sign_up("Bob").await.expect("bob");
+    let cat = gw1.sign_up("Cat").await.expect("cat");
+    let fourth = gw2
+        .call(
+            Method::POST,
+            "/api/auth/sign-up/email",
+            None,
+            Some(json!({ "email": "dan@example.com", "password": "correct horse battery", "name": "Dan" })),
+        )
+        .await
+        .expect("call");
+    fourth.expect_error(429, "RATE_LIMIT_EXCEEDED");
+    let ws = gw1.workspace(&ann).await.expect("workspace");
+    gw2.invite(&ws, &ann, &bob).await.expect("invite bob");
+    gw1.invite(&ws, &ann, &cat).await.expect("invite cat");
+    let channel = gw2.channel(&ws, &ann, "general").await.expect("channel");
+    gw1.join(&channel, &bob).await.expect("join");
+    gw2.join(&channel, &cat).await.expect("join");
+    let msgs = format!("/api/channels/{channel}/messages");
+
+    lap("set up");
+    // Sockets on different gateways: a message reaches each exactly once.
+    let mut ann_s = Socket::connect(&t.gateways[0], &ann.token).await.expect("ann on gateway 1");
+    let mut bob_s = Socket::connect(&t.gateways[1], &bob.token).await.expect("bob on gateway 2");
+    let ack = ann_s.request("message:send", json!({ "channelId": channel, "content": "across processes" })).await.expect("ack");
+    assert_eq!(ack["ok"], true, "{ack}");
+    assert_eq!(bob_s.event("message:new", WAIT).await.expect("delivered")["message"]["id"], ack["data"]["id"]);
+    bob_s.expect_no_event("message:new", QUIET).await.expect("once");
+
+    lap("cross-gateway message");
+    // Presence set through one gateway is seen through the other.
+    assert_eq!(ann_s.request("presence:setAway", json!({ "workspaceId": ws })).await.expect("away")["ok"], true);
+    let p = bob_s.event("presence:update", WAIT).await.expect("presence across gateways");
+    assert_eq!(p["userId"], ann.id);
+    let fetched = bob_s.request("presence:fetch", json!({ "workspaceId": ws, "userIds": [ann.id] })).await.expect("fetch");
+    assert_eq!(fetched["data"]["presences"][0]["status"], "away", "{fetched}");
+
+    lap("presence");
+    // A mention makes one notification (one notify replica handles the job).
+    gw2.post(&msgs, &ann.token, json!({ "content": "@bob look at this" })).await.expect(201);
+    assert_eq!(bob_s.event("notification:new", Duration::from_secs(15)).await.expect("notified")["notification"]["type"], "mention");
+    lap("mention");
+    // A scheduled message fires once (two schedulers poll the same table).
+    let due = ocomms_runtime::time::rfc3339(chrono::Utc::now() + chrono::Duration::seconds(2));
+    gw1.post("/api/scheduled-messages", &ann.token, json!({ "channelId": channel, "content": "scheduled once", "scheduledFor": due }))
+        .await
+        .expect(201);
+    let mut scheduled = 0;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Ok(Some(f)) = bob_s.next_frame(Duration::from_millis(500)).await
+            && f["event"] == "message:new"
+            && f["data"]["message"]["content"] == "scheduled once"
+        {
+            scheduled += 1;
+        }
+        if scheduled > 0 && Instant::now() + Duration::from_secs(12) > deadline {
+            break;
+        }
+    }
+    assert_eq!(scheduled, 1, "delivered once");
+    let history = gw2.get(&msgs, &bob.token).await.expect(200);
+    let contents: Vec<&str> = history["messages"].as_array().expect("messages").iter().filter_map(|m| m["content"].as_str()).collect();
+    assert_eq!(contents.iter().filter(|c| **c == "scheduled once").count(), 1, "{contents:?}");
+    let notes = gw1.get("/api/notifications", &bob.token).await.expect(200);
+    assert_eq!(notes["notifications"].as_array().map(Vec::len), Some(1), "one mention, one notification: {notes}");
+
+    lap("scheduled");
+    // Cat's messages count against one allowance (10 a minute) whichever
+    // gateway takes them.
+    let mut sent = 0;
+    for i in 0..14 {
+        let r = t.api(i).post(&msgs, &cat.token, json!({ "content": format!("cat {i}") })).await;
+        if r.status == 201 {
+            sent += 1;
+        } else {
+            r.expect_error(429, "RATE_LIMIT_EXCEEDED");
+        }
+    }
+    assert_eq!(sent, 10, "one allowance across both gateways");
+
+    lap("rate limits");
+    // Cat's session, known to both gateways' caches and to both replicas
+    // of each service, is revoked through one gateway: refused at once
+    // everywhere.
+    for i in 0..4 {
+        t.api(i).get(&msgs, &cat.token).await.expect(200);
+    }
+    gw1.post("/api/auth/sign-out", &cat.token, json!({})).await.expect(200);
+    for i in 0..6 {
+        t.api(i).get(&msgs, &cat.token).await.expect_error(401, "UNAUTHORIZED");
+    }
+
+    lap("revocation");
+    // Each replica of messaging and auth took its share of the calls.
+    for name in ["messaging-1", "messaging-2", "auth-1", "auth-2"] {
+        let text = t.metrics_of(name).await;
+        let calls = counter(&text, "ocomms_grpc_requests_total", "");
+        assert!(calls >= 3.0, "{name} served {calls} calls");
+    }
+    ann_s.close().await;
+    bob_s.close().await;
+    t.stop().await;
+}
+
+/// A steady load of senders and readers on the topology.
+struct Load {
+    stop: Arc<AtomicBool>,
+    /// Set once every sender has stopped: readers then catch up and end.
+    readers_stop: Arc<AtomicBool>,
+    retries: Arc<AtomicU64>,
+    /// Acknowledged sends: clientMsgId → (message id, sequence).
+    acked: Arc<Mutex<HashMap<String, (String, i64)>>>,
+    /// Each reader's applied sequences.
+    readers: Vec<tokio::task::JoinHandle<BTreeMap<i64, String>>>,
+    senders: Vec<tokio::task::JoinHandle<()>>,
+    /// The longest a send took from first attempt to acknowledgement.
+    worst: Arc<Mutex<Duration>>,
+    /// Reconnections the readers made.
+    reconnects: Arc<AtomicU64>,
+}
+
+struct Scene {
+    users: Vec<User>,
+    channel: String,
+    gateways: Vec<String>,
+}
+
+async fn scene(t: &Topology, n: usize) -> Scene {
+    let api = t.api(0);
+    let mut users = Vec::new();
+    for i in 0..n {
+        users.push(t.api(i).sign_up(&format!("user{i}")).await.expect("sign up"));
+    }
+    let ws = api.workspace(&users[0]).await.expect("ws");
+    let channel = api.channel(&ws, &users[0], "load").await.expect("channel");
+    for u in &users[1..] {
+        api.invite(&ws, &users[0], u).await.expect("invite");
+        api.join(&channel, u).await.expect("join");
+    }
+    Scene { users, channel, gateways: t.gateways.clone() }
+}
+
+/// Sends `content` with `cid` until acknowledged, moving to the next
+/// gateway after any failure (connection refused, 5xx, timeout).
+async fn send_until_acked(scene: &Scene, start: usize, token: &str, body: Value, retries: &AtomicU64) -> (String, i64) {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+    let mut i = start;
+    for attempt in 0.. {
+        let base = &scene.gateways[i % scene.gateways.len()];
+        let r = http.post(format!("{base}/api/channels/{}/messages", scene.channel)).bearer_auth(token).json(&body).send().await;
+        match r {
+            Ok(r) if r.status().as_u16() == 201 => {
+                let v: Value = r.json().await.unwrap_or_default();
+                if let (Some(id), Some(seq)) = (v["id"].as_str(), v["sequence"].as_i64()) {
+                    return (id.to_owned(), seq);
+                }
+            }
+            Ok(r) => {
+                let status = r.status();
+                assert!(status.is_server_error() || status.as_u16() == 429, "a send refused for good: {status} {:?}", r.text().await);
+            }
+            Err(_) => {}
+        }
+        assert!(attempt < 200, "a send never got through");
+        retries.fetch_add(1, Ordering::Relaxed);
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    unreachable!()
+}
+
+impl Load {
+    /// Every user reads on a socket and sends `rate` messages a second in
+    /// total; every `mention_every`th message mentions user 1.
+    fn start(scene: Arc<Scene>, rate: f64, mention_every: u64) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let retries = Arc::new(AtomicU64::new(0));
+        let reconnects = Arc::new(AtomicU64::new(0));
+        let acked = Arc::new(Mutex::new(HashMap::new()));
+        let worst = Arc::new(Mutex::new(Duration::ZERO));
+        let readers_stop = Arc::new(AtomicBool::new(false));
+        let mut readers = Vec::new();
+        for (i, u) in scene.users.iter().enumerate() {
+            readers.push(tokio::spawn(reader(scene.clone(), i, u.token.clone(), readers_stop.clone(), reconnects.clone())));
+        }
+        let mut senders = Vec::new();
+        let per_sender = Duration::from_secs_f64(scene.users.len() as f64 / rate);
+        let counter = Arc::new(AtomicU64::new(0));
+        for (i, u) in scene.users.iter().enumerate() {
+            let (scene, stop, retries, acked, worst, counter) =
+                (scene.clone(), stop.clone(), retries.clone(), acked.clone(), worst.clone(), counter.clone());
+            let token = u.token.clone();
+            // Users are named user0, user1, …: `@user1` mentions the second.
+            let mention = "user1".to_owned();
+            senders.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(per_sender);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                while !stop.load(Ordering::Relaxed) {
+                    tick.tick().await;
+                    let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+                    let cid = format!("load-{i}-{n}");
+                    let content = if n % mention_every == 0 { format!("@{mention} number {n}") } else { format!("number {n}") };
+                    let began = Instant::now();
+                    let body = json!({ "content": content, "clientMsgId": cid });
+                    let got = send_until_acked(&scene, i, &token, body, &retries).await;
+                    let took = began.elapsed();
+                    if let Ok(mut w) = worst.lock()
+                        && took > *w
+                    {
+                        *w = took;
+                    }
+                    acked.lock().expect("acked").insert(cid, got);
+                }
+            }));
+        }
+        Self { stop, readers_stop, retries, acked, readers, senders, worst, reconnects }
+    }
+
+    /// Stops sending; returns every reader's view once it has caught up
+    /// with `last` (the channel's last sequence).
+    async fn finish(self) -> LoadResult {
+        self.stop.store(true, Ordering::Relaxed);
+        for s in self.senders {
+            s.await.expect("sender");
+        }
+        self.readers_stop.store(true, Ordering::Relaxed);
+        let mut views = Vec::new();
+        for r in self.readers {
+            views.push(r.await.expect("reader"));
+        }
+        let acked = self.acked.lock().expect("acked").clone();
+        let worst = *self.worst.lock().expect("worst");
+        LoadResult {
+            acked,
+            views,
+            retries: self.retries.load(Ordering::Relaxed),
+            reconnects: self.reconnects.load(Ordering::Relaxed),
+            worst,
+        }
+    }
+}
+
+struct LoadResult {
+    acked: HashMap<String, (String, i64)>,
+    views: Vec<BTreeMap<i64, String>>,
+    retries: u64,
+    reconnects: u64,
+    worst: Duration,
+}
+
+/// A reader as the web client is one: a socket on one gateway, moving to
+/// the other when it drops; applies `message:new` by sequence and pages
+/// history after the last applied one whenever it sees a gap or
+/// reconnects. Runs until `stop`, then until caught up with history.
+async fn reader(scene: Arc<Scene>, i: usize, token: String, stop: Arc<AtomicBool>, reconnects: Arc<AtomicU64>) -> BTreeMap<i64, String> {
+    let mut applied: BTreeMap<i64, String> = BTreeMap::new();
+    let mut g = i;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+    let mut stopped_at: Option<Instant> = None;
+    loop {
+        let base = scene.gateways[g % scene.gateways.len()].clone();
+        let Ok(mut sock) = Socket::connect(&base, &token).await else {
+            g += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        // Catch up from history, then live.
+        let mut need_catch_up = true;
+        loop {
+            if need_catch_up {
+                if !catch_up(&http, &base, &scene.channel, &token, &mut applied).await {
+                    break;
+                }
+                need_catch_up = false;
+            }
+            if stop.load(Ordering::Relaxed) {
+                let at = *stopped_at.get_or_insert_with(Instant::now);
+                // Caught up with the channel's end once the senders stopped.
+                if catch_up(&http, &base, &scene.channel, &token, &mut applied).await && at.elapsed() > Duration::from_secs(1) {
+                    sock.close().await;
+                    return applied;
+                }
+            }
+            match sock.next_frame(Duration::from_millis(300)).await {
+                Ok(Some(f)) if f["event"] == "message:new" => {
+                    let m = &f["data"]["message"];
+                    let (Some(seq), Some(id)) = (m["sequence"].as_i64(), m["id"].as_str()) else { continue };
+                    let last = applied.keys().next_back().copied().unwrap_or(0);
+                    if seq == last + 1 {
+                        applied.insert(seq, id.to_owned());
+                    } else if seq > last + 1 {
+                        need_catch_up = true;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        reconnects.fetch_add(1, Ordering::Relaxed);
+        g += 1;
+    }
+}
+
+/// Pages history after the last applied sequence; false when the gateway
+/// did not answer.
+async fn catch_up(http: &reqwest::Client, base: &str, channel: &str, token: &str, applied: &mut BTreeMap<i64, String>) -> bool {
+    loop {
+        let last = applied.keys().next_back().copied().unwrap_or(0);
+        let url = format!("{base}/api/channels/{channel}/messages?after={last}&limit=100");
+        let Ok(r) = http.get(url).bearer_auth(token).send().await else { return false };
+        if !r.status().is_success() {
+            return false;
+        }
+        let Ok(page) = r.json::<Value>().await else { return false };
+        for m in page["messages"].as_array().into_iter().flatten() {
+            if let (Some(seq), Some(id)) = (m["sequence"].as_i64(), m["id"].as_str()) {
+                applied.insert(seq, id.to_owned());
+            }
+        }
+        if page["hasMore"] != true {
+            return true;
+        }
+    }
+}
+
+/// The whole history of the channel, by sequence.
+async fn history(api: &Api, channel: &str, token: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = api.get(&format!("/api/channels/{channel}/messages?after={after}&limit=100"), token).await.expect(200);
+        let msgs = page["messages"].as_array().cloned().unwrap_or_default();
+        if let Some(last) = msgs.last() {
+            after = last["sequence"].as_i64().expect("seq");
+        }
+        out.extend(msgs);
+        if page["hasMore"] != true {
+            return out;
+        }
+    }
+}
+
+/// Every acknowledged message once in history, sequences 1..n without a
+/// gap, every reader with exactly that history.
+async fn check_exactly_once(t: &Topology, scene: &Scene, result: &LoadResult) -> Vec<Value> {
+    let all = history(&t.api(1), &scene.channel, &scene.users[0].token).await;
+    let seqs: Vec<i64> = all.iter().map(|m| m["sequence"].as_i64().expect("seq")).collect();
+    assert_eq!(seqs, (1..=all.len() as i64).collect::<Vec<_>>(), "gap-free sequences");
+    let mut by_cid: HashMap<String, usize> = HashMap::new();
+    for m in &all {
+        if let Some(c) = m["clientMsgId"].as_str() {
+            *by_cid.entry(c.to_owned()).or_default() += 1;
+        }
+    }
+    let dup: Vec<(&String, &usize)> = by_cid.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dup.is_empty(), "sent twice: {dup:?}");
+    let ids: HashSet<&str> = all.iter().filter_map(|m| m["id"].as_str()).collect();
+    for (cid, (id, _)) in &result.acked {
+        assert!(ids.contains(id.as_str()), "acknowledged {cid} ({id}) is not in history");
+    }
+    let expected: BTreeMap<i64, String> =
+        all.iter().map(|m| (m["sequence"].as_i64().expect("seq"), m["id"].as_str().expect("id").to_owned())).collect();
+    for (i, view) in result.views.iter().enumerate() {
+        assert!(view == &expected, "reader {i} has {} messages, history {}", view.len(), expected.len());
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolling_restart_of_every_replica_under_load_loses_and_repeats_nothing() {
+    let mut t = Topology::start(&[]).await;
+    let scene = Arc::new(scene(&t, 6).await);
+    let load = Load::start(scene.clone(), 20.0, 1_000_000);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let began = Instant::now();
+    // One replica at a time, as `kubectl rollout restart` does: SIGTERM,
+    // wait for it to exit, start it, wait until it is ready.
+    for name in t.names() {
+        let node = t.node(&name);
+        let status = node.terminate(Duration::from_secs(20)).await.expect("stops");
+        assert!(status.is_some_and(|s| s.success()), "{name} stopped cleanly: {status:?}");
+        node.start().expect("starts again");
+        node.ready(Duration::from_secs(60)).await.expect("ready again");
+    }
+    let restart = began.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let result = load.finish().await;
+    let all = check_exactly_once(&t, &scene, &result).await;
+    println!(
+        "rolling restart of 14 replicas in {:.1} s: {} messages acknowledged, {} in history, {} retried calls, \
+         {} socket reconnections, slowest send {} ms",
+        restart.as_secs_f64(),
+        result.acked.len(),
+        all.len(),
+        result.retries,
+        result.reconnects,
+        result.worst.as_millis()
+    );
+    assert!(result.acked.len() as f64 >= restart.as_secs_f64() * 20.0 * 0.5, "the load kept going during the restart");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_killed_under_load_lose_nothing_and_repeat_nothing() {
+    let mut t = Topology::start(&[]).await;
+    let scene = Arc::new(scene(&t, 6).await);
+    let mentioned = scene.users[1].clone();
+    let load = Load::start(scene.clone(), 20.0, 5);
+    // Scheduled messages, due while replicas die.
+    let api = t.api(0);
+    let mut scheduled = Vec::new();
+    for k in 0..6 {
+        let due = ocomms_runtime::time::rfc3339(chrono::Utc::now() + chrono::Duration::seconds(3 + 2 * k));
+        let content = format!("scheduled {k}");
+        let body = json!({ "channelId": scene.channel, "content": content, "scheduledFor": due });
+        api.post("/api/scheduled-messages", &scene.users[2].token, body).await.expect(201);
+        scheduled.push(content);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // SIGKILL a gateway and one replica of each service in turn; each comes
+    // back a second later (as its Deployment would start a new pod).
+    for name in ["gateway-1", "messaging-1", "notify-2", "scheduler-1", "auth-2", "presence-1", "files-2", "messaging-2", "scheduler-2"] {
+        let node = t.node(name);
+        node.kill().await.expect("killed");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        node.start().expect("starts again");
+        node.ready(Duration::from_secs(60)).await.expect("ready again");
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let result = load.finish().await;
+    let all = check_exactly_once(&t, &scene, &result).await;
+    // Every scheduled message fired exactly once.
+    for s in &scheduled {
+        let n = all.iter().filter(|m| m["content"] == s.as_str()).count();
+        assert_eq!(n, 1, "{s} fired {n} times");
+    }
+    // Every mention made exactly one notification.
+    // (Not the mentioned user's own: nobody is notified of mentioning themselves.)
+    let mentions: HashSet<String> = all
+        .iter()
+        .filter(|m| m["content"].as_str().is_some_and(|c| c.starts_with('@')) && m["authorId"] != mentioned.id.as_str())
+        .filter_map(|m| m["id"].as_str().map(str::to_owned))
+        .collect();
+    let notes = ocomms_runtime::testing::eventually(20, || async {
+        let l = t.api(1).get("/api/notifications?limit=100", &mentioned.token).await.expect(200);
+        let list = l["notifications"].as_array().cloned().unwrap_or_default();
+        (list.len() >= mentions.len()).then_some(list)
+    })
+    .await
+    .unwrap_or_else(|| panic!("not every one of {} mentions notified\n{}", mentions.len(), logs(&t.dir)));
+    let mut per_message: HashMap<String, usize> = HashMap::new();
+    for n in &notes {
+        let data: Value = match &n["data"] {
+            Value::String(s) => serde_json::from_str(s).unwrap_or_default(),
+            other => other.clone(),
+        };
+        if let Some(id) = data["messageId"].as_str() {
+            *per_message.entry(id.to_owned()).or_default() += 1;
+        }
+    }
+    for id in &mentions {
+        assert_eq!(per_message.get(id), Some(&1), "mention {id}: {per_message:?}");
+    }
+    println!(
+        "kill test: {} messages acknowledged ({} mentions, {} scheduled), {} retried calls, {} socket reconnections, \
+         longest a send waited {} ms",
+        result.acked.len(),
+        mentions.len(),
+        scheduled.len(),
+        result.retries,
+        result.reconnects,
+        result.worst.as_millis()
+    );
+    t.stop().await;
+}
