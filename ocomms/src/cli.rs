@@ -129,12 +129,27 @@ async fn up_replicas(replicas: usize) -> anyhow::Result<()> {
         };
         bases.insert(part, addr);
     }
-    let plan = topology::plan(replicas, |part, i| {
-        let mut a = bases[part];
+    let shifted = |mut a: std::net::SocketAddr, by: usize| -> anyhow::Result<std::net::SocketAddr> {
+        let port = u16::try_from(by).ok().and_then(|by| a.port().checked_add(by));
+        a.set_port(port.ok_or_else(|| anyhow::anyhow!("port {} + {by} is past 65535", a.port()))?);
+        Ok(a)
+    };
+    for part in topology::PARTS {
         let step = if part == "gateway" { 1 } else { 100 };
-        a.set_port(a.port() + (step * i) as u16);
-        a
+        shifted(bases[part], step * (replicas - 1))?;
+    }
+    let mut plan = topology::plan(replicas, |part, i| {
+        let step = if part == "gateway" { 1 } else { 100 };
+        shifted(bases[part], step * i).unwrap_or(bases[part])
     });
+    // A metrics address in the environment: replica i serves on its port + i.
+    for r in &mut plan {
+        let var = format!("{}_METRICS_ADDR", r.part.to_ascii_uppercase());
+        if let Some(v) = env.opt_string(&var) {
+            let a: std::net::SocketAddr = v.parse().map_err(|_| anyhow::anyhow!("{var}: not an address"))?;
+            r.env.push((var, shifted(a, r.index)?.to_string()));
+        }
+    }
     let exe = std::env::current_exe()?;
     let mut nodes: Vec<Node> = plan.into_iter().map(|r| Node::new(&exe, r, shared.clone(), None)).collect();
     for node in &mut nodes {

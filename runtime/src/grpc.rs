@@ -8,9 +8,12 @@
 use std::future::Future;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
+
+use tonic::transport::channel::Change;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic_health::ServingStatus;
 
@@ -21,9 +24,14 @@ use tonic_health::ServingStatus;
 /// every generated client and server.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
-/// How long calls in flight at shutdown may take to finish (after the
-/// drain) before the server stops without them.
-pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How a server stops (`SHUTDOWN_DRAIN_SECS`, `SHUTDOWN_GRACE_SECS`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stopping {
+    /// Health answers NOT_SERVING this long while calls are still served.
+    pub drain: Duration,
+    /// Then calls in flight get this long to finish.
+    pub grace: Duration,
+}
 
 /// Sets [`MAX_MESSAGE_BYTES`] as the encoding and decoding limit of a
 /// generated tonic client or server: `sized!(AuthServiceClient::new(ch))`.
@@ -36,15 +44,15 @@ macro_rules! sized {
 
 /// Serves `routes` with health (reporting `service_name` and the overall
 /// server as SERVING) and reflection until `shutdown` resolves. Then health
-/// answers NOT_SERVING while calls are still accepted for `drain`
-/// (`SHUTDOWN_DRAIN_SECS`), so that balancing peers ([`channel`]) move
-/// their calls to other replicas before this one stops listening; in-flight
-/// calls finish before it returns.
+/// answers NOT_SERVING while calls are still accepted for `stopping.drain`,
+/// so that balancing peers ([`channel`]) move their calls to other
+/// replicas before this one stops listening; in-flight calls then get
+/// `stopping.grace` to finish (an error if some did not).
 pub async fn serve(
     service_name: &'static str,
     routes: Routes,
     listener: TcpListener,
-    drain: Duration,
+    stopping: Stopping,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -75,6 +83,7 @@ pub async fn serve(
         }
         conn
     });
+    let Stopping { drain, grace } = stopping;
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let stopped = stopping.clone();
     let server = Server::builder()
@@ -99,8 +108,11 @@ pub async fn serve(
         out = server => out?,
         _ = async {
             stopping.notified().await;
-            tokio::time::sleep(STOP_GRACE).await;
-        } => tracing::warn!(service = service_name, "calls still open {STOP_GRACE:?} after shutdown: stopping without them"),
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::error!(service = service_name, "calls still open {grace:?} after shutdown: stopping without them");
+            anyhow::bail!("{service_name}: calls still in flight {grace:?} after shutdown were cut off");
+        }
     }
     tracing::info!(service = service_name, "grpc stopped");
     Ok(())
@@ -178,81 +190,112 @@ fn connect(url: &str, kind: Kind) -> anyhow::Result<Channel> {
     {
         return Ok(endpoint(url.trim(), kind)?.connect_lazy());
     }
-    let (channel, changes) = Channel::balance_channel::<std::net::SocketAddr>(64);
-    tokio::spawn(discover(targets, kind, changes));
+    // One balanced channel (and one discovery task) per peer and kind in a
+    // process, however many clients are made from it.
+    static BALANCED: std::sync::Mutex<Vec<(String, bool, Channel)>> = std::sync::Mutex::new(Vec::new());
+    let stream = matches!(kind, Kind::Stream);
+    let mut known = BALANCED.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    if let Some((_, _, ch)) = known.iter().find(|(u, s, _)| u == url && *s == stream) {
+        return Ok(ch.clone());
+    }
+    let (channel, changes) = Channel::balance_channel::<String>(64);
+    tokio::spawn(discover(url.trim().to_owned(), targets, kind, changes));
+    known.push((url.to_owned(), stream, channel.clone()));
     Ok(channel)
 }
 
-fn addr_url(addr: std::net::SocketAddr) -> String {
-    format!("http://{addr}")
-}
-
-/// Keeps a balanced channel's set of replicas: resolves the targets, checks
-/// each address's health, inserts and removes; ends with the channel.
-async fn discover(
-    targets: Vec<Target>,
-    kind: Kind,
-    changes: tokio::sync::mpsc::Sender<tonic::transport::channel::Change<std::net::SocketAddr, Endpoint>>,
-) {
+/// Keeps a balanced channel's set of replicas: resolves the targets (within
+/// a second; on failure the last answer stands), checks each address's
+/// health at once (each within half a second), inserts and removes. When
+/// nothing resolves at all, the configured URLs themselves stand in, so
+/// calls fail fast instead of waiting for an endpoint.
+async fn discover(url: String, targets: Vec<Target>, kind: Kind, changes: tokio::sync::mpsc::Sender<Change<String, Endpoint>>) {
     use std::collections::{BTreeSet, HashMap};
-    use tonic::transport::channel::Change;
     use tonic_health::pb::health_client::HealthClient;
-    let mut current: BTreeSet<std::net::SocketAddr> = BTreeSet::new();
+    let mut current: BTreeSet<String> = BTreeSet::new();
+    let mut resolved: BTreeSet<std::net::SocketAddr> = BTreeSet::new();
     let mut probes: HashMap<std::net::SocketAddr, HealthClient<Channel>> = HashMap::new();
     let mut first = true;
     while !changes.is_closed() {
         let mut addrs = BTreeSet::new();
+        let mut failed = false;
         for t in &targets {
-            match tokio::net::lookup_host((t.host.as_str(), t.port)).await {
-                Ok(found) => addrs.extend(found),
-                Err(e) => tracing::warn!(host = %t.host, error = %e, "cannot resolve a peer"),
+            match tokio::time::timeout(Duration::from_secs(1), tokio::net::lookup_host((t.host.as_str(), t.port))).await {
+                Ok(Ok(found)) => addrs.extend(found),
+                Ok(Err(e)) => {
+                    failed = true;
+                    tracing::warn!(host = %t.host, error = %e, "cannot resolve a peer");
+                }
+                Err(_) => {
+                    failed = true;
+                    tracing::warn!(host = %t.host, "resolving a peer timed out");
+                }
             }
         }
+        if failed && addrs.is_empty() {
+            addrs.clone_from(&resolved);
+        }
+        resolved.clone_from(&addrs);
         probes.retain(|a, _| addrs.contains(a));
-        let mut healthy = BTreeSet::new();
+        let mut healthy: BTreeSet<std::net::SocketAddr> = BTreeSet::new();
         if first {
             // Calls may start at once; health decides from the next round.
             healthy.clone_from(&addrs);
         } else {
-            for addr in &addrs {
+            let checks = addrs.iter().filter_map(|addr| {
                 let probe = match probes.get(addr) {
                     Some(p) => p.clone(),
-                    None => match Endpoint::from_shared(addr_url(*addr)) {
-                        Ok(e) => {
-                            let p = HealthClient::new(
-                                e.connect_timeout(Duration::from_millis(300)).timeout(Duration::from_millis(500)).connect_lazy(),
-                            );
-                            probes.insert(*addr, p.clone());
-                            p
-                        }
-                        Err(_) => continue,
-                    },
+                    None => {
+                        let e = Endpoint::from_shared(addr_url(*addr)).ok()?;
+                        let p = HealthClient::new(
+                            e.connect_timeout(Duration::from_millis(300)).timeout(Duration::from_millis(500)).connect_lazy(),
+                        );
+                        probes.insert(*addr, p.clone());
+                        p
+                    }
                 };
-                if serving(probe).await {
-                    healthy.insert(*addr);
+                let addr = *addr;
+                Some(async move { serving(probe).await.then_some(addr) })
+            });
+            healthy.extend(futures_util::future::join_all(checks.collect::<Vec<_>>()).await.into_iter().flatten());
+        }
+        let chosen = if healthy.is_empty() { addrs } else { healthy };
+        let mut wanted: BTreeMap<String, Endpoint> = BTreeMap::new();
+        for a in chosen {
+            if let Ok(e) = endpoint(&addr_url(a), kind) {
+                wanted.insert(addr_url(a), e);
+            }
+        }
+        if wanted.is_empty() {
+            // Nothing known: the names themselves (resolved per connection).
+            for part in url.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                if let Ok(e) = endpoint(part, kind) {
+                    wanted.insert(part.to_owned(), e);
                 }
             }
         }
-        let wanted = if healthy.is_empty() { addrs } else { healthy };
-        for gone in current.difference(&wanted) {
+        for gone in current.iter().filter(|k| !wanted.contains_key(*k)) {
             tracing::info!(peer = %gone, "peer replica left the balanced set");
-            if changes.send(Change::Remove(*gone)).await.is_err() {
+            if changes.send(Change::Remove(gone.clone())).await.is_err() {
                 return;
             }
         }
-        for new in wanted.difference(&current) {
-            let Ok(e) = endpoint(&addr_url(*new), kind) else { continue };
+        for (key, e) in wanted.iter().filter(|(k, _)| !current.contains(*k)) {
             if !first {
-                tracing::info!(peer = %new, "peer replica joined the balanced set");
+                tracing::info!(peer = %key, "peer replica joined the balanced set");
             }
-            if changes.send(Change::Insert(*new, e)).await.is_err() {
+            if changes.send(Change::Insert(key.clone(), e.clone())).await.is_err() {
                 return;
             }
         }
-        current = wanted;
+        current = wanted.into_keys().collect();
         first = false;
         tokio::time::sleep(PROBE_INTERVAL).await;
     }
+}
+
+fn addr_url(addr: std::net::SocketAddr) -> String {
+    format!("http://{addr}")
 }
 
 async fn serving(mut probe: tonic_health::pb::health_client::HealthClient<Channel>) -> bool {

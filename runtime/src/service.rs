@@ -27,6 +27,9 @@ pub const AUTH_GRPC_URL: &str = "AUTH_GRPC_URL";
 /// `SHUTDOWN_DRAIN_SECS`: see [`ServiceConfig::drain`].
 pub const SHUTDOWN_DRAIN_SECS: &str = "SHUTDOWN_DRAIN_SECS";
 
+/// `SHUTDOWN_GRACE_SECS`: see [`ServiceConfig::stop_grace`].
+pub const SHUTDOWN_GRACE_SECS: &str = "SHUTDOWN_GRACE_SECS";
+
 /// Default gRPC ports, also the launcher's.
 pub const PORTS: [(&str, u16); 6] =
     [("auth", 50051), ("messaging", 50052), ("presence", 50053), ("files", 50054), ("scheduler", 50055), ("notify", 50056)];
@@ -61,6 +64,10 @@ pub struct ServiceConfig {
     /// answers NOT_SERVING while calls are still served, so that replicas'
     /// peers move away first (see `grpc::channel`).
     pub drain: std::time::Duration,
+    /// `SHUTDOWN_GRACE_SECS` (default 30): after the drain, how long calls
+    /// in flight may take to finish before the server stops without them
+    /// (keep the pod's termination grace above preStop + drain + this).
+    pub stop_grace: std::time::Duration,
 }
 
 impl ServiceConfig {
@@ -92,6 +99,7 @@ impl ServiceConfig {
             amqp_prefix: env.string("AMQP_PREFIX", "ocomms"),
             amqp_ephemeral: env.flag("AMQP_EPHEMERAL", false),
             drain: std::time::Duration::from_secs_f64(env.parse(SHUTDOWN_DRAIN_SECS, 0.0f64).clamp(0.0, 300.0)),
+            stop_grace: std::time::Duration::from_secs_f64(env.parse(SHUTDOWN_GRACE_SECS, 30.0f64).clamp(0.0, 3600.0)),
             metrics_addr: {
                 let var = format!("{upper}_METRICS_ADDR");
                 match env.opt_string(&var).map(|v| v.parse::<SocketAddr>()) {

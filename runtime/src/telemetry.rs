@@ -66,13 +66,17 @@ pub fn init_with(otlp: Option<Otlp>, logs: bool) {
         .unwrap_or_else(|_| EnvFilter::new("info"))
         .add_directive("lapin::returned_messages=error".parse().expect("a valid directive"));
     let json = std::env::var("LOG_FORMAT").map(|v| v.eq_ignore_ascii_case("json")).unwrap_or(false);
-    let (plain, structured) = if !logs {
-        (None, None)
+    // Boxed, not `Option`: an `Option` layer does not pass on
+    // `on_register_dispatch`, which the JSON layer needs for trace ids.
+    type Boxed = Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
+    let logs: Option<Boxed> = if !logs {
+        None
     } else if json {
-        (None, Some(json_layer(std::io::stderr)))
+        Some(Box::new(json_layer(std::io::stderr)))
     } else {
-        (Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)), None)
+        Some(Box::new(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)))
     };
+    let logs: Boxed = logs.unwrap_or_else(|| Box::new(tracing_subscriber::layer::Identity::new()));
     let otel = otlp.and_then(|o| match tracer(&o) {
         Ok(tracer) => Some(tracing_opentelemetry::layer().with_tracer(tracer)),
         Err(e) => {
@@ -80,7 +84,7 @@ pub fn init_with(otlp: Option<Otlp>, logs: bool) {
             None
         }
     });
-    let _ = tracing_subscriber::registry().with(filter).with(plain).with(structured).with(otel).try_init();
+    let _ = tracing_subscriber::registry().with(logs).with(filter).with(otel).try_init();
 }
 
 /// JSON log lines (one object per event, with the current span), each
@@ -334,9 +338,11 @@ mod tests {
         let lines = Lines::default();
         let out = lines.clone();
         let provider = SdkTracerProvider::builder().build();
-        let subscriber = tracing_subscriber::registry()
-            .with(json_layer(move || out.clone()))
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        // Boxed as `init_with` does (an `Option` would lose the dispatch).
+        let boxed: Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync> =
+            Box::new(json_layer(move || out.clone()));
+        let subscriber =
+            tracing_subscriber::registry().with(boxed).with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
         let (trace_id, span_id) = tracing::subscriber::with_default(subscriber, || {
             tracing::info!("before any span");
             let span = tracing::info_span!("handling", route = "/api/x");

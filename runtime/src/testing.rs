@@ -79,6 +79,7 @@ pub async fn test_config(name: &'static str, migrations: EmbeddedMigrations, aut
         amqp_ephemeral: true,
         metrics_addr: None,
         drain: std::time::Duration::ZERO,
+        stop_grace: std::time::Duration::from_secs(30),
     })
 }
 

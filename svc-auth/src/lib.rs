@@ -37,11 +37,11 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Runs svc-auth on `listener` until `shutdown` resolves.
 pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-    let drain = config.common.drain;
+    let stopping = ocomms_runtime::grpc::Stopping { drain: config.common.drain, grace: config.common.stop_grace };
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let broker = config.common.broker().await?;
     let relay = jobs::start(pool.clone(), broker, bus.clone());
     let api = grpc::AuthApi::new(pool, bus, &config, relay)?;
     let routes = tonic::service::Routes::new(ocomms_runtime::sized!(AuthServiceServer::new(api)));
-    ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, drain, shutdown).await
+    ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, stopping, shutdown).await
 }

@@ -41,7 +41,7 @@ pub use ocomms_proto::messaging::v1::jobs::MESSAGE_MENTIONED;
 
 /// Runs svc-messaging on `listener` until `shutdown` resolves.
 pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-    let drain = config.common.drain;
+    let stopping = ocomms_runtime::grpc::Stopping { drain: config.common.drain, grace: config.common.stop_grace };
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let access = access::Access::new(identity, config.membership_cache_secs);
@@ -61,7 +61,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     ));
     let api = grpc::MessagingApi { pool, bus, access, presence, relay, files };
     let routes = tonic::service::Routes::new(ocomms_runtime::sized!(MessagingServiceServer::new(api)));
-    ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, drain, shutdown).await
+    ocomms_runtime::grpc::serve(SERVICE_NAME, routes, listener, stopping, shutdown).await
 }
 
 /// When svc-auth announces on the bus that someone left or was removed

@@ -30,15 +30,109 @@ struct Topology {
     metrics: HashMap<String, std::net::SocketAddr>,
     databases: Vec<String>,
     dir: PathBuf,
+    /// With [`Topology::start_behind_proxies`]: how the replicas reach
+    /// PostgreSQL, Redis and RabbitMQ.
+    outages: Option<Outages>,
 }
 
+/// A TCP proxy in front of PostgreSQL, Redis or RabbitMQ: [`Proxy::outage`]
+/// cuts every connection through it and refuses new ones for a while, as
+/// the server's restart would.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    down: Arc<AtomicBool>,
+    cut: tokio::sync::watch::Sender<u64>,
+}
+
+impl Proxy {
+    async fn start(upstream: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("addr");
+        let down = Arc::new(AtomicBool::new(false));
+        let (cut, cuts) = tokio::sync::watch::channel(0u64);
+        let is_down = down.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                if is_down.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let mut cuts = cuts.clone();
+                // Only cuts from now on end this connection.
+                cuts.borrow_and_update();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cuts.changed() => {}
+                    }
+                });
+            }
+        });
+        Self { addr, down, cut }
+    }
+
+    /// Every connection cut, none accepted for `secs`.
+    async fn outage(&self, secs: f64) {
+        self.down.store(true, Ordering::SeqCst);
+        self.cut.send_modify(|n| *n += 1);
+        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+/// `scheme://user@host:port/rest` with host:port replaced by `addr`.
+fn via(url: &str, addr: std::net::SocketAddr) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (auth, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let userinfo = auth.rsplit_once('@').map(|(u, _)| format!("{u}@")).unwrap_or_default();
+    format!("{scheme}://{userinfo}{addr}/{path}")
+}
+
+fn authority(url: &str) -> std::net::SocketAddr {
+    let rest = url.split_once("://").expect("a URL").1;
+    let auth = rest.split('/').next().expect("authority");
+    let hostport = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+    use std::net::ToSocketAddrs;
+    hostport.to_socket_addrs().expect("resolves").next().expect("an address")
+}
+
+/// Proxies in front of the three servers the replicas share.
+struct Outages {
+    postgres: Proxy,
+    redis: Proxy,
+    rabbitmq: Proxy,
+}
+
+/// A free port below Linux's ephemeral range (32768 and up): the replicas'
+/// own outgoing connections cannot take it between now and their bind.
 fn free_addr() -> std::net::SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    l.local_addr().expect("addr")
+    loop {
+        let port = 20_000 + (rand_u16() % 12_000);
+        if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            return l.local_addr().expect("addr");
+        }
+    }
+}
+
+fn rand_u16() -> u16 {
+    let b = uuid::Uuid::new_v4().into_bytes();
+    u16::from_le_bytes([b[0], b[1]])
 }
 
 impl Topology {
     async fn start(extra: &[(&str, &str)]) -> Self {
+        Self::start_with(extra, false).await
+    }
+
+    /// As [`Topology::start`], the replicas reaching PostgreSQL, Redis and
+    /// RabbitMQ through proxies that can cut them off.
+    async fn start_behind_proxies() -> Self {
+        Self::start_with(&[], true).await
+    }
+
+    async fn start_with(extra: &[(&str, &str)], proxied: bool) -> Self {
         ocomms_runtime::telemetry::init_for_tests();
         // The test's own HTTP clients (the replicas install theirs).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -70,7 +164,7 @@ impl Topology {
             ("TWO_FACTOR_KEY", "S2V5IGZvciB0ZXN0cyBvbmx5LCBuZXZlciBwcm9kISE=".into()),
             ("UPLOAD_DIR", dir.join("uploads").to_string_lossy().into_owned()),
             ("DB_POOL_SIZE", "4".into()),
-            ("SHUTDOWN_DRAIN_SECS", "1".into()),
+            ("SHUTDOWN_DRAIN_SECS", "2".into()),
             ("RATE_LIMIT_ENABLED", "false".into()),
             ("RUST_LOG", "warn,ocomms_runtime::grpc=info".into()),
             ("LOG_FORMAT", "text".into()),
@@ -81,6 +175,25 @@ impl Topology {
             shared.retain(|(n, _)| n != k);
             shared.push(((*k).to_owned(), (*v).to_owned()));
         }
+        let outages = if proxied {
+            let o = Outages {
+                postgres: Proxy::start(authority(&base)).await,
+                redis: Proxy::start(authority(&ocomms_runtime::testing::redis_url())).await,
+                rabbitmq: Proxy::start(authority(&ocomms_runtime::testing::amqp_url())).await,
+            };
+            for (k, v) in &mut shared {
+                let proxy = match k.as_str() {
+                    k if k.ends_with("_DATABASE_URL") => &o.postgres,
+                    "REDIS_URL" => &o.redis,
+                    "AMQP_URL" => &o.rabbitmq,
+                    _ => continue,
+                };
+                *v = via(v, proxy.addr);
+            }
+            Some(o)
+        } else {
+            None
+        };
         let exe = PathBuf::from(env!("CARGO_BIN_EXE_ocomms-node"));
         let mut metrics = HashMap::new();
         let mut nodes: Vec<Node> = plan(2, |_, _| free_addr())
@@ -106,7 +219,7 @@ impl Topology {
         }
         eprintln!("topology: 14 replicas ready in {} ms", began.elapsed().as_millis());
         let gateways = nodes.iter().filter(|n| n.replica.part == "gateway").map(|n| format!("http://{}", n.replica.addr)).collect();
-        Self { nodes, gateways, metrics, databases, dir }
+        Self { nodes, gateways, metrics, databases, dir, outages }
     }
 
     fn api(&self, i: usize) -> Api {
@@ -280,6 +393,11 @@ async fn two_replicas_of_everything_share_the_work_and_do_nothing_twice() {
 
 /// A steady load of senders and readers on the topology.
 struct Load {
+    /// Sends answered 5xx (a replica failed the call), as opposed to a
+    /// gateway that could not be reached (restarting).
+    server_errors: Arc<AtomicU64>,
+    /// Messages readers applied from live events (the rest from history).
+    live: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     /// Set once every sender has stopped: readers then catch up and end.
     readers_stop: Arc<AtomicBool>,
@@ -318,7 +436,14 @@ async fn scene(t: &Topology, n: usize) -> Scene {
 
 /// Sends `content` with `cid` until acknowledged, moving to the next
 /// gateway after any failure (connection refused, 5xx, timeout).
-async fn send_until_acked(scene: &Scene, start: usize, token: &str, body: Value, retries: &AtomicU64) -> (String, i64) {
+async fn send_until_acked(
+    scene: &Scene,
+    start: usize,
+    token: &str,
+    body: Value,
+    retries: &AtomicU64,
+    server_errors: &AtomicU64,
+) -> (String, i64) {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
     let mut i = start;
     for attempt in 0.. {
@@ -334,6 +459,7 @@ async fn send_until_acked(scene: &Scene, start: usize, token: &str, body: Value,
             Ok(r) => {
                 let status = r.status();
                 assert!(status.is_server_error() || status.as_u16() == 429, "a send refused for good: {status} {:?}", r.text().await);
+                server_errors.fetch_add(1, Ordering::Relaxed);
             }
             Err(_) => {}
         }
@@ -352,19 +478,21 @@ impl Load {
         let stop = Arc::new(AtomicBool::new(false));
         let retries = Arc::new(AtomicU64::new(0));
         let reconnects = Arc::new(AtomicU64::new(0));
+        let server_errors = Arc::new(AtomicU64::new(0));
+        let live = Arc::new(AtomicU64::new(0));
         let acked = Arc::new(Mutex::new(HashMap::new()));
         let worst = Arc::new(Mutex::new(Duration::ZERO));
         let readers_stop = Arc::new(AtomicBool::new(false));
         let mut readers = Vec::new();
         for (i, u) in scene.users.iter().enumerate() {
-            readers.push(tokio::spawn(reader(scene.clone(), i, u.token.clone(), readers_stop.clone(), reconnects.clone())));
+            readers.push(tokio::spawn(reader(scene.clone(), i, u.token.clone(), readers_stop.clone(), reconnects.clone(), live.clone())));
         }
         let mut senders = Vec::new();
         let per_sender = Duration::from_secs_f64(scene.users.len() as f64 / rate);
         let counter = Arc::new(AtomicU64::new(0));
         for (i, u) in scene.users.iter().enumerate() {
-            let (scene, stop, retries, acked, worst, counter) =
-                (scene.clone(), stop.clone(), retries.clone(), acked.clone(), worst.clone(), counter.clone());
+            let (scene, stop, retries, acked, worst, counter, server_errors) =
+                (scene.clone(), stop.clone(), retries.clone(), acked.clone(), worst.clone(), counter.clone(), server_errors.clone());
             let token = u.token.clone();
             // Users are named user0, user1, …: `@user1` mentions the second.
             let mention = "user1".to_owned();
@@ -378,7 +506,7 @@ impl Load {
                     let content = if n % mention_every == 0 { format!("@{mention} number {n}") } else { format!("number {n}") };
                     let began = Instant::now();
                     let body = json!({ "content": content, "clientMsgId": cid });
-                    let got = send_until_acked(&scene, i, &token, body, &retries).await;
+                    let got = send_until_acked(&scene, i, &token, body, &retries, &server_errors).await;
                     let took = began.elapsed();
                     if let Ok(mut w) = worst.lock()
                         && took > *w
@@ -389,7 +517,7 @@ impl Load {
                 }
             }));
         }
-        Self { stop, readers_stop, retries, acked, readers, senders, worst, reconnects }
+        Self { server_errors, live, stop, readers_stop, retries, acked, readers, senders, worst, reconnects }
     }
 
     /// Stops sending; returns every reader's view once it has caught up
@@ -410,6 +538,8 @@ impl Load {
             acked,
             views,
             retries: self.retries.load(Ordering::Relaxed),
+            server_errors: self.server_errors.load(Ordering::Relaxed),
+            live: self.live.load(Ordering::Relaxed),
             reconnects: self.reconnects.load(Ordering::Relaxed),
             worst,
         }
@@ -420,6 +550,8 @@ struct LoadResult {
     acked: HashMap<String, (String, i64)>,
     views: Vec<BTreeMap<i64, String>>,
     retries: u64,
+    server_errors: u64,
+    live: u64,
     reconnects: u64,
     worst: Duration,
 }
@@ -428,7 +560,14 @@ struct LoadResult {
 /// the other when it drops; applies `message:new` by sequence and pages
 /// history after the last applied one whenever it sees a gap or
 /// reconnects. Runs until `stop`, then until caught up with history.
-async fn reader(scene: Arc<Scene>, i: usize, token: String, stop: Arc<AtomicBool>, reconnects: Arc<AtomicU64>) -> BTreeMap<i64, String> {
+async fn reader(
+    scene: Arc<Scene>,
+    i: usize,
+    token: String,
+    stop: Arc<AtomicBool>,
+    reconnects: Arc<AtomicU64>,
+    live: Arc<AtomicU64>,
+) -> BTreeMap<i64, String> {
     let mut applied: BTreeMap<i64, String> = BTreeMap::new();
     let mut g = i;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
@@ -464,6 +603,7 @@ async fn reader(scene: Arc<Scene>, i: usize, token: String, stop: Arc<AtomicBool
                     let last = applied.keys().next_back().copied().unwrap_or(0);
                     if seq == last + 1 {
                         applied.insert(seq, id.to_owned());
+                        live.fetch_add(1, Ordering::Relaxed);
                     } else if seq > last + 1 {
                         need_catch_up = true;
                     }
@@ -562,31 +702,38 @@ async fn a_rolling_restart_of_every_replica_under_load_loses_and_repeats_nothing
     tokio::time::sleep(Duration::from_secs(2)).await;
     let result = load.finish().await;
     let all = check_exactly_once(&t, &scene, &result).await;
+    let delivered = (all.len() * scene.users.len()) as f64;
     println!(
-        "rolling restart of 14 replicas in {:.1} s: {} messages acknowledged, {} in history, {} retried calls, \
-         {} socket reconnections, slowest send {} ms",
+        "rolling restart of 14 replicas in {:.1} s: {} messages acknowledged, {} in history, {} retried calls \
+         ({} answered 5xx), {} socket reconnections, {:.1} % of deliveries live, slowest send {} ms",
         restart.as_secs_f64(),
         result.acked.len(),
         all.len(),
         result.retries,
+        result.server_errors,
         result.reconnects,
+        100.0 * result.live as f64 / delivered,
         result.worst.as_millis()
     );
+    // Services drain before they stop: no call failed on a replica; the
+    // only retries are sends to a gateway that was restarting.
+    assert_eq!(result.server_errors, 0, "a restarting replica failed calls");
+    assert!(result.live as f64 >= 0.8 * delivered, "real-time delivery kept up: {} of {delivered} live", result.live);
     assert!(result.acked.len() as f64 >= restart.as_secs_f64() * 20.0 * 0.5, "the load kept going during the restart");
     t.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn replicas_killed_under_load_lose_nothing_and_repeat_nothing() {
-    let mut t = Topology::start(&[]).await;
+async fn replicas_killed_and_servers_cut_off_under_load_lose_nothing_and_repeat_nothing() {
+    let mut t = Topology::start_behind_proxies().await;
     let scene = Arc::new(scene(&t, 6).await);
     let mentioned = scene.users[1].clone();
-    let load = Load::start(scene.clone(), 20.0, 5);
+    let load = Load::start(scene.clone(), 20.0, 10);
     // Scheduled messages, due while replicas die.
     let api = t.api(0);
     let mut scheduled = Vec::new();
     for k in 0..6 {
-        let due = ocomms_runtime::time::rfc3339(chrono::Utc::now() + chrono::Duration::seconds(3 + 2 * k));
+        let due = ocomms_runtime::time::rfc3339(chrono::Utc::now() + chrono::Duration::seconds(3 + 4 * k));
         let content = format!("scheduled {k}");
         let body = json!({ "channelId": scene.channel, "content": content, "scheduledFor": due });
         api.post("/api/scheduled-messages", &scene.users[2].token, body).await.expect(201);
@@ -601,6 +748,15 @@ async fn replicas_killed_under_load_lose_nothing_and_repeat_nothing() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         node.start().expect("starts again");
         node.ready(Duration::from_secs(60)).await.expect("ready again");
+    }
+    // PostgreSQL, Redis and RabbitMQ each cut off for a few seconds (every
+    // connection to them dropped, none accepted meanwhile).
+    let o = t.outages.as_ref().expect("proxied");
+    for (name, proxy) in [("PostgreSQL", &o.postgres), ("Redis", &o.redis), ("RabbitMQ", &o.rabbitmq)] {
+        let began = Instant::now();
+        proxy.outage(3.0).await;
+        eprintln!("{name} cut off for {:.1} s", began.elapsed().as_secs_f64());
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let result = load.finish().await;
@@ -618,7 +774,7 @@ async fn replicas_killed_under_load_lose_nothing_and_repeat_nothing() {
         .filter_map(|m| m["id"].as_str().map(str::to_owned))
         .collect();
     let notes = ocomms_runtime::testing::eventually(20, || async {
-        let l = t.api(1).get("/api/notifications?limit=100", &mentioned.token).await.expect(200);
+        let l = t.api(1).get("/api/notifications?limit=200", &mentioned.token).await.expect(200);
         let list = l["notifications"].as_array().cloned().unwrap_or_default();
         (list.len() >= mentions.len()).then_some(list)
     })
@@ -638,12 +794,13 @@ async fn replicas_killed_under_load_lose_nothing_and_repeat_nothing() {
         assert_eq!(per_message.get(id), Some(&1), "mention {id}: {per_message:?}");
     }
     println!(
-        "kill test: {} messages acknowledged ({} mentions, {} scheduled), {} retried calls, {} socket reconnections, \
-         longest a send waited {} ms",
+        "kill test: {} messages acknowledged ({} mentions, {} scheduled), {} retried calls ({} answered 5xx), \
+         {} socket reconnections, longest a send waited {} ms",
         result.acked.len(),
         mentions.len(),
         scheduled.len(),
         result.retries,
+        result.server_errors,
         result.reconnects,
         result.worst.as_millis()
     );

@@ -255,6 +255,12 @@ spec:
             - configMapRef:
                 name: {{ include "ocomms.configMapName" $root }}
           env:
+            {{- if not $gateway }}
+            # In-flight calls' time after the drain: what the grace period
+            # leaves after the preStop sleep and up to 10 s of drain.
+            - name: SHUTDOWN_GRACE_SECS
+              value: {{ sub (sub (int $v.terminationGracePeriodSeconds) (int $v.preStopSleepSeconds)) 10 | quote }}
+            {{- end }}
             {{- if $root.Values.observability.otlpEndpoint }}
             - name: OTEL_SERVICE_NAME
               value: {{ printf "ocomms-%s" $name | quote }}
