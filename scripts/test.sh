@@ -2,8 +2,9 @@
 # The test command: starts what the tests need (services, the built web
 # client, Chromium), then runs every test of the workspace (unit,
 # per-service integration against real PostgreSQL, e2e, the web client in
-# headless Chromium), the web client's own unit tests (Vitest), and the
-# deployment files (scripts/deploy-check.sh).
+# headless Chromium), the web client's own unit tests (Vitest), the
+# deployment files (scripts/deploy-check.sh) and the image, built and run
+# with podman (scripts/image-check.sh).
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p svc-auth`),
 # and then only those run.
 set -euo pipefail
@@ -28,3 +29,6 @@ cargo test --workspace
 npm --prefix web test --silent
 # The deployment (Helm chart, k8s/, Tiltfile, Dockerfile), checked offline.
 bash scripts/deploy-check.sh
+# The image: built FROM scratch with the Dockerfile's runtime settings (no
+# registry here), run with podman, checked to serve and to stop cleanly.
+bash scripts/image-check.sh

@@ -33,7 +33,12 @@ struct Topology {
     /// With [`Topology::start_behind_proxies`]: how the replicas reach
     /// PostgreSQL, Redis and RabbitMQ.
     outages: Option<Outages>,
+    /// One topology at a time: 14 processes each, on two cores and
+    /// PostgreSQL's 100 connections shared with the other tests.
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A TCP proxy in front of PostgreSQL, Redis or RabbitMQ: [`Proxy::outage`]
 /// cuts every connection through it and refuses new ones for a while, as
@@ -108,9 +113,16 @@ struct Outages {
 /// A free port below Linux's ephemeral range (32768 and up): the replicas'
 /// own outgoing connections cannot take it between now and their bind.
 fn free_addr() -> std::net::SocketAddr {
+    // Never the same port twice in this process (each is only probed here).
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
     loop {
         let port = 20_000 + (rand_u16() % 12_000);
+        let mut given = GIVEN.lock().expect("ports");
+        if given.contains(&port) {
+            continue;
+        }
         if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            given.push(port);
             return l.local_addr().expect("addr");
         }
     }
@@ -133,6 +145,7 @@ impl Topology {
     }
 
     async fn start_with(extra: &[(&str, &str)], proxied: bool) -> Self {
+        let turn = ONE_AT_A_TIME.lock().await;
         ocomms_runtime::telemetry::init_for_tests();
         // The test's own HTTP clients (the replicas install theirs).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -163,7 +176,7 @@ impl Topology {
             ("SERVICE_TOKEN", ocomms_runtime::testing::SERVICE_TOKEN.into()),
             ("TWO_FACTOR_KEY", "S2V5IGZvciB0ZXN0cyBvbmx5LCBuZXZlciBwcm9kISE=".into()),
             ("UPLOAD_DIR", dir.join("uploads").to_string_lossy().into_owned()),
-            ("DB_POOL_SIZE", "4".into()),
+            ("DB_POOL_SIZE", "3".into()),
             ("SHUTDOWN_DRAIN_SECS", "2".into()),
             ("RATE_LIMIT_ENABLED", "false".into()),
             ("RUST_LOG", "warn,ocomms_runtime::grpc=info".into()),
@@ -204,6 +217,7 @@ impl Topology {
                     r.env.push((format!("{}_METRICS_ADDR", r.part.to_ascii_uppercase()), m.to_string()));
                     metrics.insert(r.name(), m);
                 }
+                r.env.push(("OTEL_SERVICE_NAME".to_owned(), format!("ocomms-{}", r.part)));
                 let log = dir.join(format!("{}.log", r.name()));
                 Node::new(&exe, r, shared.clone(), Some(log))
             })
@@ -219,7 +233,7 @@ impl Topology {
         }
         eprintln!("topology: 14 replicas ready in {} ms", began.elapsed().as_millis());
         let gateways = nodes.iter().filter(|n| n.replica.part == "gateway").map(|n| format!("http://{}", n.replica.addr)).collect();
-        Self { nodes, gateways, metrics, databases, dir, outages }
+        Self { nodes, gateways, metrics, databases, dir, outages, _turn: turn }
     }
 
     fn api(&self, i: usize) -> Api {
@@ -259,6 +273,12 @@ fn logs(dir: &std::path::Path) -> String {
                 let text = std::fs::read_to_string(e.path()).unwrap_or_default();
                 let tail: Vec<&str> = text.lines().rev().take(15).collect();
                 out.push_str(&format!("--- {}\n", e.file_name().to_string_lossy()));
+                // How it began (an error at start is at the top) and how it ended.
+                for l in text.lines().take(5) {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+                out.push_str("…\n");
                 for l in tail.into_iter().rev() {
                     out.push_str(l);
                     out.push('\n');
@@ -728,11 +748,14 @@ async fn replicas_killed_and_servers_cut_off_under_load_lose_nothing_and_repeat_
     let mut t = Topology::start_behind_proxies().await;
     let scene = Arc::new(scene(&t, 6).await);
     let mentioned = scene.users[1].clone();
+    // `TOPOLOGY_KILL_ROUNDS` (default 1) repeats the kills and cut-offs: the
+    // longer run recorded in docs/benchmarks.md.
+    let rounds: usize = std::env::var("TOPOLOGY_KILL_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     let load = Load::start(scene.clone(), 20.0, 10);
     // Scheduled messages, due while replicas die.
     let api = t.api(0);
     let mut scheduled = Vec::new();
-    for k in 0..6 {
+    for k in 0..6 * rounds as i64 {
         let due = ocomms_runtime::time::rfc3339(chrono::Utc::now() + chrono::Duration::seconds(3 + 4 * k));
         let content = format!("scheduled {k}");
         let body = json!({ "channelId": scene.channel, "content": content, "scheduledFor": due });
@@ -742,21 +765,24 @@ async fn replicas_killed_and_servers_cut_off_under_load_lose_nothing_and_repeat_
     tokio::time::sleep(Duration::from_secs(1)).await;
     // SIGKILL a gateway and one replica of each service in turn; each comes
     // back a second later (as its Deployment would start a new pod).
-    for name in ["gateway-1", "messaging-1", "notify-2", "scheduler-1", "auth-2", "presence-1", "files-2", "messaging-2", "scheduler-2"] {
-        let node = t.node(name);
-        node.kill().await.expect("killed");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        node.start().expect("starts again");
-        node.ready(Duration::from_secs(60)).await.expect("ready again");
-    }
-    // PostgreSQL, Redis and RabbitMQ each cut off for a few seconds (every
-    // connection to them dropped, none accepted meanwhile).
-    let o = t.outages.as_ref().expect("proxied");
-    for (name, proxy) in [("PostgreSQL", &o.postgres), ("Redis", &o.redis), ("RabbitMQ", &o.rabbitmq)] {
-        let began = Instant::now();
-        proxy.outage(3.0).await;
-        eprintln!("{name} cut off for {:.1} s", began.elapsed().as_secs_f64());
-        tokio::time::sleep(Duration::from_secs(2)).await;
+    let victims = ["gateway-1", "messaging-1", "notify-2", "scheduler-1", "auth-2", "presence-1", "files-2", "messaging-2", "scheduler-2"];
+    for _ in 0..rounds {
+        for name in victims {
+            let node = t.node(name);
+            node.kill().await.expect("killed");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            node.start().expect("starts again");
+            node.ready(Duration::from_secs(60)).await.expect("ready again");
+        }
+        // PostgreSQL, Redis and RabbitMQ each cut off for a few seconds
+        // (every connection to them dropped, none accepted meanwhile).
+        let o = t.outages.as_ref().expect("proxied");
+        for (name, proxy) in [("PostgreSQL", &o.postgres), ("Redis", &o.redis), ("RabbitMQ", &o.rabbitmq)] {
+            let began = Instant::now();
+            proxy.outage(3.0).await;
+            eprintln!("{name} cut off for {:.1} s", began.elapsed().as_secs_f64());
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let result = load.finish().await;
@@ -804,5 +830,139 @@ async fn replicas_killed_and_servers_cut_off_under_load_lose_nothing_and_repeat_
         result.reconnects,
         result.worst.as_millis()
     );
+    t.stop().await;
+}
+
+/// An OTLP/HTTP trace receiver (protobuf bodies POSTed to `/v1/traces`, as
+/// `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf` sends them): keeps
+/// (trace id, span name, service name).
+async fn otlp_http_receiver() -> (std::net::SocketAddr, Arc<Mutex<Vec<(String, String, String)>>>) {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message as _;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let kept: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
+    let spans = kept.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((conn, _)) = listener.accept().await else { continue };
+            let spans = spans.clone();
+            tokio::spawn(async move {
+                let mut conn = tokio::io::BufReader::new(conn);
+                loop {
+                    // One request: headers, then a Content-Length body.
+                    let mut length = 0usize;
+                    let mut path = String::new();
+                    loop {
+                        let mut line = String::new();
+                        if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let line = line.trim_end();
+                        if line.is_empty() {
+                            break;
+                        }
+                        if path.is_empty() {
+                            path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                        }
+                        if let Some((k, v)) = line.split_once(':')
+                            && k.eq_ignore_ascii_case("content-length")
+                        {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0u8; length];
+                    if conn.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    if path == "/v1/traces"
+                        && let Ok(req) = ExportTraceServiceRequest::decode(body.as_slice())
+                        && let Ok(mut kept) = spans.lock()
+                    {
+                        for rs in &req.resource_spans {
+                            let service = rs
+                                .resource
+                                .iter()
+                                .flat_map(|r| r.attributes.iter())
+                                .find(|a| a.key == "service.name")
+                                .and_then(|a| a.value.as_ref())
+                                .map(|v| format!("{:?}", v.value))
+                                .unwrap_or_default();
+                            for ss in &rs.scope_spans {
+                                for s in &ss.spans {
+                                    let id: String = s.trace_id.iter().map(|b| format!("{b:02x}")).collect();
+                                    kept.push((id, s.name.clone(), service.clone()));
+                                }
+                            }
+                        }
+                    }
+                    let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                    if conn.get_mut().write_all(ok.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, kept)
+}
+
+/// Across separate processes: a mention sent with a `traceparent` is one
+/// trace over OTLP/HTTP (protobuf) from the gateway through svc-messaging
+/// and RabbitMQ to svc-notify, and the gateway's JSON log lines for that
+/// request carry its trace id.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mention_across_processes_is_one_trace_over_otlp_http_and_its_json_logs_name_it() {
+    let (receiver, spans) = otlp_http_receiver().await;
+    let endpoint = format!("http://{receiver}");
+    let t = Topology::start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+        ("LOG_FORMAT", "json"),
+        ("RUST_LOG", "info,tower_http=debug"),
+    ])
+    .await;
+    let api = t.api(0);
+    let ann = api.sign_up("Ann").await.expect("ann");
+    let bob = api.sign_up("Bob").await.expect("bob");
+    let ws = api.workspace(&ann).await.expect("ws");
+    api.invite(&ws, &ann, &bob).await.expect("invite");
+    let channel = api.channel(&ws, &ann, "general").await.expect("channel");
+    api.join(&channel, &bob).await.expect("join");
+    let trace: String = uuid::Uuid::new_v4().simple().to_string();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/channels/{channel}/messages", t.gateways[0]))
+        .bearer_auth(&ann.token)
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .json(&json!({ "content": "@bob traced across processes" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 201);
+    let services = ocomms_runtime::testing::eventually(30, || async {
+        let kept = spans.lock().expect("spans").clone();
+        let mine: HashSet<String> = kept.iter().filter(|(id, _, _)| *id == trace).map(|(_, _, svc)| svc.clone()).collect();
+        let names: Vec<String> = kept.iter().filter(|(id, _, _)| *id == trace).map(|(_, n, _)| n.clone()).collect();
+        let done = ["gateway", "messaging", "notify"].iter().all(|p| mine.iter().any(|s| s.contains(&format!("ocomms-{p}"))))
+            && names.iter().any(|n| n.contains("message.mentioned"));
+        done.then_some((mine, names))
+    })
+    .await;
+    let (services, names) = services.unwrap_or_else(|| {
+        let kept = spans.lock().expect("spans").clone();
+        panic!("the trace did not reach every process: {:?}", kept.iter().filter(|(id, _, _)| *id == trace).collect::<Vec<_>>())
+    });
+    assert!(names.iter().any(|n| n == "MessagingApi/send_message"), "{names:?}");
+    eprintln!("trace {trace}: {} spans from {services:?}", names.len());
+    let gateway_logs: String =
+        ["gateway-1.log"].iter().map(|f| std::fs::read_to_string(t.dir.join(f)).unwrap_or_default()).collect::<Vec<_>>().join("\n");
+    let line = gateway_logs
+        .lines()
+        .find(|l| l.contains(&format!("\"trace_id\":\"{trace}\"")))
+        .unwrap_or_else(|| panic!("no JSON log line of gateway-1 names trace {trace}"));
+    let parsed: Value = serde_json::from_str(line).expect("a JSON log line");
+    assert_eq!(parsed["trace_id"], trace.as_str());
     t.stop().await;
 }
