@@ -97,16 +97,46 @@ struct ClientFrame {
     ack: Option<Value>,
 }
 
+/// Frames of one socket handled at once; past it, the socket is not read
+/// until one finishes (the client's own sends wait, nobody else's).
+const MAX_IN_FLIGHT: usize = 16;
+
+/// The lane a client frame is handled in: frames about one channel or
+/// conversation keep their order (two sends arrive in the order written);
+/// frames of different lanes run side by side.
+fn lane(text: &str) -> String {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Place {
+        channel_id: Option<String>,
+        conversation_id: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Frame {
+        data: Option<Place>,
+    }
+    match serde_json::from_str::<Frame>(text).ok().and_then(|f| f.data) {
+        Some(Place { channel_id: Some(c), .. }) => format!("c:{c}"),
+        Some(Place { conversation_id: Some(c), .. }) => format!("d:{c}"),
+        _ => String::new(),
+    }
+}
+
 async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, session: String) {
     // A revoked session (sign-out, revocation, password reset) closes it.
-    let mut reg = s.hub.register_session(user, session);
+    let reg = s.hub.register_session(user, session);
+    let (reg_id, mut frames, notes) = (reg.id, reg.frames, reg.notes);
     // The user's allowances, shared with their REST calls and other sockets.
     let key = crate::ratelimit::user_key(user);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    // Client frames in flight: events keep flowing while they run. Each
+    // lane's last frame leaves a receiver the lane's next frame waits on.
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    let mut lanes: std::collections::HashMap<String, tokio::sync::oneshot::Receiver<()>> = std::collections::HashMap::new();
     loop {
         tokio::select! {
-            frame = reg.frames.recv() => match frame {
+            frame = frames.recv() => match frame {
                 Some(text) => {
                     if socket.send(Message::Text(text)).await.is_err() {
                         break;
@@ -119,13 +149,30 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
                     break;
                 }
             },
-            incoming = socket.recv() => match incoming {
+            Some(reply) = futures_util::StreamExt::next(&mut in_flight), if !in_flight.is_empty() => {
+                let reply: Option<Value> = reply;
+                if let Some(reply) = reply
+                    && socket.send(Message::Text(Utf8Bytes::from(reply.to_string()))).await.is_err()
+                {
+                    break;
+                }
+                if in_flight.is_empty() {
+                    lanes.clear();
+                }
+            }
+            incoming = socket.recv(), if in_flight.len() < MAX_IN_FLIGHT => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = handle(&s, &token, &key, &text, &reg.notes).await
-                        && socket.send(Message::Text(Utf8Bytes::from(reply.to_string()))).await.is_err()
-                    {
-                        break;
-                    }
+                    let (done, next) = tokio::sync::oneshot::channel::<()>();
+                    let before = lanes.insert(lane(&text), next);
+                    let (s, token, key, notes) = (&s, token.as_str(), key.as_str(), &notes);
+                    in_flight.push(async move {
+                        if let Some(before) = before {
+                            let _ = before.await;
+                        }
+                        let reply = handle(s, token, key, &text, notes).await;
+                        drop(done);
+                        reply
+                    });
                 }
                 Some(Ok(Message::Binary(_))) => {
                     let reply = json!({ "event": "error", "data": error_json(ErrorCode::Validation, "frames must be JSON text") });
@@ -143,7 +190,7 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
             }
         }
     }
-    s.hub.unregister(user, reg.id);
+    s.hub.unregister(user, reg_id);
 }
 
 /// Answers one client frame; `None` when nothing is to be sent back.

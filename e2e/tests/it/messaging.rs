@@ -453,3 +453,44 @@ async fn without_rabbitmq_jobs_run_in_process_and_removal_still_cleans_up() {
     assert!(gone.is_some(), "bob's channel membership was dropped");
     t.stop().await.expect("stops");
 }
+
+/// A socket handles its frames side by side (events keep flowing while its
+/// sends are in flight) but keeps each place's order: forty sends written
+/// back to back over two channels are each acknowledged once, land in each
+/// channel in the order written, and reach the other member.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_pipelines_its_frames_and_keeps_each_places_order() {
+    let t = stack().await;
+    let api = t.api();
+    let r = room(&api).await;
+    let other = api.channel(&r.ws, &r.ann, "random").await.expect("second channel");
+    api.join(&other, &r.bob).await.expect("join");
+    let mut ann = Socket::connect(&t.base, &r.ann.token).await.expect("ann");
+    let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("bob");
+    for i in 0..40 {
+        let channel = if i % 2 == 0 { &r.channel } else { &other };
+        let frame = json!({ "event": "message:send", "data": { "channelId": channel, "content": format!("m{i}") }, "ack": 1000 + i });
+        ann.send_raw(&frame.to_string()).await.expect("write");
+    }
+    let mut acks = std::collections::HashSet::new();
+    while acks.len() < 40 {
+        let f = ann.next_frame(WAIT).await.expect("frame").expect("answered in time");
+        if let Some(a) = f["ack"].as_i64() {
+            assert_eq!(f["ok"], true, "{f}");
+            assert!(acks.insert(a), "ack {a} twice");
+        }
+    }
+    for (channel, parity) in [(&r.channel, 0), (&other, 1)] {
+        let page = api.get(&format!("/api/channels/{channel}/messages?after=0&limit=100"), &r.ann.token).await.expect(200);
+        let contents: Vec<&str> = page["messages"].as_array().expect("messages").iter().filter_map(|m| m["content"].as_str()).collect();
+        let written: Vec<String> = (0..40).filter(|i| i % 2 == parity).map(|i| format!("m{i}")).collect();
+        assert_eq!(contents, written, "the order written");
+    }
+    let mut got = 0;
+    while got < 40 {
+        bob.event("message:new", WAIT).await.expect("delivered");
+        got += 1;
+    }
+    bob.expect_no_event("message:new", QUIET).await.expect("each once");
+    t.stop().await.expect("stops");
+}
