@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "proto/ocomms/files/v1/files.proto",
     "proto/ocomms/scheduler/v1/scheduler.proto",
     "proto/ocomms/notify/v1/notify.proto",
+    "proto/ocomms/gateway/v1/events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

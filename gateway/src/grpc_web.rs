@@ -71,6 +71,12 @@ fn channel_for(s: &AppState, path: &str) -> Option<tonic::transport::Channel> {
 }
 
 pub async fn handle(State(s): State<AppState>, req: Request) -> Response {
+    // The gateway's own service, over gRPC (HTTP/2) or gRPC-web.
+    let grpc =
+        req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/grpc"));
+    if grpc && req.uri().path().starts_with(crate::events::PATH_PREFIX) {
+        return crate::events::serve(s, req).await;
+    }
     if !is_grpc_web(req.headers()) {
         // Two-segment paths are also the web client's (`/assets/x.js`, `/invite/<token>`).
         return crate::web::serve(State(s), req).await;

@@ -13,6 +13,8 @@
 //!   dispatcher that delivers bus events to them;
 //! - `openapi.rs`: the document, generated from the route table;
 //! - `grpc_web.rs`: gRPC-web for every service on the same port;
+//! - `events.rs`: the WebSocket's events as a gRPC server stream
+//!   (`ocomms.gateway.v1.EventsService/Subscribe`, gRPC and gRPC-web);
 //! - `ratelimit.rs`: the seed's rate limits; `metrics.rs`: Prometheus;
 //! - `web.rs`: the web client's files at `/` (`WEB_DIR`).
 //!
@@ -25,6 +27,7 @@
 
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod grpc_web;
 pub mod hub;
@@ -95,6 +98,9 @@ pub struct AppState {
     /// Tokens resolved through svc-auth (cached, dropped on revocation):
     /// whose rate-limit allowance a request spends.
     pub identity: Identity,
+    /// Turns true when the gateway is stopping: open event streams end
+    /// (graceful shutdown waits for every response to finish).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The client's address: the peer, or `X-Forwarded-For` behind a trusted proxy.
@@ -204,7 +210,8 @@ pub async fn serve(
         }
         (true, None) => ratelimit::Limiter::local(),
     };
-    let state = AppState { config: Arc::new(config), clients, hub, limiter, metrics, identity };
+    let (stop_streams, stopping) = tokio::sync::watch::channel(false);
+    let state = AppState { config: Arc::new(config), clients, hub, limiter, metrics, identity, stopping };
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // Small responses must not wait for delayed ACKs (Nagle).
@@ -213,6 +220,10 @@ pub async fn serve(
             tracing::warn!(error = %e, "TCP_NODELAY failed");
         }
     });
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_streams.send(true);
+    };
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     dispatcher.abort();
     result?;

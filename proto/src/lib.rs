@@ -78,3 +78,8 @@ pub mod notify {
 
 /// Encoded `FileDescriptorSet` of every OComms proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ocomms_descriptor.bin"));
+pub mod gateway {
+    pub mod v1 {
+        tonic::include_proto!("ocomms.gateway.v1");
+    }
+}

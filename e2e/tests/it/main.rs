@@ -21,6 +21,7 @@ mod ops;
 mod people;
 mod previews;
 mod scheduling;
+mod stream;
 mod support;
 mod topology;
 mod traces;
