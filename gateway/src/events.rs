@@ -36,6 +36,9 @@ pub const PATH_PREFIX: &str = "/ocomms.gateway.v1.EventsService/";
 const MAX_RESUME: usize = 100;
 /// Messages per history page while replaying.
 const PAGE: u32 = 200;
+/// Missed messages one place may replay; past it, the stream ends with
+/// FAILED_PRECONDITION and the client pages history over REST first.
+const MAX_REPLAY: usize = 5_000;
 
 /// Answers a gRPC or gRPC-web request for the events service.
 pub async fn serve(s: AppState, req: Request) -> Response {
@@ -92,7 +95,15 @@ impl pb::events_service_server::EventsService for Events {
         let s = self.s.clone();
         tokio::spawn(async move {
             let id = reg.id;
-            run(&s, &token, body.resume, reg.frames, &tx).await;
+            // The gateway stopping ends the stream wherever it is, even
+            // waiting on a client that does not read.
+            tokio::select! {
+                _ = run(&s, &token, body.resume, reg.frames, &tx) => {}
+                _ = stopped(s.stopping.clone()) => {
+                    let stop = Status::unavailable("the gateway is stopping: subscribe again and resume");
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), tx.send(Err(stop))).await;
+                }
+            }
             s.hub.unregister(user, id);
         });
         Ok(tonic::Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
@@ -106,12 +117,13 @@ async fn run(
     mut frames: mpsc::Receiver<axum::extract::ws::Utf8Bytes>,
     tx: &mpsc::Sender<Result<pb::Event, Status>>,
 ) {
-    let stopping = stopped(s.stopping.clone());
-    tokio::pin!(stopping);
     let mut replayed: HashMap<String, i64> = HashMap::new();
     tracing::debug!(places = resume.len(), "event stream: replaying");
     for r in resume {
-        match replay(s, token, &r, tx).await {
+        if frames.is_closed() {
+            break;
+        }
+        match replay(s, token, &r, &replayed, tx).await {
             Ok(Some((place, last))) => {
                 tracing::debug!(%place, last, "event stream: replayed");
                 replayed.insert(place, last);
@@ -142,10 +154,6 @@ async fn run(
                 }
             }
             _ = tx.closed() => return,
-            _ = &mut stopping => {
-                let _ = tx.send(Err(Status::unavailable("the gateway is stopping: subscribe again and resume"))).await;
-                return;
-            }
         }
     }
 }
@@ -178,6 +186,7 @@ async fn replay(
     s: &AppState,
     token: &str,
     r: &pb::Resume,
+    done: &HashMap<String, i64>,
     tx: &mpsc::Sender<Result<pb::Event, Status>>,
 ) -> Result<Option<(String, i64)>, Status> {
     let (key, place, id) = match (&r.channel_id, &r.conversation_id) {
@@ -186,10 +195,19 @@ async fn replay(
             let ch = ch.into_inner();
             ("channel", json!({ "id": ch.id, "name": ch.name, "workspaceId": ch.workspace_id }), ch.id)
         }
-        (_, Some(c)) => ("conversation", json!({ "id": c }), c.clone()),
+        (_, Some(c)) => {
+            // Live events name it in canonical form.
+            let id = uuid::Uuid::parse_str(c).map(|u| u.to_string()).map_err(|_| Status::not_found("no such conversation"))?;
+            ("conversation", json!({ "id": id }), id)
+        }
         _ => return Err(Status::invalid_argument("each resume entry names a channelId or a conversationId")),
     };
+    // A place named twice is replayed once, from the first entry.
+    if let Some(last) = done.get(&id) {
+        return Ok(Some((id, *last)));
+    }
     let mut after = r.after_sequence;
+    let mut sent = 0usize;
     loop {
         let page = s
             .clients
@@ -207,6 +225,12 @@ async fn replay(
             ))
             .await?
             .into_inner();
+        sent += page.messages.len();
+        if sent > MAX_REPLAY {
+            return Err(Status::failed_precondition(format!(
+                "more than {MAX_REPLAY} missed messages in {id}: page its history first, then subscribe from the last sequence"
+            )));
+        }
         for m in page.messages {
             after = after.max(m.sequence);
             let mut data = json!({ "message": m });

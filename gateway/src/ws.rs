@@ -115,9 +115,10 @@ fn lane(text: &str) -> String {
     struct Frame {
         data: Option<Place>,
     }
+    // Ids are UUIDs; anything longer names no place (and keeps keys small).
     match serde_json::from_str::<Frame>(text).ok().and_then(|f| f.data) {
-        Some(Place { channel_id: Some(c), .. }) => format!("c:{c}"),
-        Some(Place { conversation_id: Some(c), .. }) => format!("d:{c}"),
+        Some(Place { channel_id: Some(c), .. }) if c.len() <= 64 => format!("c:{c}"),
+        Some(Place { conversation_id: Some(c), .. }) if c.len() <= 64 => format!("d:{c}"),
         _ => String::new(),
     }
 }
@@ -131,9 +132,11 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     // Client frames in flight: events keep flowing while they run. Each
-    // lane's last frame leaves a receiver the lane's next frame waits on.
+    // lane's last frame leaves a receiver the lane's next frame waits on
+    // (numbered, so that the entry goes when that frame is done).
     let mut in_flight = futures_util::stream::FuturesUnordered::new();
-    let mut lanes: std::collections::HashMap<String, tokio::sync::oneshot::Receiver<()>> = std::collections::HashMap::new();
+    let mut lanes: std::collections::HashMap<String, (u64, tokio::sync::oneshot::Receiver<()>)> = std::collections::HashMap::new();
+    let mut numbered: u64 = 0;
     loop {
         tokio::select! {
             frame = frames.recv() => match frame {
@@ -149,21 +152,23 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
                     break;
                 }
             },
-            Some(reply) = futures_util::StreamExt::next(&mut in_flight), if !in_flight.is_empty() => {
-                let reply: Option<Value> = reply;
+            Some(done) = futures_util::StreamExt::next(&mut in_flight), if !in_flight.is_empty() => {
+                let (reply, lane, n): (Option<Value>, String, u64) = done;
+                if lanes.get(&lane).is_some_and(|(last, _)| *last == n) {
+                    lanes.remove(&lane);
+                }
                 if let Some(reply) = reply
                     && socket.send(Message::Text(Utf8Bytes::from(reply.to_string()))).await.is_err()
                 {
                     break;
                 }
-                if in_flight.is_empty() {
-                    lanes.clear();
-                }
             }
             incoming = socket.recv(), if in_flight.len() < MAX_IN_FLIGHT => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     let (done, next) = tokio::sync::oneshot::channel::<()>();
-                    let before = lanes.insert(lane(&text), next);
+                    numbered += 1;
+                    let (n, place) = (numbered, lane(&text));
+                    let before = lanes.insert(place.clone(), (n, next)).map(|(_, rx)| rx);
                     let (s, token, key, notes) = (&s, token.as_str(), key.as_str(), &notes);
                     in_flight.push(async move {
                         if let Some(before) = before {
@@ -171,7 +176,7 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
                         }
                         let reply = handle(s, token, key, &text, notes).await;
                         drop(done);
-                        reply
+                        (reply, place, n)
                     });
                 }
                 Some(Ok(Message::Binary(_))) => {
@@ -189,6 +194,12 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
                 }
             }
         }
+    }
+    // Frames already read finish (a send is saved or not, never cut
+    // half-way); their answers have nowhere to go.
+    let finishing = async { while futures_util::StreamExt::next(&mut in_flight).await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(10), finishing).await.is_err() {
+        tracing::warn!("socket closed with frames still in flight after 10 s");
     }
     s.hub.unregister(user, reg_id);
 }

@@ -182,3 +182,38 @@ async fn the_grpc_stream_speaks_grpc_web() {
     assert!(tail.contains("grpc-status:14"), "{tail:?}");
     stopped.await.expect("joined").expect("stops");
 }
+
+/// A conversation named in any spelling of its id, and named twice, is
+/// replayed once, and its live messages are not sent again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conversation_resumes_once_whatever_the_spelling_of_its_id() {
+    let t = stack().await;
+    let api = t.api();
+    let r = room(&api).await;
+    let dm = api.post(&format!("/api/workspaces/{}/conversations", r.ws), &r.ann.token, json!({ "userIds": [r.bob.id] })).await.expect(200);
+    let id = dm["id"].as_str().expect("id").to_owned();
+    let msgs = format!("/api/conversations/{id}/messages");
+    api.post(&msgs, &r.ann.token, json!({ "content": "one" })).await.expect(201);
+    let channel = tonic::transport::Endpoint::from_shared(t.base.clone()).expect("url").connect().await.expect("HTTP/2");
+    let mut client = EventsServiceClient::new(channel);
+    let loud = Resume { channel_id: None, conversation_id: Some(id.to_uppercase()), after_sequence: 0 };
+    let plain = Resume { channel_id: None, conversation_id: Some(id.clone()), after_sequence: 0 };
+    let mut stream = client.subscribe(subscribe_request(Some(&r.bob.token), vec![loud, plain])).await.expect("subscribed").into_inner();
+    let first = next_named(&mut stream, "message:new").await;
+    assert_eq!((first["message"]["sequence"].as_i64(), first["conversation"]["id"].as_str()), (Some(1), Some(id.as_str())));
+    api.post(&msgs, &r.ann.token, json!({ "content": "two" })).await.expect(201);
+    let second = next_named(&mut stream, "message:new").await;
+    assert_eq!(second["message"]["content"], "two", "one replayed once, then the live one");
+    let extra = tokio::time::timeout(QUIET, async {
+        loop {
+            if let Ok(Some(e)) = stream.message().await
+                && e.event == "message:new"
+            {
+                return e;
+            }
+        }
+    })
+    .await;
+    assert!(extra.is_err(), "nothing twice: {extra:?}");
+    t.stop().await.expect("stops");
+}

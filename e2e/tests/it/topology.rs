@@ -289,6 +289,16 @@ fn logs(dir: &std::path::Path) -> String {
     out
 }
 
+/// Waits, when less than 20 s of the current minute are left, for the next
+/// minute (the rate limiter's windows are whole minutes).
+async fn fresh_minute() {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock");
+    let into = now.as_secs_f64() % 60.0;
+    if into > 40.0 {
+        tokio::time::sleep(Duration::from_secs_f64(60.0 - into + 0.2)).await;
+    }
+}
+
 /// Sum of a Prometheus counter's samples whose labels contain `labels`.
 fn counter(text: &str, name: &str, labels: &str) -> f64 {
     text.lines()
@@ -304,6 +314,9 @@ async fn two_replicas_of_everything_share_the_work_and_do_nothing_twice() {
     let t = Topology::start(&[("RATE_LIMIT_ENABLED", "true")]).await;
     lap("started");
     let (gw1, gw2) = (t.api(0), t.api(1));
+    // Limits count per minute (fixed windows): start where a window has
+    // time left, so that the counts below fall in one.
+    fresh_minute().await;
     // Three sign-ups: the per-address limit (3 a minute) counts across both gateways.
     let ann = gw1.sign_up("Ann").await.expect("ann");
     let bob = gw2.sign_up("Bob").await.expect("bob");
@@ -376,6 +389,7 @@ async fn two_replicas_of_everything_share_the_work_and_do_nothing_twice() {
     lap("scheduled");
     // Cat's messages count against one allowance (10 a minute) whichever
     // gateway takes them.
+    fresh_minute().await;
     let mut sent = 0;
     for i in 0..14 {
         let r = t.api(i).post(&msgs, &cat.token, json!({ "content": format!("cat {i}") })).await;
