@@ -148,6 +148,21 @@ impl Node {
         }
     }
 
+    /// Freezes it (SIGSTOP): it holds its connections and answers nothing,
+    /// as a process stuck on a lock or in a long pause does.
+    pub fn freeze(&self) {
+        if let Some(pid) = self.pid() {
+            signal(pid, rustix::process::Signal::STOP);
+        }
+    }
+
+    /// Lets a frozen process go on (SIGCONT).
+    pub fn thaw(&self) {
+        if let Some(pid) = self.pid() {
+            signal(pid, rustix::process::Signal::CONT);
+        }
+    }
+
     /// Stops it as a crash does: SIGKILL, no chance to finish anything.
     pub async fn kill(&mut self) -> anyhow::Result<()> {
         if let Some(mut child) = self.child.take() {

@@ -980,3 +980,51 @@ async fn a_mention_across_processes_is_one_trace_over_otlp_http_and_its_json_log
     assert_eq!(parsed["trace_id"], trace.as_str());
     t.stop().await;
 }
+
+/// A socket's frames do not wait behind one another: with every svc-presence
+/// replica frozen, a `presence:fetch` hangs, yet a send written after it on
+/// the same socket is acknowledged and delivered meanwhile; the fetch is
+/// answered once presence runs again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_keeps_sending_and_receiving_while_one_of_its_frames_hangs() {
+    let mut t = Topology::start(&[]).await;
+    let api = t.api(0);
+    let ann = api.sign_up("Ann").await.expect("ann");
+    let bob = api.sign_up("Bob").await.expect("bob");
+    let ws = api.workspace(&ann).await.expect("ws");
+    api.invite(&ws, &ann, &bob).await.expect("invite");
+    let channel = api.channel(&ws, &ann, "general").await.expect("channel");
+    api.join(&channel, &bob).await.expect("join");
+    let mut ann_s = Socket::connect(&t.gateways[0], &ann.token).await.expect("ann");
+    let mut bob_s = Socket::connect(&t.gateways[1], &bob.token).await.expect("bob");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for name in ["presence-1", "presence-2"] {
+        t.node(name).freeze();
+    }
+    let fetch = json!({ "event": "presence:fetch", "data": { "workspaceId": ws, "userIds": [bob.id] }, "ack": 1 });
+    ann_s.send_raw(&fetch.to_string()).await.expect("write");
+    let send = json!({ "event": "message:send", "data": { "channelId": channel, "content": "not stuck" }, "ack": 2 });
+    ann_s.send_raw(&send.to_string()).await.expect("write");
+    // The send's ack comes first (the fetch is still hanging), and Bob has
+    // the message.
+    let first_ack = loop {
+        let f = ann_s.next_frame(WAIT).await.expect("frame").expect("an answer while presence is frozen");
+        if f.get("ack").is_some() {
+            break f;
+        }
+    };
+    assert_eq!(first_ack["ack"], 2, "the send was not held behind the fetch: {first_ack}");
+    assert_eq!(first_ack["ok"], true);
+    assert_eq!(bob_s.event("message:new", WAIT).await.expect("delivered")["message"]["content"], "not stuck");
+    for name in ["presence-1", "presence-2"] {
+        t.node(name).thaw();
+    }
+    let second = loop {
+        let f = ann_s.next_frame(Duration::from_secs(40)).await.expect("frame").expect("the fetch answered");
+        if f.get("ack").is_some() {
+            break f;
+        }
+    };
+    assert_eq!(second["ack"], 1, "{second}");
+    t.stop().await;
+}
