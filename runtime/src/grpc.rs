@@ -86,9 +86,15 @@ pub async fn serve(
     let Stopping { drain, grace } = stopping;
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let stopped = stopping.clone();
+    // No server-side HTTP/2 keep-alive: with it, hyper's graceful shutdown
+    // can wait on a keep-alive ping instead of closing (hyperium/hyper#3050;
+    // the rolling-restart test saw replicas outlive a 20 s grace). Clients
+    // (`channel`) ping every 30 s, which keeps connections and finds dead ones.
+    let in_flight = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = in_flight.clone();
     let server = Server::builder()
         .tcp_nodelay(true)
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(tower::layer::layer_fn(move |inner| Counted { inner, count: count.clone() }))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.await;
@@ -102,20 +108,80 @@ pub async fn serve(
             }
             stopped.notify_one();
         });
-    // In-flight calls finish, within a bound: a peer that keeps a call open
-    // must not hold the process past its grace period.
+    // Calls in flight (answers still streaming included) finish within
+    // `grace`; connections left idle by peers do not hold the process (hyper
+    // waits for every connection to close, and some peers keep theirs).
     tokio::select! {
         out = server => out?,
-        _ = async {
+        cut = async {
             stopping.notified().await;
-            tokio::time::sleep(grace).await;
+            let deadline = tokio::time::Instant::now() + grace;
+            while in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let left = in_flight.load(std::sync::atomic::Ordering::SeqCst);
+            if left == 0 {
+                // A moment for connections to close by themselves.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            left
         } => {
-            tracing::error!(service = service_name, "calls still open {grace:?} after shutdown: stopping without them");
-            anyhow::bail!("{service_name}: calls still in flight {grace:?} after shutdown were cut off");
+            if cut > 0 {
+                tracing::error!(service = service_name, calls = cut, "calls still open {grace:?} after shutdown: stopping without them");
+                anyhow::bail!("{service_name}: {cut} calls still in flight {grace:?} after shutdown were cut off");
+            }
+            tracing::info!(service = service_name, "no call in flight; connections peers left open are closed");
         }
     }
     tracing::info!(service = service_name, "grpc stopped");
     Ok(())
+}
+
+/// Counts the calls in flight, each until its answer has been sent in full
+/// (or dropped).
+#[derive(Clone)]
+struct Counted<S> {
+    inner: S,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+struct InFlight(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl<S, R> tower::Service<R> for Counted<S>
+where
+    S: tower::Service<R, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: R) -> Self::Future {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let guard = InFlight(self.count.clone());
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            let resp = answer.await?;
+            // Held by the body: a streamed answer counts until it ends.
+            Ok(resp.map(|body| {
+                tonic::body::Body::new(http_body_util::BodyExt::map_frame(body, move |frame| {
+                    let _held = &guard;
+                    frame
+                }))
+            }))
+        })
+    }
 }
 
 /// A channel to a peer, connecting lazily (the peer may start after us;
