@@ -70,9 +70,8 @@ impl pb::events_service_server::EventsService for Events {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
+            .and_then(ocomms_runtime::identity::parse_bearer)
+            .map(str::to_owned)
             .ok_or_else(|| Status::unauthenticated("authorization: Bearer <token> is required"))?;
         let body = req.into_inner();
         if body.resume.len() > MAX_RESUME {

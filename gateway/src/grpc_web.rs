@@ -58,6 +58,11 @@ const ADDRESS_CLAIMS: [&str; 12] = [
     "x-ocomms-client-addr",
 ];
 
+/// Whether a request speaks gRPC or gRPC-web (any of their content types).
+pub fn is_grpc(headers: &HeaderMap) -> bool {
+    headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/grpc"))
+}
+
 /// Whether a request speaks gRPC-web (any of its content types).
 pub fn is_grpc_web(headers: &HeaderMap) -> bool {
     headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/grpc-web"))
@@ -72,9 +77,7 @@ fn channel_for(s: &AppState, path: &str) -> Option<tonic::transport::Channel> {
 
 pub async fn handle(State(s): State<AppState>, req: Request) -> Response {
     // The gateway's own service, over gRPC (HTTP/2) or gRPC-web.
-    let grpc =
-        req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("application/grpc"));
-    if grpc && req.uri().path().starts_with(crate::events::PATH_PREFIX) {
+    if is_grpc(req.headers()) && req.uri().path().starts_with(crate::events::PATH_PREFIX) {
         return crate::events::serve(s, req).await;
     }
     if !is_grpc_web(req.headers()) {

@@ -127,12 +127,7 @@ async fn rate_limit(
     use axum::response::IntoResponse;
     let path = req.uri().path();
     // The web client's files are not the API: loading the app spends nothing.
-    let grpc = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/grpc"));
-    let static_file = !path.starts_with("/api/") && !grpc;
+    let static_file = !path.starts_with("/api/") && !grpc_web::is_grpc(req.headers());
     if s.limiter.is_off() || static_file || path == "/api/health" || path == "/api/openapi.json" || path == "/metrics" {
         return next.run(req).await;
     }

@@ -104,21 +104,13 @@ const MAX_IN_FLIGHT: usize = 16;
 /// The lane a client frame is handled in: frames about one channel or
 /// conversation keep their order (two sends arrive in the order written);
 /// frames of different lanes run side by side.
-fn lane(text: &str) -> String {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Place {
-        channel_id: Option<String>,
-        conversation_id: Option<String>,
-    }
-    #[derive(Deserialize)]
-    struct Frame {
-        data: Option<Place>,
-    }
+fn lane(frame: &Result<ClientFrame, serde_json::Error>) -> String {
+    let Ok(frame) = frame else { return String::new() };
     // Ids are UUIDs; anything longer names no place (and keeps keys small).
-    match serde_json::from_str::<Frame>(text).ok().and_then(|f| f.data) {
-        Some(Place { channel_id: Some(c), .. }) if c.len() <= 64 => format!("c:{c}"),
-        Some(Place { conversation_id: Some(c), .. }) if c.len() <= 64 => format!("d:{c}"),
+    let id = |k: &str| frame.data.get(k).and_then(Value::as_str).filter(|v| v.len() <= 64);
+    match (id("channelId"), id("conversationId")) {
+        (Some(c), _) => format!("c:{c}"),
+        (_, Some(c)) => format!("d:{c}"),
         _ => String::new(),
     }
 }
@@ -167,14 +159,16 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
                 Some(Ok(Message::Text(text))) => {
                     let (done, next) = tokio::sync::oneshot::channel::<()>();
                     numbered += 1;
-                    let (n, place) = (numbered, lane(&text));
+                    // Parsed once, here: the lane and the handler read the same frame.
+                    let frame = serde_json::from_str::<ClientFrame>(&text);
+                    let (n, place) = (numbered, lane(&frame));
                     let before = lanes.insert(place.clone(), (n, next)).map(|(_, rx)| rx);
                     let (s, token, key, notes) = (&s, token.as_str(), key.as_str(), &notes);
                     in_flight.push(async move {
                         if let Some(before) = before {
                             let _ = before.await;
                         }
-                        let reply = handle(s, token, key, &text, notes).await;
+                        let reply = handle(s, token, key, frame, notes).await;
                         drop(done);
                         (reply, place, n)
                     });
@@ -206,8 +200,14 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
 
 /// Answers one client frame; `None` when nothing is to be sent back.
 /// `key` is the socket's rate-limit key (its user's), computed once.
-async fn handle(s: &AppState, token: &str, key: &str, text: &str, notes: &crate::hub::NoteSubscriptions) -> Option<Value> {
-    let frame: ClientFrame = match serde_json::from_str(text) {
+async fn handle(
+    s: &AppState,
+    token: &str,
+    key: &str,
+    frame: Result<ClientFrame, serde_json::Error>,
+    notes: &crate::hub::NoteSubscriptions,
+) -> Option<Value> {
+    let frame: ClientFrame = match frame {
         Ok(f) => f,
         Err(e) => {
             return Some(json!({ "event": "error", "data": error_json(ErrorCode::Validation, &format!("malformed frame: {e}")) }));

@@ -259,14 +259,11 @@ fn futures_now(tasks: &mut JoinSet<(String, anyhow::Result<()>)>) -> Option<Resu
     tasks.try_join_next()
 }
 
+/// Whether the gRPC server at `addr` answers health SERVING now.
 pub(crate) async fn serving(addr: SocketAddr) -> bool {
     let Ok(endpoint) = tonic::transport::Endpoint::from_shared(format!("http://{addr}")) else { return false };
     let Ok(channel) = endpoint.connect_timeout(Duration::from_millis(500)).connect().await else { return false };
-    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
-    matches!(
-        client.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await,
-        Ok(r) if r.get_ref().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
-    )
+    ocomms_runtime::grpc::serving(tonic_health::pb::health_client::HealthClient::new(channel)).await
 }
 
 /// Creates every service's database if missing and runs its migrations.

@@ -364,7 +364,8 @@ fn addr_url(addr: std::net::SocketAddr) -> String {
     format!("http://{addr}")
 }
 
-async fn serving(mut probe: tonic_health::pb::health_client::HealthClient<Channel>) -> bool {
+/// Whether a peer answers gRPC health (the whole server) with SERVING.
+pub async fn serving(mut probe: tonic_health::pb::health_client::HealthClient<Channel>) -> bool {
     matches!(
         probe.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await,
         Ok(r) if r.get_ref().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32

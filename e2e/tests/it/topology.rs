@@ -981,6 +981,19 @@ async fn a_mention_across_processes_is_one_trace_over_otlp_http_and_its_json_log
     t.stop().await;
 }
 
+/// The next answer to a client frame (events in between are skipped);
+/// None when none comes within `wait`.
+async fn next_ack(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let f = socket.next_frame(left).await.expect("socket open")?;
+        if f.get("ack").is_some() {
+            return Some(f);
+        }
+    }
+}
+
 /// A socket's frames do not wait behind one another: with every svc-presence
 /// replica frozen, a `presence:fetch` hangs, yet a send written after it on
 /// the same socket is acknowledged and delivered meanwhile; the fetch is
@@ -1007,24 +1020,14 @@ async fn a_socket_keeps_sending_and_receiving_while_one_of_its_frames_hangs() {
     ann_s.send_raw(&send.to_string()).await.expect("write");
     // The send's ack comes first (the fetch is still hanging), and Bob has
     // the message.
-    let first_ack = loop {
-        let f = ann_s.next_frame(WAIT).await.expect("frame").expect("an answer while presence is frozen");
-        if f.get("ack").is_some() {
-            break f;
-        }
-    };
+    let first_ack = next_ack(&mut ann_s, WAIT).await.expect("an answer while presence is frozen");
     assert_eq!(first_ack["ack"], 2, "the send was not held behind the fetch: {first_ack}");
     assert_eq!(first_ack["ok"], true);
     assert_eq!(bob_s.event("message:new", WAIT).await.expect("delivered")["message"]["content"], "not stuck");
     for name in ["presence-1", "presence-2"] {
         t.node(name).thaw();
     }
-    let second = loop {
-        let f = ann_s.next_frame(Duration::from_secs(40)).await.expect("frame").expect("the fetch answered");
-        if f.get("ack").is_some() {
-            break f;
-        }
-    };
+    let second = next_ack(&mut ann_s, Duration::from_secs(40)).await.expect("the fetch answered");
     assert_eq!(second["ack"], 1, "{second}");
     t.stop().await;
 }
