@@ -97,9 +97,17 @@ struct ClientFrame {
     ack: Option<Value>,
 }
 
-/// Frames of one socket handled at once; past it, the socket is not read
-/// until one finishes (the client's own sends wait, nobody else's).
-const MAX_IN_FLIGHT: usize = 16;
+/// Frames of one socket in flight at most. Past `QUEUE_FREELY` of them, a
+/// frame is refused at once (UNAVAILABLE with `retryAfter`, nothing done)
+/// when the oldest frame in flight was read more than `SLOW` ago (its
+/// place's queue included: the server is past what it can do for this
+/// client), and always past `MAX_IN_FLIGHT`. A client sending faster than
+/// the server keeps up hears so in milliseconds instead of waiting seconds
+/// behind its own backlog, while a client flushing a few dozen queued sends
+/// to a healthy server is served.
+const MAX_IN_FLIGHT: usize = 64;
+const QUEUE_FREELY: usize = 4;
+const SLOW: Duration = Duration::from_millis(250);
 
 /// The lane a client frame is handled in: frames about one channel or
 /// conversation keep their order (two sends arrive in the order written);
@@ -129,6 +137,8 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
     let mut in_flight = futures_util::stream::FuturesUnordered::new();
     let mut lanes: std::collections::HashMap<String, (u64, tokio::sync::oneshot::Receiver<()>)> = std::collections::HashMap::new();
     let mut numbered: u64 = 0;
+    // When each frame in flight was read, by number (the first is the oldest).
+    let mut read_at: std::collections::BTreeMap<u64, std::time::Instant> = std::collections::BTreeMap::new();
     loop {
         tokio::select! {
             frame = frames.recv() => match frame {
@@ -146,6 +156,7 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
             },
             Some(done) = futures_util::StreamExt::next(&mut in_flight), if !in_flight.is_empty() => {
                 let (reply, lane, n): (Option<Value>, String, u64) = done;
+                read_at.remove(&n);
                 if lanes.get(&lane).is_some_and(|(last, _)| *last == n) {
                     lanes.remove(&lane);
                 }
@@ -155,7 +166,16 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
                     break;
                 }
             }
-            incoming = socket.recv(), if in_flight.len() < MAX_IN_FLIGHT => match incoming {
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text)))
+                    if in_flight.len() >= MAX_IN_FLIGHT
+                        || (in_flight.len() >= QUEUE_FREELY && read_at.first_key_value().is_some_and(|(_, at)| at.elapsed() > SLOW)) =>
+                {
+                    let reply = refused(&text);
+                    if socket.send(Message::Text(Utf8Bytes::from(reply.to_string()))).await.is_err() {
+                        break;
+                    }
+                }
                 Some(Ok(Message::Text(text))) => {
                     let (done, next) = tokio::sync::oneshot::channel::<()>();
                     numbered += 1;
@@ -164,6 +184,7 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
                     let (n, place) = (numbered, lane(&frame));
                     let before = lanes.insert(place.clone(), (n, next)).map(|(_, rx)| rx);
                     let (s, token, key, notes) = (&s, token.as_str(), key.as_str(), &notes);
+                    read_at.insert(n, std::time::Instant::now());
                     in_flight.push(async move {
                         if let Some(before) = before {
                             let _ = before.await;
@@ -196,6 +217,18 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
         tracing::warn!("socket closed with frames still in flight after 10 s");
     }
     s.hub.unregister(user, reg_id);
+}
+
+/// The answer to a frame refused for the socket's frames in flight (see
+/// `MAX_IN_FLIGHT`): its ack refused, or an error event when it asked for
+/// none.
+fn refused(text: &str) -> Value {
+    let mut err = error_json(ErrorCode::Unavailable, "too many frames in flight on this socket; try again");
+    err["details"] = json!({ "retryAfter": 1 });
+    match serde_json::from_str::<ClientFrame>(text).ok().and_then(|f| f.ack) {
+        Some(ack) => json!({ "ack": ack, "ok": false, "error": err }),
+        None => json!({ "event": "error", "data": err }),
+    }
 }
 
 /// Answers one client frame; `None` when nothing is to be sent back.

@@ -172,8 +172,20 @@ impl ServiceError {
         Self {
             code: ErrorCode::Unavailable,
             message: "a dependency is unavailable, try again".into(),
-            details: None,
+            details: Some(serde_json::json!({ "retryAfter": 1 })),
             cause: Some(cause.into()),
+        }
+    }
+
+    /// The server has as many calls in flight as it takes: refused at once
+    /// (UNAVAILABLE, 503 with `Retry-After`), nothing done, rather than
+    /// queued behind work it cannot finish in time.
+    pub fn overloaded() -> Self {
+        Self {
+            code: ErrorCode::Unavailable,
+            message: "the server is busy, try again".into(),
+            details: Some(serde_json::json!({ "retryAfter": 1 })),
+            cause: None,
         }
     }
 

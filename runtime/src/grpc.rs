@@ -24,9 +24,14 @@ use tonic_health::ServingStatus;
 /// every generated client and server.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
-/// How a server stops (`SHUTDOWN_DRAIN_SECS`, `SHUTDOWN_GRACE_SECS`).
+/// How a server takes calls and stops (`GRPC_MAX_IN_FLIGHT`,
+/// `SHUTDOWN_DRAIN_SECS`, `SHUTDOWN_GRACE_SECS`; see `ServiceConfig`).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Stopping {
+pub struct ServeOptions {
+    /// Calls in flight at most (0: no limit); more are refused at once with
+    /// UNAVAILABLE and `retryAfter` ([`ServiceError::overloaded`]). Health
+    /// checks are always answered.
+    pub max_in_flight: usize,
     /// Health answers NOT_SERVING this long while calls are still served.
     pub drain: Duration,
     /// Then calls in flight get this long to finish.
@@ -52,7 +57,7 @@ pub async fn serve(
     service_name: &'static str,
     routes: Routes,
     listener: TcpListener,
-    stopping: Stopping,
+    stopping: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -83,7 +88,7 @@ pub async fn serve(
         }
         conn
     });
-    let Stopping { drain, grace } = stopping;
+    let ServeOptions { max_in_flight, drain, grace } = stopping;
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let stopped = stopping.clone();
     // No server-side HTTP/2 keep-alive: with it, hyper's graceful shutdown
@@ -94,7 +99,7 @@ pub async fn serve(
     let count = in_flight.clone();
     let server = Server::builder()
         .tcp_nodelay(true)
-        .layer(tower::layer::layer_fn(move |inner| Counted { inner, count: count.clone() }))
+        .layer(tower::layer::layer_fn(move |inner| Counted { inner, count: count.clone(), max: max_in_flight, service: service_name }))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.await;
@@ -138,11 +143,13 @@ pub async fn serve(
 }
 
 /// Counts the calls in flight, each until its answer has been sent in full
-/// (or dropped).
+/// (or dropped), and refuses calls past `max` (but health checks).
 #[derive(Clone)]
 struct Counted<S> {
     inner: S,
     count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    max: usize,
+    service: &'static str,
 }
 
 struct InFlight(std::sync::Arc<std::sync::atomic::AtomicUsize>);
@@ -153,9 +160,9 @@ impl Drop for InFlight {
     }
 }
 
-impl<S, R> tower::Service<R> for Counted<S>
+impl<S, B> tower::Service<http::Request<B>> for Counted<S>
 where
-    S: tower::Service<R, Response = http::Response<tonic::body::Body>>,
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
 {
@@ -167,9 +174,17 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: R) -> Self::Future {
-        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let before = self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let guard = InFlight(self.count.clone());
+        if self.max > 0 && before >= self.max && !req.uri().path().starts_with("/grpc.health.") {
+            crate::metrics::overloaded(self.service);
+            let refused = tonic::Status::from(crate::ServiceError::overloaded()).into_http::<tonic::body::Body>();
+            return Box::pin(async move {
+                drop(guard);
+                Ok(refused)
+            });
+        }
         let answer = self.inner.call(req);
         Box::pin(async move {
             let resp = answer.await?;
@@ -424,4 +439,81 @@ macro_rules! grpc_service {
             )*
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tower::Service;
+
+    use super::Counted;
+    use crate::{ErrorCode, ServiceError};
+
+    /// A service whose calls wait until released.
+    #[derive(Clone)]
+    struct Held(Arc<tokio::sync::Notify>);
+
+    impl Service<http::Request<()>> for Held {
+        type Response = http::Response<tonic::body::Body>;
+        type Error = std::convert::Infallible;
+        type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<()>) -> Self::Future {
+            let release = self.0.clone();
+            Box::pin(async move {
+                release.notified().await;
+                Ok(http::Response::new(tonic::body::Body::empty()))
+            })
+        }
+    }
+
+    fn call(path: &str) -> http::Request<()> {
+        http::Request::builder().uri(path).body(()).expect("request")
+    }
+
+    #[tokio::test]
+    async fn calls_past_the_limit_are_refused_at_once_and_health_checks_still_answered() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let count = Arc::new(AtomicUsize::new(0));
+        let mut server = Counted { inner: Held(release.clone()), count: count.clone(), max: 2, service: "test" };
+        let first = tokio::spawn(server.call(call("/ocomms.messaging.v1.MessagingService/SendMessage")));
+        let second = tokio::spawn(server.call(call("/ocomms.messaging.v1.MessagingService/SendMessage")));
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+
+        // The third is answered without reaching the service.
+        let refused = tokio::time::timeout(std::time::Duration::from_secs(1), server.call(call("/ocomms.auth.v1.AuthService/GetSession")))
+            .await
+            .expect("answered at once")
+            .expect("a response");
+        let status = tonic::Status::from_header_map(refused.headers()).expect("a gRPC status");
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        let error = ServiceError::from_status(&status);
+        assert_eq!(error.code, ErrorCode::Unavailable);
+        assert_eq!(error.details.as_ref().and_then(|d| d["retryAfter"].as_u64()), Some(1), "clients are told when to retry");
+        assert_eq!(count.load(Ordering::SeqCst), 2, "a refused call is not counted in flight");
+
+        // Health checks reach the service whatever the load.
+        let health = tokio::spawn(server.call(call("/grpc.health.v1.Health/Check")));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!health.is_finished(), "a health check waits for the (held) service, it is not refused");
+        assert_eq!(count.load(Ordering::SeqCst), 3);
+
+        // Once calls finish, new ones are taken again.
+        release.notify_waiters();
+        for done in [first, second, health] {
+            done.await.expect("joined").expect("answered");
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 0);
+        let taken = tokio::spawn(server.call(call("/ocomms.messaging.v1.MessagingService/SendMessage")));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!taken.is_finished(), "taken, waiting for the service");
+        release.notify_waiters();
+        taken.await.expect("joined").expect("answered");
+    }
 }

@@ -2,7 +2,9 @@
 //! one recorder per process:
 //!
 //! - `ocomms_grpc_requests_total{service,method,code}` and the
-//!   `ocomms_grpc_request_duration_seconds` histogram (`grpc_service!`);
+//!   `ocomms_grpc_request_duration_seconds` histogram (`grpc_service!`),
+//!   `ocomms_grpc_refused_total{service}` (calls refused past
+//!   `GRPC_MAX_IN_FLIGHT`);
 //! - `ocomms_jobs_total{key,outcome}` (every consumer);
 //! - `ocomms_outbox_backlog{source}`, `ocomms_outbox_oldest_seconds{source}`
 //!   (jobs not yet relayed), `ocomms_jobs_dead{source}` (set aside in
@@ -101,6 +103,12 @@ pub fn grpc(service: &'static str, method: &'static str, code: tonic::Code, seco
     let code = code_label(code);
     metrics::counter!("ocomms_grpc_requests_total", "service" => service, "method" => method, "code" => code).increment(1);
     metrics::histogram!("ocomms_grpc_request_duration_seconds", "service" => service, "method" => method).record(seconds);
+}
+
+/// A call refused because the server had `GRPC_MAX_IN_FLIGHT` calls in
+/// flight (`ocomms_grpc_refused_total{service}`).
+pub fn overloaded(service: &'static str) {
+    metrics::counter!("ocomms_grpc_refused_total", "service" => service).increment(1);
 }
 
 /// A status code's label, as its variant name, without formatting per call.

@@ -30,6 +30,9 @@ pub const SHUTDOWN_DRAIN_SECS: &str = "SHUTDOWN_DRAIN_SECS";
 /// `SHUTDOWN_GRACE_SECS`: see [`ServiceConfig::stop_grace`].
 pub const SHUTDOWN_GRACE_SECS: &str = "SHUTDOWN_GRACE_SECS";
 
+/// `GRPC_MAX_IN_FLIGHT`: see [`ServiceConfig::max_in_flight`].
+pub const GRPC_MAX_IN_FLIGHT: &str = "GRPC_MAX_IN_FLIGHT";
+
 /// Default gRPC ports, also the launcher's.
 pub const PORTS: [(&str, u16); 6] =
     [("auth", 50051), ("messaging", 50052), ("presence", 50053), ("files", 50054), ("scheduler", 50055), ("notify", 50056)];
@@ -68,6 +71,13 @@ pub struct ServiceConfig {
     /// in flight may take to finish before the server stops without them
     /// (keep the pod's termination grace above preStop + drain + this).
     pub stop_grace: std::time::Duration,
+    /// `GRPC_MAX_IN_FLIGHT` (default 256, 0 for no limit): calls a service
+    /// process serves at once; past it, calls are refused at once with
+    /// UNAVAILABLE and `retryAfter` (HTTP 503 with `Retry-After`), so that
+    /// overload is answered instead of queued (sized so that at the
+    /// measured capacity, about 2,000 sends a second, a full house waits
+    /// about 0.1 s).
+    pub max_in_flight: usize,
 }
 
 impl ServiceConfig {
@@ -100,6 +110,7 @@ impl ServiceConfig {
             amqp_ephemeral: env.flag("AMQP_EPHEMERAL", false),
             drain: std::time::Duration::from_secs_f64(env.parse(SHUTDOWN_DRAIN_SECS, 0.0f64).clamp(0.0, 300.0)),
             stop_grace: std::time::Duration::from_secs_f64(env.parse(SHUTDOWN_GRACE_SECS, 30.0f64).clamp(0.0, 3600.0)),
+            max_in_flight: env.parse(GRPC_MAX_IN_FLIGHT, 256usize),
             metrics_addr: {
                 let var = format!("{upper}_METRICS_ADDR");
                 match env.opt_string(&var).map(|v| v.parse::<SocketAddr>()) {
@@ -112,6 +123,11 @@ impl ServiceConfig {
                 }
             },
         }
+    }
+
+    /// How the service's gRPC server takes calls and stops.
+    pub fn serve_options(&self) -> crate::grpc::ServeOptions {
+        crate::grpc::ServeOptions { max_in_flight: self.max_in_flight, drain: self.drain, grace: self.stop_grace }
     }
 
     /// The job broker this configuration asks for.

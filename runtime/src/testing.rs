@@ -80,6 +80,7 @@ pub async fn test_config(name: &'static str, migrations: EmbeddedMigrations, aut
         metrics_addr: None,
         drain: std::time::Duration::ZERO,
         stop_grace: std::time::Duration::from_secs(30),
+        max_in_flight: 256,
     })
 }
 

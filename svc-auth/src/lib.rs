@@ -37,7 +37,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Runs svc-auth on `listener` until `shutdown` resolves.
 pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-    let stopping = ocomms_runtime::grpc::Stopping { drain: config.common.drain, grace: config.common.stop_grace };
+    let stopping = config.common.serve_options();
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let broker = config.common.broker().await?;
     let relay = jobs::start(pool.clone(), broker, bus.clone());

@@ -103,8 +103,27 @@ pub fn page(before: Option<i64>, after: Option<i64>, limit: Option<u32>) -> Serv
     }
 }
 
+/// Characters of the scripts written without spaces between words: Han
+/// (CJK ideographs and their extensions), Hiragana, Katakana, Hangul.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF      // Hiragana, Katakana
+        | 0x3400..=0x4DBF    // CJK Extension A
+        | 0x4E00..=0x9FFF    // CJK Unified Ideographs
+        | 0xAC00..=0xD7AF    // Hangul syllables
+        | 0xF900..=0xFAFF    // CJK Compatibility Ideographs
+        | 0x20000..=0x3134F) // CJK Extensions B to G
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn cjk_is_told_from_scripts_written_with_spaces() {
+        assert!("会議".chars().all(super::is_cjk));
+        assert!("かいぎ カイギ 회의 𠀋".chars().filter(|c| !c.is_whitespace()).all(super::is_cjk));
+        assert!(!"deploy résumé Привет 123 -".chars().any(super::is_cjk));
+    }
     use super::*;
 
     #[test]

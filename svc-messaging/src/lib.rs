@@ -41,7 +41,7 @@ pub use ocomms_proto::messaging::v1::jobs::MESSAGE_MENTIONED;
 
 /// Runs svc-messaging on `listener` until `shutdown` resolves.
 pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-    let stopping = ocomms_runtime::grpc::Stopping { drain: config.common.drain, grace: config.common.stop_grace };
+    let stopping = config.common.serve_options();
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let access = access::Access::new(identity, config.membership_cache_secs);

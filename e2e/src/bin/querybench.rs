@@ -43,6 +43,9 @@ async fn main() -> anyhow::Result<()> {
     let ws = api.workspace(&owner).await?;
     let db = t.env.get("MESSAGING_DATABASE_URL").context("messaging db")?.clone();
     let mut conn = AsyncPgConnection::establish(&db).await?;
+    // Someone else wrote the history (every message is unread for the
+    // reader until they read it; every send moves its author's mark).
+    let writer = uuid::Uuid::new_v4();
     let words: Vec<String> = WORDS.split_whitespace().map(|w| format!("'{w}'")).collect();
     let started = Instant::now();
     eprintln!("loading {} messages…", channels * per_channel);
@@ -69,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
                     s, now() - ({per_channel} - s) * interval '1 minute', now() - ({per_channel} - s) * interval '1 minute'
                FROM channels c, generate_series(1, {per_channel}) s
               WHERE c.name = 'bench-{g}'",
-            author = owner.id,
+            author = writer,
             words = words.join(","),
             n = words.len(),
         ))
@@ -105,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
             "history: 50 after a random sequence (resume)",
             Box::new(|i| format!("/api/channels/{}/messages?limit=50&after={}", ids[(i as usize) % ids.len()], seq(i))),
         ),
-        ("unread counts: all 100 channels unread (capped at 1000 each)", Box::new(|_| format!("/api/workspaces/{ws}/unread"))),
+        ("unread counts: every channel unread (capped at 1000 each)", Box::new(|_| format!("/api/workspaces/{ws}/unread"))),
         ("search: common word `deploy`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=deploy"))),
         ("search: rare word `zebraquartz`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=zebraquartz"))),
         ("search: two words `budget latency`", Box::new(|_| format!("/api/workspaces/{ws}/search?q=budget%20latency"))),
@@ -154,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
     }
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
-    println!("| unread counts: all 100 channels read | {:.2} | {:.2} | 0 |", pct(0.5), pct(0.99));
+    println!("| unread counts: every channel read | {:.2} | {:.2} | 0 |", pct(0.5), pct(0.99));
     drop(conn);
     tokio::time::timeout(Duration::from_secs(60), t.stop()).await??;
     Ok(())

@@ -18,6 +18,7 @@ mod membership;
 mod messaging;
 mod notifications;
 mod ops;
+mod overload;
 mod people;
 mod previews;
 mod scheduling;

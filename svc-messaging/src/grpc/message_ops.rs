@@ -3,7 +3,7 @@
 use chrono::Utc;
 use diesel_async::AsyncConnection;
 use ocomms_proto::messaging::v1 as pb;
-use ocomms_runtime::ids::{self, MessageId};
+use ocomms_runtime::ids::{self, MessageId, UserId};
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 
@@ -11,8 +11,6 @@ use ocomms_proto::messaging::v1::jobs::{MESSAGE_DELETED, MESSAGE_LINKS};
 
 use super::{MessagingApi, messages_pb, one_message_pb, target_of};
 use crate::domain;
-use crate::store::channels;
-use crate::store::conversations;
 use crate::store::messages::{self as store, Message, Target};
 
 impl MessagingApi {
@@ -57,17 +55,17 @@ impl MessagingApi {
             return Err(e);
         }
 
-        let mut conn = self.conn().await?;
-        if let Some(cid) = &client_msg_id
-            && let Some(existing) = store::by_client_id(&mut conn, p.user_id, cid).await?
+        // A retried send with attachments finds its first attempt before
+        // claiming the files again; other retries meet the unique index
+        // when writing (and are answered below), saving a round trip.
+        if !r.attachment_ids.is_empty()
+            && let Some(cid) = &client_msg_id
         {
-            if Target::of(&existing) != Some(target) {
-                return Err(ServiceError::conflict("this clientMsgId was already used for a message elsewhere; use a new one")
-                    .with_details(serde_json::json!({ "field": "clientMsgId" })));
+            let mut conn = self.conn().await?;
+            if let Some(existing) = store::by_client_id(&mut conn, p.user_id, cid).await? {
+                return self.earlier_send(&mut conn, existing, target).await;
             }
-            return one_message_pb(&mut conn, &existing).await;
         }
-        drop(conn);
         let tokens = domain::mentions(&content);
         let mentioned = if tokens.is_empty() { Vec::new() } else { self.resolve_mentions(req.metadata(), &p, &place, &tokens).await? };
         let (channel_id, conversation_id, channel_name) = match (&place.channel, &place.conversation) {
@@ -119,84 +117,27 @@ impl MessagingApi {
             link_previews: serde_json::json!([]),
         };
         let claimed = !r.attachment_ids.is_empty();
-        let inserted = conn
-            .transaction::<_, ServiceError, _>(async move |conn| {
-                let mut m = draft;
-                // The place's row first (as every change does), then the parent.
-                m.sequence = match target {
-                    Target::Channel(c) => channels::next_sequence(conn, c).await?,
-                    Target::Conversation(c) => conversations::next_sequence(conn, c).await?,
-                };
-                let mut parent_msg = None;
-                if let Some(parent) = m.parent_id {
-                    match store::get(conn, parent).await? {
-                        Some(pm) if Target::of(&pm) == Some(target) && pm.parent_id.is_none() => {
-                            store::bump_reply_count(conn, pm.id).await?;
-                            parent_msg = Some(pm);
-                        }
-                        Some(pm) if Target::of(&pm) == Some(target) => {
-                            return Err(ServiceError::validation("parentId", "replies cannot have replies; reply to the thread's parent"));
-                        }
-                        _ => return Err(ServiceError::validation("parentId", "no such message here")),
-                    }
-                }
-                store::insert(conn, &m).await?;
-                // The author has read their own message.
-                store::mark_read(conn, m.author_id, target, m.sequence).await?;
-                store::insert_mentions(conn, &m, &mentioned).await?;
-                // Who is told besides the mentioned (seed 3.1): a thread's
-                // participants of a reply, the other members of a DM (for
-                // a message, not a thread reply). A
-                // mention wins over these; the author is never told.
-                let mut told: Vec<(ocomms_runtime::ids::UserId, &'static str)> = mentioned.clone();
-                let mut others = Vec::new();
-                if let Some(pm) = &parent_msg {
-                    others.extend(store::thread_participants(conn, pm).await?.into_iter().map(|u| (u, "thread_reply")));
-                }
-                // A reply in a DM's thread tells the thread's participants only.
-                if let Target::Conversation(c) = target
-                    && parent_msg.is_none()
-                {
-                    others.extend(conversations::participants(conn, c).await?.into_iter().map(|u| (u, "dm")));
-                }
-                for (u, kind) in others {
-                    if u != m.author_id && !told.iter().any(|(t, _)| *t == u) {
-                        told.push((u, kind));
-                    }
-                }
-                if !told.is_empty() {
-                    // Durable: committed with the message, relayed to svc-notify.
-                    let job = pb::MessageMentionedJob {
-                        message_id: m.id.to_string(),
-                        sequence: m.sequence,
-                        parent_id: m.parent_id.map(|p| p.to_string()),
-                        recipients: told
-                            .iter()
-                            .map(|(u, kind)| pb::MentionRecipient { user_id: u.to_string(), kind: (*kind).to_owned() })
-                            .collect(),
-                        ..job_base
-                    };
-                    ocomms_runtime::jobs::enqueue_all(conn, crate::MESSAGE_MENTIONED, &[job]).await.map_err(ServiceError::internal)?;
-                }
-                let urls = domain::links(&m.content);
-                if !urls.is_empty() {
-                    // svc-files fetches their previews.
-                    let job = pb::MessageLinksJob { message_id: m.id.to_string(), author_id: m.author_id.to_string(), urls };
-                    ocomms_runtime::jobs::enqueue_all(conn, MESSAGE_LINKS, &[job]).await.map_err(ServiceError::internal)?;
-                }
-                Ok((m, parent_msg))
-            })
-            .await;
-        let (message, parent) = match inserted {
+        let urls = domain::links(&draft.content);
+        // A plain channel message is one statement; anything that also
+        // writes a thread, mentions or jobs (a DM always tells the other
+        // participants) runs in a transaction with it.
+        let plain = parent_id.is_none() && mentioned.is_empty() && urls.is_empty() && matches!(target, Target::Channel(_));
+        let inserted = if plain {
+            write_message(&mut conn, draft, target, &[], &job_base, Vec::new()).await
+        } else {
+            conn.transaction::<_, ServiceError, _>(async move |conn| write_message(conn, draft, target, &mentioned, &job_base, urls).await)
+                .await
+        };
+        let (message, parent, written) = match inserted {
             Ok(v) => v,
-            // The same send raced itself: answer with the message that won.
+            // The same send raced itself, or was retried: answer with the
+            // message that won.
             Err(e) if e.code == ErrorCode::Conflict && client_msg_id.is_some() => {
                 let cid = client_msg_id.as_deref().unwrap_or_default();
                 let won = store::by_client_id(&mut conn, p.user_id, cid)
                     .await?
-                    .filter(|m| Target::of(m) == Some(target))
-                    .ok_or_else(|| ServiceError::conflict("this clientMsgId was already used for a message elsewhere; use a new one"))?;
-                return one_message_pb(&mut conn, &won).await;
+                    .ok_or_else(|| ServiceError::conflict("this clientMsgId was already used; use a new one"))?;
+                return self.earlier_send(&mut conn, won, target).await;
             }
             Err(e) => {
                 if claimed {
@@ -207,19 +148,21 @@ impl MessagingApi {
                 return Err(e);
             }
         };
-        self.relay.wake();
+        if !plain {
+            self.relay.wake();
+        }
         let thread = match &parent {
             Some(pm) => Some(store::thread_participants(&mut conn, pm).await?),
             None => None,
         };
         drop(conn);
         let out = super::message_pb(&message, Vec::new());
-        let recipients = self.audience(target).await?;
+        let recipients = written.members;
         let (kind, where_) = place.describe();
         let mut data = serde_json::json!({ "message": out });
         data[kind] = where_;
         self.publish(recipients.clone(), "message:new", data).await;
-        self.push_unread(target, p.user_id, recipients.len());
+        self.push_unread(target, written.unread);
         if let (Some(pm), Some(mut participants)) = (parent, thread) {
             // Only those who may see the place now: someone who replied once
             // and has since left or been removed hears nothing more.
@@ -229,26 +172,24 @@ impl MessagingApi {
         Ok(out)
     }
 
-    /// After a new message, each member's new unread count for that place
-    /// (`unread:update`), computed off the request path. Large audiences are
-    /// skipped: their clients count `message:new` themselves (see the API
-    /// docs), which keeps a send's cost independent of the audience size.
-    fn push_unread(&self, target: Target, author: ocomms_runtime::ids::UserId, audience: usize) {
-        const MAX_AUDIENCE: usize = 100;
-        if audience > MAX_AUDIENCE {
+    /// The answer to a send whose `clientMsgId` an earlier send used: that
+    /// message, when it went to the same place.
+    async fn earlier_send(&self, conn: &mut ocomms_runtime::db::Conn<'_>, existing: Message, target: Target) -> ServiceResult<pb::Message> {
+        if Target::of(&existing) != Some(target) {
+            return Err(ServiceError::conflict("this clientMsgId was already used for a message elsewhere; use a new one")
+                .with_details(serde_json::json!({ "field": "clientMsgId" })));
+        }
+        one_message_pb(conn, &existing).await
+    }
+
+    /// Tells each member their new unread count for the place after a new
+    /// message (`unread:update`), off the request path.
+    fn push_unread(&self, target: Target, counts: Vec<(ocomms_runtime::ids::UserId, i64)>) {
+        if counts.is_empty() {
             return;
         }
-        let (pool, bus) = (self.pool.clone(), self.bus.clone());
+        let bus = self.bus.clone();
         tokio::spawn(async move {
-            let Ok(mut conn) = pool.get().await else { return };
-            let counts = match store::unread_by_member(&mut conn, target, author).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "unread counts after a send failed");
-                    return;
-                }
-            };
-            drop(conn);
             for (user, count) in counts {
                 let mut data = serde_json::json!({ "count": count });
                 match target {
@@ -562,4 +503,76 @@ impl MessagingApi {
         }
         self.relay.wake();
     }
+}
+
+/// Writes a new message and what comes with it: the thread's reply count,
+/// its mentions, and the durable jobs for svc-notify (whoever is told) and
+/// svc-files (link previews). In the caller's transaction unless the
+/// message is plain (no parent, mentions, links, nor a conversation), when
+/// `store::write_new`'s one statement is all of it.
+async fn write_message(
+    conn: &mut diesel_async::AsyncPgConnection,
+    mut m: Message,
+    target: Target,
+    mentioned: &[(UserId, &'static str)],
+    job_base: &pb::MessageMentionedJob,
+    urls: Vec<String>,
+) -> ServiceResult<(Message, Option<Message>, store::Written)> {
+    // A reply goes to a top-level message of the same place (one level of
+    // threads). Its row is changed after the place's row is locked, as
+    // every change does.
+    let parent_msg = match m.parent_id {
+        None => None,
+        Some(parent) => match store::get(conn, parent).await? {
+            Some(pm) if Target::of(&pm) == Some(target) && pm.parent_id.is_none() => Some(pm),
+            Some(pm) if Target::of(&pm) == Some(target) => {
+                return Err(ServiceError::validation("parentId", "replies cannot have replies; reply to the thread's parent"));
+            }
+            _ => return Err(ServiceError::validation("parentId", "no such message here")),
+        },
+    };
+    let what = if matches!(target, Target::Channel(_)) { "channel" } else { "conversation" };
+    let written = store::write_new(conn, &m, target).await?.ok_or_else(|| ServiceError::not_found(what))?;
+    m.sequence = written.sequence;
+    if let Some(pm) = &parent_msg {
+        store::bump_reply_count(conn, pm.id).await?;
+    }
+    store::insert_mentions(conn, &m, mentioned).await?;
+    // Who is told besides the mentioned (seed 3.1): a thread's
+    // participants of a reply, the other members of a DM (for a message,
+    // not a thread reply). A mention wins over these; the author is never
+    // told.
+    let mut told: Vec<(UserId, &'static str)> = mentioned.to_vec();
+    let mut others = Vec::new();
+    if let Some(pm) = &parent_msg {
+        others.extend(store::thread_participants(conn, pm).await?.into_iter().map(|u| (u, "thread_reply")));
+    }
+    // A reply in a DM's thread tells the thread's participants only.
+    if let Target::Conversation(_) = target
+        && parent_msg.is_none()
+    {
+        others.extend(written.members.iter().map(|u| (*u, "dm")));
+    }
+    for (u, kind) in others {
+        if u != m.author_id && !told.iter().any(|(t, _)| *t == u) {
+            told.push((u, kind));
+        }
+    }
+    if !told.is_empty() {
+        // Durable: committed with the message, relayed to svc-notify.
+        let job = pb::MessageMentionedJob {
+            message_id: m.id.to_string(),
+            sequence: m.sequence,
+            parent_id: m.parent_id.map(|p| p.to_string()),
+            recipients: told.iter().map(|(u, kind)| pb::MentionRecipient { user_id: u.to_string(), kind: (*kind).to_owned() }).collect(),
+            ..job_base.clone()
+        };
+        ocomms_runtime::jobs::enqueue_all(conn, crate::MESSAGE_MENTIONED, &[job]).await.map_err(ServiceError::internal)?;
+    }
+    if !urls.is_empty() {
+        // svc-files fetches their previews.
+        let job = pb::MessageLinksJob { message_id: m.id.to_string(), author_id: m.author_id.to_string(), urls };
+        ocomms_runtime::jobs::enqueue_all(conn, MESSAGE_LINKS, &[job]).await.map_err(ServiceError::internal)?;
+    }
+    Ok((m, parent_msg, written))
 }

@@ -145,8 +145,7 @@ impl MessagingApi {
         let mut conn = self.conn().await?;
         let (workspace_id, channel, conversation, is_member, private) = match target {
             Target::Channel(id) => {
-                let c = channels::get(&mut conn, id).await?.ok_or_else(|| ServiceError::not_found("channel"))?;
-                let member = channels::is_member(&mut conn, id, p.user_id).await?;
+                let (c, member) = channels::get_for(&mut conn, id, p.user_id).await?.ok_or_else(|| ServiceError::not_found("channel"))?;
                 let private = c.is_private;
                 (c.workspace_id, Some(c), None, member, private)
             }

@@ -43,6 +43,16 @@ pub async fn remove_member(conn: &mut AsyncPgConnection, c: ChannelId, user: Use
     diesel::delete(channel_members::table.find((c, user))).execute(conn).await
 }
 
+/// A channel and whether `user` belongs to it, in one round trip.
+pub async fn get_for(conn: &mut AsyncPgConnection, id: ChannelId, user: UserId) -> QueryResult<Option<(Channel, bool)>> {
+    channels::table
+        .find(id)
+        .select((Channel::as_select(), diesel::dsl::exists(channel_members::table.find((id, user)))))
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn is_member(conn: &mut AsyncPgConnection, c: ChannelId, user: UserId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(channel_members::table.find((c, user)))).get_result(conn).await
 }
@@ -86,17 +96,6 @@ pub async fn visible(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId
             (c, member, n)
         })
         .collect())
-}
-
-/// Takes the next sequence number of a channel. The row stays locked until
-/// the transaction ends, so concurrent senders get 1, 2, 3, … and a rolled
-/// back send gives its number back: no gaps.
-pub async fn next_sequence(conn: &mut AsyncPgConnection, c: ChannelId) -> QueryResult<i64> {
-    diesel::update(channels::table.find(c))
-        .set(channels::last_seq.eq(channels::last_seq + 1))
-        .returning(channels::last_seq)
-        .get_result(conn)
-        .await
 }
 
 pub async fn update(conn: &mut AsyncPgConnection, c: &Channel) -> QueryResult<()> {

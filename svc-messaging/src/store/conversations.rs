@@ -106,16 +106,6 @@ pub async fn for_user(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserI
         .await
 }
 
-/// Takes the next sequence number of a conversation (see
-/// `channels::next_sequence`).
-pub async fn next_sequence(conn: &mut AsyncPgConnection, c: ConversationId) -> QueryResult<i64> {
-    diesel::update(conversations::table.find(c))
-        .set((conversations::last_seq.eq(conversations::last_seq + 1), conversations::updated_at.eq(diesel::dsl::now)))
-        .returning(conversations::last_seq)
-        .get_result(conn)
-        .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

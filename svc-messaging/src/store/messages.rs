@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{ChannelId, ConversationId, MessageId, UserId, WorkspaceId};
 
-use crate::domain::Page;
+use crate::domain::{self, Page};
 use crate::schema::{channel_read_state, conversation_read_state, messages, pins, reactions};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
@@ -28,10 +28,6 @@ pub struct Message {
     pub attachments: serde_json::Value,
     /// `[pb::LinkPreview]` as JSON.
     pub link_previews: serde_json::Value,
-}
-
-pub async fn insert(conn: &mut AsyncPgConnection, m: &Message) -> QueryResult<()> {
-    diesel::insert_into(messages::table).values(m).execute(conn).await.map(drop)
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: MessageId) -> QueryResult<Option<Message>> {
@@ -152,11 +148,14 @@ pub async fn mark_channel_read(conn: &mut AsyncPgConnection, user: UserId, c: Ch
         .map(drop)
 }
 
-/// Unread counts look at most this many messages past the read mark (exact
-/// below that; a client shows "1000+" at the cap), so that a user in
-/// hundreds of busy channels costs bounded work: at most this many index
-/// entries per channel, whoever wrote them.
+/// Unread counts stop here (exact below; a client shows "1000+").
 pub const UNREAD_CAP: i64 = 1000;
+
+/// A new message tells each other member their new unread count
+/// (`unread:update`) in places of at most this many members; clients in
+/// larger ones count `message:new` themselves (see the API docs), which
+/// keeps a send's cost independent of the audience size.
+pub const UNREAD_PUSH_MAX: i64 = 100;
 
 #[derive(QueryableByName)]
 struct Unread {
@@ -191,15 +190,18 @@ impl Tables {
     }
 
     /// One member's unread count (seed 5.4: not deleted, past the read
-    /// mark, not their own), looking at most `$3` messages past the mark.
-    /// `mb` is the member row, `r` their read state.
-    fn count_unread(&self) -> String {
+    /// mark, not their own), at most `cap`. Arithmetic on gap-free sequences
+    /// (`last_seq`, the place's last, minus the mark) less the deleted
+    /// messages past the mark, which a partial index counts: a reader's own
+    /// messages never lie past their mark, because every send moves its
+    /// author's mark to it in the same statement (`write_new`). `mb` is the
+    /// member row, `r` their read state.
+    fn count_unread(&self, last_seq: &str, cap: &str) -> String {
         let col = self.col;
         format!(
-            "(SELECT count(*) FROM messages m
-               WHERE m.{col} = mb.{col} AND m.sequence > COALESCE(r.last_read_sequence, 0)
-                 AND m.sequence <= COALESCE(r.last_read_sequence, 0) + $3
-                 AND m.author_id <> mb.user_id AND NOT m.is_deleted)"
+            "LEAST({cap}, GREATEST(0, {last_seq} - COALESCE(r.last_read_sequence, 0)
+               - (SELECT count(*) FROM messages d
+                   WHERE d.{col} = mb.{col} AND d.is_deleted AND d.sequence > COALESCE(r.last_read_sequence, 0))))"
         )
     }
 }
@@ -218,7 +220,7 @@ async fn unread_of(conn: &mut AsyncPgConnection, t: &Tables, ws: WorkspaceId, us
            JOIN {places} c ON c.id = mb.{col} AND c.workspace_id = $2
            LEFT JOIN {read_state} r ON r.{col} = mb.{col} AND r.user_id = mb.user_id
           WHERE mb.user_id = $1 AND c.last_seq > COALESCE(r.last_read_sequence, 0)",
-        count = t.count_unread(),
+        count = t.count_unread("c.last_seq", "$3"),
     ))
     .bind::<SqlUuid, _>(user)
     .bind::<SqlUuid, _>(ws)
@@ -512,6 +514,12 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
     let single = f.channels.len() == 1 && f.conversations.is_empty();
     let place = if single { "m.channel_id = ($2)[1]" } else { "(m.channel_id = ANY($2) OR m.conversation_id = ANY($5))" };
     let order = if single { "m.sequence DESC" } else { "m.created_at DESC" };
+    // Text in a script written without spaces (Chinese, Japanese, Korean)
+    // is one token to the `simple` parser, so such a query matches by
+    // substring only and every match ranks alike: the newest page is the
+    // answer, and the walk stops there instead of at SEARCH_WINDOW (a
+    // two-character word, which no trigram serves, scans 10 times less).
+    let window = if f.text.chars().any(domain::is_cjk) { f.limit } else { SEARCH_WINDOW };
     diesel::sql_query(format!(
         "WITH candidates AS (
            SELECT m.* FROM messages m
@@ -541,7 +549,7 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
     .bind::<Nullable<Timestamptz>, _>(f.before)
     .bind::<Nullable<Timestamptz>, _>(f.after)
     .bind::<BigInt, _>(f.limit)
-    .bind::<BigInt, _>(SEARCH_WINDOW)
+    .bind::<BigInt, _>(window)
     .load(conn)
     .await
 }
@@ -550,35 +558,82 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
 pub const SEARCH_WINDOW: i64 = 200;
 
 #[derive(QueryableByName)]
-struct MemberUnread {
-    #[diesel(sql_type = SqlUuid)]
-    user_id: UserId,
+struct WrittenRow {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    sequence: i64,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    user_id: Option<UserId>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    unread: Option<i64>,
 }
 
-/// Each member's unread count in one channel or conversation (see
-/// `UNREAD_CAP`), but the author's.
-pub async fn unread_by_member(conn: &mut AsyncPgConnection, target: Target, author: UserId) -> QueryResult<Vec<(UserId, i64)>> {
+/// What writing a new message did and whom it tells.
+pub struct Written {
+    pub sequence: i64,
+    /// The place's members when the message was written (its audience).
+    pub members: Vec<UserId>,
+    /// Each other member's new unread count, for places of at most
+    /// `UNREAD_PUSH_MAX` members (empty for larger ones).
+    pub unread: Vec<(UserId, i64)>,
+}
+
+/// Writes a new message in one statement (one round trip): takes the
+/// place's next sequence (its row stays locked until the transaction ends,
+/// so sequences commit in order and membership changes, which lock the
+/// same row, wait), inserts `m` with it, moves the author's read mark to
+/// it, and reads the place's members with the others' new unread counts.
+/// Atomic on its own; callers that write more run it in their transaction.
+/// `m.sequence` is ignored. `None` when the place is gone.
+pub async fn write_new(conn: &mut AsyncPgConnection, m: &Message, target: Target) -> QueryResult<Option<Written>> {
+    use diesel::sql_types::{Jsonb, Text, Timestamptz};
     let t = Tables::of(target);
-    let Tables { col, members, read_state, .. } = t;
-    let id = match target {
+    let Tables { col, places, members, read_state } = t;
+    let place = match target {
         Target::Channel(c) => c.0,
         Target::Conversation(c) => c.0,
     };
-    let rows: Vec<MemberUnread> = diesel::sql_query(format!(
-        "SELECT mb.user_id, {count} AS n
-           FROM {members} mb
-           LEFT JOIN {read_state} r ON r.{col} = mb.{col} AND r.user_id = mb.user_id
-          WHERE mb.{col} = $1 AND mb.user_id <> $2",
-        count = t.count_unread(),
-    ))
-    .bind::<SqlUuid, _>(id)
-    .bind::<SqlUuid, _>(author)
-    .bind::<BigInt, _>(UNREAD_CAP)
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
+    let sql = format!(
+        "WITH p AS (SELECT ?::uuid AS place, ?::uuid AS author, ?::bigint AS cap, ?::timestamptz AS at),
+              s AS (UPDATE {places} SET last_seq = last_seq + 1{touch} FROM p WHERE id = p.place RETURNING last_seq),
+              i AS (INSERT INTO messages (id, workspace_id, channel_id, conversation_id, author_id, content, parent_id,
+                                          sequence, client_msg_id, created_at, updated_at, attachments, link_previews)
+                    SELECT ?, ?, ?, ?, p.author, ?, ?, s.last_seq, ?, p.at, p.at, ?, ? FROM s, p
+                    RETURNING sequence),
+              rd AS (INSERT INTO {read_state} AS rs (user_id, {col}, last_read_sequence)
+                     SELECT p.author, p.place, i.sequence FROM i, p
+                     ON CONFLICT (user_id, {col}) DO UPDATE
+                       SET last_read_sequence = GREATEST(rs.last_read_sequence, excluded.last_read_sequence), updated_at = now()),
+              n AS (SELECT count(*) AS members FROM {members} m, p WHERE m.{col} = p.place)
+         SELECT i.sequence, mb.user_id,
+                CASE WHEN mb.user_id <> p.author AND (SELECT members FROM n) <= {push_max} THEN {count} END AS unread
+           FROM i CROSS JOIN s CROSS JOIN p
+           LEFT JOIN {members} mb ON mb.{col} = p.place
+           LEFT JOIN {read_state} r ON r.{col} = mb.{col} AND r.user_id = mb.user_id",
+        push_max = UNREAD_PUSH_MAX,
+        count = t.count_unread("s.last_seq", "p.cap"),
+        // A conversation's latest activity orders the DM list.
+        touch = if matches!(target, Target::Conversation(_)) { ", updated_at = now()" } else { "" },
+    );
+    let rows: Vec<WrittenRow> = ocomms_runtime::db::cached_sql(&sql)
+        .bind::<SqlUuid, _>(place)
+        .bind::<SqlUuid, _>(m.author_id)
+        .bind::<BigInt, _>(UNREAD_CAP)
+        .bind::<Timestamptz, _>(m.created_at)
+        .bind::<SqlUuid, _>(m.id)
+        .bind::<SqlUuid, _>(m.workspace_id)
+        .bind::<Nullable<SqlUuid>, _>(m.channel_id)
+        .bind::<Nullable<SqlUuid>, _>(m.conversation_id)
+        .bind::<Text, _>(&m.content)
+        .bind::<Nullable<SqlUuid>, _>(m.parent_id)
+        .bind::<Nullable<Text>, _>(&m.client_msg_id)
+        .bind::<Jsonb, _>(&m.attachments)
+        .bind::<Jsonb, _>(&m.link_previews)
+        .load(conn)
+        .await?;
+    let Some(sequence) = rows.iter().next().map(|r| r.sequence) else { return Ok(None) };
+    let members = rows.iter().filter_map(|r| r.user_id).collect();
+    let unread = rows.iter().filter_map(|r| Some((r.user_id?, r.unread?))).collect();
+    Ok(Some(Written { sequence, members, unread }))
 }
 
 /// A page of what `author` wrote in `ws`, by id (creation order), after

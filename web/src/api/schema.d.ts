@@ -2163,6 +2163,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_admin_export: {
@@ -2232,6 +2241,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_auth_forget_password: {
@@ -2274,6 +2292,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_auth_reset_password: {
@@ -2309,6 +2336,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2381,6 +2417,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_auth_sign_in_email: {
@@ -2416,6 +2461,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2488,6 +2542,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_auth_sign_up_email: {
@@ -2532,6 +2595,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2601,6 +2673,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2686,6 +2767,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_auth_two_factor_verify: {
@@ -2748,6 +2838,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2827,6 +2926,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_bookmarks: {
@@ -2889,6 +2997,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2963,6 +3080,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_channels__channelId_: {
@@ -3023,6 +3149,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3094,6 +3229,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3182,6 +3326,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_channels__channelId__join: {
@@ -3249,6 +3402,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_channels__channelId__leave: {
@@ -3309,6 +3471,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3387,6 +3558,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     delete_channels__channelId__members__userId_: {
@@ -3448,6 +3628,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3522,6 +3711,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3609,6 +3807,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_channels__channelId__notifications: {
@@ -3669,6 +3876,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3740,6 +3956,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3819,6 +4044,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_channels__channelId__pins: {
@@ -3890,6 +4124,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_channels__channelId__read: {
@@ -3954,6 +4197,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4042,6 +4294,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_conversations__conversationId__messages: {
@@ -4109,6 +4370,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4196,6 +4466,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_conversations__conversationId__read: {
@@ -4267,6 +4546,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_csp_report: {
@@ -4302,6 +4590,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4376,6 +4673,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_files__fileId__thumbnail: {
@@ -4443,6 +4749,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_health: {
@@ -4474,6 +4789,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4548,6 +4872,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     delete_messages__messageId_: {
@@ -4608,6 +4941,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4686,6 +5028,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_messages__messageId__reactions: {
@@ -4750,6 +5101,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4829,6 +5189,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_notes_channel: {
@@ -4890,6 +5259,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4978,6 +5356,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_notes_personal: {
@@ -5039,6 +5426,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5127,6 +5523,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_notifications: {
@@ -5197,6 +5602,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_notifications_email_settings: {
@@ -5255,6 +5669,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5331,6 +5754,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_notifications_read_all: {
@@ -5389,6 +5821,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5463,6 +5904,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_openapi_json: {
@@ -5494,6 +5944,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5579,6 +6038,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_push_unsubscribe: {
@@ -5641,6 +6109,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5713,6 +6190,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_reminders: {
@@ -5771,6 +6257,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5840,6 +6335,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5923,6 +6427,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_reminders__reminderId__complete: {
@@ -5992,6 +6505,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6079,6 +6601,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_scheduled_messages: {
@@ -6137,6 +6668,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6213,6 +6753,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     delete_scheduled_messages__scheduledMessageId_: {
@@ -6282,6 +6831,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6369,6 +6927,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_sessions: {
@@ -6427,6 +6994,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6503,6 +7079,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_upload_attachment: {
@@ -6572,6 +7157,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_upload_avatar: {
@@ -6634,6 +7228,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6719,6 +7322,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_user_storage: {
@@ -6777,6 +7389,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6853,6 +7474,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces: {
@@ -6911,6 +7541,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6996,6 +7635,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces__workspaceId_: {
@@ -7056,6 +7704,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7134,6 +7791,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces__workspaceId__categories: {
@@ -7194,6 +7860,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7272,6 +7947,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces__workspaceId__channels: {
@@ -7332,6 +8016,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7419,6 +8112,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces__workspaceId__conversations: {
@@ -7479,6 +8181,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7557,6 +8268,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces__workspaceId__emoji: {
@@ -7617,6 +8337,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7692,6 +8421,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces__workspaceId__groups: {
@@ -7752,6 +8490,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7839,6 +8586,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_workspaces__workspaceId__guest_invites: {
@@ -7903,6 +8659,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7981,6 +8746,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     post_workspaces__workspaceId__join: {
@@ -8048,6 +8822,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces__workspaceId__join_requests: {
@@ -8108,6 +8891,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8187,6 +8979,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces__workspaceId__members: {
@@ -8247,6 +9048,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8324,6 +9134,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8412,6 +9231,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces__workspaceId__members__userId__profile: {
@@ -8473,6 +9301,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8547,6 +9384,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     patch_workspaces__workspaceId__profile: {
@@ -8611,6 +9457,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8690,6 +9545,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     put_workspaces__workspaceId__status: {
@@ -8761,6 +9625,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get_workspaces__workspaceId__unread: {
@@ -8821,6 +9694,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8896,6 +9778,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     get__metrics: {
@@ -8927,6 +9818,15 @@ export interface operations {
             };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,2 @@
+DROP INDEX messages_conversation_deleted_idx;
+DROP INDEX messages_channel_deleted_idx;
