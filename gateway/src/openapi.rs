@@ -210,7 +210,9 @@ pub fn build() -> Value {
         responses.insert("429".into(), error_response("rate limited (RATE_LIMIT_EXCEEDED, with Retry-After)"));
         responses.insert(
             "503".into(),
-            error_response("busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry"),
+            error_response(
+                "busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done",
+            ),
         );
         if let Some((_, _, why)) = CONFLICTS.iter().find(|(m, p, _)| *m == route.method && *p == route.path) {
             responses.insert("409".into(), error_response(&format!("conflict (CONFLICT): {why}")));
@@ -260,7 +262,7 @@ pub fn build() -> Value {
             "path": "/api/ws",
             "clientFrame": "{\"event\":\"message:send\",\"data\":{…},\"ack\":7}",
             "ackFrame": "{\"ack\":7,\"ok\":true,\"data\":{…}} or {\"ack\":7,\"ok\":false,\"error\":{\"code\",\"message\",\"details\"}}",
-            "backlog": "A socket handles up to 64 of its frames at once (frames about one channel or conversation in the order written, others side by side). Past 4 frames in flight whose oldest was read more than 0.25 s ago, and always past 64, a frame is refused at once with SERVICE_UNAVAILABLE and details.retryAfter (seconds) in its ack, or an error event when it asked for no ack; nothing of it was done, so resend it then (with the same clientMsgId for message:send).",
+            "backlog": "A socket handles up to 64 of its frames at once (frames about one channel or conversation in the order written, others side by side). A frame is refused at once with SERVICE_UNAVAILABLE and details {retryAfter (seconds), event} in its ack (or an error event when it asked for no ack) past 64 frames in flight, and when its channel or conversation already has 4 in flight, the oldest read more than 0.25 s ago; that place then refuses its next frames too until its frames in flight are done. Nothing of a refused frame was done: resend it then, in order (with the same clientMsgId for message:send).",
             "serverFrame": "{\"event\":\"message:new\",\"data\":{\"message\":{…},\"channel\":{…}}}",
             "clientEvents": ["typing:start", "typing:stop", "note:subscribe", "note:unsubscribe", "note:broadcast", "message:send", "message:edit", "message:delete", "reaction:toggle", "presence:setActive", "presence:setAway", "presence:fetch", "notification:markRead"],
             "serverEvents": ["typing:update", "note:updated", "notification:new", "workspace:updated", "guest:locked", "workspace:joinRequest", "workspace:joinDecision", "member:updated", "workspace:removed", "profile:update", "status:update", "message:new", "message:edited", "message:deleted", "reaction:update", "thread:newReply", "unread:update", "workspace:unreadUpdate", "channel:updated", "channel:joined", "channel:left", "pin:update", "presence:update", "notification:read", "reminder:fired", "linkPreview:ready"],

@@ -97,14 +97,17 @@ struct ClientFrame {
     ack: Option<Value>,
 }
 
-/// Frames of one socket in flight at most. Past `QUEUE_FREELY` of them, a
-/// frame is refused at once (UNAVAILABLE with `retryAfter`, nothing done)
-/// when the oldest frame in flight was read more than `SLOW` ago (its
-/// place's queue included: the server is past what it can do for this
-/// client), and always past `MAX_IN_FLIGHT`. A client sending faster than
-/// the server keeps up hears so in milliseconds instead of waiting seconds
-/// behind its own backlog, while a client flushing a few dozen queued sends
-/// to a healthy server is served.
+/// Frames of one socket in flight at most. A frame is refused at once
+/// (UNAVAILABLE with `retryAfter`, nothing done) past `MAX_IN_FLIGHT`, and
+/// when its place (lane) already has `QUEUE_FREELY` frames in flight, the
+/// oldest read more than `SLOW` ago (the server is past what it can do for
+/// this client there); once a place refuses a frame, it refuses the next
+/// ones too until its frames in flight are done, so that what a client
+/// resends in order keeps its order. A client sending faster than the
+/// server keeps up hears so in milliseconds instead of waiting seconds
+/// behind its own backlog; a client flushing a few dozen queued sends to a
+/// healthy server is served, and a frame that hangs in one place holds up
+/// no other place.
 const MAX_IN_FLIGHT: usize = 64;
 const QUEUE_FREELY: usize = 4;
 const SLOW: Duration = Duration::from_millis(250);
@@ -137,8 +140,10 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
     let mut in_flight = futures_util::stream::FuturesUnordered::new();
     let mut lanes: std::collections::HashMap<String, (u64, tokio::sync::oneshot::Receiver<()>)> = std::collections::HashMap::new();
     let mut numbered: u64 = 0;
-    // When each frame in flight was read, by number (the first is the oldest).
-    let mut read_at: std::collections::BTreeMap<u64, std::time::Instant> = std::collections::BTreeMap::new();
+    // When each frame in flight was read, and its lane, by number; the
+    // lanes refusing frames until they drain.
+    let mut read_at: std::collections::BTreeMap<u64, (std::time::Instant, String)> = std::collections::BTreeMap::new();
+    let mut refusing: std::collections::HashSet<String> = std::collections::HashSet::new();
     loop {
         tokio::select! {
             frame = frames.recv() => match frame {
@@ -159,6 +164,7 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
                 read_at.remove(&n);
                 if lanes.get(&lane).is_some_and(|(last, _)| *last == n) {
                     lanes.remove(&lane);
+                    refusing.remove(&lane);
                 }
                 if let Some(reply) = reply
                     && socket.send(Message::Text(Utf8Bytes::from(reply.to_string()))).await.is_err()
@@ -167,24 +173,25 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
                 }
             }
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Text(text)))
-                    if in_flight.len() >= MAX_IN_FLIGHT
-                        || (in_flight.len() >= QUEUE_FREELY && read_at.first_key_value().is_some_and(|(_, at)| at.elapsed() > SLOW)) =>
-                {
-                    let reply = refused(&text);
-                    if socket.send(Message::Text(Utf8Bytes::from(reply.to_string()))).await.is_err() {
-                        break;
-                    }
-                }
                 Some(Ok(Message::Text(text))) => {
-                    let (done, next) = tokio::sync::oneshot::channel::<()>();
-                    numbered += 1;
                     // Parsed once, here: the lane and the handler read the same frame.
                     let frame = serde_json::from_str::<ClientFrame>(&text);
-                    let (n, place) = (numbered, lane(&frame));
+                    let place = lane(&frame);
+                    if in_flight.len() >= MAX_IN_FLIGHT || refusing.contains(&place) || backlogged(&read_at, &place) {
+                        if lanes.contains_key(&place) {
+                            refusing.insert(place);
+                        }
+                        if socket.send(Message::Text(Utf8Bytes::from(refused(&frame).to_string()))).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    let (done, next) = tokio::sync::oneshot::channel::<()>();
+                    numbered += 1;
+                    let n = numbered;
                     let before = lanes.insert(place.clone(), (n, next)).map(|(_, rx)| rx);
                     let (s, token, key, notes) = (&s, token.as_str(), key.as_str(), &notes);
-                    read_at.insert(n, std::time::Instant::now());
+                    read_at.insert(n, (std::time::Instant::now(), place.clone()));
                     in_flight.push(async move {
                         if let Some(before) = before {
                             let _ = before.await;
@@ -219,13 +226,22 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
     s.hub.unregister(user, reg_id);
 }
 
-/// The answer to a frame refused for the socket's frames in flight (see
-/// `MAX_IN_FLIGHT`): its ack refused, or an error event when it asked for
-/// none.
-fn refused(text: &str) -> Value {
-    let mut err = error_json(ErrorCode::Unavailable, "too many frames in flight on this socket; try again");
-    err["details"] = json!({ "retryAfter": 1 });
-    match serde_json::from_str::<ClientFrame>(text).ok().and_then(|f| f.ack) {
+/// Whether a place already has `QUEUE_FREELY` frames in flight, the
+/// oldest read more than `SLOW` ago (at most `MAX_IN_FLIGHT` entries).
+fn backlogged(read_at: &std::collections::BTreeMap<u64, (std::time::Instant, String)>, place: &str) -> bool {
+    let mut here = read_at.values().filter(|(_, lane)| lane == place);
+    let oldest = here.next().map(|(at, _)| *at);
+    oldest.is_some_and(|at| 1 + here.count() >= QUEUE_FREELY && at.elapsed() > SLOW)
+}
+
+/// The answer to a frame refused for its socket's backlog (see
+/// `MAX_IN_FLIGHT`): its ack refused, or an error event naming the frame's
+/// event when it asked for no ack.
+fn refused(frame: &Result<ClientFrame, serde_json::Error>) -> Value {
+    let mut err = error_json(ErrorCode::Unavailable, "too many frames in flight here; try again");
+    let frame = frame.as_ref().ok();
+    err["details"] = json!({ "retryAfter": 1, "event": frame.map(|f| f.event.as_str()) });
+    match frame.and_then(|f| f.ack.clone()) {
         Some(ack) => json!({ "ack": ack, "ok": false, "error": err }),
         None => json!({ "event": "error", "data": err }),
     }

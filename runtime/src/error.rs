@@ -172,7 +172,7 @@ impl ServiceError {
         Self {
             code: ErrorCode::Unavailable,
             message: "a dependency is unavailable, try again".into(),
-            details: Some(serde_json::json!({ "retryAfter": 1 })),
+            details: None,
             cause: Some(cause.into()),
         }
     }
@@ -260,9 +260,11 @@ impl From<diesel::result::Error> for ServiceError {
     }
 }
 
+/// No database connection could be had (the pool's wait ran out, or none
+/// could be opened): nothing was done, so the caller is told when to retry.
 impl From<diesel_async::pooled_connection::bb8::RunError> for ServiceError {
     fn from(e: diesel_async::pooled_connection::bb8::RunError) -> Self {
-        Self::unavailable(e)
+        Self::unavailable(e).with_details(serde_json::json!({ "retryAfter": 1 }))
     }
 }
 

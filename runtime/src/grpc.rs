@@ -28,9 +28,11 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// `SHUTDOWN_DRAIN_SECS`, `SHUTDOWN_GRACE_SECS`; see `ServiceConfig`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ServeOptions {
-    /// Calls in flight at most (0: no limit); more are refused at once with
-    /// UNAVAILABLE and `retryAfter` ([`ServiceError::overloaded`]). Health
-    /// checks are always answered.
+    /// Calls being handled at most (0: no limit), counted until their
+    /// answer starts (a download streaming out, or an export, no longer
+    /// counts; an upload does while it streams in); more are refused at
+    /// once with UNAVAILABLE and `retryAfter` (`ServiceError::overloaded`).
+    /// Health checks are always answered.
     pub max_in_flight: usize,
     /// Health answers NOT_SERVING this long while calls are still served.
     pub drain: Duration,
@@ -97,9 +99,16 @@ pub async fn serve(
     // (`channel`) ping every 30 s, which keeps connections and finds dead ones.
     let in_flight = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let count = in_flight.clone();
+    let busy = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let server = Server::builder()
         .tcp_nodelay(true)
-        .layer(tower::layer::layer_fn(move |inner| Counted { inner, count: count.clone(), max: max_in_flight, service: service_name }))
+        .layer(tower::layer::layer_fn(move |inner| Counted {
+            inner,
+            count: count.clone(),
+            busy: busy.clone(),
+            max: max_in_flight,
+            service: service_name,
+        }))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.await;
@@ -143,11 +152,13 @@ pub async fn serve(
 }
 
 /// Counts the calls in flight, each until its answer has been sent in full
-/// (or dropped), and refuses calls past `max` (but health checks).
+/// (or dropped), for stopping; and the calls being handled, until their
+/// answer starts, refusing calls past `max` of those (but health checks).
 #[derive(Clone)]
 struct Counted<S> {
     inner: S,
     count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    busy: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     max: usize,
     service: &'static str,
 }
@@ -175,19 +186,21 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let before = self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let guard = InFlight(self.count.clone());
-        if self.max > 0 && before >= self.max && !req.uri().path().starts_with("/grpc.health.") {
+        let busy_before = self.busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let handling = InFlight(self.busy.clone());
+        if self.max > 0 && busy_before >= self.max && !req.uri().path().starts_with("/grpc.health.") {
+            drop(handling);
             crate::metrics::overloaded(self.service);
             let refused = tonic::Status::from(crate::ServiceError::overloaded()).into_http::<tonic::body::Body>();
-            return Box::pin(async move {
-                drop(guard);
-                Ok(refused)
-            });
+            return Box::pin(async move { Ok(refused) });
         }
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let guard = InFlight(self.count.clone());
         let answer = self.inner.call(req);
         Box::pin(async move {
-            let resp = answer.await?;
+            let resp = answer.await;
+            drop(handling);
+            let resp = resp?;
             // Held by the body: a streamed answer counts until it ends.
             Ok(resp.map(|body| {
                 tonic::body::Body::new(http_body_util::BodyExt::map_frame(body, move |frame| {
@@ -481,7 +494,7 @@ mod tests {
     async fn calls_past_the_limit_are_refused_at_once_and_health_checks_still_answered() {
         let release = Arc::new(tokio::sync::Notify::new());
         let count = Arc::new(AtomicUsize::new(0));
-        let mut server = Counted { inner: Held(release.clone()), count: count.clone(), max: 2, service: "test" };
+        let mut server = Counted { inner: Held(release.clone()), count: count.clone(), busy: Arc::default(), max: 2, service: "test" };
         let first = tokio::spawn(server.call(call("/ocomms.messaging.v1.MessagingService/SendMessage")));
         let second = tokio::spawn(server.call(call("/ocomms.messaging.v1.MessagingService/SendMessage")));
         assert_eq!(count.load(Ordering::SeqCst), 2);

@@ -104,15 +104,23 @@ pub fn page(before: Option<i64>, after: Option<i64>, limit: Option<u32>) -> Serv
 }
 
 /// Characters of the scripts written without spaces between words: Han
-/// (CJK ideographs and their extensions), Hiragana, Katakana, Hangul.
+/// (CJK ideographs and their extensions), Hiragana, Katakana (half-width
+/// too). Korean is written with spaces.
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30FF      // Hiragana, Katakana
         | 0x3400..=0x4DBF    // CJK Extension A
         | 0x4E00..=0x9FFF    // CJK Unified Ideographs
-        | 0xAC00..=0xD7AF    // Hangul syllables
         | 0xF900..=0xFAFF    // CJK Compatibility Ideographs
+        | 0xFF66..=0xFF9F    // half-width Katakana
         | 0x20000..=0x3134F) // CJK Extensions B to G
+}
+
+/// A search text only in those scripts (besides spaces and punctuation):
+/// the `simple` parser sees each run as one token, so it matches by
+/// substring alone and every match ranks alike.
+pub fn only_cjk(text: &str) -> bool {
+    text.chars().any(is_cjk) && text.chars().all(|c| is_cjk(c) || !c.is_alphanumeric())
 }
 
 #[cfg(test)]
@@ -121,8 +129,10 @@ mod tests {
     #[test]
     fn cjk_is_told_from_scripts_written_with_spaces() {
         assert!("会議".chars().all(super::is_cjk));
-        assert!("かいぎ カイギ 회의 𠀋".chars().filter(|c| !c.is_whitespace()).all(super::is_cjk));
-        assert!(!"deploy résumé Привет 123 -".chars().any(super::is_cjk));
+        assert!("かいぎ カイギ ｶｲｷﾞ 𠀋".chars().filter(|c| !c.is_whitespace()).all(super::is_cjk));
+        assert!(!"deploy résumé Привет 회의 123 -".chars().any(super::is_cjk));
+        assert!(super::only_cjk("会議") && super::only_cjk("「会議」 東京"));
+        assert!(!super::only_cjk("API 設計") && !super::only_cjk("회의") && !super::only_cjk("deploy"));
     }
     use super::*;
 

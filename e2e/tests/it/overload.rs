@@ -51,6 +51,14 @@ async fn a_burst_past_the_servers_limit_is_refused_with_503_and_retry_after_and_
         bursts += 1;
     }
     assert!(refused_seen > 0, "bursts of 40 sends past a limit of 4 calls in flight were never refused");
+    // Refused by the services' limit (counted), not by anything slower.
+    let metrics = api.http.get(format!("{}/metrics", t.base)).send().await.expect("metrics").text().await.expect("text");
+    let refused_total: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("ocomms_grpc_refused_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(refused_total >= 1.0, "ocomms_grpc_refused_total counts the refusals: {refused_total}");
 
     // Retry what was refused (one at a time, as a client told to wait would).
     let refused: Vec<String> = answers.iter().filter(|(_, refused)| **refused).map(|(id, _)| id.clone()).collect();
@@ -69,8 +77,8 @@ async fn a_burst_past_the_servers_limit_is_refused_with_503_and_retry_after_and_
     t.stop().await.expect("stops");
 }
 
-/// A socket holds at most 64 frames in flight, and past 4 only while its
-/// oldest is under 0.25 s old; 200 sends written back to back into one
+/// A socket holds at most 64 frames in flight, and a place at most 4 whose
+/// oldest is over 0.25 s old; 200 sends written back to back into one
 /// channel (each waits for the one before) get some refused in their acks
 /// (SERVICE_UNAVAILABLE, retryAfter), every frame gets exactly one ack, and
 /// the accepted ones land in the order written.

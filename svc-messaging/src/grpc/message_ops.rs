@@ -128,16 +128,21 @@ impl MessagingApi {
             conn.transaction::<_, ServiceError, _>(async move |conn| write_message(conn, draft, target, &mentioned, &job_base, urls).await)
                 .await
         };
-        let (message, parent, written) = match inserted {
+        let (message, parent) = match inserted {
             Ok(v) => v,
             // The same send raced itself, or was retried: answer with the
             // message that won.
             Err(e) if e.code == ErrorCode::Conflict && client_msg_id.is_some() => {
                 let cid = client_msg_id.as_deref().unwrap_or_default();
-                let won = store::by_client_id(&mut conn, p.user_id, cid)
-                    .await?
-                    .ok_or_else(|| ServiceError::conflict("this clientMsgId was already used; use a new one"))?;
-                return self.earlier_send(&mut conn, won, target).await;
+                match store::by_client_id(&mut conn, p.user_id, cid).await? {
+                    Some(won) => return self.earlier_send(&mut conn, won, target).await,
+                    None => {
+                        if claimed {
+                            self.release_files(&mut conn, id).await;
+                        }
+                        return Err(e);
+                    }
+                }
             }
             Err(e) => {
                 if claimed {
@@ -155,14 +160,16 @@ impl MessagingApi {
             Some(pm) => Some(store::thread_participants(&mut conn, pm).await?),
             None => None,
         };
+        // Who is told, read now that the message is committed: the place's
+        // members at publish time.
+        let store::Audience { members: recipients, unread } = store::audience(&mut conn, target, p.user_id).await?;
         drop(conn);
         let out = super::message_pb(&message, Vec::new());
-        let recipients = written.members;
         let (kind, where_) = place.describe();
         let mut data = serde_json::json!({ "message": out });
         data[kind] = where_;
         self.publish(recipients.clone(), "message:new", data).await;
-        self.push_unread(target, written.unread);
+        self.push_unread(target, unread);
         if let (Some(pm), Some(mut participants)) = (parent, thread) {
             // Only those who may see the place now: someone who replied once
             // and has since left or been removed hears nothing more.
@@ -517,7 +524,7 @@ async fn write_message(
     mentioned: &[(UserId, &'static str)],
     job_base: &pb::MessageMentionedJob,
     urls: Vec<String>,
-) -> ServiceResult<(Message, Option<Message>, store::Written)> {
+) -> ServiceResult<(Message, Option<Message>)> {
     // A reply goes to a top-level message of the same place (one level of
     // threads). Its row is changed after the place's row is locked, as
     // every change does.
@@ -532,8 +539,7 @@ async fn write_message(
         },
     };
     let what = if matches!(target, Target::Channel(_)) { "channel" } else { "conversation" };
-    let written = store::write_new(conn, &m, target).await?.ok_or_else(|| ServiceError::not_found(what))?;
-    m.sequence = written.sequence;
+    m.sequence = store::write_new(conn, &m, target).await?.ok_or_else(|| ServiceError::not_found(what))?;
     if let Some(pm) = &parent_msg {
         store::bump_reply_count(conn, pm.id).await?;
     }
@@ -548,10 +554,10 @@ async fn write_message(
         others.extend(store::thread_participants(conn, pm).await?.into_iter().map(|u| (u, "thread_reply")));
     }
     // A reply in a DM's thread tells the thread's participants only.
-    if let Target::Conversation(_) = target
+    if let Target::Conversation(c) = target
         && parent_msg.is_none()
     {
-        others.extend(written.members.iter().map(|u| (*u, "dm")));
+        others.extend(crate::store::conversations::participants(conn, c).await?.into_iter().map(|u| (u, "dm")));
     }
     for (u, kind) in others {
         if u != m.author_id && !told.iter().any(|(t, _)| *t == u) {
@@ -574,5 +580,5 @@ async fn write_message(
         let job = pb::MessageLinksJob { message_id: m.id.to_string(), author_id: m.author_id.to_string(), urls };
         ocomms_runtime::jobs::enqueue_all(conn, MESSAGE_LINKS, &[job]).await.map_err(ServiceError::internal)?;
     }
-    Ok((m, parent_msg, written))
+    Ok((m, parent_msg))
 }

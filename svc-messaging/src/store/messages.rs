@@ -514,12 +514,12 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
     let single = f.channels.len() == 1 && f.conversations.is_empty();
     let place = if single { "m.channel_id = ($2)[1]" } else { "(m.channel_id = ANY($2) OR m.conversation_id = ANY($5))" };
     let order = if single { "m.sequence DESC" } else { "m.created_at DESC" };
-    // Text in a script written without spaces (Chinese, Japanese, Korean)
-    // is one token to the `simple` parser, so such a query matches by
-    // substring only and every match ranks alike: the newest page is the
-    // answer, and the walk stops there instead of at SEARCH_WINDOW (a
-    // two-character word, which no trigram serves, scans 10 times less).
-    let window = if f.text.chars().any(domain::is_cjk) { f.limit } else { SEARCH_WINDOW };
+    // A text only in scripts written without spaces (Chinese, Japanese)
+    // matches by substring alone and every match ranks alike: the newest
+    // page is the answer, and the walk stops there instead of at
+    // SEARCH_WINDOW (a two-character word, which no trigram serves, scans
+    // ten times less).
+    let window = if domain::only_cjk(f.text) { f.limit } else { SEARCH_WINDOW };
     diesel::sql_query(format!(
         "WITH candidates AS (
            SELECT m.* FROM messages m
@@ -558,42 +558,29 @@ pub async fn search(conn: &mut AsyncPgConnection, f: SearchFilter<'_>) -> QueryR
 pub const SEARCH_WINDOW: i64 = 200;
 
 #[derive(QueryableByName)]
-struct WrittenRow {
+struct Written {
     #[diesel(sql_type = BigInt)]
     sequence: i64,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    user_id: Option<UserId>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    unread: Option<i64>,
-}
-
-/// What writing a new message did and whom it tells.
-pub struct Written {
-    pub sequence: i64,
-    /// The place's members when the message was written (its audience).
-    pub members: Vec<UserId>,
-    /// Each other member's new unread count, for places of at most
-    /// `UNREAD_PUSH_MAX` members (empty for larger ones).
-    pub unread: Vec<(UserId, i64)>,
 }
 
 /// Writes a new message in one statement (one round trip): takes the
 /// place's next sequence (its row stays locked until the transaction ends,
-/// so sequences commit in order and membership changes, which lock the
-/// same row, wait), inserts `m` with it, moves the author's read mark to
-/// it, and reads the place's members with the others' new unread counts.
-/// Atomic on its own; callers that write more run it in their transaction.
-/// `m.sequence` is ignored. `None` when the place is gone.
-pub async fn write_new(conn: &mut AsyncPgConnection, m: &Message, target: Target) -> QueryResult<Option<Written>> {
+/// so sequences commit in order and a failed send gives its number back),
+/// inserts `m` with it, and moves the author's read mark to it (unread
+/// counts rely on that). Atomic on its own; callers that write more run it
+/// in their transaction. `m.sequence` is ignored. The new sequence, or
+/// `None` when the place is gone.
+pub async fn write_new(conn: &mut AsyncPgConnection, m: &Message, target: Target) -> QueryResult<Option<i64>> {
     use diesel::sql_types::{Jsonb, Text, Timestamptz};
-    let t = Tables::of(target);
-    let Tables { col, places, members, read_state } = t;
+    let Tables { col, places, read_state, .. } = Tables::of(target);
     let place = match target {
         Target::Channel(c) => c.0,
         Target::Conversation(c) => c.0,
     };
+    // A conversation's latest activity orders the DM list.
+    let touch = if matches!(target, Target::Conversation(_)) { ", updated_at = now()" } else { "" };
     let sql = format!(
-        "WITH p AS (SELECT ?::uuid AS place, ?::uuid AS author, ?::bigint AS cap, ?::timestamptz AS at),
+        "WITH p AS (SELECT ?::uuid AS place, ?::uuid AS author, ?::timestamptz AS at),
               s AS (UPDATE {places} SET last_seq = last_seq + 1{touch} FROM p WHERE id = p.place RETURNING last_seq),
               i AS (INSERT INTO messages (id, workspace_id, channel_id, conversation_id, author_id, content, parent_id,
                                           sequence, client_msg_id, created_at, updated_at, attachments, link_previews)
@@ -602,22 +589,12 @@ pub async fn write_new(conn: &mut AsyncPgConnection, m: &Message, target: Target
               rd AS (INSERT INTO {read_state} AS rs (user_id, {col}, last_read_sequence)
                      SELECT p.author, p.place, i.sequence FROM i, p
                      ON CONFLICT (user_id, {col}) DO UPDATE
-                       SET last_read_sequence = GREATEST(rs.last_read_sequence, excluded.last_read_sequence), updated_at = now()),
-              n AS (SELECT count(*) AS members FROM {members} m, p WHERE m.{col} = p.place)
-         SELECT i.sequence, mb.user_id,
-                CASE WHEN mb.user_id <> p.author AND (SELECT members FROM n) <= {push_max} THEN {count} END AS unread
-           FROM i CROSS JOIN s CROSS JOIN p
-           LEFT JOIN {members} mb ON mb.{col} = p.place
-           LEFT JOIN {read_state} r ON r.{col} = mb.{col} AND r.user_id = mb.user_id",
-        push_max = UNREAD_PUSH_MAX,
-        count = t.count_unread("s.last_seq", "p.cap"),
-        // A conversation's latest activity orders the DM list.
-        touch = if matches!(target, Target::Conversation(_)) { ", updated_at = now()" } else { "" },
+                       SET last_read_sequence = GREATEST(rs.last_read_sequence, excluded.last_read_sequence), updated_at = now())
+         SELECT sequence FROM i"
     );
-    let rows: Vec<WrittenRow> = ocomms_runtime::db::cached_sql(&sql)
+    let rows: Vec<Written> = ocomms_runtime::db::cached_sql(&sql)
         .bind::<SqlUuid, _>(place)
         .bind::<SqlUuid, _>(m.author_id)
-        .bind::<BigInt, _>(UNREAD_CAP)
         .bind::<Timestamptz, _>(m.created_at)
         .bind::<SqlUuid, _>(m.id)
         .bind::<SqlUuid, _>(m.workspace_id)
@@ -630,10 +607,59 @@ pub async fn write_new(conn: &mut AsyncPgConnection, m: &Message, target: Target
         .bind::<Jsonb, _>(&m.link_previews)
         .load(conn)
         .await?;
-    let Some(sequence) = rows.iter().next().map(|r| r.sequence) else { return Ok(None) };
-    let members = rows.iter().filter_map(|r| r.user_id).collect();
-    let unread = rows.iter().filter_map(|r| Some((r.user_id?, r.unread?))).collect();
-    Ok(Some(Written { sequence, members, unread }))
+    Ok(rows.iter().next().map(|r| r.sequence))
+}
+
+#[derive(QueryableByName)]
+struct MemberUnread {
+    #[diesel(sql_type = SqlUuid)]
+    user_id: UserId,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    unread: Option<i64>,
+}
+
+/// Whom a new message tells, read after it was written (in its own
+/// statement, so it sees the place as it is now, not as it was when the
+/// write began waiting for the place's row).
+pub struct Audience {
+    /// The place's members now.
+    pub members: Vec<UserId>,
+    /// Each member's unread count but `author`'s, for places of at most
+    /// `UNREAD_PUSH_MAX` members (empty for larger ones).
+    pub unread: Vec<(UserId, i64)>,
+}
+
+/// The place's members, with their unread counts when it has at most
+/// `UNREAD_PUSH_MAX` (one round trip; read marks are looked up only then).
+pub async fn audience(conn: &mut AsyncPgConnection, target: Target, author: UserId) -> QueryResult<Audience> {
+    let t = Tables::of(target);
+    let Tables { col, places, members, read_state } = t;
+    let place = match target {
+        Target::Channel(c) => c.0,
+        Target::Conversation(c) => c.0,
+    };
+    let sql = format!(
+        "WITH p AS (SELECT ?::uuid AS place, ?::uuid AS author, ?::bigint AS cap),
+              n AS (SELECT count(*) AS members FROM {members} m, p WHERE m.{col} = p.place)
+         SELECT mb.user_id,
+                CASE WHEN mb.user_id <> p.author AND (SELECT members FROM n) <= {push_max} THEN
+                  (SELECT {count} FROM {places} c LEFT JOIN {read_state} r ON r.{col} = c.id AND r.user_id = mb.user_id
+                    WHERE c.id = p.place)
+                END AS unread
+           FROM p JOIN {members} mb ON mb.{col} = p.place",
+        push_max = UNREAD_PUSH_MAX,
+        count = t.count_unread("c.last_seq", "p.cap"),
+    );
+    let rows: Vec<MemberUnread> = ocomms_runtime::db::cached_sql(&sql)
+        .bind::<SqlUuid, _>(place)
+        .bind::<SqlUuid, _>(author)
+        .bind::<BigInt, _>(UNREAD_CAP)
+        .load(conn)
+        .await?;
+    Ok(Audience {
+        members: rows.iter().map(|r| r.user_id).collect(),
+        unread: rows.iter().filter_map(|r| Some((r.user_id, r.unread?))).collect(),
+    })
 }
 
 /// A page of what `author` wrote in `ws`, by id (creation order), after

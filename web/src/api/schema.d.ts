@@ -2163,7 +2163,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2241,7 +2241,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2292,7 +2292,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2343,7 +2343,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2417,7 +2417,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2468,7 +2468,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2542,7 +2542,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2602,7 +2602,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2680,7 +2680,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2767,7 +2767,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2845,7 +2845,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2926,7 +2926,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3004,7 +3004,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3080,7 +3080,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3156,7 +3156,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3236,7 +3236,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3326,7 +3326,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3402,7 +3402,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3478,7 +3478,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3558,7 +3558,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3635,7 +3635,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3718,7 +3718,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3807,7 +3807,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3883,7 +3883,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3963,7 +3963,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4044,7 +4044,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4124,7 +4124,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4204,7 +4204,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4294,7 +4294,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4377,7 +4377,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4466,7 +4466,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4546,7 +4546,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4597,7 +4597,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4673,7 +4673,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4749,7 +4749,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4796,7 +4796,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4872,7 +4872,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4948,7 +4948,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5028,7 +5028,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5108,7 +5108,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5189,7 +5189,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5266,7 +5266,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5356,7 +5356,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5433,7 +5433,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5523,7 +5523,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5602,7 +5602,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5676,7 +5676,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5754,7 +5754,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5828,7 +5828,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5904,7 +5904,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5951,7 +5951,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6038,7 +6038,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6116,7 +6116,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6190,7 +6190,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6264,7 +6264,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6342,7 +6342,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6427,7 +6427,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6512,7 +6512,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6601,7 +6601,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6675,7 +6675,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6753,7 +6753,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6838,7 +6838,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6927,7 +6927,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7001,7 +7001,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7079,7 +7079,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7157,7 +7157,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7235,7 +7235,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7322,7 +7322,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7396,7 +7396,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7474,7 +7474,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7548,7 +7548,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7635,7 +7635,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7711,7 +7711,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7791,7 +7791,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7867,7 +7867,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7947,7 +7947,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8023,7 +8023,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8112,7 +8112,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8188,7 +8188,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8268,7 +8268,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8344,7 +8344,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8421,7 +8421,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8497,7 +8497,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8586,7 +8586,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8666,7 +8666,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8746,7 +8746,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8822,7 +8822,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8898,7 +8898,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8979,7 +8979,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9055,7 +9055,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9141,7 +9141,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9231,7 +9231,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9308,7 +9308,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9384,7 +9384,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9464,7 +9464,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9545,7 +9545,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9625,7 +9625,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9701,7 +9701,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9778,7 +9778,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -9825,7 +9825,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE, with Retry-After); nothing was done, retry */
+            /** @description busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done */
             503: {
                 headers: {
                     [name: string]: unknown;
