@@ -34,9 +34,10 @@ use crate::error::{ApiError, ApiResult, error_json};
 use crate::extract::{bearer_from_headers, cookie_from_headers};
 use ocomms_runtime::identity::bearer_request;
 
-/// Chat frames are small: 4 KiB buffers keep an idle socket near 6 KiB
-/// instead of ~134 KiB with the defaults.
-const BUFFER: usize = 4 * 1024;
+/// Chat frames are small: 1 KiB read chunks and write batches (larger
+/// frames are read in several chunks and written at once) keep an idle
+/// socket's buffers at 2 KiB instead of ~256 KiB with the defaults.
+const BUFFER: usize = 1024;
 /// Large enough for a 40,000-character message in any script.
 const MAX_MESSAGE: usize = 256 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(30);

@@ -494,3 +494,20 @@ async fn a_socket_pipelines_its_frames_and_keeps_each_places_order() {
     bob.expect_no_event("message:new", QUIET).await.expect("each once");
     t.stop().await.expect("stops");
 }
+
+/// The largest message (40,000 four-byte characters, 160 KB) goes in and
+/// out over sockets whole, though sockets read and write in 1 KiB steps.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_largest_message_travels_over_sockets_whole() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let mut ann = Socket::connect(&t.base, &r.ann.token).await.expect("ann");
+    let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("bob");
+    let big = "😀".repeat(40_000);
+    let acked = ann.request("message:send", json!({ "channelId": r.channel, "content": big })).await.expect("acked");
+    assert_eq!(acked["ok"], true, "{}", acked["error"]);
+    assert_eq!(acked["data"]["content"].as_str().map(|c| c.chars().count()), Some(40_000));
+    let got = bob.event("message:new", WAIT).await.expect("delivered");
+    assert_eq!(got["message"]["content"].as_str(), Some(big.as_str()));
+    t.stop().await.expect("stops");
+}
