@@ -938,13 +938,7 @@ async fn a_mention_across_processes_is_one_trace_over_otlp_http_and_its_json_log
         ("RUST_LOG", "info,tower_http=debug"),
     ])
     .await;
-    let api = t.api(0);
-    let ann = api.sign_up("Ann").await.expect("ann");
-    let bob = api.sign_up("Bob").await.expect("bob");
-    let ws = api.workspace(&ann).await.expect("ws");
-    api.invite(&ws, &ann, &bob).await.expect("invite");
-    let channel = api.channel(&ws, &ann, "general").await.expect("channel");
-    api.join(&channel, &bob).await.expect("join");
+    let Room { ann, channel, .. } = room(&t.api(0)).await;
     let trace: String = uuid::Uuid::new_v4().simple().to_string();
     let r = reqwest::Client::new()
         .post(format!("{}/api/channels/{channel}/messages", t.gateways[0]))
@@ -1001,13 +995,7 @@ async fn next_ack(socket: &mut Socket, wait: Duration) -> Option<Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_socket_keeps_sending_and_receiving_while_one_of_its_frames_hangs() {
     let mut t = Topology::start(&[]).await;
-    let api = t.api(0);
-    let ann = api.sign_up("Ann").await.expect("ann");
-    let bob = api.sign_up("Bob").await.expect("bob");
-    let ws = api.workspace(&ann).await.expect("ws");
-    api.invite(&ws, &ann, &bob).await.expect("invite");
-    let channel = api.channel(&ws, &ann, "general").await.expect("channel");
-    api.join(&channel, &bob).await.expect("join");
+    let Room { ann, bob, ws, channel, .. } = room(&t.api(0)).await;
     let mut ann_s = Socket::connect(&t.gateways[0], &ann.token).await.expect("ann");
     let mut bob_s = Socket::connect(&t.gateways[1], &bob.token).await.expect("bob");
     tokio::time::sleep(Duration::from_millis(500)).await;
