@@ -511,3 +511,28 @@ async fn the_largest_message_travels_over_sockets_whole() {
     assert_eq!(got["message"]["content"].as_str(), Some(big.as_str()));
     t.stop().await.expect("stops");
 }
+
+/// Unread counts leave deleted messages out (counts are arithmetic on
+/// sequences, less the deleted messages past the reader's mark): both the
+/// workspace's counts and the `unread:update` a new message pushes.
+#[tokio::test(flavor = "multi_thread")]
+async fn deleted_messages_are_not_unread() {
+    let t = stack().await;
+    let r = room(&t.api()).await;
+    let api = &r.api;
+    let path = format!("/api/channels/{}/messages", r.channel);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            api.post(&path, &r.ann.token, json!({ "content": format!("d{i}") })).await.expect(201)["id"].as_str().expect("id").to_owned(),
+        );
+    }
+    api.delete(&format!("/api/messages/{}", ids[1]), &r.ann.token).await.expect(200);
+    let unread = format!("/api/workspaces/{}/unread", r.ws);
+    assert_eq!(api.get(&unread, &r.bob.token).await.expect(200)["total"], 2, "the deleted message is not unread");
+    let mut bob = Socket::connect(&t.base, &r.bob.token).await.expect("bob");
+    api.post(&path, &r.ann.token, json!({ "content": "d3" })).await.expect(201);
+    let pushed = bob.event("unread:update", WAIT).await.expect("pushed");
+    assert_eq!(pushed["count"], 3, "{pushed}");
+    t.stop().await.expect("stops");
+}
