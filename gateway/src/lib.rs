@@ -91,7 +91,9 @@ impl Clients {
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub clients: Clients,
+    /// Shared, not copied: a socket's task holds an `AppState` for its
+    /// lifetime, and the clients by value are most of its size.
+    pub clients: Arc<Clients>,
     pub hub: Arc<hub::Hub>,
     pub limiter: ratelimit::Limiter,
     pub metrics: Arc<metrics::Metrics>,
@@ -211,7 +213,7 @@ pub async fn serve(
         (true, None) => ratelimit::Limiter::local(),
     };
     let (stop_streams, stopping) = tokio::sync::watch::channel(false);
-    let state = AppState { config: Arc::new(config), clients, hub, limiter, metrics, identity, stopping };
+    let state = AppState { config: Arc::new(config), clients: Arc::new(clients), hub, limiter, metrics, identity, stopping };
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // Small responses must not wait for delayed ACKs (Nagle).

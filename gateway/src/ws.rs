@@ -138,7 +138,10 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
     // Client frames in flight: events keep flowing while they run. Each
     // lane's last frame leaves a receiver the lane's next frame waits on
     // (numbered, so that the entry goes when that frame is done).
-    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    // Boxed: a frame's handler is a large future (every RPC it may call),
+    // and FuturesUnordered keeps one inline in its stub even when empty,
+    // so an idle socket would carry its size.
+    let mut in_flight: futures_util::stream::FuturesUnordered<InFlight<'_>> = futures_util::stream::FuturesUnordered::new();
     let mut lanes: std::collections::HashMap<String, (u64, tokio::sync::oneshot::Receiver<()>)> = std::collections::HashMap::new();
     let mut numbered: u64 = 0;
     // When each frame in flight was read, and its lane, by number; the
@@ -193,14 +196,14 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
                     let before = lanes.insert(place.clone(), (n, next)).map(|(_, rx)| rx);
                     let (s, token, key, notes) = (&s, token.as_str(), key.as_str(), &notes);
                     read_at.insert(n, (std::time::Instant::now(), place.clone()));
-                    in_flight.push(async move {
+                    in_flight.push(Box::pin(async move {
                         if let Some(before) = before {
                             let _ = before.await;
                         }
                         let reply = handle(s, token, key, frame, notes).await;
                         drop(done);
                         (reply, place, n)
-                    });
+                    }));
                 }
                 Some(Ok(Message::Binary(_))) => {
                     let reply = json!({ "event": "error", "data": error_json(ErrorCode::Validation, "frames must be JSON text") });
@@ -226,6 +229,9 @@ async fn run(s: AppState, mut socket: WebSocket, token: String, user: UserId, se
     }
     s.hub.unregister(user, reg_id);
 }
+
+/// A client frame being handled: its answer, its lane and its number.
+type InFlight<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = (Option<Value>, String, u64)> + Send + 'a>>;
 
 /// Whether a place already has `QUEUE_FREELY` frames in flight, the
 /// oldest read more than `SLOW` ago (at most `MAX_IN_FLIGHT` entries).
