@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: starts what the tests need (services, the built web
-# client, Chromium), then runs every test of the workspace (unit,
+# client, Chromium, schemathesis and grpcurl), then runs every test of the workspace (unit,
 # per-service integration against real PostgreSQL, e2e, the web client in
 # headless Chromium), the web client's own unit tests (Vitest), the
 # deployment files (scripts/deploy-check.sh) and the image, built and run
@@ -18,6 +18,10 @@ if [ $# -eq 0 ] || [[ " $* " == *" ocomms-e2e "* ]] || [[ " $* " == *"--workspac
   . scripts/web.sh
   build_web
   ensure_chromium
+  # schemathesis and grpcurl for the contract tests (e2e/tests/it/contract.rs).
+  # shellcheck source=scripts/api-tools.sh
+  . scripts/api-tools.sh
+  ensure_api_tools
 fi
 use_mold
 # Databases left by interrupted runs (per-test copies and their templates).

@@ -20,6 +20,11 @@ fn r(name: &str) -> Value {
 fn arr(items: Value) -> Value {
     json!({ "type": "array", "items": items })
 }
+/// An object that refuses properties it does not name (400).
+fn closed(mut schema: Value) -> Value {
+    schema["additionalProperties"] = json!(false);
+    schema
+}
 fn obj(props: &[(&str, Value)], required: &[&str]) -> Value {
     let p: Map<String, Value> = props.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     json!({ "type": "object", "properties": p, "required": required })
@@ -36,19 +41,19 @@ fn schemas() -> Value {
         ], &["code", "message"]))], &["error"]),
         "Success": obj(&[("success", s("boolean"))], &["success"]),
         "Object": s("object"),
-        "SignUp": obj(&[("email", s("string")), ("password", json!({ "type": "string", "minLength": 10 })), ("name", s("string"))], &["email", "password", "name"]),
+        "SignUp": obj(&[("email", json!({ "type": "string", "format": "email" })), ("password", json!({ "type": "string", "minLength": 10 })), ("name", s("string"))], &["email", "password", "name"]),
         "SignIn": obj(&[("email", s("string")), ("password", s("string")), ("totpCode", s("string"))], &["email", "password"]),
         "User": obj(&[("id", id.clone()), ("email", s("string")), ("name", s("string")), ("emailVerified", s("boolean")), ("image", nullable("string")), ("createdAt", time.clone())], &["id", "email", "name"]),
         "Session": obj(&[("id", id.clone()), ("userId", id.clone()), ("expiresAt", time.clone()), ("ipAddress", nullable("string")), ("userAgent", nullable("string")), ("createdAt", time.clone()), ("current", s("boolean"))], &["id", "userId", "expiresAt"]),
         "AuthResponse": obj(&[("user", r("User")), ("token", s("string")), ("session", r("Session"))], &["user", "token"]),
         "SessionResponse": obj(&[("user", r("User")), ("session", r("Session"))], &["user", "session"]),
-        "CreateWorkspace": obj(&[("name", s("string")), ("slug", json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$" })), ("joinPolicy", json!({ "type": "string", "enum": ["invite", "request", "open"] }))], &["name", "slug"]),
+        "CreateWorkspace": obj(&[("name", json!({ "type": "string", "pattern": "\\S" })), ("slug", json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$" })), ("joinPolicy", json!({ "type": "string", "enum": ["invite", "request", "open"] }))], &["name", "slug"]),
         "Workspace": obj(&[("id", id.clone()), ("name", s("string")), ("slug", s("string")), ("logo", nullable("string")), ("joinPolicy", s("string")), ("createdAt", time.clone()), ("role", json!({ "type": "string", "enum": ["owner", "admin", "member"] }))], &["id", "name", "slug", "role"]),
-        "UpdateWorkspace": obj(&[("name", s("string")), ("joinPolicy", json!({ "type": "string", "enum": ["invite", "request", "open"] }))], &[]),
+        "UpdateWorkspace": obj(&[("name", json!({ "type": ["string", "null"], "pattern": "\\S" })), ("joinPolicy", json!({ "type": ["string", "null"], "enum": ["invite", "request", "open", null] }))], &[]),
         "WorkspaceList": obj(&[("workspaces", arr(r("Workspace"))), ("lastVisitedWorkspaceId", nullable("string"))], &["workspaces"]),
         "Member": obj(&[("userId", id.clone()), ("workspaceId", id.clone()), ("role", s("string")), ("isGuest", s("boolean")), ("expiresAt", nullable("string")), ("createdAt", time.clone()), ("name", s("string")), ("email", s("string")), ("guestChannelIds", json!({ "type": "array", "items": { "type": "string", "format": "uuid" }, "description": "a guest's channels (told to the guest, admins and services)" }))], &["userId", "role", "isGuest"]),
         "MemberList": obj(&[("members", arr(r("Member")))], &["members"]),
-        "CreateInvite": obj(&[("email", s("string")), ("role", json!({ "type": "string", "enum": ["member", "admin"] })), ("maxUses", json!({ "type": "integer", "minimum": 1, "maximum": 1000 })), ("expiresInHours", json!({ "type": "integer", "minimum": 1, "maximum": 720 }))], &[]),
+        "CreateInvite": obj(&[("email", nullable("string")), ("role", json!({ "type": ["string", "null"], "enum": ["member", "admin", null] })), ("maxUses", json!({ "type": ["integer", "null"], "minimum": 1, "maximum": 1000 })), ("expiresInHours", json!({ "type": ["integer", "null"], "minimum": 1, "maximum": 720 }))], &[]),
         "Invite": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("token", s("string")), ("url", s("string")), ("email", nullable("string")), ("role", s("string")), ("expiresAt", time.clone()), ("createdAt", time.clone()), ("isGuest", s("boolean")), ("channelIds", arr(id.clone())), ("guestExpiresAt", nullable("string")), ("maxUses", nullable("integer"))], &["token", "url"]),
         "AcceptInvite": obj(&[("workspace", r("Workspace")), ("member", r("Member"))], &["workspace", "member"]),
         "CreateChannel": obj(&[("name", s("string")), ("description", s("string")), ("isPrivate", s("boolean")), ("categoryId", s("string"))], &["name"]),
@@ -62,10 +67,11 @@ fn schemas() -> Value {
         "ScheduledMessage": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("channelId", nullable("string")), ("conversationId", nullable("string")), ("content", s("string")), ("scheduledFor", time.clone()), ("timezone", s("string")), ("status", json!({ "type": "string", "enum": ["pending", "processing", "sent", "failed", "cancelled"] })), ("error", nullable("string")), ("messageId", nullable("string")), ("createdAt", time.clone()), ("updatedAt", time.clone()), ("attachmentIds", arr(id.clone()))], &["id", "content", "scheduledFor", "timezone", "status"]),
         "ScheduledMessageList": obj(&[("scheduledMessages", arr(r("ScheduledMessage")))], &["scheduledMessages"]),
         "CreateReminder": obj(&[("messageId", id.clone()), ("text", json!({ "type": "string", "maxLength": 1000 })), ("remindAt", time.clone()), ("recurrence", json!({ "type": "string", "enum": ["daily", "weekly"] })), ("timezone", json!({ "type": "string", "description": "IANA time zone, default UTC" }))], &["remindAt"]),
-        "Snooze": obj(&[("until", time.clone())], &["until"]),
+        "Snooze": closed(obj(&[("until", time.clone())], &["until"])),
         "Reminder": obj(&[("id", id.clone()), ("workspaceId", nullable("string")), ("messageId", nullable("string")), ("text", nullable("string")), ("remindAt", time.clone()), ("recurrence", nullable("string")), ("timezone", s("string")), ("status", json!({ "type": "string", "enum": ["pending", "fired", "snoozed", "completed", "cancelled"] })), ("snoozedUntil", nullable("string")), ("firedAt", nullable("string")), ("createdAt", time.clone())], &["id", "remindAt", "timezone", "status"]),
         "ReminderList": obj(&[("reminders", arr(r("Reminder")))], &["reminders"]),
         "Binary": json!({ "type": "string", "format": "binary" }),
+        "Metrics": json!({ "type": "string", "description": "Prometheus text exposition format" }),
         "UploadAttachment": obj(&[("file", json!({ "type": "string", "format": "binary" }))], &["file"]),
         "UploadAvatar": obj(&[("workspaceId", id.clone()), ("file", json!({ "type": "string", "format": "binary" }))], &["file"]),
         "UploadEmoji": obj(&[("workspaceId", id.clone()), ("name", json!({ "type": "string", "pattern": "^[a-z0-9_-]{2,32}$" })), ("file", json!({ "type": "string", "format": "binary" }))], &["workspaceId", "name", "file"]),
@@ -76,20 +82,20 @@ fn schemas() -> Value {
         "Attachment": obj(&[("id", id.clone()), ("filename", s("string")), ("size", s("integer")), ("mimeType", s("string")), ("url", s("string")), ("thumbnailUrl", nullable("string"))], &["id", "filename", "size", "mimeType", "url"]),
         "ChangesPage": obj(&[("messages", arr(r("Message"))), ("version", json!({ "type": "integer", "description": "ask from this change version next time" })), ("hasMore", s("boolean"))], &["messages", "version", "hasMore"]),
         "MessagePage": obj(&[("messages", arr(r("Message"))), ("hasMore", s("boolean"))], &["messages", "hasMore"]),
-        "UpdateChannel": obj(&[("name", s("string")), ("description", s("string")), ("isArchived", s("boolean")), ("topic", s("string")), ("categoryId", s("string"))], &[]),
+        "UpdateChannel": obj(&[("name", nullable("string")), ("description", nullable("string")), ("isArchived", nullable("boolean")), ("topic", nullable("string")), ("categoryId", json!({ "type": ["string", "null"], "description": "a category's id, or \"\" to take the channel out of its category" }))], &[]),
         "Category": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("name", s("string")), ("position", s("integer"))], &["id", "name", "position"]),
-        "CreateCategory": obj(&[("name", s("string")), ("position", s("integer"))], &["name"]),
+        "CreateCategory": obj(&[("name", json!({ "type": "string", "minLength": 1, "maxLength": 80 })), ("position", json!({ "type": ["integer", "null"], "minimum": -2147483648, "maximum": 2147483647 }))], &["name"]),
         "CategoryList": obj(&[("categories", arr(r("Category")))], &["categories"]),
         "AddMember": obj(&[("userId", id.clone())], &["userId"]),
-        "MarkRead": obj(&[("sequence", s("integer"))], &["sequence"]),
+        "MarkRead": closed(obj(&[("sequence", json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX }))], &["sequence"])),
         "UnreadCount": obj(&[("channelId", nullable("string")), ("conversationId", nullable("string")), ("count", json!({ "type": "integer", "maximum": 1000, "description": "unread among at most 1000 messages past the read mark (show 1000+ at the cap)" })), ("mentionCount", s("integer"))], &["count"]),
         "CreateGroup": obj(&[("handle", s("string")), ("name", s("string")), ("memberIds", arr(id.clone()))], &["handle", "name"]),
         "Group": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("handle", s("string")), ("name", s("string")), ("memberIds", arr(id.clone())), ("createdBy", id.clone()), ("createdAt", time.clone())], &["id", "handle", "memberIds"]),
         "SearchResult": obj(&[("message", r("Message")), ("highlight", s("string")), ("rank", s("number")), ("channelName", nullable("string"))], &["message", "highlight"]),
         "SearchResults": obj(&[("results", arr(r("SearchResult")))], &["results"]),
         "Note": obj(&[("content", s("string")), ("version", s("integer")), ("channelId", nullable("string")), ("workspaceId", nullable("string")), ("updatedAt", nullable("string")), ("updatedBy", nullable("string"))], &["content", "version"]),
-        "SavePersonalNote": obj(&[("workspaceId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?workspaceId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", s("integer"))], &["content", "version"]),
-        "SaveChannelNote": obj(&[("channelId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?channelId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", s("integer"))], &["content", "version"]),
+        "SavePersonalNote": obj(&[("workspaceId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?workspaceId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", json!({ "type": "integer", "description": "the version edited (0, the default, for a new note)" }))], &["content"]),
+        "SaveChannelNote": obj(&[("channelId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?channelId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", json!({ "type": "integer", "description": "the version edited (0, the default, for a new note)" }))], &["content"]),
         "CreateBookmark": obj(&[("messageId", id.clone()), ("note", s("string"))], &["messageId"]),
         "Bookmark": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("messageId", nullable("string")), ("note", nullable("string")), ("createdAt", time.clone()), ("message", r("Message"))], &["id"]),
         "BookmarkList": obj(&[("bookmarks", arr(r("Bookmark"))), ("hasMore", s("boolean"))], &["bookmarks", "hasMore"]),
@@ -99,12 +105,12 @@ fn schemas() -> Value {
         "WorkspaceUnread": obj(&[("channels", arr(r("UnreadCount"))), ("conversations", arr(r("UnreadCount"))), ("total", s("integer"))], &["channels", "conversations", "total"]),
         "SetPin": obj(&[("messageId", id.clone()), ("pinned", s("boolean"))], &["messageId", "pinned"]),
         "PinState": obj(&[("messageId", id.clone()), ("pinned", s("boolean"))], &["messageId", "pinned"]),
-        "EditMessage": obj(&[("content", json!({ "type": "string", "maxLength": 40000 }))], &["content"]),
-        "ToggleReaction": obj(&[("emoji", s("string"))], &["emoji"]),
-        "OpenConversation": obj(&[("userIds", arr(id.clone()))], &["userIds"]),
+        "EditMessage": closed(obj(&[("content", json!({ "type": "string", "maxLength": 40000 }))], &["content"])),
+        "ToggleReaction": closed(obj(&[("emoji", s("string"))], &["emoji"])),
+        "OpenConversation": obj(&[("userIds", json!({ "type": "array", "items": { "type": "string", "format": "uuid" }, "description": "the other participants (none: a conversation with yourself)" }))], &[]),
         "Conversation": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("participantIds", arr(id.clone())), ("createdAt", time.clone()), ("lastSequence", s("integer")), ("unreadCount", s("integer"))], &["id", "participantIds"]),
         "ConversationList": obj(&[("conversations", arr(r("Conversation")))], &["conversations"]),
-        "ForgetPassword": obj(&[("email", s("string"))], &["email"]),
+        "ForgetPassword": obj(&[("email", json!({ "type": "string", "format": "email" }))], &["email"]),
         "ResetPassword": obj(&[("token", s("string")), ("newPassword", json!({ "type": "string", "minLength": 10 }))], &["token", "newPassword"]),
         "Password": obj(&[("password", s("string"))], &["password"]),
         "TotpCode": obj(&[("code", s("string"))], &["code"]),
@@ -113,16 +119,16 @@ fn schemas() -> Value {
         "CreateGuestInvite": obj(&[("channelIds", arr(id.clone())), ("expiresAt", time.clone()), ("email", s("string"))], &["channelIds", "expiresAt"]),
         "JoinRequest": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("userId", id.clone()), ("status", json!({ "type": "string", "enum": ["pending", "approved", "rejected"] })), ("createdAt", time.clone()), ("decidedAt", nullable("string")), ("name", s("string")), ("email", s("string"))], &["id", "status"]),
         "JoinRequestList": obj(&[("requests", arr(r("JoinRequest")))], &["requests"]),
-        "Decision": obj(&[("approve", s("boolean"))], &["approve"]),
+        "Decision": closed(obj(&[("approve", s("boolean"))], &["approve"])),
         "SessionList": obj(&[("sessions", arr(r("Session")))], &["sessions"]),
         "RevokeSession": obj(&[("sessionId", id.clone()), ("allOthers", s("boolean"))], &[]),
         "Revoked": obj(&[("revoked", s("integer"))], &["revoked"]),
-        "RoleChange": obj(&[("role", json!({ "type": "string", "enum": ["owner", "admin", "member"] }))], &["role"]),
+        "RoleChange": closed(obj(&[("role", json!({ "type": "string", "enum": ["owner", "admin", "member"] }))], &["role"])),
         "UserStatus": obj(&[("emoji", nullable("string")), ("text", nullable("string")), ("expiresAt", nullable("string")), ("dnd", s("boolean"))], &["dnd"]),
-        "SetStatus": obj(&[("emoji", s("string")), ("text", json!({ "type": "string", "maxLength": 100 })), ("expiresAt", time.clone()), ("dnd", s("boolean"))], &[]),
+        "SetStatus": obj(&[("emoji", nullable("string")), ("text", json!({ "type": ["string", "null"], "maxLength": 100 })), ("expiresAt", json!({ "type": ["string", "null"], "format": "date-time" })), ("dnd", s("boolean"))], &[]),
         "Profile": obj(&[("userId", id.clone()), ("workspaceId", id.clone()), ("displayName", s("string")), ("title", nullable("string")), ("pronouns", nullable("string")), ("timezone", nullable("string")), ("avatarUrl", nullable("string")), ("bio", nullable("string")), ("status", json!({ "oneOf": [r("UserStatus"), { "type": "null" }] }))], &["userId", "displayName"]),
-        "UpdateProfile": obj(&[("displayName", s("string")), ("title", s("string")), ("pronouns", s("string")), ("timezone", s("string")), ("avatarUrl", s("string")), ("bio", s("string"))], &[]),
-        "LastVisited": obj(&[("workspaceId", id.clone())], &["workspaceId"]),
+        "UpdateProfile": obj(&[("displayName", nullable("string")), ("title", nullable("string")), ("pronouns", nullable("string")), ("timezone", nullable("string")), ("avatarUrl", nullable("string")), ("bio", nullable("string"))], &[]),
+        "LastVisited": closed(obj(&[("workspaceId", id.clone())], &["workspaceId"])),
         "AuditLog": obj(&[("id", id.clone()), ("workspaceId", nullable("string")), ("userId", nullable("string")), ("action", s("string")), ("ipAddress", nullable("string")), ("userAgent", nullable("string")), ("details", s("string")), ("createdAt", time.clone())], &["id", "action", "createdAt"]),
         "AuditLogList": obj(&[("logs", arr(r("AuditLog")))], &["logs"]),
         "StorageUsage": obj(&[("used", s("integer")), ("quota", s("integer"))], &["used", "quota"]),
@@ -149,7 +155,10 @@ fn schemas() -> Value {
             ("expirationTime", nullable("integer")),
         ], &["endpoint", "keys"]))], &["subscription"]),
         "PushUnsubscribe": obj(&[("endpoint", json!({ "type": "string", "maxLength": 2048 }))], &["endpoint"]),
-        "CspReport": json!({ "description": "{\"csp-report\":{…}} (application/csp-report) or [{\"type\":\"csp-violation\",\"body\":{…}}] (application/reports+json)" }),
+        "CspReport": json!({ "description": "{\"csp-report\":{…}} (application/csp-report) or [{\"type\":\"csp-violation\",\"body\":{…}}] (application/reports+json)", "oneOf": [
+            { "type": "object", "properties": { "csp-report": { "type": "object" } }, "required": ["csp-report"] },
+            { "type": "array", "minItems": 1, "items": { "type": "object", "properties": { "type": { "const": "csp-violation" }, "body": { "type": "object" } }, "required": ["type", "body"] } },
+        ] }),
         "Empty": json!({ "description": "no content" }),
         "Health": obj(&[("status", json!({ "type": "string", "enum": ["ok", "degraded"] })), ("services", s("object")), ("gateway", s("object"))], &["status", "services"]),
     })
@@ -179,6 +188,34 @@ const CONFLICTS: &[(&str, &str, &str)] = &[
     ("delete", "/api/reminders/{reminderId}", "it is completed or cancelled"),
 ];
 
+/// Routes without a session that can answer 401, and why.
+const UNAUTHENTICATED: &[(&str, &str, &str)] =
+    &[("post", "/api/auth/sign-in/email", "Invalid credentials (whether or not the email exists), or a wrong two-factor code")];
+
+/// Routes that check the password and so answer 423 while the account is locked.
+const LOCKED: &[(&str, &str)] =
+    &[("post", "/api/auth/sign-in/email"), ("post", "/api/auth/two-factor/enable"), ("post", "/api/auth/two-factor/disable")];
+
+/// A query parameter's schema, and whether it is required, from its kind
+/// in the route table.
+pub fn query_schema(kind: &str) -> (Value, bool) {
+    let (kind, required) = match kind.strip_suffix('!') {
+        Some(k) => (k, true),
+        None => (kind, false),
+    };
+    // `limitN`: a page size, at most N (0 or absent: the default).
+    if let Some(max) = kind.strip_prefix("limit").and_then(|n| n.parse::<u32>().ok()) {
+        return (json!({ "type": "integer", "minimum": 0, "maximum": max }), required);
+    }
+    let schema = match kind {
+        "integer" => json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX }),
+        "u32" => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
+        "uuid" => json!({ "type": "string", "format": "uuid" }),
+        other => s(other),
+    };
+    (schema, required)
+}
+
 fn error_response(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": r("Error") } } })
 }
@@ -195,12 +232,31 @@ pub fn build() -> Value {
     let mut paths = Map::new();
     for route in routes::table() {
         let mut params = path_params(route.path);
-        params.extend(
-            route.query.iter().map(|(n, t, d)| json!({ "name": n, "in": "query", "required": false, "schema": s(t), "description": d })),
-        );
+        params.extend(route.query.iter().map(|(n, kind, d)| {
+            let (schema, required) = query_schema(kind);
+            json!({ "name": n, "in": "query", "required": required, "schema": schema, "description": d })
+        }));
         let mut responses = Map::new();
-        let media = if route.ok.1 == "Binary" { "application/octet-stream" } else { "application/json" };
-        responses.insert(route.ok.0.to_string(), json!({ "description": "success", "content": { media: { "schema": r(route.ok.1) } } }));
+        let media = match route.ok.1 {
+            // Files keep the type told by their bytes (image/png, application/pdf, …).
+            "Binary" => "*/*",
+            "Metrics" => "text/plain; version=0.0.4",
+            _ => "application/json",
+        };
+        let ok = match route.ok.0 {
+            204 => json!({ "description": "success, no content" }),
+            _ => json!({ "description": "success", "content": { media: { "schema": r(route.ok.1) } } }),
+        };
+        responses.insert(route.ok.0.to_string(), ok);
+        if let Some((_, _, why)) = UNAUTHENTICATED.iter().find(|(m, p, _)| *m == route.method && *p == route.path) {
+            responses.insert("401".into(), error_response(&format!("UNAUTHORIZED: {why}")));
+        }
+        if LOCKED.iter().any(|(m, p)| *m == route.method && *p == route.path) {
+            responses.insert(
+                "423".into(),
+                error_response("the account is locked after repeated failed sign-ins (ACCOUNT_LOCKED, details.lockedUntil)"),
+            );
+        }
         responses.insert("400".into(), error_response("invalid input (VALIDATION_ERROR)"));
         if route.auth {
             responses.insert("401".into(), error_response("no valid session (UNAUTHORIZED)"));
@@ -300,9 +356,21 @@ mod tests {
     }
 
     #[test]
-    fn every_conflict_names_a_route_that_exists() {
-        for (m, p, _) in CONFLICTS {
-            assert!(routes::table().iter().any(|r| r.method == *m && r.path == *p), "{m} {p}");
+    fn every_listed_status_names_a_route_that_exists() {
+        let listed = CONFLICTS.iter().chain(UNAUTHENTICATED).map(|(m, p, _)| (*m, *p)).chain(LOCKED.iter().copied());
+        for (m, p) in listed {
+            assert!(routes::table().iter().any(|r| r.method == m && r.path == p), "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn every_query_kind_is_known() {
+        for route in routes::table() {
+            for (name, kind, _) in route.query {
+                let (schema, _) = query_schema(kind);
+                let t = schema["type"].as_str().unwrap_or_default();
+                assert!(["integer", "string", "boolean"].contains(&t), "{} {} ?{name}: unknown kind {kind}", route.method, route.path);
+            }
         }
     }
 

@@ -95,6 +95,12 @@ async fn password_reset_is_single_use_ends_sessions_and_refuses_old_passwords() 
         assert_eq!(r.status.as_u16(), 200);
         assert_eq!(r.body, json!({ "success": true }));
     }
+    // What is no email address at all is refused, as at sign-up.
+    for body in [json!({}), json!({ "email": "" }), json!({ "email": "not an email" })] {
+        let r = api.call(Method::POST, "/api/auth/forget-password", None, Some(body.clone())).await.expect("call");
+        assert_eq!(r.status.as_u16(), 400, "{body}");
+        assert_eq!(r.body["error"]["details"]["field"], "email", "{body}");
+    }
     let made = ocomms_runtime::testing::eventually(5, || async {
         let mut c = AsyncPgConnection::establish(&t.env["AUTH_DATABASE_URL"]).await.ok()?;
         let n = ocomms_runtime::db::count(&mut c, count("SELECT count(*) AS n FROM password_resets")).await.ok()?;

@@ -5,6 +5,7 @@
 mod auth;
 mod auth_attacks;
 mod changes;
+mod contract;
 mod edge_attacks;
 mod emails;
 mod errors;

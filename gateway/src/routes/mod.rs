@@ -29,7 +29,9 @@ pub struct Route {
     pub body: Option<&'static str>,
     /// Success status and the response schema name.
     pub ok: (u16, &'static str),
-    /// Query parameters: (name, schema type, description).
+    /// Query parameters: (name, kind, description); the kinds are
+    /// `openapi::query_schema`'s (`string`, `integer`, `limit200`, `uuid!`, …);
+    /// a `!` marks a required one.
     pub query: &'static [(&'static str, &'static str, &'static str)],
     pub handler: fn() -> MethodRouter<AppState>,
 }
@@ -51,22 +53,22 @@ macro_rules! route {
 }
 
 const AUDIT_QUERY: &[(&str, &str, &str)] = &[
-    ("workspaceId", "string", "required"),
+    ("workspaceId", "uuid!", "the workspace"),
     ("startDate", "string", "YYYY-MM-DD or RFC 3339, inclusive"),
     ("endDate", "string", "YYYY-MM-DD or RFC 3339, inclusive"),
     ("action", "string", "e.g. login_success, login_failure, account_locked, role_changed"),
-    ("limit", "integer", "default 100, at most 500"),
-    ("offset", "integer", "rows to skip"),
+    ("limit", "limit500", "default 100, at most 500"),
+    ("offset", "u32", "rows to skip"),
 ];
 
 const CHANGES_QUERY: &[(&str, &str, &str)] = &[
     ("since", "integer", "the change version the client has applied; omit it to learn the current one"),
-    ("limit", "integer", "default 50, at most 200"),
+    ("limit", "limit200", "default 50, at most 200"),
 ];
 const HISTORY_QUERY: &[(&str, &str, &str)] = &[
     ("before", "integer", "page backwards: messages with a smaller sequence"),
     ("after", "integer", "page forwards (and resume): messages with a greater sequence"),
-    ("limit", "integer", "page size, default 50, at most 200"),
+    ("limit", "limit200", "page size, default 50, at most 200"),
 ];
 
 pub fn table() -> Vec<Route> {
@@ -74,7 +76,7 @@ pub fn table() -> Vec<Route> {
         route!("post" "/api/auth/sign-up/email", "auth", "Create an account and sign in", auth: false, body: Some("SignUp"), ok: (200, "AuthResponse"), query: &[], post(auth::sign_up)),
         route!("post" "/api/auth/sign-in/email", "auth", "Sign in with email and password (401 `Invalid credentials` whether or not the email exists; 423 while locked)", auth: false, body: Some("SignIn"), ok: (200, "AuthResponse"), query: &[], post(auth::sign_in)),
         route!("post" "/api/auth/sign-out", "auth", "End the current session", auth: true, body: None, ok: (200, "Success"), query: &[], post(auth::sign_out)),
-        route!("post" "/api/auth/forget-password", "auth", "Start a password reset: always 200; an account with this email gets a single-use link (60 minutes)", auth: false, body: Some("ForgetPassword"), ok: (200, "Success"), query: &[], post(auth::forget_password)),
+        route!("post" "/api/auth/forget-password", "auth", "Start a password reset: 200 for any well-formed address (400 for a malformed one); an account with this email gets a single-use link (60 minutes)", auth: false, body: Some("ForgetPassword"), ok: (200, "Success"), query: &[], post(auth::forget_password)),
         route!("post" "/api/auth/reset-password", "auth", "Set a new password with a reset token; ends every session of the account", auth: false, body: Some("ResetPassword"), ok: (200, "Success"), query: &[], post(auth::reset_password)),
         route!("post" "/api/auth/two-factor/enable", "auth", "Start TOTP two-factor setup (password required): secret, otpauth URL, ten backup codes; on once a code verifies", auth: true, body: Some("Password"), ok: (200, "TwoFactorSetup"), query: &[], post(auth::two_factor_enable)),
         route!("post" "/api/auth/two-factor/verify", "auth", "Verify a TOTP code (turns two-factor on after enable)", auth: true, body: Some("TotpCode"), ok: (200, "TwoFactorState"), query: &[], post(auth::two_factor_verify)),
@@ -115,12 +117,12 @@ pub fn table() -> Vec<Route> {
         route!("post" "/api/channels/{channelId}/members", "channels", "Add a workspace member to the channel (members of the channel)", auth: true, body: Some("AddMember"), ok: (200, "Channel"), query: &[], post(channels::add_member)),
         route!("delete" "/api/channels/{channelId}/members/{userId}", "channels", "Remove someone from the channel (the channel's creator, admins; anyone for themselves)", auth: true, body: None, ok: (200, "Channel"), query: &[], delete(channels::remove_member)),
         route!("post" "/api/channels/{channelId}/read", "read state", "Move the caller's read mark to a sequence; answers the channel's unread count", auth: true, body: Some("MarkRead"), ok: (200, "UnreadCount"), query: &[], post(channels::read)),
-        route!("get" "/api/channels/{channelId}/pins", "channels", "Pinned messages, most recently pinned first, a page at a time", auth: true, body: None, ok: (200, "MessagePage"), query: &[("before", "string", "the id of the last message of the previous page"), ("limit", "integer", "default 50, at most 200")], get(channels::pins)),
+        route!("get" "/api/channels/{channelId}/pins", "channels", "Pinned messages, most recently pinned first, a page at a time", auth: true, body: None, ok: (200, "MessagePage"), query: &[("before", "string", "the id of the last message of the previous page"), ("limit", "limit200", "default 50, at most 200")], get(channels::pins)),
         route!("post" "/api/channels/{channelId}/pins", "channels", "Pin or unpin a message of the channel", auth: true, body: Some("SetPin"), ok: (200, "PinState"), query: &[], post(channels::set_pin)),
         route!("get" "/api/workspaces/{workspaceId}/unread", "read state", "Unread counts per channel and conversation, and the total", auth: true, body: None, ok: (200, "WorkspaceUnread"), query: &[], get(channels::unread)),
         route!("patch" "/api/messages/{messageId}", "messages", "Edit a message (its author)", auth: true, body: Some("EditMessage"), ok: (200, "Message"), query: &[], patch(messages::edit)),
         route!("delete" "/api/messages/{messageId}", "messages", "Delete a message (its author, admins); it keeps its place as [deleted], its replies stay", auth: true, body: None, ok: (200, "Message"), query: &[], delete(messages::delete)),
-        route!("get" "/api/messages/{messageId}/replies", "messages", "A thread's replies, oldest first, a page at a time", auth: true, body: None, ok: (200, "MessagePage"), query: &[("after", "integer", "the sequence of the last reply of the previous page"), ("limit", "integer", "default 50, at most 200")], get(messages::replies)),
+        route!("get" "/api/messages/{messageId}/replies", "messages", "A thread's replies, oldest first, a page at a time", auth: true, body: None, ok: (200, "MessagePage"), query: &[("after", "integer", "the sequence of the last reply of the previous page"), ("limit", "limit200", "default 50, at most 200")], get(messages::replies)),
         route!("post" "/api/messages/{messageId}/reactions", "messages", "Toggle the caller's reaction", auth: true, body: Some("ToggleReaction"), ok: (200, "Message"), query: &[], post(messages::react)),
         route!("post" "/api/workspaces/{workspaceId}/conversations", "conversations", "The DM or group DM of exactly these users and the caller (same set, same conversation)", auth: true, body: Some("OpenConversation"), ok: (200, "Conversation"), query: &[], post(messages::open_conversation)),
         route!("get" "/api/workspaces/{workspaceId}/conversations", "conversations", "The caller's DMs and group DMs, most recent first", auth: true, body: None, ok: (200, "ConversationList"), query: &[], get(messages::conversations)),
@@ -131,13 +133,13 @@ pub fn table() -> Vec<Route> {
         route!("post" "/api/conversations/{conversationId}/read", "read state", "Move the caller's read mark in a conversation", auth: true, body: Some("MarkRead"), ok: (200, "UnreadCount"), query: &[], post(messages::read)),
         route!("post" "/api/workspaces/{workspaceId}/groups", "groups", "Create a user group, mentioned as @handle", auth: true, body: Some("CreateGroup"), ok: (201, "Group"), query: &[], post(messages::create_group)),
         route!("get" "/api/workspaces/{workspaceId}/groups", "groups", "The workspace's user groups", auth: true, body: None, ok: (200, "GroupList"), query: &[], get(messages::groups)),
-        route!("get" "/api/workspaces/{workspaceId}/search", "messages", "Search what the caller can see: words plus from:@handle, in:#channel, before:YYYY-MM-DD, after:YYYY-MM-DD; full-text with a substring fallback (partial words, CJK); ranked, with <mark> highlights", auth: true, body: None, ok: (200, "SearchResults"), query: &[("q", "string", "words and filters"), ("limit", "integer", "default 20, at most 100")], get(messages::search)),
-        route!("get" "/api/notes/personal", "notes", "The caller's personal note in a workspace ({content, version})", auth: true, body: None, ok: (200, "Note"), query: &[("workspaceId", "string", "required")], get(messages::personal_note)),
+        route!("get" "/api/workspaces/{workspaceId}/search", "messages", "Search what the caller can see: words plus from:@handle, in:#channel, before:YYYY-MM-DD, after:YYYY-MM-DD; full-text with a substring fallback (partial words, CJK); ranked, with <mark> highlights", auth: true, body: None, ok: (200, "SearchResults"), query: &[("q", "string", "words and filters"), ("limit", "limit100", "default 20, at most 100")], get(messages::search)),
+        route!("get" "/api/notes/personal", "notes", "The caller's personal note in a workspace ({content, version})", auth: true, body: None, ok: (200, "Note"), query: &[("workspaceId", "uuid!", "the workspace")], get(messages::personal_note)),
         route!("post" "/api/notes/personal", "notes", "Save the personal note; `version` is the one the edit started from (409 with the current note when stale)", auth: true, body: Some("SavePersonalNote"), ok: (200, "Note"), query: &[("workspaceId", "string", "the workspace (the seed's form; or workspaceId in the body)")], post(messages::save_personal_note)),
-        route!("get" "/api/notes/channel", "notes", "A channel's shared note", auth: true, body: None, ok: (200, "Note"), query: &[("channelId", "string", "required")], get(messages::channel_note)),
+        route!("get" "/api/notes/channel", "notes", "A channel's shared note", auth: true, body: None, ok: (200, "Note"), query: &[("channelId", "uuid!", "the channel")], get(messages::channel_note)),
         route!("post" "/api/notes/channel", "notes", "Save a channel's note (optimistic version); subscribers receive note:updated", auth: true, body: Some("SaveChannelNote"), ok: (200, "Note"), query: &[("channelId", "string", "the channel (the seed's form; or channelId in the body)")], post(messages::save_channel_note)),
         route!("post" "/api/bookmarks", "bookmarks", "Bookmark a message the caller can see", auth: true, body: Some("CreateBookmark"), ok: (201, "Bookmark"), query: &[], post(messages::create_bookmark)),
-        route!("get" "/api/bookmarks", "bookmarks", "The caller's bookmarks, newest first, a page at a time", auth: true, body: None, ok: (200, "BookmarkList"), query: &[("workspaceId", "string", "only this workspace's"), ("before", "string", "the id of the last bookmark of the previous page"), ("limit", "integer", "default 50, at most 200")], get(messages::bookmarks)),
+        route!("get" "/api/bookmarks", "bookmarks", "The caller's bookmarks, newest first, a page at a time", auth: true, body: None, ok: (200, "BookmarkList"), query: &[("workspaceId", "string", "only this workspace's"), ("before", "string", "the id of the last bookmark of the previous page"), ("limit", "limit200", "default 50, at most 200")], get(messages::bookmarks)),
         route!("delete" "/api/bookmarks/{bookmarkId}", "bookmarks", "Remove a bookmark", auth: true, body: None, ok: (200, "Success"), query: &[], delete(messages::delete_bookmark)),
         route!("get" "/api/channels/{channelId}/notifications", "notifications", "The caller's notification settings for the channel (level all | mentions | none, muted)", auth: true, body: None, ok: (200, "ChannelSettings"), query: &[], get(misc::channel_settings)),
         route!("post" "/api/channels/{channelId}/notifications", "notifications", "Change them; muted or level none: no notifications from this channel", auth: true, body: Some("SetChannelSettings"), ok: (200, "ChannelSettings"), query: &[], post(misc::set_channel_settings)),
@@ -149,7 +151,7 @@ pub fn table() -> Vec<Route> {
         route!("get" "/api/workspaces/{workspaceId}/emoji", "files", "The workspace's custom emoji (members)", auth: true, body: None, ok: (200, "EmojiList"), query: &[], get(files::emoji)),
         route!("delete" "/api/workspaces/{workspaceId}/emoji/{name}", "files", "Remove a custom emoji (admins, or who added it)", auth: true, body: None, ok: (200, "Success"), query: &[], delete(files::delete_emoji)),
         route!("get" "/api/user/storage", "files", "The caller's storage use and quota in bytes", auth: true, body: None, ok: (200, "StorageUsage"), query: &[], get(misc::storage)),
-        route!("get" "/api/notifications", "notifications", "The caller's notifications, newest first", auth: true, body: None, ok: (200, "NotificationList"), query: &[("unreadOnly", "boolean", "only unread ones"), ("limit", "integer", "default 50, at most 200")], get(misc::notifications)),
+        route!("get" "/api/notifications", "notifications", "The caller's notifications, newest first", auth: true, body: None, ok: (200, "NotificationList"), query: &[("unreadOnly", "boolean", "only unread ones"), ("limit", "limit200", "default 50, at most 200")], get(misc::notifications)),
         route!("post" "/api/notifications/{notificationId}/read", "notifications", "Mark a notification read", auth: true, body: None, ok: (200, "Notification"), query: &[], post(misc::notification_read)),
         route!("post" "/api/notifications/read-all", "notifications", "Mark every notification of the caller read; their sockets get notification:read with allRead", auth: true, body: None, ok: (200, "MarkAllRead"), query: &[], post(misc::notifications_read_all)),
         route!("get" "/api/notifications/email-settings", "notifications", "How often the caller's unread mentions and DMs may be emailed (digestMinutes, default 15; 0: never)", auth: true, body: None, ok: (200, "EmailSettings"), query: &[], get(misc::email_settings)),

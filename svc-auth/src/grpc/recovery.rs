@@ -24,7 +24,9 @@ impl AuthApi {
     pub(crate) async fn forget_password(&self, req: Request<pb::ForgetPasswordRequest>) -> ServiceResult<pb::ForgetPasswordResponse> {
         let origin = self.origin(&req, req.get_ref().ip_address.as_deref(), req.get_ref().user_agent.as_deref());
         let r = req.into_inner();
-        let Ok(email) = domain::normalize_email(&r.email) else { return Ok(pb::ForgetPasswordResponse {}) };
+        // A malformed address is refused (it names no account either way);
+        // a well-formed one gets the same answer whether or not it has one.
+        let email = domain::normalize_email(&r.email)?;
         // The work happens after the answer, so that answer and timing are
         // the same whether or not the account exists.
         let pool = self.pool.clone();

@@ -47,7 +47,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a password reset: always 200; an account with this email gets a single-use link (60 minutes) */
+        /** Start a password reset: 200 for any well-formed address (400 for a malformed one); an account with this email gets a single-use link (60 minutes) */
         post: operations["post_auth_forget_password"];
         delete?: never;
         options?: never;
@@ -1494,7 +1494,7 @@ export interface components {
         };
         CreateCategory: {
             name: string;
-            position?: number;
+            position?: number | null;
         };
         CreateChannel: {
             categoryId?: string;
@@ -1514,11 +1514,11 @@ export interface components {
             expiresAt: string;
         };
         CreateInvite: {
-            email?: string;
-            expiresInHours?: number;
-            maxUses?: number;
-            /** @enum {string} */
-            role?: "member" | "admin";
+            email?: string | null;
+            expiresInHours?: number | null;
+            maxUses?: number | null;
+            /** @enum {string|null} */
+            role?: "member" | "admin" | null;
         };
         CreateReminder: {
             /** Format: uuid */
@@ -1550,7 +1550,13 @@ export interface components {
             slug: string;
         };
         /** @description {"csp-report":{…}} (application/csp-report) or [{"type":"csp-violation","body":{…}}] (application/reports+json) */
-        CspReport: unknown;
+        CspReport: {
+            "csp-report": Record<string, never>;
+        } | {
+            body: Record<string, never>;
+            /** @constant */
+            type: "csp-violation";
+        }[];
         Decision: {
             approve: boolean;
         };
@@ -1632,6 +1638,7 @@ export interface components {
             workspaceId?: string | null;
         };
         ForgetPassword: {
+            /** Format: email */
             email: string;
         };
         Group: {
@@ -1754,6 +1761,8 @@ export interface components {
             hasMore: boolean;
             messages: components["schemas"]["Message"][];
         };
+        /** @description Prometheus text exposition format */
+        Metrics: string;
         Note: {
             channelId?: string | null;
             content: string;
@@ -1780,7 +1789,8 @@ export interface components {
         };
         Object: Record<string, never>;
         OpenConversation: {
-            userIds: string[];
+            /** @description the other participants (none: a conversation with yourself) */
+            userIds?: string[];
         };
         Password: {
             password: string;
@@ -1865,11 +1875,13 @@ export interface components {
              */
             channelId?: string;
             content: string;
-            version: number;
+            /** @description the version edited (0, the default, for a new note) */
+            version?: number;
         };
         SavePersonalNote: {
             content: string;
-            version: number;
+            /** @description the version edited (0, the default, for a new note) */
+            version?: number;
             /**
              * Format: uuid
              * @description when not given as ?workspaceId=
@@ -1947,10 +1959,10 @@ export interface components {
         };
         SetStatus: {
             dnd?: boolean;
-            emoji?: string;
+            emoji?: string | null;
             /** Format: date-time */
-            expiresAt?: string;
-            text?: string;
+            expiresAt?: string | null;
+            text?: string | null;
         };
         SignIn: {
             email: string;
@@ -1958,6 +1970,7 @@ export interface components {
             totpCode?: string;
         };
         SignUp: {
+            /** Format: email */
             email: string;
             name: string;
             password: string;
@@ -1995,19 +2008,20 @@ export interface components {
             mentionCount?: number;
         };
         UpdateChannel: {
-            categoryId?: string;
-            description?: string;
-            isArchived?: boolean;
-            name?: string;
-            topic?: string;
+            /** @description a category's id, or "" to take the channel out of its category */
+            categoryId?: string | null;
+            description?: string | null;
+            isArchived?: boolean | null;
+            name?: string | null;
+            topic?: string | null;
         };
         UpdateProfile: {
-            avatarUrl?: string;
-            bio?: string;
-            displayName?: string;
-            pronouns?: string;
-            timezone?: string;
-            title?: string;
+            avatarUrl?: string | null;
+            bio?: string | null;
+            displayName?: string | null;
+            pronouns?: string | null;
+            timezone?: string | null;
+            title?: string | null;
         };
         UpdateScheduledMessage: {
             content?: string;
@@ -2016,9 +2030,9 @@ export interface components {
             timezone?: string;
         };
         UpdateWorkspace: {
-            /** @enum {string} */
-            joinPolicy?: "invite" | "request" | "open";
-            name?: string;
+            /** @enum {string|null} */
+            joinPolicy?: "invite" | "request" | "open" | null;
+            name?: string | null;
         };
         UploadAttachment: {
             /** Format: binary */
@@ -2089,9 +2103,9 @@ export type $defs = Record<string, never>;
 export interface operations {
     get_admin_audit_logs: {
         parameters: {
-            query?: {
-                /** @description required */
-                workspaceId?: string;
+            query: {
+                /** @description the workspace */
+                workspaceId: string;
                 /** @description YYYY-MM-DD or RFC 3339, inclusive */
                 startDate?: string;
                 /** @description YYYY-MM-DD or RFC 3339, inclusive */
@@ -2459,6 +2473,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description UNAUTHORIZED: Invalid credentials (whether or not the email exists), or a wrong two-factor code */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the account is locked after repeated failed sign-ins (ACCOUNT_LOCKED, details.lockedUntil) */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -2671,6 +2703,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description the account is locked after repeated failed sign-ins (ACCOUNT_LOCKED, details.lockedUntil) */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description rate limited (RATE_LIMIT_EXCEEDED, with Retry-After) */
             429: {
                 headers: {
@@ -2751,6 +2792,15 @@ export interface operations {
             };
             /** @description conflict (CONFLICT): two-factor authentication is already on */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the account is locked after repeated failed sign-ins (ACCOUNT_LOCKED, details.lockedUntil) */
+            423: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4570,14 +4620,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description success */
+            /** @description success, no content */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["Empty"];
-                };
+                content?: never;
             };
             /** @description invalid input (VALIDATION_ERROR) */
             400: {
@@ -4625,7 +4673,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": components["schemas"]["Binary"];
+                    "*/*": components["schemas"]["Binary"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -4701,7 +4749,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": components["schemas"]["Binary"];
+                    "*/*": components["schemas"]["Binary"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -5202,9 +5250,9 @@ export interface operations {
     };
     get_notes_channel: {
         parameters: {
-            query?: {
-                /** @description required */
-                channelId?: string;
+            query: {
+                /** @description the channel */
+                channelId: string;
             };
             header?: never;
             path?: never;
@@ -5369,9 +5417,9 @@ export interface operations {
     };
     get_notes_personal: {
         parameters: {
-            query?: {
-                /** @description required */
-                workspaceId?: string;
+            query: {
+                /** @description the workspace */
+                workspaceId: string;
             };
             header?: never;
             path?: never;
