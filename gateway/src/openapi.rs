@@ -63,7 +63,7 @@ fn schemas() -> Value {
         "Reaction": obj(&[("emoji", s("string")), ("count", s("integer")), ("userIds", arr(s("string")))], &["emoji", "count", "userIds"]),
         "Message": obj(&[("id", id.clone()), ("channelId", nullable("string")), ("conversationId", nullable("string")), ("authorId", id.clone()), ("content", s("string")), ("parentId", nullable("string")), ("sequence", s("integer")), ("replyCount", s("integer")), ("reactions", arr(r("Reaction"))), ("attachments", arr(r("Attachment"))), ("linkPreviews", arr(r("LinkPreview"))), ("isDeleted", s("boolean")), ("createdAt", time.clone()), ("updatedAt", time.clone()), ("editedAt", nullable("string")), ("clientMsgId", nullable("string"))], &["id", "authorId", "content", "sequence"]),
         "CreateScheduledMessage": obj(&[("channelId", id.clone()), ("conversationId", id.clone()), ("content", json!({ "type": "string", "minLength": 1, "maxLength": 40000 })), ("scheduledFor", time.clone()), ("timezone", json!({ "type": "string", "description": "IANA time zone, default UTC" })), ("attachmentIds", arr(id.clone()))], &["scheduledFor"]),
-        "UpdateScheduledMessage": obj(&[("content", json!({ "type": "string", "minLength": 1, "maxLength": 40000 })), ("scheduledFor", time.clone()), ("timezone", s("string"))], &[]),
+        "UpdateScheduledMessage": closed(obj(&[("content", json!({ "type": "string", "minLength": 1, "maxLength": 40000 })), ("scheduledFor", time.clone()), ("timezone", s("string"))], &[])),
         "ScheduledMessage": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("channelId", nullable("string")), ("conversationId", nullable("string")), ("content", s("string")), ("scheduledFor", time.clone()), ("timezone", s("string")), ("status", json!({ "type": "string", "enum": ["pending", "processing", "sent", "failed", "cancelled"] })), ("error", nullable("string")), ("messageId", nullable("string")), ("createdAt", time.clone()), ("updatedAt", time.clone()), ("attachmentIds", arr(id.clone()))], &["id", "content", "scheduledFor", "timezone", "status"]),
         "ScheduledMessageList": obj(&[("scheduledMessages", arr(r("ScheduledMessage")))], &["scheduledMessages"]),
         "CreateReminder": obj(&[("messageId", id.clone()), ("text", json!({ "type": "string", "maxLength": 1000 })), ("remindAt", time.clone()), ("recurrence", json!({ "type": "string", "enum": ["daily", "weekly"] })), ("timezone", json!({ "type": "string", "description": "IANA time zone, default UTC" }))], &["remindAt"]),
@@ -87,15 +87,15 @@ fn schemas() -> Value {
         "CreateCategory": obj(&[("name", json!({ "type": "string", "minLength": 1, "maxLength": 80 })), ("position", json!({ "type": ["integer", "null"], "minimum": -2147483648, "maximum": 2147483647 }))], &["name"]),
         "CategoryList": obj(&[("categories", arr(r("Category")))], &["categories"]),
         "AddMember": obj(&[("userId", id.clone())], &["userId"]),
-        "MarkRead": closed(obj(&[("sequence", json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX }))], &["sequence"])),
+        "MarkRead": closed(obj(&[("sequence", json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX, "description": "at most the place's last sequence" }))], &["sequence"])),
         "UnreadCount": obj(&[("channelId", nullable("string")), ("conversationId", nullable("string")), ("count", json!({ "type": "integer", "maximum": 1000, "description": "unread among at most 1000 messages past the read mark (show 1000+ at the cap)" })), ("mentionCount", s("integer"))], &["count"]),
         "CreateGroup": obj(&[("handle", s("string")), ("name", s("string")), ("memberIds", arr(id.clone()))], &["handle", "name"]),
         "Group": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("handle", s("string")), ("name", s("string")), ("memberIds", arr(id.clone())), ("createdBy", id.clone()), ("createdAt", time.clone())], &["id", "handle", "memberIds"]),
         "SearchResult": obj(&[("message", r("Message")), ("highlight", s("string")), ("rank", s("number")), ("channelName", nullable("string"))], &["message", "highlight"]),
         "SearchResults": obj(&[("results", arr(r("SearchResult")))], &["results"]),
         "Note": obj(&[("content", s("string")), ("version", s("integer")), ("channelId", nullable("string")), ("workspaceId", nullable("string")), ("updatedAt", nullable("string")), ("updatedBy", nullable("string"))], &["content", "version"]),
-        "SavePersonalNote": obj(&[("workspaceId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?workspaceId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", json!({ "type": "integer", "description": "the version edited (0, the default, for a new note)" }))], &["content"]),
-        "SaveChannelNote": obj(&[("channelId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?channelId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", json!({ "type": "integer", "description": "the version edited (0, the default, for a new note)" }))], &["content"]),
+        "SavePersonalNote": obj(&[("workspaceId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?workspaceId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", json!({ "type": "integer", "minimum": 0, "maximum": i32::MAX, "description": "the version edited (0, the default, for a new note)" }))], &["content"]),
+        "SaveChannelNote": obj(&[("channelId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?channelId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", json!({ "type": "integer", "minimum": 0, "maximum": i32::MAX, "description": "the version edited (0, the default, for a new note)" }))], &["content"]),
         "CreateBookmark": obj(&[("messageId", id.clone()), ("note", s("string"))], &["messageId"]),
         "Bookmark": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("messageId", nullable("string")), ("note", nullable("string")), ("createdAt", time.clone()), ("message", r("Message"))], &["id"]),
         "BookmarkList": obj(&[("bookmarks", arr(r("Bookmark"))), ("hasMore", s("boolean"))], &["bookmarks", "hasMore"]),
@@ -189,8 +189,11 @@ const CONFLICTS: &[(&str, &str, &str)] = &[
 ];
 
 /// Routes without a session that can answer 401, and why.
-const UNAUTHENTICATED: &[(&str, &str, &str)] =
-    &[("post", "/api/auth/sign-in/email", "Invalid credentials (whether or not the email exists), or a wrong two-factor code")];
+const UNAUTHENTICATED: &[(&str, &str, &str)] = &[(
+    "post",
+    "/api/auth/sign-in/email",
+    "Invalid credentials (whether or not the email exists), a two-factor code required (details), or a wrong one",
+)];
 
 /// Routes that check the password and so answer 423 while the account is locked.
 const LOCKED: &[(&str, &str)] =
@@ -209,6 +212,8 @@ pub fn query_schema(kind: &str) -> (Value, bool) {
     }
     let schema = match kind {
         "integer" => json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX }),
+        "i64>=0" => json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX }),
+        "i64>=1" => json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX }),
         "u32" => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
         "uuid" => json!({ "type": "string", "format": "uuid" }),
         other => s(other),

@@ -62,12 +62,12 @@ const AUDIT_QUERY: &[(&str, &str, &str)] = &[
 ];
 
 const CHANGES_QUERY: &[(&str, &str, &str)] = &[
-    ("since", "integer", "the change version the client has applied; omit it to learn the current one"),
+    ("since", "i64>=0", "the change version the client has applied; omit it to learn the current one"),
     ("limit", "limit200", "default 50, at most 200"),
 ];
 const HISTORY_QUERY: &[(&str, &str, &str)] = &[
-    ("before", "integer", "page backwards: messages with a smaller sequence"),
-    ("after", "integer", "page forwards (and resume): messages with a greater sequence"),
+    ("before", "i64>=1", "page backwards: messages with a smaller sequence"),
+    ("after", "i64>=0", "page forwards (and resume): messages with a greater sequence"),
     ("limit", "limit200", "page size, default 50, at most 200"),
 ];
 
@@ -170,7 +170,7 @@ pub fn table() -> Vec<Route> {
         route!("post" "/api/reminders/{reminderId}/complete", "scheduling", "Mark a reminder done: it never fires again", auth: true, body: None, ok: (200, "Reminder"), query: &[], post(scheduling::complete)),
         route!("delete" "/api/reminders/{reminderId}", "scheduling", "Cancel a reminder", auth: true, body: None, ok: (200, "Reminder"), query: &[], delete(scheduling::cancel_reminder)),
         route!("get" "/api/health", "operations", "Health of the gateway and every service (503 when any is down)", auth: false, body: None, ok: (200, "Health"), query: &[], get(misc::health)),
-        route!("get" "/metrics", "operations", "Prometheus metrics of this gateway (requests by route and status, sockets, events)", auth: false, body: None, ok: (200, "Object"), query: &[], get(crate::metrics::render)),
+        route!("get" "/metrics", "operations", "Prometheus metrics of this gateway (requests by route and status, sockets, events)", auth: false, body: None, ok: (200, "Metrics"), query: &[], get(crate::metrics::render)),
         route!("get" "/api/openapi.json", "operations", "This document", auth: false, body: None, ok: (200, "Object"), query: &[], get(crate::openapi::document)),
         route!("get" "/api/ws", "realtime", "The WebSocket (upgrade); token by bearer header, ?token= or cookie. With the cookie alone, the page's Origin must be the gateway's own or one of ALLOWED_ORIGINS (else 403). See the `x-websocket` section", auth: true, body: None, ok: (101, "Object"), query: &[("token", "string", "the session token, for clients that cannot set headers")], get(crate::ws::upgrade)),
     ]

@@ -1715,6 +1715,7 @@ export interface components {
             updated: number;
         };
         MarkRead: {
+            /** @description at most the place's last sequence */
             sequence: number;
         };
         Member: {
@@ -2473,7 +2474,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description UNAUTHORIZED: Invalid credentials (whether or not the email exists), or a wrong two-factor code */
+            /** @description UNAUTHORIZED: Invalid credentials (whether or not the email exists), a two-factor code required (details), or a wrong one */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -9852,7 +9853,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Object"];
+                    "text/plain; version=0.0.4": components["schemas"]["Metrics"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
