@@ -30,7 +30,51 @@ fn obj(props: &[(&str, Value)], required: &[&str]) -> Value {
     json!({ "type": "object", "properties": p, "required": required })
 }
 
+/// Request fields that are `optional` in their proto (or `Option` in the
+/// gateway's own body): JSON `null` is accepted there, as absent.
+const NULLABLE: &[(&str, &[&str])] = &[
+    ("SignIn", &["totpCode"]),
+    ("CreateChannel", &["description", "categoryId"]),
+    ("SendMessage", &["parentId", "clientMsgId"]),
+    ("CreateReminder", &["messageId", "text", "recurrence", "timezone"]),
+    ("CreateBookmark", &["note"]),
+    ("SetChannelSettings", &["level", "muted"]),
+    ("CreateGuestInvite", &["email"]),
+    ("RevokeSession", &["sessionId"]),
+    ("CreateScheduledMessage", &["channelId", "conversationId", "timezone"]),
+    ("UpdateScheduledMessage", &["content", "scheduledFor", "timezone"]),
+];
+
+/// `schema` that also takes `null`.
+fn or_null(mut schema: Value) -> Value {
+    match schema.get("type").cloned() {
+        Some(Value::String(t)) => schema["type"] = json!([t, "null"]),
+        Some(Value::Array(mut ts)) if !ts.contains(&json!("null")) => {
+            ts.push(json!("null"));
+            schema["type"] = Value::Array(ts);
+        }
+        _ => {}
+    }
+    if let Some(Value::Array(values)) = schema.get_mut("enum")
+        && !values.contains(&Value::Null)
+    {
+        values.push(Value::Null);
+    }
+    schema
+}
+
 fn schemas() -> Value {
+    let mut all = written_schemas();
+    for (name, fields) in NULLABLE {
+        for field in *fields {
+            let schema = all[*name]["properties"][*field].take();
+            all[*name]["properties"][*field] = or_null(schema);
+        }
+    }
+    all
+}
+
+fn written_schemas() -> Value {
     let time = json!({ "type": "string", "format": "date-time" });
     let id = json!({ "type": "string", "format": "uuid" });
     json!({
@@ -365,6 +409,16 @@ mod tests {
         let listed = CONFLICTS.iter().chain(UNAUTHENTICATED).map(|(m, p, _)| (*m, *p)).chain(LOCKED.iter().copied());
         for (m, p) in listed {
             assert!(routes::table().iter().any(|r| r.method == m && r.path == p), "{m} {p}");
+        }
+    }
+
+    #[test]
+    fn every_nullable_field_is_documented() {
+        let written = written_schemas();
+        for (name, fields) in NULLABLE {
+            for field in *fields {
+                assert!(written[*name]["properties"][*field].is_object(), "{name}.{field} is not documented");
+            }
         }
     }
 

@@ -1490,15 +1490,15 @@ export interface components {
         CreateBookmark: {
             /** Format: uuid */
             messageId: string;
-            note?: string;
+            note?: string | null;
         };
         CreateCategory: {
             name: string;
             position?: number | null;
         };
         CreateChannel: {
-            categoryId?: string;
-            description?: string;
+            categoryId?: string | null;
+            description?: string | null;
             isPrivate?: boolean;
             name: string;
         };
@@ -1509,7 +1509,7 @@ export interface components {
         };
         CreateGuestInvite: {
             channelIds: string[];
-            email?: string;
+            email?: string | null;
             /** Format: date-time */
             expiresAt: string;
         };
@@ -1522,26 +1522,26 @@ export interface components {
         };
         CreateReminder: {
             /** Format: uuid */
-            messageId?: string;
-            /** @enum {string} */
-            recurrence?: "daily" | "weekly";
+            messageId?: string | null;
+            /** @enum {string|null} */
+            recurrence?: "daily" | "weekly" | null;
             /** Format: date-time */
             remindAt: string;
-            text?: string;
+            text?: string | null;
             /** @description IANA time zone, default UTC */
-            timezone?: string;
+            timezone?: string | null;
         };
         CreateScheduledMessage: {
             attachmentIds?: string[];
             /** Format: uuid */
-            channelId?: string;
+            channelId?: string | null;
             content?: string;
             /** Format: uuid */
-            conversationId?: string;
+            conversationId?: string | null;
             /** Format: date-time */
             scheduledFor: string;
             /** @description IANA time zone, default UTC */
-            timezone?: string;
+            timezone?: string | null;
         };
         CreateWorkspace: {
             /** @enum {string} */
@@ -1860,7 +1860,7 @@ export interface components {
         RevokeSession: {
             allOthers?: boolean;
             /** Format: uuid */
-            sessionId?: string;
+            sessionId?: string | null;
         };
         Revoked: {
             revoked: number;
@@ -1924,9 +1924,9 @@ export interface components {
         };
         SendMessage: {
             attachmentIds?: string[];
-            clientMsgId?: string;
+            clientMsgId?: string | null;
             content: string;
-            parentId?: string;
+            parentId?: string | null;
         };
         Session: {
             /** Format: date-time */
@@ -1949,9 +1949,9 @@ export interface components {
             user: components["schemas"]["User"];
         };
         SetChannelSettings: {
-            /** @enum {string} */
-            level?: "all" | "mentions" | "none";
-            muted?: boolean;
+            /** @enum {string|null} */
+            level?: "all" | "mentions" | "none" | null;
+            muted?: boolean | null;
         };
         SetPin: {
             /** Format: uuid */
@@ -1968,7 +1968,7 @@ export interface components {
         SignIn: {
             email: string;
             password: string;
-            totpCode?: string;
+            totpCode?: string | null;
         };
         SignUp: {
             /** Format: email */
@@ -2025,10 +2025,10 @@ export interface components {
             title?: string | null;
         };
         UpdateScheduledMessage: {
-            content?: string;
+            content?: string | null;
             /** Format: date-time */
-            scheduledFor?: string;
-            timezone?: string;
+            scheduledFor?: string | null;
+            timezone?: string | null;
         };
         UpdateWorkspace: {
             /** @enum {string|null} */
