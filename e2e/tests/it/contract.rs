@@ -142,17 +142,14 @@ async fn grpcurl_and_buf_curl_follow_the_event_stream() {
     let body = json!({ "resume": [{ "channelId": r.channel, "afterSequence": 0 }] }).to_string();
     let auth = format!("authorization: Bearer {}", r.bob.token);
     let protos = repo().join("proto/proto");
-    let mut grpcurl_cmd = tokio::process::Command::new(grpcurl);
-    grpcurl_cmd.arg("-plaintext").arg("-import-path").arg(&protos).args([
-        "-proto",
-        "ocomms/gateway/v1/events.proto",
-        "-H",
-        &auth,
-        "-d",
-        &body,
-        &addr,
-        "ocomms.gateway.v1.EventsService/Subscribe",
-    ]);
+    // grpcurl on the stream, with these headers.
+    let grpcurl_subscribe = |headers: &[&str]| {
+        let mut cmd = tokio::process::Command::new(&grpcurl);
+        cmd.arg("-plaintext").arg("-import-path").arg(&protos).args(["-proto", "ocomms/gateway/v1/events.proto"]);
+        cmd.args(headers).args(["-d", &body, &addr, "ocomms.gateway.v1.EventsService/Subscribe"]);
+        cmd
+    };
+    let grpcurl_cmd = grpcurl_subscribe(&["-H", &auth]);
     let mut buf_cmd = tokio::process::Command::new(buf);
     buf_cmd.args(["curl", "--protocol", "grpcweb", "--schema"]).arg(&protos).args([
         "-H",
@@ -175,14 +172,7 @@ async fn grpcurl_and_buf_curl_follow_the_event_stream() {
         child.kill().await.expect("stop the tool");
     }
     // Without a session the stream is refused, as the socket is.
-    let out = tokio::process::Command::new(api_tool("grpcurl"))
-        .arg("-plaintext")
-        .arg("-import-path")
-        .arg(&protos)
-        .args(["-proto", "ocomms/gateway/v1/events.proto", "-d", &body, &addr, "ocomms.gateway.v1.EventsService/Subscribe"])
-        .output()
-        .await
-        .expect("grpcurl runs");
+    let out = grpcurl_subscribe(&[]).output().await.expect("grpcurl runs");
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && text.contains("Unauthenticated"), "{text}");
     t.stop().await.expect("stop");

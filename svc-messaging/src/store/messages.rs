@@ -65,6 +65,14 @@ impl Target {
             (None, None) => None,
         }
     }
+
+    /// The channel's or conversation's id.
+    pub fn place_id(self) -> uuid::Uuid {
+        match self {
+            Self::Channel(c) => c.0,
+            Self::Conversation(c) => c.0,
+        }
+    }
 }
 
 /// A page of history in ascending sequence order, and whether more lies
@@ -573,10 +581,7 @@ struct Written {
 pub async fn write_new(conn: &mut AsyncPgConnection, m: &Message, target: Target) -> QueryResult<Option<i64>> {
     use diesel::sql_types::{Jsonb, Text, Timestamptz};
     let Tables { col, places, read_state, .. } = Tables::of(target);
-    let place = match target {
-        Target::Channel(c) => c.0,
-        Target::Conversation(c) => c.0,
-    };
+    let place = target.place_id();
     // A conversation's latest activity orders the DM list.
     let touch = if matches!(target, Target::Conversation(_)) { ", updated_at = now()" } else { "" };
     let sql = format!(
@@ -634,10 +639,7 @@ pub struct Audience {
 pub async fn audience(conn: &mut AsyncPgConnection, target: Target, author: UserId) -> QueryResult<Audience> {
     let t = Tables::of(target);
     let Tables { col, places, members, read_state } = t;
-    let place = match target {
-        Target::Channel(c) => c.0,
-        Target::Conversation(c) => c.0,
-    };
+    let place = target.place_id();
     let sql = format!(
         "WITH p AS (SELECT ?::uuid AS place, ?::uuid AS author, ?::bigint AS cap),
               n AS (SELECT count(*) AS members FROM {members} m, p WHERE m.{col} = p.place)
