@@ -16,8 +16,34 @@ pub struct ApiJson<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
-        Ok(Self(v))
+        let axum::Json(mut v) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        whole_numbers(&mut v);
+        serde_json::from_value(v).map(Self).map_err(|e| ApiError::validation(format!("invalid JSON body: {e}")))
+    }
+}
+
+/// JSON numbers written with a fraction of zero (`531.0`) as the integers
+/// they are: JSON and JSON Schema make no difference, serde would refuse
+/// them for an integer field.
+pub fn whole_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+            {
+                // Beyond ±2^63 (and u64) a float stays a float, and an
+                // integer field refuses it.
+                if f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
+                    *v = Value::from(f as i64);
+                } else if f >= 0.0 && f < 1.844_674_407_370_955_2e19 {
+                    *v = Value::from(f as u64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 

@@ -3,15 +3,18 @@
 //!
 //! Layout:
 //! - `config.rs`: its environment variables;
-//! - `routes/`: the route table (`routes::table`) and its handlers, which
-//!   only decode JSON, forward the caller's token as gRPC metadata, and
-//!   encode the answer (the services own every rule);
+//! - `routes/`: the router: the routes the protos declare
+//!   (`google.api.http`), the handlers of those that differ in kind
+//!   (`routes::custom`) and the routes that are no RPC (`routes::described`);
+//! - `rest.rs`: the generic forwarder of declared routes: path, query and
+//!   body into the request message, the caller's token as gRPC metadata,
+//!   the answer as JSON (the services own every rule);
 //! - `extract.rs`: extractors whose failures answer in the seed's error
 //!   shape, and the caller's token (bearer header or cookie);
 //! - `error.rs`: the seed's JSON error shape, from gRPC statuses;
 //! - `ws.rs`: the socket protocol; `hub.rs`: sockets by user and the
 //!   dispatcher that delivers bus events to them;
-//! - `openapi.rs`: the document, generated from the route table;
+//! - `openapi.rs`: the document, generated from the protos' declarations;
 //! - `grpc_web.rs`: gRPC-web for every service on the same port;
 //! - `events.rs`: the WebSocket's events as a gRPC server stream
 //!   (`ocomms.gateway.v1.EventsService/Subscribe`, gRPC and gRPC-web);
@@ -34,6 +37,7 @@ pub mod hub;
 pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
+pub mod rest;
 pub mod routes;
 pub mod web;
 pub mod ws;
@@ -160,11 +164,7 @@ async fn rate_limit_key(s: &AppState, bucket: ratelimit::Bucket, parts: &axum::h
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let mut router = Router::new();
-    for route in routes::table() {
-        router = router.route(route.path, (route.handler)());
-    }
-    router
+    routes::router()
         // gRPC-web for every service (`/ocomms.<domain>.v1.<Service>/<Method>`).
         .route("/{service}/{method}", axum::routing::any(grpc_web::handle))
         .fallback(web::serve)

@@ -1,9 +1,18 @@
-//! `GET /api/openapi.json`: OpenAPI 3.1, generated from the route table
-//! (`routes::table`) and the schemas below.
+//! `GET /api/openapi.json`: OpenAPI 3.1, generated from the protos. Every
+//! RPC with a `google.api.http` option is an operation: its path and query
+//! parameters and body come from the request message, its answer from the
+//! response message, its summary from the RPC's comment, limits and formats
+//! from `ocomms.api.v1.field` options, extra statuses from
+//! `ocomms.api.v1.route` (see `ocomms_proto::rest`). The few routes that are
+//! no RPC (uploads, downloads, the export, the socket, operations) are
+//! described in `routes::described`, with the schemas written below.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use axum::Json;
+use ocomms_proto::rest::{self as spec, FieldOptions};
+use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
 
 use crate::routes;
@@ -11,42 +20,19 @@ use crate::routes;
 fn s(t: &str) -> Value {
     json!({ "type": t })
 }
-fn nullable(t: &str) -> Value {
-    json!({ "type": [t, "null"] })
-}
 fn r(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-fn arr(items: Value) -> Value {
-    json!({ "type": "array", "items": items })
-}
-/// An object that refuses properties it does not name (400).
-fn closed(mut schema: Value) -> Value {
-    schema["additionalProperties"] = json!(false);
-    schema
 }
 fn obj(props: &[(&str, Value)], required: &[&str]) -> Value {
     let p: Map<String, Value> = props.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     json!({ "type": "object", "properties": p, "required": required })
 }
 
-/// Request fields that are `optional` in their proto (or `Option` in the
-/// gateway's own body): JSON `null` is accepted there, as absent.
-const NULLABLE: &[(&str, &[&str])] = &[
-    ("SignIn", &["totpCode"]),
-    ("CreateChannel", &["description", "categoryId"]),
-    ("SendMessage", &["parentId", "clientMsgId"]),
-    ("CreateReminder", &["messageId", "text", "recurrence", "timezone"]),
-    ("CreateBookmark", &["note"]),
-    ("SetChannelSettings", &["level", "muted"]),
-    ("CreateGuestInvite", &["email"]),
-    ("RevokeSession", &["sessionId"]),
-    ("CreateScheduledMessage", &["channelId", "conversationId", "timezone"]),
-    ("UpdateScheduledMessage", &["content", "scheduledFor", "timezone"]),
-];
-
 /// `schema` that also takes `null`.
 fn or_null(mut schema: Value) -> Value {
+    if schema.get("$ref").is_some() {
+        return json!({ "oneOf": [schema, { "type": "null" }] });
+    }
     match schema.get("type").cloned() {
         Some(Value::String(t)) => schema["type"] = json!([t, "null"]),
         Some(Value::Array(mut ts)) if !ts.contains(&json!("null")) => {
@@ -63,142 +49,344 @@ fn or_null(mut schema: Value) -> Value {
     schema
 }
 
-fn schemas() -> Value {
-    let mut all = written_schemas();
-    for (name, fields) in NULLABLE {
-        for field in *fields {
-            let schema = all[*name]["properties"][*field].take();
-            all[*name]["properties"][*field] = or_null(schema);
-        }
-    }
-    all
+/// Which way a message travels: a request's fields are those a client may
+/// send (closed: others answer 400), a response's are all present.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Request,
+    Response,
 }
 
-fn written_schemas() -> Value {
+/// The components the operations refer to, built as they are met.
+#[derive(Default)]
+struct Schemas {
+    done: BTreeMap<String, Value>,
+}
+
+impl Schemas {
+    /// The component name of `message` on `side`: its proto name, with
+    /// `Input` for a message that is not a request but travels in one.
+    fn name(message: &MessageDescriptor, side: Side) -> String {
+        match side {
+            Side::Request if !message.name().ends_with("Request") => format!("{}Input", message.name()),
+            _ => message.name().to_owned(),
+        }
+    }
+
+    /// A reference to `message`'s schema, writing it on first use.
+    fn reference(&mut self, message: &MessageDescriptor, side: Side) -> Value {
+        let name = Self::name(message, side);
+        if !self.done.contains_key(&name) {
+            self.done.insert(name.clone(), Value::Null);
+            let schema = self.message(message, side);
+            self.done.insert(name.clone(), schema);
+        }
+        r(&name)
+    }
+
+    /// The answer of an RPC: `Success` for an empty message (the forwarder
+    /// answers `{"success":true}` then).
+    fn answer(&mut self, message: &MessageDescriptor) -> Value {
+        if message.fields().len() == 0 { r("Success") } else { self.reference(message, Side::Response) }
+    }
+
+    fn message(&mut self, message: &MessageDescriptor, side: Side) -> Value {
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        for field in message.fields() {
+            let options = spec::field_options(&field);
+            if side == Side::Request && !options.client_may_send() {
+                continue;
+            }
+            properties.insert(field.json_name().to_owned(), self.field(&field, &options, side));
+            if side == Side::Response || options.required {
+                required.push(field.json_name().to_owned());
+            }
+        }
+        let mut schema = json!({ "type": "object", "properties": properties, "required": required });
+        if let Some(text) = spec::comment(&message.parent_file(), message.path()) {
+            schema["description"] = json!(text);
+        }
+        if side == Side::Request {
+            schema["additionalProperties"] = json!(false);
+        }
+        schema
+    }
+
+    fn field(&mut self, field: &FieldDescriptor, options: &FieldOptions, side: Side) -> Value {
+        let request = side == Side::Request;
+        let mut schema = match field.kind() {
+            Kind::Message(m) => self.reference(&m, side),
+            Kind::Bool => s("boolean"),
+            Kind::Double | Kind::Float => s("number"),
+            Kind::String => {
+                let mut schema = s("string");
+                if !options.format.is_empty() {
+                    schema["format"] = json!(options.format);
+                }
+                if !options.pattern.is_empty() {
+                    schema["pattern"] = json!(options.pattern);
+                }
+                if let Some(n) = options.min_length {
+                    schema["minLength"] = json!(n);
+                }
+                if let Some(n) = options.max_length {
+                    schema["maxLength"] = json!(n);
+                }
+                if !options.enum_values.is_empty() {
+                    schema["enum"] = json!(options.enum_values);
+                }
+                schema
+            }
+            Kind::Bytes => json!({ "type": "array", "items": { "type": "integer", "minimum": 0, "maximum": 255 } }),
+            kind => {
+                // Integers: the bounds of the Rust type (a request with a
+                // larger number is refused), narrowed by the options.
+                let (min, max): (i128, i128) = match kind {
+                    Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 | Kind::Enum(_) => (i32::MIN.into(), i32::MAX.into()),
+                    Kind::Uint32 | Kind::Fixed32 => (0, u32::MAX.into()),
+                    Kind::Uint64 | Kind::Fixed64 => (0, u64::MAX.into()),
+                    _ => (i64::MIN.into(), i64::MAX.into()),
+                };
+                let mut schema = s("integer");
+                let min = options.minimum.map_or(min, i128::from);
+                let max = options.maximum.map_or(max, i128::from);
+                if request || options.minimum.is_some() {
+                    schema["minimum"] = json!(min);
+                }
+                if request || options.maximum.is_some() {
+                    schema["maximum"] = json!(max);
+                }
+                schema
+            }
+        };
+        if field.is_list() {
+            schema = json!({ "type": "array", "items": schema });
+            if let Some(n) = options.min_items {
+                schema["minItems"] = json!(n);
+            }
+            if let Some(n) = options.max_items {
+                schema["maxItems"] = json!(n);
+            }
+        } else if nullable(field) && !(request && options.required) {
+            schema = or_null(schema);
+        }
+        if let Some(text) = spec::field_comment(field) {
+            // A `$ref` takes no siblings in older tools: wrap it.
+            if schema.get("$ref").is_some() {
+                schema = json!({ "allOf": [schema] });
+            }
+            schema["description"] = json!(text);
+        }
+        schema
+    }
+}
+
+/// Whether a field may be `null` on the wire: a proto3 `optional` one. A
+/// message field without `optional` is always set by the services (a
+/// request that omits it is refused by them, or by `required`).
+fn nullable(field: &FieldDescriptor) -> bool {
+    field.field_descriptor_proto().proto3_optional()
+}
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": r("Error") } } })
+}
+
+/// What every operation may answer besides success.
+struct Statuses<'a> {
+    auth: bool,
+    unauthenticated: &'a str,
+    locked: bool,
+    conflict: &'a str,
+}
+
+fn responses(ok: (u16, Value), media: &str, st: &Statuses) -> Map<String, Value> {
+    let mut responses = Map::new();
+    let success = match ok.0 {
+        204 => json!({ "description": "success, no content" }),
+        _ => json!({ "description": "success", "content": { media: { "schema": ok.1 } } }),
+    };
+    responses.insert(ok.0.to_string(), success);
+    responses.insert("400".into(), error_response("invalid input (VALIDATION_ERROR)"));
+    if !st.unauthenticated.is_empty() {
+        responses.insert("401".into(), error_response(&format!("UNAUTHORIZED: {}", st.unauthenticated)));
+    }
+    if st.locked {
+        responses.insert(
+            "423".into(),
+            error_response("the account is locked after repeated failed sign-ins (ACCOUNT_LOCKED, details.lockedUntil)"),
+        );
+    }
+    if st.auth {
+        responses.insert("401".into(), error_response("no valid session (UNAUTHORIZED)"));
+        responses.insert("403".into(), error_response("not allowed (FORBIDDEN, GUEST_LOCKED)"));
+        responses.insert("404".into(), error_response("not found, or not visible to the caller (NOT_FOUND)"));
+    }
+    responses.insert("429".into(), error_response("rate limited (RATE_LIMIT_EXCEEDED, with Retry-After)"));
+    responses.insert(
+        "503".into(),
+        error_response(
+            "busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done",
+        ),
+    );
+    if !st.conflict.is_empty() {
+        responses.insert("409".into(), error_response(&format!("conflict (CONFLICT): {}", st.conflict)));
+    }
+    responses
+}
+
+fn operation_id(method: &str, path: &str) -> String {
+    format!("{}_{}", method, path.trim_start_matches("/api/").replace(['/', '{', '}', '-', '.'], "_"))
+}
+
+/// The operation of one binding of an RPC.
+fn rpc_operation(route: &spec::Route, binding: &spec::Binding, schemas: &mut Schemas) -> Value {
+    let input = route.method.input();
+    let mut params: Vec<Value> = binding
+        .path_fields
+        .iter()
+        .map(|f| {
+            let schema = schemas.field(f, &FieldOptions { required: true, ..spec::field_options(f) }, Side::Request);
+            json!({ "name": f.json_name(), "in": "path", "required": true, "schema": schema })
+        })
+        .collect();
+    let in_query = |f: &FieldDescriptor| !binding.body || route.options.query.iter().any(|q| q == f.name());
+    {
+        for field in input.fields().filter(in_query) {
+            let mut options = spec::field_options(&field);
+            if !options.client_may_send() {
+                continue;
+            }
+            // A body route's query form is one of two: never required.
+            options.required &= !binding.body;
+            let mut schema = schemas.field(&field, &options, Side::Request);
+            let description = schema.as_object_mut().and_then(|o| o.remove("description"));
+            let mut param = json!({ "name": field.json_name(), "in": "query", "required": options.required, "schema": schema });
+            if let Some(d) = description {
+                param["description"] = d;
+            }
+            params.push(param);
+        }
+    }
+    let o = &route.options;
+    let statuses = Statuses { auth: !o.public, unauthenticated: &o.unauthenticated, locked: o.locked, conflict: &o.conflict };
+    let answer = schemas.answer(&route.method.output());
+    let comment = spec::method_comment(&route.method).unwrap_or_else(|| route.method.name().to_owned());
+    let (summary, description) = match comment.split_once("\n\n") {
+        Some((first, rest)) => (first.to_owned(), Some(rest.to_owned())),
+        None => (comment, None),
+    };
+    let mut op = json!({
+        "summary": summary,
+        "tags": [o.tag],
+        "operationId": operation_id(&binding.verb, &binding.path),
+        "parameters": params,
+        "responses": responses((o.status, answer), "application/json", &statuses),
+        "x-grpc-method": route.grpc_path(),
+    });
+    if let Some(d) = description {
+        op["description"] = json!(d);
+    }
+    if !o.public {
+        op["security"] = json!([{ "bearer": [] }, { "cookie": [] }]);
+    }
+    if binding.body {
+        let body = schemas.reference(&input, Side::Request);
+        // A custom handler decodes its body itself, ignoring what it does not know.
+        if o.custom
+            && let Some(schema) = schemas.done.get_mut(&Schemas::name(&input, Side::Request))
+            && let Some(fields) = schema.as_object_mut()
+        {
+            fields.remove("additionalProperties");
+        }
+        op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": body } } });
+    }
+    op
+}
+
+/// The operation of a route that is no RPC.
+fn described_operation(route: &routes::Described, schemas: &mut Schemas) -> Value {
+    let mut params: Vec<Value> = route
+        .path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": s("string") }))
+        .collect();
+    params.extend(
+        route.query.iter().map(|(n, kind, d)| json!({ "name": n, "in": "query", "required": false, "schema": s(kind), "description": d })),
+    );
+    let media = match route.ok.1 {
+        // Files keep the type told by their bytes (image/png, application/pdf, …).
+        "Binary" => "*/*",
+        "Metrics" => "text/plain; version=0.0.4",
+        _ => "application/json",
+    };
+    let ok = match proto_message(route.ok.1) {
+        Some(m) => schemas.reference(&m, Side::Response),
+        None => r(route.ok.1),
+    };
+    let statuses = Statuses { auth: route.auth, unauthenticated: "", locked: false, conflict: route.conflict };
+    let mut op = json!({
+        "summary": route.summary,
+        "tags": [route.tag],
+        "operationId": operation_id(route.method, route.path),
+        "parameters": params,
+        "responses": responses((route.ok.0, ok), media, &statuses),
+    });
+    if route.auth {
+        op["security"] = json!([{ "bearer": [] }, { "cookie": [] }]);
+    }
+    if let Some(body) = route.body {
+        let (media, schema) = match body.strip_prefix("multipart:") {
+            Some(name) => ("multipart/form-data", name),
+            None => ("application/json", body),
+        };
+        op["requestBody"] = json!({ "required": true, "content": { media: { "schema": r(schema) } } });
+    }
+    op
+}
+
+/// The OComms message with this short name, if any.
+fn proto_message(name: &str) -> Option<MessageDescriptor> {
+    ocomms_proto::descriptor_pool().all_messages().find(|m| m.name() == name && m.package_name().starts_with("ocomms."))
+}
+
+/// The schemas of what is no proto message: errors, files, the export,
+/// operations.
+fn written_schemas(schemas: &mut Schemas) -> Value {
     let time = json!({ "type": "string", "format": "date-time" });
     let id = json!({ "type": "string", "format": "uuid" });
+    let mut msg = |name: &str| proto_message(name).map_or_else(|| r(name), |m| schemas.reference(&m, Side::Response));
+    let (user, profile, member, message, file) = (msg("User"), msg("Profile"), msg("Member"), msg("Message"), msg("File"));
+    let (settings, email, note, reminder, scheduled) =
+        (msg("ChannelSettings"), msg("EmailSettings"), msg("Note"), msg("Reminder"), msg("ScheduledMessage"));
+    let arr = |items: &Value| json!({ "type": "array", "items": items });
     json!({
         "Error": obj(&[("error", obj(&[
             ("code", json!({ "type": "string", "enum": ["UNAUTHORIZED","FORBIDDEN","NOT_FOUND","VALIDATION_ERROR","CONFLICT","RATE_LIMIT_EXCEEDED","QUOTA_EXCEEDED","FILE_TOO_LARGE","INVALID_FILE_TYPE","ACCOUNT_LOCKED","GUEST_LOCKED","METHOD_NOT_ALLOWED","SERVICE_UNAVAILABLE","INTERNAL_ERROR"] })),
             ("message", s("string")),
             ("details", s("object")),
         ], &["code", "message"]))], &["error"]),
-        "Success": obj(&[("success", s("boolean"))], &["success"]),
+        "Success": obj(&[("success", json!({ "type": "boolean", "const": true }))], &["success"]),
         "Object": s("object"),
-        "SignUp": obj(&[("email", json!({ "type": "string", "format": "email" })), ("password", json!({ "type": "string", "minLength": 10 })), ("name", s("string"))], &["email", "password", "name"]),
-        "SignIn": obj(&[("email", s("string")), ("password", s("string")), ("totpCode", s("string"))], &["email", "password"]),
-        "User": obj(&[("id", id.clone()), ("email", s("string")), ("name", s("string")), ("emailVerified", s("boolean")), ("image", nullable("string")), ("createdAt", time.clone())], &["id", "email", "name"]),
-        "Session": obj(&[("id", id.clone()), ("userId", id.clone()), ("expiresAt", time.clone()), ("ipAddress", nullable("string")), ("userAgent", nullable("string")), ("createdAt", time.clone()), ("current", s("boolean"))], &["id", "userId", "expiresAt"]),
-        "AuthResponse": obj(&[("user", r("User")), ("token", s("string")), ("session", r("Session"))], &["user", "token"]),
-        "SessionResponse": obj(&[("user", r("User")), ("session", r("Session"))], &["user", "session"]),
-        "CreateWorkspace": obj(&[("name", json!({ "type": "string", "pattern": "\\S" })), ("slug", json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$" })), ("joinPolicy", json!({ "type": "string", "enum": ["invite", "request", "open"] }))], &["name", "slug"]),
-        "Workspace": obj(&[("id", id.clone()), ("name", s("string")), ("slug", s("string")), ("logo", nullable("string")), ("joinPolicy", s("string")), ("createdAt", time.clone()), ("role", json!({ "type": "string", "enum": ["owner", "admin", "member"] }))], &["id", "name", "slug", "role"]),
-        "UpdateWorkspace": obj(&[("name", json!({ "type": ["string", "null"], "pattern": "\\S" })), ("joinPolicy", json!({ "type": ["string", "null"], "enum": ["invite", "request", "open", null] }))], &[]),
-        "WorkspaceList": obj(&[("workspaces", arr(r("Workspace"))), ("lastVisitedWorkspaceId", nullable("string"))], &["workspaces"]),
-        "Member": obj(&[("userId", id.clone()), ("workspaceId", id.clone()), ("role", s("string")), ("isGuest", s("boolean")), ("expiresAt", nullable("string")), ("createdAt", time.clone()), ("name", s("string")), ("email", s("string")), ("guestChannelIds", json!({ "type": "array", "items": { "type": "string", "format": "uuid" }, "description": "a guest's channels (told to the guest, admins and services)" }))], &["userId", "role", "isGuest"]),
-        "MemberList": obj(&[("members", arr(r("Member")))], &["members"]),
-        "CreateInvite": obj(&[("email", nullable("string")), ("role", json!({ "type": ["string", "null"], "enum": ["member", "admin", null] })), ("maxUses", json!({ "type": ["integer", "null"], "minimum": 1, "maximum": 1000 })), ("expiresInHours", json!({ "type": ["integer", "null"], "minimum": 1, "maximum": 720 }))], &[]),
-        "Invite": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("token", s("string")), ("url", s("string")), ("email", nullable("string")), ("role", s("string")), ("expiresAt", time.clone()), ("createdAt", time.clone()), ("isGuest", s("boolean")), ("channelIds", arr(id.clone())), ("guestExpiresAt", nullable("string")), ("maxUses", nullable("integer"))], &["token", "url"]),
-        "AcceptInvite": obj(&[("workspace", r("Workspace")), ("member", r("Member"))], &["workspace", "member"]),
-        "CreateChannel": obj(&[("name", s("string")), ("description", s("string")), ("isPrivate", s("boolean")), ("categoryId", s("string"))], &["name"]),
-        "Channel": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("name", s("string")), ("description", nullable("string")), ("isPrivate", s("boolean")), ("isArchived", s("boolean")), ("categoryId", nullable("string")), ("createdBy", id.clone()), ("createdAt", time.clone()), ("isMember", s("boolean")), ("memberCount", s("integer")), ("lastSequence", s("integer")), ("unreadCount", s("integer")), ("topic", nullable("string"))], &["id", "workspaceId", "name"]),
-        "ChannelList": obj(&[("channels", arr(r("Channel")))], &["channels"]),
-        "SendMessage": obj(&[("content", json!({ "type": "string", "maxLength": 40000 })), ("parentId", s("string")), ("attachmentIds", arr(s("string"))), ("clientMsgId", json!({ "type": "string", "maxLength": 128 }))], &["content"]),
-        "Reaction": obj(&[("emoji", s("string")), ("count", s("integer")), ("userIds", arr(s("string")))], &["emoji", "count", "userIds"]),
-        "Message": obj(&[("id", id.clone()), ("channelId", nullable("string")), ("conversationId", nullable("string")), ("authorId", id.clone()), ("content", s("string")), ("parentId", nullable("string")), ("sequence", s("integer")), ("replyCount", s("integer")), ("reactions", arr(r("Reaction"))), ("attachments", arr(r("Attachment"))), ("linkPreviews", arr(r("LinkPreview"))), ("isDeleted", s("boolean")), ("createdAt", time.clone()), ("updatedAt", time.clone()), ("editedAt", nullable("string")), ("clientMsgId", nullable("string"))], &["id", "authorId", "content", "sequence"]),
-        "CreateScheduledMessage": obj(&[("channelId", id.clone()), ("conversationId", id.clone()), ("content", json!({ "type": "string", "minLength": 1, "maxLength": 40000 })), ("scheduledFor", time.clone()), ("timezone", json!({ "type": "string", "description": "IANA time zone, default UTC" })), ("attachmentIds", arr(id.clone()))], &["scheduledFor"]),
-        "UpdateScheduledMessage": closed(obj(&[("content", json!({ "type": "string", "minLength": 1, "maxLength": 40000 })), ("scheduledFor", time.clone()), ("timezone", s("string"))], &[])),
-        "ScheduledMessage": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("channelId", nullable("string")), ("conversationId", nullable("string")), ("content", s("string")), ("scheduledFor", time.clone()), ("timezone", s("string")), ("status", json!({ "type": "string", "enum": ["pending", "processing", "sent", "failed", "cancelled"] })), ("error", nullable("string")), ("messageId", nullable("string")), ("createdAt", time.clone()), ("updatedAt", time.clone()), ("attachmentIds", arr(id.clone()))], &["id", "content", "scheduledFor", "timezone", "status"]),
-        "ScheduledMessageList": obj(&[("scheduledMessages", arr(r("ScheduledMessage")))], &["scheduledMessages"]),
-        "CreateReminder": obj(&[("messageId", id.clone()), ("text", json!({ "type": "string", "maxLength": 1000 })), ("remindAt", time.clone()), ("recurrence", json!({ "type": "string", "enum": ["daily", "weekly"] })), ("timezone", json!({ "type": "string", "description": "IANA time zone, default UTC" }))], &["remindAt"]),
-        "Snooze": closed(obj(&[("until", time.clone())], &["until"])),
-        "Reminder": obj(&[("id", id.clone()), ("workspaceId", nullable("string")), ("messageId", nullable("string")), ("text", nullable("string")), ("remindAt", time.clone()), ("recurrence", nullable("string")), ("timezone", s("string")), ("status", json!({ "type": "string", "enum": ["pending", "fired", "snoozed", "completed", "cancelled"] })), ("snoozedUntil", nullable("string")), ("firedAt", nullable("string")), ("createdAt", time.clone())], &["id", "remindAt", "timezone", "status"]),
-        "ReminderList": obj(&[("reminders", arr(r("Reminder")))], &["reminders"]),
         "Binary": json!({ "type": "string", "format": "binary" }),
         "Metrics": json!({ "type": "string", "description": "Prometheus text exposition format" }),
         "UploadAttachment": obj(&[("file", json!({ "type": "string", "format": "binary" }))], &["file"]),
         "UploadAvatar": obj(&[("workspaceId", id.clone()), ("file", json!({ "type": "string", "format": "binary" }))], &["file"]),
         "UploadEmoji": obj(&[("workspaceId", id.clone()), ("name", json!({ "type": "string", "pattern": "^[a-z0-9_-]{2,32}$" })), ("file", json!({ "type": "string", "format": "binary" }))], &["workspaceId", "name", "file"]),
-        "File": obj(&[("id", id.clone()), ("url", s("string")), ("filename", s("string")), ("size", s("integer")), ("mimeType", s("string")), ("thumbnailUrl", nullable("string")), ("kind", json!({ "type": "string", "enum": ["attachment", "avatar", "emoji"] })), ("workspaceId", nullable("string")), ("createdAt", time.clone())], &["id", "url", "filename", "size", "mimeType"]),
-        "Emoji": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("name", s("string")), ("url", s("string")), ("isAnimated", s("boolean")), ("createdBy", id.clone()), ("createdAt", time.clone()), ("fileId", id.clone())], &["id", "name", "url"]),
-        "EmojiList": obj(&[("emoji", arr(r("Emoji")))], &["emoji"]),
-        "LinkPreview": obj(&[("url", s("string")), ("title", nullable("string")), ("description", nullable("string")), ("imageUrl", nullable("string")), ("siteName", nullable("string"))], &["url"]),
-        "Attachment": obj(&[("id", id.clone()), ("filename", s("string")), ("size", s("integer")), ("mimeType", s("string")), ("url", s("string")), ("thumbnailUrl", nullable("string"))], &["id", "filename", "size", "mimeType", "url"]),
-        "ChangesPage": obj(&[("messages", arr(r("Message"))), ("version", json!({ "type": "integer", "description": "ask from this change version next time" })), ("hasMore", s("boolean"))], &["messages", "version", "hasMore"]),
-        "MessagePage": obj(&[("messages", arr(r("Message"))), ("hasMore", s("boolean"))], &["messages", "hasMore"]),
-        "UpdateChannel": obj(&[("name", nullable("string")), ("description", nullable("string")), ("isArchived", nullable("boolean")), ("topic", nullable("string")), ("categoryId", json!({ "type": ["string", "null"], "description": "a category's id, or \"\" to take the channel out of its category" }))], &[]),
-        "Category": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("name", s("string")), ("position", s("integer"))], &["id", "name", "position"]),
-        "CreateCategory": obj(&[("name", json!({ "type": "string", "minLength": 1, "maxLength": 80 })), ("position", json!({ "type": ["integer", "null"], "minimum": -2147483648, "maximum": 2147483647 }))], &["name"]),
-        "CategoryList": obj(&[("categories", arr(r("Category")))], &["categories"]),
-        "AddMember": obj(&[("userId", id.clone())], &["userId"]),
-        "MarkRead": closed(obj(&[("sequence", json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX, "description": "at most the place's last sequence" }))], &["sequence"])),
-        "UnreadCount": obj(&[("channelId", nullable("string")), ("conversationId", nullable("string")), ("count", json!({ "type": "integer", "maximum": 1000, "description": "unread among at most 1000 messages past the read mark (show 1000+ at the cap)" })), ("mentionCount", s("integer"))], &["count"]),
-        "CreateGroup": obj(&[("handle", s("string")), ("name", s("string")), ("memberIds", arr(id.clone()))], &["handle", "name"]),
-        "Group": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("handle", s("string")), ("name", s("string")), ("memberIds", arr(id.clone())), ("createdBy", id.clone()), ("createdAt", time.clone())], &["id", "handle", "memberIds"]),
-        "SearchResult": obj(&[("message", r("Message")), ("highlight", s("string")), ("rank", s("number")), ("channelName", nullable("string"))], &["message", "highlight"]),
-        "SearchResults": obj(&[("results", arr(r("SearchResult")))], &["results"]),
-        "Note": obj(&[("content", s("string")), ("version", s("integer")), ("channelId", nullable("string")), ("workspaceId", nullable("string")), ("updatedAt", nullable("string")), ("updatedBy", nullable("string"))], &["content", "version"]),
-        "SavePersonalNote": obj(&[("workspaceId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?workspaceId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", json!({ "type": "integer", "minimum": 0, "maximum": i32::MAX, "description": "the version edited (0, the default, for a new note)" }))], &["content"]),
-        "SaveChannelNote": obj(&[("channelId", json!({ "type": "string", "format": "uuid", "description": "when not given as ?channelId=" })), ("content", json!({ "type": "string", "maxLength": 100000 })), ("version", json!({ "type": "integer", "minimum": 0, "maximum": i32::MAX, "description": "the version edited (0, the default, for a new note)" }))], &["content"]),
-        "CreateBookmark": obj(&[("messageId", id.clone()), ("note", s("string"))], &["messageId"]),
-        "Bookmark": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("messageId", nullable("string")), ("note", nullable("string")), ("createdAt", time.clone()), ("message", r("Message"))], &["id"]),
-        "BookmarkList": obj(&[("bookmarks", arr(r("Bookmark"))), ("hasMore", s("boolean"))], &["bookmarks", "hasMore"]),
-        "ChannelSettings": obj(&[("channelId", id.clone()), ("level", json!({ "type": "string", "enum": ["all", "mentions", "none"] })), ("muted", s("boolean"))], &["channelId", "level", "muted"]),
-        "SetChannelSettings": obj(&[("level", json!({ "type": "string", "enum": ["all", "mentions", "none"] })), ("muted", s("boolean"))], &[]),
-        "GroupList": obj(&[("groups", arr(r("Group")))], &["groups"]),
-        "WorkspaceUnread": obj(&[("channels", arr(r("UnreadCount"))), ("conversations", arr(r("UnreadCount"))), ("total", s("integer"))], &["channels", "conversations", "total"]),
-        "SetPin": obj(&[("messageId", id.clone()), ("pinned", s("boolean"))], &["messageId", "pinned"]),
-        "PinState": obj(&[("messageId", id.clone()), ("pinned", s("boolean"))], &["messageId", "pinned"]),
-        "EditMessage": closed(obj(&[("content", json!({ "type": "string", "maxLength": 40000 }))], &["content"])),
-        "ToggleReaction": closed(obj(&[("emoji", s("string"))], &["emoji"])),
-        "OpenConversation": obj(&[("userIds", json!({ "type": "array", "items": { "type": "string", "format": "uuid" }, "description": "the other participants (none: a conversation with yourself)" }))], &[]),
-        "Conversation": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("participantIds", arr(id.clone())), ("createdAt", time.clone()), ("lastSequence", s("integer")), ("unreadCount", s("integer"))], &["id", "participantIds"]),
-        "ConversationList": obj(&[("conversations", arr(r("Conversation")))], &["conversations"]),
-        "ForgetPassword": obj(&[("email", json!({ "type": "string", "format": "email" }))], &["email"]),
-        "ResetPassword": obj(&[("token", s("string")), ("newPassword", json!({ "type": "string", "minLength": 10 }))], &["token", "newPassword"]),
-        "Password": obj(&[("password", s("string"))], &["password"]),
-        "TotpCode": obj(&[("code", s("string"))], &["code"]),
-        "TwoFactorSetup": obj(&[("secret", s("string")), ("otpauthUrl", s("string")), ("backupCodes", arr(s("string")))], &["secret", "otpauthUrl", "backupCodes"]),
-        "TwoFactorState": obj(&[("enabled", s("boolean"))], &["enabled"]),
-        "CreateGuestInvite": obj(&[("channelIds", arr(id.clone())), ("expiresAt", time.clone()), ("email", s("string"))], &["channelIds", "expiresAt"]),
-        "JoinRequest": obj(&[("id", id.clone()), ("workspaceId", id.clone()), ("userId", id.clone()), ("status", json!({ "type": "string", "enum": ["pending", "approved", "rejected"] })), ("createdAt", time.clone()), ("decidedAt", nullable("string")), ("name", s("string")), ("email", s("string"))], &["id", "status"]),
-        "JoinRequestList": obj(&[("requests", arr(r("JoinRequest")))], &["requests"]),
-        "Decision": closed(obj(&[("approve", s("boolean"))], &["approve"])),
-        "SessionList": obj(&[("sessions", arr(r("Session")))], &["sessions"]),
-        "RevokeSession": obj(&[("sessionId", id.clone()), ("allOthers", s("boolean"))], &[]),
-        "Revoked": obj(&[("revoked", s("integer"))], &["revoked"]),
-        "RoleChange": closed(obj(&[("role", json!({ "type": "string", "enum": ["owner", "admin", "member"] }))], &["role"])),
-        "UserStatus": obj(&[("emoji", nullable("string")), ("text", nullable("string")), ("expiresAt", nullable("string")), ("dnd", s("boolean"))], &["dnd"]),
-        "SetStatus": obj(&[("emoji", nullable("string")), ("text", json!({ "type": ["string", "null"], "maxLength": 100 })), ("expiresAt", json!({ "type": ["string", "null"], "format": "date-time" })), ("dnd", s("boolean"))], &[]),
-        "Profile": obj(&[("userId", id.clone()), ("workspaceId", id.clone()), ("displayName", s("string")), ("title", nullable("string")), ("pronouns", nullable("string")), ("timezone", nullable("string")), ("avatarUrl", nullable("string")), ("bio", nullable("string")), ("status", json!({ "oneOf": [r("UserStatus"), { "type": "null" }] }))], &["userId", "displayName"]),
-        "UpdateProfile": obj(&[("displayName", nullable("string")), ("title", nullable("string")), ("pronouns", nullable("string")), ("timezone", nullable("string")), ("avatarUrl", nullable("string")), ("bio", nullable("string"))], &[]),
-        "LastVisited": closed(obj(&[("workspaceId", id.clone())], &["workspaceId"])),
-        "AuditLog": obj(&[("id", id.clone()), ("workspaceId", nullable("string")), ("userId", nullable("string")), ("action", s("string")), ("ipAddress", nullable("string")), ("userAgent", nullable("string")), ("details", s("string")), ("createdAt", time.clone())], &["id", "action", "createdAt"]),
-        "AuditLogList": obj(&[("logs", arr(r("AuditLog")))], &["logs"]),
-        "StorageUsage": obj(&[("used", s("integer")), ("quota", s("integer"))], &["used", "quota"]),
-        "Notification": obj(&[("id", id.clone()), ("type", s("string")), ("title", s("string")), ("body", nullable("string")), ("data", s("string")), ("isRead", s("boolean")), ("createdAt", time.clone())], &["id", "type", "title", "isRead"]),
-        "NotificationList": obj(&[("notifications", arr(r("Notification"))), ("unreadCount", json!({ "type": "integer", "description": "all unread notifications of the caller, not only this page" }))], &["notifications", "unreadCount"]),
-        "EmailSettings": obj(&[("digestMinutes", json!({ "type": "integer", "minimum": 0, "maximum": 1440, "description": "at most one email of unread mentions and DMs per this many minutes; 0: none" }))], &["digestMinutes"]),
-        "ExportRequest": obj(&[("workspaceId", id.clone()), ("userId", id.clone())], &["workspaceId", "userId"]),
+        "ExportRequest": obj(&[("workspaceId", id.clone()), ("userId", id)], &["workspaceId", "userId"]),
         "Export": obj(&[
-            ("exportedAt", time.clone()),
-            ("workspaceId", id.clone()),
-            ("user", obj(&[("user", r("User")), ("profile", r("Profile")), ("member", r("Member"))], &["user", "profile", "member"])),
-            ("messages", arr(r("Message"))),
-            ("files", arr(r("File"))),
-            ("settings", obj(&[("notifications", arr(r("ChannelSettings"))), ("email", r("EmailSettings"))], &["notifications", "email"])),
-            ("notes", obj(&[("personal", r("Note"))], &["personal"])),
-            ("reminders", arr(r("Reminder"))),
-            ("scheduledMessages", arr(r("ScheduledMessage"))),
+            ("exportedAt", time),
+            ("workspaceId", json!({ "type": "string", "format": "uuid" })),
+            ("user", obj(&[("user", user), ("profile", profile), ("member", member)], &["user", "profile", "member"])),
+            ("messages", arr(&message)),
+            ("files", arr(&file)),
+            ("settings", obj(&[("notifications", arr(&settings)), ("email", email)], &["notifications", "email"])),
+            ("notes", obj(&[("personal", note)], &["personal"])),
+            ("reminders", arr(&reminder)),
+            ("scheduledMessages", arr(&scheduled)),
         ], &["user", "messages", "files", "settings", "notes", "reminders", "scheduledMessages"]),
-        "MarkAllRead": obj(&[("updated", json!({ "type": "integer", "description": "how many were unread" }))], &["updated"]),
-        "VapidPublicKey": obj(&[("publicKey", json!({ "type": "string", "description": "base64url, uncompressed P-256 point" }))], &["publicKey"]),
-        "PushSubscribe": obj(&[("subscription", obj(&[
-            ("endpoint", json!({ "type": "string", "format": "uri", "maxLength": 2048 })),
-            ("keys", obj(&[("p256dh", s("string")), ("auth", s("string"))], &["p256dh", "auth"])),
-            ("expirationTime", nullable("integer")),
-        ], &["endpoint", "keys"]))], &["subscription"]),
-        "PushUnsubscribe": obj(&[("endpoint", json!({ "type": "string", "maxLength": 2048 }))], &["endpoint"]),
         "CspReport": json!({ "description": "{\"csp-report\":{…}} (application/csp-report) or [{\"type\":\"csp-violation\",\"body\":{…}}] (application/reports+json)", "oneOf": [
             { "type": "object", "properties": { "csp-report": { "type": "object" } }, "required": ["csp-report"] },
             { "type": "array", "minItems": 1, "items": { "type": "object", "properties": { "type": { "const": "csp-violation" }, "body": { "type": "object" } }, "required": ["type", "body"] } },
@@ -208,139 +396,26 @@ fn written_schemas() -> Value {
     })
 }
 
-/// Routes that can answer 409 CONFLICT, and why.
-const CONFLICTS: &[(&str, &str, &str)] = &[
-    ("post", "/api/auth/sign-up/email", "an account with this email exists"),
-    ("post", "/api/auth/two-factor/enable", "two-factor authentication is already on"),
-    ("post", "/api/workspaces", "the slug is taken"),
-    ("patch", "/api/workspaces/{workspaceId}/members/{userId}", "the last owner cannot be demoted"),
-    ("delete", "/api/workspaces/{workspaceId}/members/{userId}", "the last owner cannot leave"),
-    ("post", "/api/workspaces/{workspaceId}/channels", "a channel with this name exists"),
-    ("post", "/api/channels/{channelId}/messages", "the clientMsgId was used for a message elsewhere"),
-    ("post", "/api/conversations/{conversationId}/messages", "the clientMsgId was used for a message elsewhere"),
-    ("get", "/api/channels/{channelId}/changes", "since is ahead of the place's changes: reload"),
-    ("get", "/api/conversations/{conversationId}/changes", "since is ahead of the place's changes: reload"),
-    ("post", "/api/workspaces/{workspaceId}/groups", "a group with this handle exists"),
-    ("post", "/api/notes/personal", "the note changed since this version (details.currentVersion)"),
-    ("post", "/api/notes/channel", "the note changed since this version (details.currentVersion)"),
-    ("post", "/api/upload/emoji", "the workspace has an emoji with this name"),
-    ("post", "/api/push/subscribe", "the endpoint is registered with other keys"),
-    ("patch", "/api/scheduled-messages/{scheduledMessageId}", "it is no longer pending"),
-    ("delete", "/api/scheduled-messages/{scheduledMessageId}", "it is no longer pending"),
-    ("post", "/api/reminders/{reminderId}/snooze", "it is completed or cancelled"),
-    ("post", "/api/reminders/{reminderId}/complete", "it is completed or cancelled"),
-    ("delete", "/api/reminders/{reminderId}", "it is completed or cancelled"),
-];
-
-/// Routes without a session that can answer 401, and why.
-const UNAUTHENTICATED: &[(&str, &str, &str)] = &[(
-    "post",
-    "/api/auth/sign-in/email",
-    "Invalid credentials (whether or not the email exists), a two-factor code required (details), or a wrong one",
-)];
-
-/// Routes that check the password and so answer 423 while the account is locked.
-const LOCKED: &[(&str, &str)] =
-    &[("post", "/api/auth/sign-in/email"), ("post", "/api/auth/two-factor/enable"), ("post", "/api/auth/two-factor/disable")];
-
-/// A query parameter's schema, and whether it is required, from its kind
-/// in the route table.
-pub fn query_schema(kind: &str) -> (Value, bool) {
-    let (kind, required) = match kind.strip_suffix('!') {
-        Some(k) => (k, true),
-        None => (kind, false),
-    };
-    // `limitN`: a page size, at most N (0 or absent: the default).
-    if let Some(max) = kind.strip_prefix("limit").and_then(|n| n.parse::<u32>().ok()) {
-        return (json!({ "type": "integer", "minimum": 0, "maximum": max }), required);
-    }
-    let schema = match kind {
-        "integer" => json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX }),
-        "i64>=0" => json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX }),
-        "i64>=1" => json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX }),
-        "u32" => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
-        "uuid" => json!({ "type": "string", "format": "uuid" }),
-        other => s(other),
-    };
-    (schema, required)
-}
-
-fn error_response(description: &str) -> Value {
-    json!({ "description": description, "content": { "application/json": { "schema": r("Error") } } })
-}
-
-fn path_params(path: &str) -> Vec<Value> {
-    path.split('/')
-        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": s("string") }))
-        .collect()
-}
-
 /// The document, built once.
 pub fn build() -> Value {
+    let mut schemas = Schemas::default();
     let mut paths = Map::new();
-    for route in routes::table() {
-        let mut params = path_params(route.path);
-        params.extend(route.query.iter().map(|(n, kind, d)| {
-            let (schema, required) = query_schema(kind);
-            json!({ "name": n, "in": "query", "required": required, "schema": schema, "description": d })
-        }));
-        let mut responses = Map::new();
-        let media = match route.ok.1 {
-            // Files keep the type told by their bytes (image/png, application/pdf, …).
-            "Binary" => "*/*",
-            "Metrics" => "text/plain; version=0.0.4",
-            _ => "application/json",
-        };
-        let ok = match route.ok.0 {
-            204 => json!({ "description": "success, no content" }),
-            _ => json!({ "description": "success", "content": { media: { "schema": r(route.ok.1) } } }),
-        };
-        responses.insert(route.ok.0.to_string(), ok);
-        if let Some((_, _, why)) = UNAUTHENTICATED.iter().find(|(m, p, _)| *m == route.method && *p == route.path) {
-            responses.insert("401".into(), error_response(&format!("UNAUTHORIZED: {why}")));
+    let mut put = |path: &str, method: &str, op: Value| {
+        let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        entry[method] = op;
+    };
+    for route in routes::declared() {
+        for binding in &route.bindings {
+            put(&binding.path, &binding.verb, rpc_operation(&route, binding, &mut schemas));
         }
-        if LOCKED.iter().any(|(m, p)| *m == route.method && *p == route.path) {
-            responses.insert(
-                "423".into(),
-                error_response("the account is locked after repeated failed sign-ins (ACCOUNT_LOCKED, details.lockedUntil)"),
-            );
-        }
-        responses.insert("400".into(), error_response("invalid input (VALIDATION_ERROR)"));
-        if route.auth {
-            responses.insert("401".into(), error_response("no valid session (UNAUTHORIZED)"));
-            responses.insert("403".into(), error_response("not allowed (FORBIDDEN, GUEST_LOCKED)"));
-            responses.insert("404".into(), error_response("not found, or not visible to the caller (NOT_FOUND)"));
-        }
-        responses.insert("429".into(), error_response("rate limited (RATE_LIMIT_EXCEEDED, with Retry-After)"));
-        responses.insert(
-            "503".into(),
-            error_response(
-                "busy or a dependency unavailable (SERVICE_UNAVAILABLE); with Retry-After when the request was refused before anything was done",
-            ),
-        );
-        if let Some((_, _, why)) = CONFLICTS.iter().find(|(m, p, _)| *m == route.method && *p == route.path) {
-            responses.insert("409".into(), error_response(&format!("conflict (CONFLICT): {why}")));
-        }
-        let mut op = json!({
-            "summary": route.summary,
-            "tags": [route.tag],
-            "operationId": format!("{}_{}", route.method, route.path.trim_start_matches("/api/").replace(['/', '{', '}', '-', '.'], "_")),
-            "parameters": params,
-            "responses": responses,
-        });
-        if route.auth {
-            op["security"] = json!([{ "bearer": [] }, { "cookie": [] }]);
-        }
-        if let Some(body) = route.body {
-            let (media, schema) = match body.strip_prefix("multipart:") {
-                Some(name) => ("multipart/form-data", name),
-                None => ("application/json", body),
-            };
-            op["requestBody"] = json!({ "required": true, "content": { media: { "schema": r(schema) } } });
-        }
-        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
-        entry[route.method] = op;
+    }
+    for route in routes::described() {
+        let op = described_operation(&route, &mut schemas);
+        put(route.path, route.method, op);
+    }
+    let mut components = written_schemas(&mut schemas);
+    for (name, schema) in std::mem::take(&mut schemas.done) {
+        components[name] = schema;
     }
     json!({
         "openapi": "3.1.0",
@@ -352,7 +427,7 @@ pub fn build() -> Value {
         "servers": [{ "url": "/" }],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": components,
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer" },
                 "cookie": { "type": "apiKey", "in": "cookie", "name": "ocomms_session" },
@@ -405,50 +480,37 @@ mod tests {
     }
 
     #[test]
-    fn every_listed_status_names_a_route_that_exists() {
-        let listed = CONFLICTS.iter().chain(UNAUTHENTICATED).map(|(m, p, _)| (*m, *p)).chain(LOCKED.iter().copied());
-        for (m, p) in listed {
-            assert!(routes::table().iter().any(|r| r.method == m && r.path == p), "{m} {p}");
-        }
-    }
-
-    #[test]
-    fn every_nullable_field_is_documented() {
-        let written = written_schemas();
-        for (name, fields) in NULLABLE {
-            for field in *fields {
-                assert!(written[*name]["properties"][*field].is_object(), "{name}.{field} is not documented");
-            }
-        }
-    }
-
-    #[test]
-    fn every_query_kind_is_known() {
-        for route in routes::table() {
-            for (name, kind, _) in route.query {
-                let (schema, _) = query_schema(kind);
-                let t = schema["type"].as_str().unwrap_or_default();
-                assert!(["integer", "string", "boolean"].contains(&t), "{} {} ?{name}: unknown kind {kind}", route.method, route.path);
-            }
-        }
-    }
-
-    #[test]
-    fn every_route_is_documented_with_known_schemas() {
+    fn every_route_is_documented_and_every_reference_resolves() {
         let doc = build();
         let schemas = doc["components"]["schemas"].as_object().expect("schemas");
-        for route in routes::table() {
-            let op = &doc["paths"][route.path][route.method];
-            assert!(op.is_object(), "{} {} missing", route.method, route.path);
-            assert!(schemas.contains_key(route.ok.1), "unknown schema {}", route.ok.1);
-            if let Some(b) = route.body {
-                let b = b.strip_prefix("multipart:").unwrap_or(b);
-                assert!(schemas.contains_key(b), "unknown schema {b}");
+        for route in routes::declared() {
+            for b in &route.bindings {
+                assert!(doc["paths"][&b.path][&b.verb].is_object(), "{} {} missing", b.verb, b.path);
             }
+        }
+        for route in routes::described() {
+            assert!(doc["paths"][route.path][route.method].is_object(), "{} {} missing", route.method, route.path);
         }
         let text = doc.to_string();
         for name in text.split("#/components/schemas/").skip(1).map(|s| s.split('"').next().unwrap_or_default()) {
             assert!(schemas.contains_key(name), "dangling $ref {name}");
         }
+    }
+
+    /// The document keeps today's wire format: a response lists every field
+    /// as present, `optional` ones nullable, 64-bit integers as numbers.
+    #[test]
+    fn schemas_follow_the_wire_format() {
+        let doc = build();
+        let channel = &doc["components"]["schemas"]["Channel"];
+        let props = channel["properties"].as_object().expect("Channel");
+        assert_eq!(channel["required"].as_array().map(Vec::len), Some(props.len()), "every field of an answer is present");
+        assert_eq!(props["lastSequence"]["type"], "integer");
+        assert_eq!(props["description"]["type"], json!(["string", "null"]));
+        assert_eq!(props["id"]["format"], "uuid");
+        let send = &doc["components"]["schemas"]["SendMessageRequest"];
+        assert_eq!(send["additionalProperties"], false, "a body refuses fields it does not name");
+        assert!(send["properties"].get("channelId").is_none(), "path fields are not body fields");
+        assert_eq!(send["required"], json!(["content"]));
     }
 }

@@ -76,8 +76,20 @@ pub mod notify {
     }
 }
 
-/// Encoded `FileDescriptorSet` of every OComms proto, for server reflection.
+/// Encoded `FileDescriptorSet` of every OComms proto and what they import,
+/// with comments and options: for server reflection and [`descriptor_pool`].
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ocomms_descriptor.bin"));
+
+pub mod rest;
+
+include!(concat!(env!("OUT_DIR"), "/http_routes.rs"));
+
+/// Every OComms proto, with its comments and options, to read at run time
+/// (the gateway's REST routes and OpenAPI document, see [`rest`]).
+pub fn descriptor_pool() -> &'static prost_reflect::DescriptorPool {
+    static POOL: std::sync::OnceLock<prost_reflect::DescriptorPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| prost_reflect::DescriptorPool::decode(FILE_DESCRIPTOR_SET).expect("build.rs wrote a valid descriptor set"))
+}
 pub mod gateway {
     pub mod v1 {
         tonic::include_proto!("ocomms.gateway.v1");

@@ -2,6 +2,7 @@ import { createStore } from 'idb-keyval';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { applyChanges, fetchChanges, fromLatestPage, replaceChanged, type ChangesPage } from '../src/lib/sync';
 import { msg } from './helpers';
+import { channel, member, user } from './fixtures';
 
 const fetchMock = vi.hoisted(() => {
   const f = vi.fn();
@@ -138,7 +139,7 @@ describe('the app and the change feed', () => {
 
   function newApp() {
     const a = new App(new Outbox(createStore('test-changes-' + Math.random(), 'entries')));
-    a.set({ phase: 'ready', user: { id: 'me', name: 'Me', email: 'me@example.com' }, wsId: 'w1', channels: [{ id: 'c1', workspaceId: 'w1', name: 'general', isMember: false }], members: { u2: { userId: 'u2', name: 'Ann', role: 'member', isGuest: false } } });
+    a.set({ phase: 'ready', user: user({ id: 'me', name: 'Me', email: 'me@example.com' }), wsId: 'w1', channels: [channel({ id: 'c1', workspaceId: 'w1', name: 'general', isMember: false })], members: { u2: member({ userId: 'u2', name: 'Ann', role: 'member', isGuest: false }) } });
     return a;
   }
 

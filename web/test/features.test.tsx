@@ -3,6 +3,7 @@ import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fire, json, until } from './dom';
 import { msg } from './helpers';
+import { attachment, channel, member, searchResult, user, workspace } from './fixtures';
 
 const fetchMock = vi.hoisted(() => {
   const f = vi.fn();
@@ -23,11 +24,11 @@ let root: HTMLElement;
 function setUp(messages = [msg(1)]) {
   app.set({
     phase: 'ready',
-    user: { id: 'me', name: 'Me Myself', email: 'me@example.com' },
+    user: user({ id: 'me', name: 'Me Myself', email: 'me@example.com' }),
     wsId: 'w1',
-    workspaces: [{ id: 'w1', name: 'Team', slug: 'team', role: 'owner' }],
-    channels: [{ id: 'c1', workspaceId: 'w1', name: 'general', isMember: true }],
-    members: { u2: { userId: 'u2', name: 'Ann Other', role: 'member', isGuest: false } },
+    workspaces: [workspace({ id: 'w1', name: 'Team', slug: 'team', role: 'owner' })],
+    channels: [channel({ id: 'c1', workspaceId: 'w1', name: 'general', isMember: true })],
+    members: { u2: member({ userId: 'u2', name: 'Ann Other', role: 'member', isGuest: false }) },
     places: { 'channel:c1': { ...fromLatestPage({ messages, hasMore: false }), loading: false, unreadAtOpen: null } },
     current: 'channel:c1',
     pending: [],
@@ -99,7 +100,7 @@ describe('attachments', () => {
 
   it('renders files as downloads and link previews as text cards, and applies linkPreview:ready', async () => {
     setUp([
-      msg(1, { content: 'see https://example.com', attachments: [{ id: 'f2', url: '/api/files/f2', filename: 'spec.pdf', size: 2048, mimeType: 'application/pdf' }] }),
+      msg(1, { content: 'see https://example.com', attachments: [attachment({ id: 'f2', url: '/api/files/f2', filename: 'spec.pdf', size: 2048, mimeType: 'application/pdf' })] }),
     ]);
     await act(() => render(<PlaceView placeKey="channel:c1" />, root));
     const a = root.querySelector<HTMLAnchorElement>('.attachments .file a')!;
@@ -160,7 +161,7 @@ describe('search results', () => {
         query: 'deploy',
         loading: false,
         error: null,
-        results: [{ message: msg(7, { content: 'x' }), channelName: 'general', highlight: 'a &lt;img src=x onerror=alert(1)&gt; <mark>deploy</mark> <script>alert(2)</script>' }],
+        results: [searchResult({ message: msg(7, { content: 'x' }), channelName: 'general', highlight: 'a &lt;img src=x onerror=alert(1)&gt; <mark>deploy</mark> <script>alert(2)</script>' })],
       },
     });
     await act(() => render(<SearchPanel />, root));

@@ -6,8 +6,9 @@ import { kindLabel, notificationTarget, withNew, withRead } from '../src/lib/not
 import { base64UrlToBytes } from '../src/lib/push';
 import { browserTimeZone, localToIso, toLocalInput } from '../src/lib/time';
 import type { Notification } from '../src/api/client';
+import { notification } from './fixtures';
 
-const n = (id: string, isRead = false, data = ''): Notification => ({ id, type: 'mention', title: `t ${id}`, isRead, data, createdAt: '2026-01-01T00:00:00Z' });
+const n = (id: string, isRead = false, data = ''): Notification => notification({ id, type: 'mention', title: `t ${id}`, isRead, data, createdAt: '2026-01-01T00:00:00Z' });
 
 describe('attachments', () => {
   it('formats sizes', () => {

@@ -3,15 +3,17 @@ import type { Group, Member } from '../src/api/client';
 import { applyMention, handleOf, mentionAt, mentionSuggestions } from '../src/lib/mentions';
 import { canRemove, roleChoices, sortMembers } from '../src/lib/roles';
 import { describeAgent, groupSecret, normalizeCode, otpauthLabel } from '../src/lib/security';
+import { group, member as memberFixture } from './fixtures';
 
-const member = (userId: string, name: string, role = 'member', extra: Partial<Member> = {}): Member => ({
-  userId,
-  name,
-  role,
-  isGuest: false,
-  email: `${name.split(' ')[0].toLowerCase()}.x@example.com`,
-  ...extra,
-});
+const member = (userId: string, name: string, role: Member['role'] = 'member', extra: Partial<Member> = {}): Member =>
+  memberFixture({
+    userId,
+    name,
+    role,
+    isGuest: false,
+    email: `${name.split(' ')[0].toLowerCase()}.x@example.com`,
+    ...extra,
+  });
 
 describe('roles', () => {
   const owner = member('o', 'Olga Owner', 'owner');
@@ -65,7 +67,7 @@ describe('security wording', () => {
 
 describe('@ autocomplete', () => {
   const members = [member('me', 'Me Myself'), member('u1', 'Ann Brown'), member('u2', 'Andy Anders'), member('u3', 'Zoë Zed', 'member', { email: 'zoe@x.io' })];
-  const groups: Group[] = [{ id: 'g1', handle: 'designers', name: 'Design team', memberIds: ['u1', 'u3'] }];
+  const groups: Group[] = [group({ id: 'g1', handle: 'designers', name: 'Design team', memberIds: ['u1', 'u3'] })];
 
   it('finds the token being typed, not an email address', () => {
     expect(mentionAt('hey @an', 7)).toEqual({ start: 4, query: 'an' });

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../src/api/client';
 import { fire } from './dom';
 import { msg } from './helpers';
+import { channel, member, user, workspace } from './fixtures';
 
 // openapi-fetch takes `fetch` when the client is made: stub it before any import.
 const fetchMock = vi.hoisted(() => {
@@ -24,11 +25,11 @@ let root: HTMLElement;
 function setUp(messages: Message[], unreadAtOpen: { count: number; upTo: number } | null) {
   app.set({
     phase: 'ready',
-    user: { id: 'me', name: 'Me Myself', email: 'me@example.com' },
+    user: user({ id: 'me', name: 'Me Myself', email: 'me@example.com' }),
     wsId: 'w1',
-    workspaces: [{ id: 'w1', name: 'Team', slug: 'team', role: 'owner' }],
-    channels: [{ id: 'c1', workspaceId: 'w1', name: 'general', isMember: true }],
-    members: { u2: { userId: 'u2', name: 'Ann Other', role: 'member', isGuest: false } },
+    workspaces: [workspace({ id: 'w1', name: 'Team', slug: 'team', role: 'owner' })],
+    channels: [channel({ id: 'c1', workspaceId: 'w1', name: 'general', isMember: true })],
+    members: { u2: member({ userId: 'u2', name: 'Ann Other', role: 'member', isGuest: false }) },
     places: { 'channel:c1': { ...fromLatestPage({ messages, hasMore: false }), loading: false, unreadAtOpen } },
     current: 'channel:c1',
     pending: [],

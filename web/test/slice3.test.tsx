@@ -3,6 +3,7 @@ import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fire, json, until } from './dom';
 import { msg } from './helpers';
+import { channel, group, member, user, workspace } from './fixtures';
 
 const fetchMock = vi.hoisted(() => {
   const f = vi.fn();
@@ -21,21 +22,21 @@ const path = (i: number) => new URL((fetchMock.mock.calls[i][0] as Request).url)
 const req = (i: number) => fetchMock.mock.calls[i][0] as Request;
 
 const members = {
-  me: { userId: 'me', name: 'Me Myself', email: 'me@example.com', role: 'owner', isGuest: false, workspaceId: 'w1' },
-  u2: { userId: 'u2', name: 'Ann Brown', email: 'ann@example.com', role: 'member', isGuest: false, workspaceId: 'w1' },
-  u3: { userId: 'u3', name: 'Andy Anders', email: 'andy@example.com', role: 'admin', isGuest: false, workspaceId: 'w1' },
+  me: member({ userId: 'me', name: 'Me Myself', email: 'me@example.com', role: 'owner', isGuest: false, workspaceId: 'w1' }),
+  u2: member({ userId: 'u2', name: 'Ann Brown', email: 'ann@example.com', role: 'member', isGuest: false, workspaceId: 'w1' }),
+  u3: member({ userId: 'u3', name: 'Andy Anders', email: 'andy@example.com', role: 'admin', isGuest: false, workspaceId: 'w1' }),
 };
 
 let root: HTMLElement;
 function setUp(role: 'owner' | 'admin' | 'member' = 'owner') {
   app.set({
     phase: 'ready',
-    user: { id: 'me', name: 'Me Myself', email: 'me@example.com' },
+    user: user({ id: 'me', name: 'Me Myself', email: 'me@example.com' }),
     wsId: 'w1',
-    workspaces: [{ id: 'w1', name: 'Team', slug: 'team', role }],
-    channels: [{ id: 'c1', workspaceId: 'w1', name: 'general', isMember: true }],
+    workspaces: [workspace({ id: 'w1', name: 'Team', slug: 'team', role })],
+    channels: [channel({ id: 'c1', workspaceId: 'w1', name: 'general', isMember: true })],
     members: { ...members, me: { ...members.me, role } },
-    groups: [{ id: 'g1', handle: 'designers', name: 'Design', memberIds: ['u2'] }],
+    groups: [group({ id: 'g1', handle: 'designers', name: 'Design', memberIds: ['u2'] })],
     places: { 'channel:c1': { ...fromLatestPage({ messages: [msg(1)], hasMore: false }), loading: false, unreadAtOpen: null } },
     current: 'channel:c1',
     pending: [],

@@ -3,6 +3,7 @@ import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { button, click, fire, json, type, until } from './dom';
 import { msg } from './helpers';
+import { channel, emoji, member, note, user, workspace } from './fixtures';
 
 const fetchMock = vi.hoisted(() => {
   const f = vi.fn();
@@ -26,20 +27,20 @@ const url = (r: Request) => {
   return u.pathname + u.search;
 };
 
-const PARTY = { id: 'e1', name: 'party', url: '/api/files/f1', createdBy: 'me', workspaceId: 'w1' };
+const PARTY = emoji({ id: 'e1', name: 'party', url: '/api/files/f1', createdBy: 'me', workspaceId: 'w1' });
 
 let root: HTMLElement;
 function setUp(role: 'owner' | 'admin' | 'member' = 'owner', messages = [msg(1)]) {
   app.closeNotes();
   app.set({
     phase: 'ready',
-    user: { id: 'me', name: 'Me Myself', email: 'me@example.com' },
+    user: user({ id: 'me', name: 'Me Myself', email: 'me@example.com' }),
     wsId: 'w1',
-    workspaces: [{ id: 'w1', name: 'Team', slug: 'team', role }],
-    channels: [{ id: 'c1', workspaceId: 'w1', name: 'general', isMember: true }],
+    workspaces: [workspace({ id: 'w1', name: 'Team', slug: 'team', role })],
+    channels: [channel({ id: 'c1', workspaceId: 'w1', name: 'general', isMember: true })],
     members: {
-      me: { userId: 'me', name: 'Me Myself', role, isGuest: false },
-      u2: { userId: 'u2', name: 'Ann Brown', role: 'member', isGuest: false },
+      me: member({ userId: 'me', name: 'Me Myself', role, isGuest: false }),
+      u2: member({ userId: 'u2', name: 'Ann Brown', role: 'member', isGuest: false }),
     },
     places: { 'channel:c1': { ...fromLatestPage({ messages, hasMore: false }), loading: false, unreadAtOpen: null } },
     current: 'channel:c1',
@@ -65,7 +66,7 @@ afterEach(() => {
 });
 
 describe('notes: versions and conflicts', () => {
-  const n = (version: number, content: string, updatedBy = 'u2') => ({ content, version, updatedBy });
+  const n = (version: number, content: string, updatedBy = 'u2') => note({ content, version, updatedBy });
 
   it('while reading, newer versions show and older ones are ignored', () => {
     let v = notes.received(notes.emptyNoteView(), n(1, 'one'), 'me');
@@ -165,13 +166,13 @@ describe('channel notes panel', () => {
     // Saving anyway sends the version the edit started from: refused, nothing lost.
     await click(button('Save'));
     await until(() => expect(document.querySelector('.conflict')?.textContent).toContain('Your save was refused'));
-    expect(posted[0]).toEqual({ content: 'My agenda', version: 1 });
-    expect(url(reqs().find((r) => r.method === 'POST')!)).toBe('/api/notes/channel?channelId=c1');
+    expect(posted[0]).toEqual({ content: 'My agenda', version: 1, channelId: 'c1' });
+    expect(url(reqs().find((r) => r.method === 'POST')!)).toBe('/api/notes/channel');
     expect(document.querySelector<HTMLTextAreaElement>('textarea[name="note"]')!.value).toBe('My agenda');
 
     await click(button('Save mine over theirs'));
     await until(() => expect(document.querySelector('[data-testid="note-content"]')?.textContent).toBe('My agenda'));
-    expect(posted[1]).toEqual({ content: 'My agenda', version: 2 });
+    expect(posted[1]).toEqual({ content: 'My agenda', version: 2, channelId: 'c1' });
     expect(document.querySelector('.conflict')).toBeNull();
     expect(app.state.notes['channel:c1'].note!.version).toBe(3);
   });
@@ -239,8 +240,8 @@ describe('personal notes', () => {
     await until(() => expect(document.querySelector('[data-testid="note-content"]')?.textContent).toBe('- call Ann'));
     expect(document.activeElement?.textContent).toBe('Edit notes');
     const post = reqs().find((r) => r.method === 'POST')!;
-    expect(url(post)).toBe('/api/notes/personal?workspaceId=w1');
-    expect(await post.clone().json()).toEqual({ content: '- call Ann', version: 0 });
+    expect(url(post)).toBe('/api/notes/personal');
+    expect(await post.clone().json()).toEqual({ content: '- call Ann', version: 0, workspaceId: 'w1' });
   });
 
   it("follow saves made in the user's other windows live", async () => {

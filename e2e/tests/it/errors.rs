@@ -41,6 +41,9 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         .await
         .expect_error(400, "VALIDATION_ERROR");
     assert_eq!(e["error"]["details"]["field"], "joinPolicy");
+    // A body names only fields the route takes: an unknown one, or one a
+    // client may not set, is refused before anything is done.
+    api.post(ws_path, &r.ann.token, json!({ "name": "A", "slug": "ok-slug", "ownerId": r.bob.id })).await.expect_error(400, "VALIDATION_ERROR");
     let list = api.get(ws_path, &r.ann.token).await.expect(200);
     assert_eq!(list["workspaces"].as_array().map(Vec::len), Some(1), "nothing was created");
 
@@ -50,8 +53,25 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     api.post(&msgs, &r.ann.token, json!({ "content": "ok", "parentId": "nope" })).await.expect_error(400, "VALIDATION_ERROR");
     api.get(&format!("{msgs}?after=-1"), &r.ann.token).await.expect_error(400, "VALIDATION_ERROR");
     api.get(&format!("{msgs}?bogus=1"), &r.ann.token).await.expect_error(400, "VALIDATION_ERROR");
+    let id = uuid::Uuid::now_v7().to_string();
+    api.post(&msgs, &r.ann.token, json!({ "content": "ok", "messageId": id })).await.expect_error(400, "VALIDATION_ERROR");
+    // The path's channel may be repeated in the body, not contradicted.
+    api.post(&msgs, &r.ann.token, json!({ "content": "ok", "channelId": id })).await.expect_error(400, "VALIDATION_ERROR");
+    api.post(&msgs, &r.ann.token, json!({ "content": "ok", "conversationId": id })).await.expect_error(400, "VALIDATION_ERROR");
     let page = api.get(&msgs, &r.ann.token).await.expect(200);
     assert_eq!(page["messages"].as_array().map(Vec::len), Some(0), "no bad message was stored");
+    // A whole number written with a fraction is the integer it is (JSON
+    // makes no difference); a real fraction is refused.
+    api.post(&format!("/api/channels/{}/read", r.channel), &r.ann.token, json!({ "sequence": 0.0 })).await.expect(200);
+    api.post(&format!("/api/channels/{}/read", r.channel), &r.ann.token, json!({ "sequence": 0.5 }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
+    // Ids in bodies and query strings are UUIDs.
+    api.post("/api/bookmarks", &r.ann.token, json!({ "messageId": "nope" })).await.expect_error(400, "VALIDATION_ERROR");
+    api.get("/api/bookmarks?workspaceId=nope", &r.ann.token).await.expect_error(400, "VALIDATION_ERROR");
+    // A note version past the largest is stale (409), not a server error.
+    let note = json!({ "workspaceId": r.ws, "content": "x", "version": i32::MAX });
+    api.post("/api/notes/personal", &r.ann.token, note).await.expect_error(409, "CONFLICT");
 
     // NUL characters are refused, not a server error.
     api.patch(&format!("/api/channels/{}", r.channel), &r.ann.token, json!({ "description": "a\u{0}b" }))

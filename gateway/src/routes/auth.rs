@@ -80,22 +80,6 @@ pub async fn sign_out(State(s): State<AppState>, caller: Caller) -> ApiResult<Re
     Ok(resp)
 }
 
-pub async fn session(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<pb::SessionResponse>> {
-    Ok(Json(s.clients.auth.clone().get_session(caller.req(pb::GetSessionRequest {})).await?.into_inner()))
-}
-
-pub async fn sessions(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<pb::ListSessionsResponse>> {
-    Ok(Json(s.clients.auth.clone().list_sessions(caller.req(pb::ListSessionsRequest {})).await?.into_inner()))
-}
-
-pub async fn revoke(
-    State(s): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<pb::RevokeSessionRequest>,
-) -> ApiResult<Json<pb::RevokeSessionResponse>> {
-    Ok(Json(s.clients.auth.clone().revoke_session(caller.req(body)).await?.into_inner()))
-}
-
 pub async fn forget_password(
     State(s): State<AppState>,
     client: ClientInfo,
@@ -122,30 +106,5 @@ pub async fn reset_password(
     ApiJson(body): ApiJson<pb::ResetPasswordRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
     reset_password_from(&s, client, body).await?;
-    Ok(Json(json!({ "success": true })))
-}
-
-pub async fn two_factor_enable(
-    State(s): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<pb::EnableTwoFactorRequest>,
-) -> ApiResult<Json<pb::EnableTwoFactorResponse>> {
-    Ok(Json(s.clients.auth.clone().enable_two_factor(caller.req(body)).await?.into_inner()))
-}
-
-pub async fn two_factor_verify(
-    State(s): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<pb::VerifyTwoFactorRequest>,
-) -> ApiResult<Json<pb::VerifyTwoFactorResponse>> {
-    Ok(Json(s.clients.auth.clone().verify_two_factor(caller.req(body)).await?.into_inner()))
-}
-
-pub async fn two_factor_disable(
-    State(s): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<pb::DisableTwoFactorRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
-    s.clients.auth.clone().disable_two_factor(caller.req(body)).await?;
     Ok(Json(json!({ "success": true })))
 }

@@ -257,18 +257,3 @@ async fn serve(s: &AppState, caller: &Caller, id: &str, headers: &HeaderMap, thu
     }));
     resp.body(body).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
 }
-
-pub async fn emoji(State(s): State<AppState>, caller: Caller, Path(ws): Path<String>) -> ApiResult<Json<pb::ListEmojiResponse>> {
-    let req = pb::ListEmojiRequest { workspace_id: path_id(&ws, "workspace")? };
-    Ok(Json(s.clients.files.clone().list_emoji(caller.req(req)).await?.into_inner()))
-}
-
-pub async fn delete_emoji(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path((ws, name)): Path<(String, String)>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let req = pb::DeleteEmojiRequest { workspace_id: path_id(&ws, "workspace")?, name };
-    s.clients.files.clone().delete_emoji(caller.req(req)).await?;
-    Ok(Json(serde_json::json!({ "success": true })))
-}

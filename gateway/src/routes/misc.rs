@@ -3,20 +3,16 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
-use ocomms_proto::files::v1 as files;
-use ocomms_proto::notify::v1 as notify;
 use ocomms_runtime::ErrorCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, Caller, path_id};
 
 /// `GET /api/health` (seed): every service's gRPC health, 503 when any is
 /// not serving.
@@ -46,33 +42,6 @@ pub async fn health(State(s): State<AppState>) -> impl IntoResponse {
     (if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }
 
-pub async fn storage(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<files::StorageUsage>> {
-    Ok(Json(s.clients.files.clone().get_storage_usage(caller.req(files::GetStorageUsageRequest {})).await?.into_inner()))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NotificationsQuery {
-    #[serde(default)]
-    unread_only: bool,
-    limit: Option<u32>,
-}
-
-pub async fn notifications(
-    State(s): State<AppState>,
-    caller: Caller,
-    ApiQuery(q): ApiQuery<NotificationsQuery>,
-) -> ApiResult<Json<notify::ListNotificationsResponse>> {
-    let req = notify::ListNotificationsRequest { unread_only: q.unread_only, limit: q.limit };
-    Ok(Json(s.clients.notify.clone().list_notifications(caller.req(req)).await?.into_inner()))
-}
-
-pub async fn notification_read(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<notify::Notification>> {
-    let notification_id = path_id(&id, "notification")?;
-    let req = notify::MarkNotificationReadRequest { notification_id };
-    Ok(Json(s.clients.notify.clone().mark_notification_read(caller.req(req)).await?.into_inner()))
-}
-
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::new(ErrorCode::NotFound, format!("no route for {method} {}", uri.path()))
 }
@@ -80,53 +49,6 @@ pub async fn not_found(method: Method, uri: Uri) -> ApiError {
 pub async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
     let message = format!("method {method} is not allowed on {}", uri.path());
     (StatusCode::METHOD_NOT_ALLOWED, Json(json!({ "error": { "code": "METHOD_NOT_ALLOWED", "message": message } })))
-}
-
-pub async fn channel_settings(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<notify::ChannelSettings>> {
-    let req = notify::GetChannelSettingsRequest { channel_id: path_id(&id, "channel")? };
-    Ok(Json(s.clients.notify.clone().get_channel_settings(caller.req(req)).await?.into_inner()))
-}
-
-pub async fn set_channel_settings(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    crate::extract::ApiJson(mut body): crate::extract::ApiJson<notify::SetChannelSettingsRequest>,
-) -> ApiResult<Json<notify::ChannelSettings>> {
-    body.channel_id = path_id(&id, "channel")?;
-    Ok(Json(s.clients.notify.clone().set_channel_settings(caller.req(body)).await?.into_inner()))
-}
-
-pub async fn notifications_read_all(
-    State(s): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<notify::MarkAllNotificationsReadResponse>> {
-    let req = notify::MarkAllNotificationsReadRequest {};
-    Ok(Json(s.clients.notify.clone().mark_all_notifications_read(caller.req(req)).await?.into_inner()))
-}
-
-pub async fn vapid_public(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<notify::VapidPublicKey>> {
-    Ok(Json(s.clients.notify.clone().get_vapid_public_key(caller.req(notify::GetVapidPublicKeyRequest {})).await?.into_inner()))
-}
-
-pub async fn push_subscribe(
-    State(s): State<AppState>,
-    caller: Caller,
-    crate::extract::ApiJson(body): crate::extract::ApiJson<notify::PushSubscribeRequest>,
-) -> ApiResult<Json<notify::PushSubscribeResponse>> {
-    Ok(Json(s.clients.notify.clone().subscribe(caller.req(body)).await?.into_inner()))
-}
-
-pub async fn push_unsubscribe(
-    State(s): State<AppState>,
-    caller: Caller,
-    crate::extract::ApiJson(body): crate::extract::ApiJson<notify::PushUnsubscribeRequest>,
-) -> ApiResult<Json<notify::PushSubscribeResponse>> {
-    Ok(Json(s.clients.notify.clone().unsubscribe(caller.req(body)).await?.into_inner()))
 }
 
 /// Largest CSP report accepted.
@@ -154,8 +76,10 @@ pub async fn csp_report(State(s): State<AppState>, req: axum::extract::Request) 
     let report: Value = serde_json::from_slice(&body).map_err(|_| ApiError::new(ErrorCode::Validation, "the report is not JSON"))?;
     // Old shape: {"csp-report":{…}}; Reporting API: [{"type":"csp-violation","body":{…}}, …].
     let bodies: Vec<&Value> = match &report {
-        Value::Object(o) if o.contains_key("csp-report") => vec![&o["csp-report"]],
-        Value::Array(a) => a.iter().filter(|r| r["type"] == "csp-violation").map(|r| &r["body"]).take(20).collect(),
+        Value::Object(o) if o.get("csp-report").is_some_and(Value::is_object) => vec![&o["csp-report"]],
+        Value::Array(a) => {
+            a.iter().filter(|r| r["type"] == "csp-violation" && r["body"].is_object()).map(|r| &r["body"]).take(20).collect()
+        }
         _ => Vec::new(),
     };
     if bodies.is_empty() {
@@ -182,16 +106,4 @@ pub async fn csp_report(State(s): State<AppState>, req: axum::extract::Request) 
         );
     }
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn email_settings(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<notify::EmailSettings>> {
-    Ok(Json(s.clients.notify.clone().get_email_settings(caller.req(notify::GetEmailSettingsRequest {})).await?.into_inner()))
-}
-
-pub async fn set_email_settings(
-    State(s): State<AppState>,
-    caller: Caller,
-    crate::extract::ApiJson(body): crate::extract::ApiJson<notify::SetEmailSettingsRequest>,
-) -> ApiResult<Json<notify::EmailSettings>> {
-    Ok(Json(s.clients.notify.clone().set_email_settings(caller.req(body)).await?.into_inner()))
 }

@@ -117,6 +117,8 @@ pub(crate) fn invite_pb(i: &Invite, token: String) -> pb::Invite {
         channel_ids: i.channel_ids.iter().map(ToString::to_string).collect(),
         guest_expires_at: opt_rfc3339(i.guest_expires_at),
         max_uses: i.max_uses,
+        // The gateway adds the link, from its public URL.
+        url: String::new(),
     }
 }
 

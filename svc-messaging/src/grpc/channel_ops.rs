@@ -265,7 +265,7 @@ impl MessagingApi {
         Ok(view)
     }
 
-    pub(crate) async fn remove_channel_member(&self, req: Request<pb::ChannelMemberRequest>) -> ServiceResult<pb::Channel> {
+    pub(crate) async fn remove_channel_member(&self, req: Request<pb::RemoveChannelMemberRequest>) -> ServiceResult<pb::Channel> {
         let p = self.access.principal(req.metadata()).await?;
         let r = req.get_ref();
         let target: UserId = ids::parse("userId", &r.user_id)?;

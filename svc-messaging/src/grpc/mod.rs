@@ -232,7 +232,7 @@ ocomms_runtime::grpc_service!(pb::messaging_service_server::MessagingService, Me
     leave_channel(pb::LeaveChannelRequest) -> pb::LeaveChannelResponse;
     update_channel(pb::UpdateChannelRequest) -> pb::Channel;
     add_channel_member(pb::ChannelMemberRequest) -> pb::Channel;
-    remove_channel_member(pb::ChannelMemberRequest) -> pb::Channel;
+    remove_channel_member(pb::RemoveChannelMemberRequest) -> pb::Channel;
     send_message(pb::SendMessageRequest) -> pb::Message;
     list_messages(pb::ListMessagesRequest) -> pb::ListMessagesResponse;
     edit_message(pb::EditMessageRequest) -> pb::Message;

@@ -45,12 +45,10 @@ pub async fn save_personal(
             .await?;
         return Ok((n == 1).then_some(1));
     }
+    // No note reaches the largest version: asking to save over it is stale.
+    let Some(next) = expected.checked_add(1) else { return Ok(None) };
     diesel::update(personal_notes::table.find((user, ws)).filter(personal_notes::version.eq(expected)))
-        .set((
-            personal_notes::content.eq(content),
-            personal_notes::version.eq(expected + 1),
-            personal_notes::updated_at.eq(diesel::dsl::now),
-        ))
+        .set((personal_notes::content.eq(content), personal_notes::version.eq(next), personal_notes::updated_at.eq(diesel::dsl::now)))
         .returning(personal_notes::version)
         .get_result(conn)
         .await
@@ -87,10 +85,12 @@ pub async fn save_channel(
             .await?;
         return Ok((n == 1).then_some(1));
     }
+    // No note reaches the largest version: asking to save over it is stale.
+    let Some(next) = expected.checked_add(1) else { return Ok(None) };
     diesel::update(channel_notes::table.find(c).filter(channel_notes::version.eq(expected)))
         .set((
             channel_notes::content.eq(content),
-            channel_notes::version.eq(expected + 1),
+            channel_notes::version.eq(next),
             channel_notes::updated_by.eq(by),
             channel_notes::updated_at.eq(diesel::dsl::now),
         ))

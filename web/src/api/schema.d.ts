@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Security events of a workspace and its members' accounts (owners) */
+        /** Security events of a workspace and of its members' accounts (owners), newest first. */
         get: operations["get_admin_audit_logs"];
         put?: never;
         post?: never;
@@ -47,7 +47,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a password reset: 200 for any well-formed address (400 for a malformed one); an account with this email gets a single-use link (60 minutes) */
+        /** Start a password reset: 200 for any well-formed address (400 for a malformed one), the same whether or not the email has an account; an account with this email is sent a single-use link valid 60 minutes. */
         post: operations["post_auth_forget_password"];
         delete?: never;
         options?: never;
@@ -64,7 +64,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set a new password with a reset token; ends every session of the account */
+        /** Set a new password with a reset token: the token is spent, every session of the account ends, and the password enters the history. */
         post: operations["post_auth_reset_password"];
         delete?: never;
         options?: never;
@@ -79,7 +79,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The current user and session */
+        /** The caller's user and current session. */
         get: operations["get_auth_session"];
         put?: never;
         post?: never;
@@ -98,7 +98,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with email and password (401 `Invalid credentials` whether or not the email exists; 423 while locked) */
+        /** Sign in with email and password (and totpCode when two-factor is on): the user, the session and its token, which is also set as the HttpOnly session cookie (30 days). 401 `Invalid credentials` whether or not the email exists; 423 while the account is locked. */
         post: operations["post_auth_sign_in_email"];
         delete?: never;
         options?: never;
@@ -115,7 +115,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End the current session */
+        /** End the caller's current session and clear the session cookie. */
         post: operations["post_auth_sign_out"];
         delete?: never;
         options?: never;
@@ -132,7 +132,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account and sign in */
+        /** Create an account and sign in: the user, the session and its token, which is also set as the HttpOnly session cookie (30 days). The address and user agent recorded are those of the connection. */
         post: operations["post_auth_sign_up_email"];
         delete?: never;
         options?: never;
@@ -149,7 +149,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn two-factor off (password required) */
+        /** Turn two-factor off (password required). */
         post: operations["post_auth_two_factor_disable"];
         delete?: never;
         options?: never;
@@ -166,7 +166,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start TOTP two-factor setup (password required): secret, otpauth URL, ten backup codes; on once a code verifies */
+        /** Start two-factor setup (TOTP, RFC 6238; password required): the secret, its otpauth URL and ten single-use backup codes. Two-factor is on once a code verifies. */
         post: operations["post_auth_two_factor_enable"];
         delete?: never;
         options?: never;
@@ -183,7 +183,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Verify a TOTP code (turns two-factor on after enable) */
+        /** Verify a TOTP code (after enable, this turns two-factor on). */
         post: operations["post_auth_two_factor_verify"];
         delete?: never;
         options?: never;
@@ -198,10 +198,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's bookmarks, newest first, a page at a time */
+        /** The caller's bookmarks, newest first, a page at a time. */
         get: operations["get_bookmarks"];
         put?: never;
-        /** Bookmark a message the caller can see */
+        /** Bookmarks a message the caller can see. */
         post: operations["post_bookmarks"];
         delete?: never;
         options?: never;
@@ -219,7 +219,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a bookmark */
+        /** Removes one of the caller's bookmarks. */
         delete: operations["delete_bookmarks__bookmarkId_"];
         options?: never;
         head?: never;
@@ -233,14 +233,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One channel */
+        /** One channel the caller can see. */
         get: operations["get_channels__channelId_"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Rename, describe, set the topic or category, archive or unarchive (the channel's creator, admins) */
+        /** Renames, describes, sets the topic or category of, archives or unarchives a channel (the channel's creator, admins). */
         patch: operations["patch_channels__channelId_"];
         trace?: never;
     };
@@ -251,7 +251,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Catching up after a long absence: the channel's messages edited, deleted, reacted to, (un)pinned, replied to or given link previews after change version `since`, each in its current state, in order; ask again from `version` while `hasMore`. Without `since`: the current version only (record it when you load the channel) */
+        /** Catching up after a long absence: the messages of a channel or conversation edited, deleted, reacted to, (un)pinned, replied to or given link previews after change version `since`, each in its current state, in the order of its latest change; ask again from `version` while `hasMore`. Without `since`: the current version only (record it when you load the channel or conversation). */
         get: operations["get_channels__channelId__changes"];
         put?: never;
         post?: never;
@@ -270,7 +270,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Join a public channel */
+        /** Joins a public channel (not an archived one); joining starts with everything before it read. */
         post: operations["post_channels__channelId__join"];
         delete?: never;
         options?: never;
@@ -287,7 +287,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Leave a channel */
+        /** Leaves a channel the caller is a member of. */
         post: operations["post_channels__channelId__leave"];
         delete?: never;
         options?: never;
@@ -304,7 +304,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add a workspace member to the channel (members of the channel) */
+        /** Adds a member of the workspace (not a guest) to a channel; done by a member of the channel who may post there (not a guest). */
         post: operations["post_channels__channelId__members"];
         delete?: never;
         options?: never;
@@ -322,7 +322,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove someone from the channel (the channel's creator, admins; anyone for themselves) */
+        /** Removes someone from a channel (the channel's creator, admins; anyone for themselves). */
         delete: operations["delete_channels__channelId__members__userId_"];
         options?: never;
         head?: never;
@@ -336,10 +336,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** History by sequence, ascending; `before` pages back, `after` forward (resume after a disconnect with after=<last sequence seen>) */
+        /** History of a channel or conversation by sequence, ascending: `before` pages backwards, `after` forwards (resume after a disconnect with after=<last sequence seen>); with neither, the latest page. */
         get: operations["get_channels__channelId__messages"];
         put?: never;
-        /** Send a message; a retry with the same clientMsgId returns the first message instead of creating another */
+        /** Sends a message to a channel or conversation. Each place's messages carry gap-free sequence numbers 1, 2, 3, ... A retry with the same `clientMsgId` returns the message the first attempt created instead of creating another. */
         post: operations["post_channels__channelId__messages"];
         delete?: never;
         options?: never;
@@ -354,10 +354,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's notification settings for the channel (level all | mentions | none, muted) */
+        /** The caller's notification settings for a channel they can see (seed 3.1): level all | mentions | none, and muted. */
         get: operations["get_channels__channelId__notifications"];
         put?: never;
-        /** Change them; muted or level none: no notifications from this channel */
+        /** Changes them (the fields given; the others are kept): muted, or level none, means no notifications from this channel. */
         post: operations["post_channels__channelId__notifications"];
         delete?: never;
         options?: never;
@@ -372,10 +372,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Pinned messages, most recently pinned first, a page at a time */
+        /** A channel's pinned messages, most recently pinned first, a page at a time. */
         get: operations["get_channels__channelId__pins"];
         put?: never;
-        /** Pin or unpin a message of the channel */
+        /** Pins or unpins a message of the channel. */
         post: operations["post_channels__channelId__pins"];
         delete?: never;
         options?: never;
@@ -392,7 +392,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move the caller's read mark to a sequence; answers the channel's unread count */
+        /** Moves the caller's read mark in a channel or conversation forward to `sequence` (never back); answers the place's unread count. */
         post: operations["post_channels__channelId__read"];
         delete?: never;
         options?: never;
@@ -407,7 +407,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The change feed of a conversation, as for channels */
+        /** Catching up after a long absence: the messages of a channel or conversation edited, deleted, reacted to, (un)pinned, replied to or given link previews after change version `since`, each in its current state, in the order of its latest change; ask again from `version` while `hasMore`. Without `since`: the current version only (record it when you load the channel or conversation). */
         get: operations["get_conversations__conversationId__changes"];
         put?: never;
         post?: never;
@@ -424,10 +424,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** History by sequence, as for channels */
+        /** History of a channel or conversation by sequence, ascending: `before` pages backwards, `after` forwards (resume after a disconnect with after=<last sequence seen>); with neither, the latest page. */
         get: operations["get_conversations__conversationId__messages"];
         put?: never;
-        /** Send a message in a conversation */
+        /** Sends a message to a channel or conversation. Each place's messages carry gap-free sequence numbers 1, 2, 3, ... A retry with the same `clientMsgId` returns the message the first attempt created instead of creating another. */
         post: operations["post_conversations__conversationId__messages"];
         delete?: never;
         options?: never;
@@ -444,7 +444,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move the caller's read mark in a conversation */
+        /** Moves the caller's read mark in a channel or conversation forward to `sequence` (never back); answers the place's unread count. */
         post: operations["post_conversations__conversationId__read"];
         delete?: never;
         options?: never;
@@ -529,7 +529,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Join a workspace through an invite */
+        /** Join a workspace through an invite's token: the workspace and the caller's membership. */
         post: operations["post_invites__token__accept"];
         delete?: never;
         options?: never;
@@ -547,11 +547,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a message (its author, admins); it keeps its place as [deleted], its replies stay */
+        /** Deletes a message (its author, or a workspace admin), softly: it keeps its place and sequence, its content reads "[deleted]", its replies stay. */
         delete: operations["delete_messages__messageId_"];
         options?: never;
         head?: never;
-        /** Edit a message (its author) */
+        /** Edits a message's content (its author only). */
         patch: operations["patch_messages__messageId_"];
         trace?: never;
     };
@@ -564,7 +564,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Toggle the caller's reaction */
+        /** Toggles the caller's reaction: adds it, or removes it when present. */
         post: operations["post_messages__messageId__reactions"];
         delete?: never;
         options?: never;
@@ -579,7 +579,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A thread's replies, oldest first, a page at a time */
+        /** A thread: the parent's replies, oldest first, a page at a time. */
         get: operations["get_messages__messageId__replies"];
         put?: never;
         post?: never;
@@ -596,10 +596,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A channel's shared note */
+        /** A channel's shared note. */
         get: operations["get_notes_channel"];
         put?: never;
-        /** Save a channel's note (optimistic version); subscribers receive note:updated */
+        /** Saves a channel's shared note (optimistic version, 409 with the current note when stale); subscribers receive note:updated. The channel is named by ?channelId= (the seed's form) or in the body. */
         post: operations["post_notes_channel"];
         delete?: never;
         options?: never;
@@ -614,10 +614,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's personal note in a workspace ({content, version}) */
+        /** The caller's personal note in a workspace ({content, version}). */
         get: operations["get_notes_personal"];
         put?: never;
-        /** Save the personal note; `version` is the one the edit started from (409 with the current note when stale) */
+        /** Saves the caller's personal note in a workspace; `version` is the one the edit started from (409 with the current note when stale). The workspace is named by ?workspaceId= (the seed's form) or in the body. */
         post: operations["post_notes_personal"];
         delete?: never;
         options?: never;
@@ -632,7 +632,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's notifications, newest first */
+        /** The caller's notifications, newest first, with how many are unread. */
         get: operations["get_notifications"];
         put?: never;
         post?: never;
@@ -649,9 +649,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How often the caller's unread mentions and DMs may be emailed (digestMinutes, default 15; 0: never) */
+        /** How often the caller's unread mentions and DMs may be emailed (digestMinutes, default 15; 0: never). */
         get: operations["get_notifications_email_settings"];
-        /** Change it: 0 turns the emails off, at most 1440 */
+        /** Changes it: 0 turns the emails off, at most 1440 (a day). */
         put: operations["put_notifications_email_settings"];
         post?: never;
         delete?: never;
@@ -669,7 +669,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark every notification of the caller read; their sockets get notification:read with allRead */
+        /** Marks every notification of the caller read; their sockets get notification:read with allRead true. */
         post: operations["post_notifications_read_all"];
         delete?: never;
         options?: never;
@@ -686,7 +686,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark a notification read */
+        /** Marks a notification of the caller read (NOT_FOUND for anyone else's); their sockets get notification:read with its notificationId. */
         post: operations["post_notifications__notificationId__read"];
         delete?: never;
         options?: never;
@@ -720,7 +720,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Register the caller's browser for web push (PushSubscription.toJSON()); the endpoint must be https on a public host. Pushes go out for notifications while the user is not active */
+        /** Registers the caller's browser for web push (PushSubscription.toJSON()). The endpoint must be https on a public host; registering the same endpoint again replaces its keys and owner, unless another account registered it with other keys (CONFLICT); NOT_FOUND when web push is off. Pushes go out for notifications while the user is not active. */
         post: operations["post_push_subscribe"];
         delete?: never;
         options?: never;
@@ -737,7 +737,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Remove the caller's subscription with this endpoint */
+        /** Removes the caller's subscription with this endpoint (none: success). */
         post: operations["post_push_unsubscribe"];
         delete?: never;
         options?: never;
@@ -752,7 +752,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The VAPID public key to subscribe browsers with (404 when web push is not configured) */
+        /** Web push (seed 3.1, RFC 8030/8291/8292): the VAPID public key browsers subscribe with; NOT_FOUND when web push is off (no VAPID keys configured). */
         get: operations["get_push_vapid_public"];
         put?: never;
         post?: never;
@@ -769,10 +769,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's reminders that are pending, snoozed or fired, soonest first */
+        /** The caller's reminders that are pending, snoozed or fired (not cancelled or completed), soonest first. */
         get: operations["get_reminders"];
         put?: never;
-        /** A reminder for the caller about a message they can see, or a text; daily or weekly recurrence keeps the local time in timezone. When due: reminder:fired and a notification */
+        /** A reminder for the caller, about a message they can see or a text (one of them is required); daily or weekly recurrence keeps the local time in `timezone`. When due: reminder:fired and a notification. */
         post: operations["post_reminders"];
         delete?: never;
         options?: never;
@@ -790,7 +790,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Cancel a reminder */
+        /** Cancel a reminder: it never fires again and leaves the list; CONFLICT once it is completed or cancelled. */
         delete: operations["delete_reminders__reminderId_"];
         options?: never;
         head?: never;
@@ -806,7 +806,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark a reminder done: it never fires again */
+        /** Mark a reminder done: it never fires again; CONFLICT once it is completed or cancelled. */
         post: operations["post_reminders__reminderId__complete"];
         delete?: never;
         options?: never;
@@ -823,7 +823,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Fire again at `until` */
+        /** Fire again at `until` (in the future); CONFLICT once it is completed or cancelled. */
         post: operations["post_reminders__reminderId__snooze"];
         delete?: never;
         options?: never;
@@ -838,10 +838,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's scheduled messages (pending, processing, sent, failed with error), soonest first */
+        /** The caller's scheduled messages (pending, processing, sent, failed with error; not the cancelled ones), soonest first. */
         get: operations["get_scheduled_messages"];
         put?: never;
-        /** Schedule a message as the caller in a channel or conversation they may post in (404 if they cannot see it, 403 if they may not post); scheduledFor in the future and within a year, timezone an IANA zone. At that time it is sent exactly once, and members receive it live */
+        /** Schedule a message as the caller in a channel or conversation they may post in now (NOT_FOUND when they cannot see it, FORBIDDEN or GUEST_LOCKED when they may not post). `scheduledFor` in the future (a minute of clock skew tolerated) and within a year; `timezone` an IANA zone. At that time it is sent as the caller, exactly once, and members receive it live. */
         post: operations["post_scheduled_messages"];
         delete?: never;
         options?: never;
@@ -859,11 +859,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Cancel a pending scheduled message (status cancelled); 409 once it is being sent or done */
+        /** Cancel a pending scheduled message (status `cancelled`); CONFLICT once it is being sent or done. */
         delete: operations["delete_scheduled_messages__scheduledMessageId_"];
         options?: never;
         head?: never;
-        /** Change a pending scheduled message (content, scheduledFor, timezone); 409 once it is being sent or done */
+        /** Change a pending scheduled message (the fields given of content, scheduledFor, timezone); CONFLICT once it is being sent or done. */
         patch: operations["patch_scheduled_messages__scheduledMessageId_"];
         trace?: never;
     };
@@ -874,7 +874,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's live sessions, the current one marked */
+        /** The caller's live sessions, the current one marked. */
         get: operations["get_sessions"];
         put?: never;
         post?: never;
@@ -893,7 +893,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End one of the caller's sessions ({sessionId}) or all but the current one ({allOthers: true}); takes effect at once everywhere */
+        /** Ends one of the caller's sessions ({sessionId}), or every session but the current one ({allOthers: true}); answers how many ended. Takes effect at once in every service. */
         post: operations["post_sessions_revoke"];
         delete?: never;
         options?: never;
@@ -959,7 +959,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's storage use and quota in bytes */
+        /** The caller's storage use and quota, in bytes. */
         get: operations["get_user_storage"];
         put?: never;
         post?: never;
@@ -978,7 +978,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Remember the workspace the caller opened last (returned by GET /api/workspaces) */
+        /** Remember the workspace the caller opened last (returned by GET /api/workspaces as lastVisitedWorkspaceId). */
         post: operations["post_workspace_last_visited"];
         delete?: never;
         options?: never;
@@ -993,10 +993,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's workspaces */
+        /** The caller's workspaces, and the one they opened last. */
         get: operations["get_workspaces"];
         put?: never;
-        /** Create a workspace; the caller becomes its owner */
+        /** Create a workspace; the caller becomes its owner. */
         post: operations["post_workspaces"];
         delete?: never;
         options?: never;
@@ -1011,14 +1011,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One workspace the caller belongs to */
+        /** One workspace the caller belongs to. */
         get: operations["get_workspaces__workspaceId_"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Rename a workspace or change its join policy (admins, owners) */
+        /** Rename a workspace or change its join policy (admins and owners). */
         patch: operations["patch_workspaces__workspaceId_"];
         trace?: never;
     };
@@ -1029,10 +1029,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The workspace's channel categories, in order */
+        /** The workspace's channel categories, in order. */
         get: operations["get_workspaces__workspaceId__categories"];
         put?: never;
-        /** Create a channel category (admins) */
+        /** Creates a channel category (admins). */
         post: operations["post_workspaces__workspaceId__categories"];
         delete?: never;
         options?: never;
@@ -1047,10 +1047,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Channels the caller can see, with unreadCount */
+        /** Channels of a workspace the caller can see: every public channel and the private channels the caller belongs to, with unreadCount. */
         get: operations["get_workspaces__workspaceId__channels"];
         put?: never;
-        /** Create a channel; the creator joins it */
+        /** Creates a channel in the workspace; the creator joins it. */
         post: operations["post_workspaces__workspaceId__channels"];
         delete?: never;
         options?: never;
@@ -1065,10 +1065,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's DMs and group DMs, most recent first */
+        /** The caller's DMs and group DMs in a workspace, most recent first. */
         get: operations["get_workspaces__workspaceId__conversations"];
         put?: never;
-        /** The DM or group DM of exactly these users and the caller (same set, same conversation) */
+        /** The DM or group DM of exactly these users and the caller: asking twice (the same set) returns the same conversation. */
         post: operations["post_workspaces__workspaceId__conversations"];
         delete?: never;
         options?: never;
@@ -1083,7 +1083,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The workspace's custom emoji (members) */
+        /** The workspace's custom emoji (members). */
         get: operations["get_workspaces__workspaceId__emoji"];
         put?: never;
         post?: never;
@@ -1103,7 +1103,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a custom emoji (admins, or who added it) */
+        /** Removes a custom emoji of the workspace, by name (admins, or who added it). */
         delete: operations["delete_workspaces__workspaceId__emoji__name_"];
         options?: never;
         head?: never;
@@ -1117,10 +1117,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The workspace's user groups */
+        /** The workspace's user groups. */
         get: operations["get_workspaces__workspaceId__groups"];
         put?: never;
-        /** Create a user group, mentioned as @handle */
+        /** Creates a user group of the workspace, mentioned as @handle. */
         post: operations["post_workspaces__workspaceId__groups"];
         delete?: never;
         options?: never;
@@ -1137,7 +1137,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Invite a guest to some channels until expiresAt (admins); afterwards they can read but not post */
+        /** Invite a guest (admins): they will see only the given channels, and can post there until `expiresAt`, then read only (seed 2.5, 5.7). Over REST the answer adds `url`, the link to share. */
         post: operations["post_workspaces__workspaceId__guest_invites"];
         delete?: never;
         options?: never;
@@ -1154,7 +1154,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Invite by email (single use) or by link (multi-use); admins and owners */
+        /** Invite by email (single use by default; only that email may accept) or by link (multi-use); admins and owners (an admin invite: owners only). Over REST the answer adds `url`, the link to share. */
         post: operations["post_workspaces__workspaceId__invites"];
         delete?: never;
         options?: never;
@@ -1186,7 +1186,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Pending join requests (admins) */
+        /** Pending join requests of a workspace (admins). */
         get: operations["get_workspaces__workspaceId__join_requests"];
         put?: never;
         post?: never;
@@ -1205,7 +1205,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve or reject a join request (admins) */
+        /** Approve or reject a join request (admins). */
         post: operations["post_workspaces__workspaceId__join_requests__requestId_"];
         delete?: never;
         options?: never;
@@ -1220,7 +1220,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Members with role, isGuest, expiresAt */
+        /** The members of a workspace the caller belongs to, with role, isGuest and expiresAt. */
         get: operations["get_workspaces__workspaceId__members"];
         put?: never;
         post?: never;
@@ -1240,11 +1240,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a member (admins: members; owners: anyone), or leave (your own id). The last owner cannot leave */
+        /** Remove a member (admins: members; owners: anyone), or leave (userId = the caller's own id). The last owner can neither leave nor be removed. */
         delete: operations["delete_workspaces__workspaceId__members__userId_"];
         options?: never;
         head?: never;
-        /** Change a member's role (admins: member and admin; owners: any). The last owner cannot be demoted */
+        /** Change a member's role (admins: member and admin; owners: any; see docs for the table). The last owner cannot be demoted. */
         patch: operations["patch_workspaces__workspaceId__members__userId_"];
         trace?: never;
     };
@@ -1255,7 +1255,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's profile and status */
+        /** A member's profile in a workspace, with their status: the member's in the path, or the caller's own (GET /api/workspaces/{workspaceId}/profile). */
         get: operations["get_workspaces__workspaceId__members__userId__profile"];
         put?: never;
         post?: never;
@@ -1272,14 +1272,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's profile there */
+        /** A member's profile in a workspace, with their status: the member's in the path, or the caller's own (GET /api/workspaces/{workspaceId}/profile). */
         get: operations["get_workspaces__workspaceId__profile"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Update the caller's profile; omitted fields stay, empty strings clear */
+        /** Update the caller's profile in a workspace: omitted fields stay, empty strings clear. */
         patch: operations["patch_workspaces__workspaceId__profile"];
         trace?: never;
     };
@@ -1290,7 +1290,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Search what the caller can see: words plus from:@handle, in:#channel, before:YYYY-MM-DD, after:YYYY-MM-DD; full-text with a substring fallback (partial words, CJK); ranked, with <mark> highlights */
+        /** Searches what the caller can see: words plus from:@handle, in:#channel, before:YYYY-MM-DD and after:YYYY-MM-DD filters; full-text with a substring fallback (partial words, CJK); ranked, with <mark> highlights. */
         get: operations["get_workspaces__workspaceId__search"];
         put?: never;
         post?: never;
@@ -1308,7 +1308,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set the caller's custom status; an empty body clears it */
+        /** Set the caller's custom status in a workspace; an empty request ({}) clears it. */
         put: operations["put_workspaces__workspaceId__status"];
         post?: never;
         delete?: never;
@@ -1324,7 +1324,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Unread counts per channel and conversation, and the total */
+        /** Unread counts per channel and conversation of a workspace, and the total. */
         get: operations["get_workspaces__workspaceId__unread"];
         put?: never;
         post?: never;
@@ -1372,40 +1372,40 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        AcceptInvite: {
+        AcceptInviteResponse: {
             member: components["schemas"]["Member"];
             workspace: components["schemas"]["Workspace"];
         };
-        AddMember: {
-            /** Format: uuid */
-            userId: string;
-        };
+        /** @description A file attached to a message (svc-files holds it). */
         Attachment: {
             filename: string;
             /** Format: uuid */
             id: string;
             mimeType: string;
             size: number;
-            thumbnailUrl?: string | null;
+            /** @description Images: /api/files/{id}/thumbnail */
+            thumbnailUrl: string | null;
+            /** @description /api/files/{id} */
             url: string;
         };
         AuditLog: {
             action: string;
             /** Format: date-time */
             createdAt: string;
-            details?: string;
+            /** @description JSON object, as text. */
+            details: string;
             /** Format: uuid */
             id: string;
-            ipAddress?: string | null;
-            userAgent?: string | null;
-            userId?: string | null;
-            workspaceId?: string | null;
-        };
-        AuditLogList: {
-            logs: components["schemas"]["AuditLog"][];
+            ipAddress: string | null;
+            userAgent: string | null;
+            /** Format: uuid */
+            userId: string | null;
+            /** Format: uuid */
+            workspaceId: string | null;
         };
         AuthResponse: {
-            session?: components["schemas"]["Session"];
+            session: components["schemas"]["Session"];
+            /** @description The opaque session token; only its hash is stored. */
             token: string;
             user: components["schemas"]["User"];
         };
@@ -1413,18 +1413,14 @@ export interface components {
         Binary: string;
         Bookmark: {
             /** Format: date-time */
-            createdAt?: string;
+            createdAt: string;
             /** Format: uuid */
             id: string;
-            message?: components["schemas"]["Message"];
-            messageId?: string | null;
-            note?: string | null;
+            message: components["schemas"]["Message"] | null;
+            messageId: string | null;
+            note: string | null;
             /** Format: uuid */
-            workspaceId?: string;
-        };
-        BookmarkList: {
-            bookmarks: components["schemas"]["Bookmark"][];
-            hasMore: boolean;
+            workspaceId: string;
         };
         Category: {
             /** Format: uuid */
@@ -1432,121 +1428,163 @@ export interface components {
             name: string;
             position: number;
             /** Format: uuid */
-            workspaceId?: string;
-        };
-        CategoryList: {
-            categories: components["schemas"]["Category"][];
+            workspaceId: string;
         };
         ChangesPage: {
             hasMore: boolean;
+            /** @description Each in its current state, in the order of its latest change. */
             messages: components["schemas"]["Message"][];
-            /** @description ask from this change version next time */
+            /** @description Ask from this version next time. */
             version: number;
         };
         Channel: {
-            categoryId?: string | null;
+            categoryId: string | null;
             /** Format: date-time */
-            createdAt?: string;
+            createdAt: string;
             /** Format: uuid */
-            createdBy?: string;
-            description?: string | null;
+            createdBy: string;
+            description: string | null;
             /** Format: uuid */
             id: string;
-            isArchived?: boolean;
-            isMember?: boolean;
-            isPrivate?: boolean;
-            lastSequence?: number;
-            memberCount?: number;
+            isArchived: boolean;
+            /** @description Whether the caller is a member. */
+            isMember: boolean;
+            isPrivate: boolean;
+            /** @description The sequence of the channel's latest message (0 when empty). */
+            lastSequence: number;
+            memberCount: number;
             name: string;
-            topic?: string | null;
-            unreadCount?: number;
+            topic: string | null;
+            /** @description Messages after the caller's read mark, not counting the caller's own. */
+            unreadCount: number;
             /** Format: uuid */
             workspaceId: string;
         };
-        ChannelList: {
-            channels: components["schemas"]["Channel"][];
+        ChannelMemberRequest: {
+            /**
+             * Format: uuid
+             * @description The workspace member to add or remove.
+             */
+            userId: string;
         };
         ChannelSettings: {
             /** Format: uuid */
             channelId: string;
-            /** @enum {string} */
+            /**
+             * @description all | mentions | none
+             * @enum {string}
+             */
             level: "all" | "mentions" | "none";
             muted: boolean;
         };
         Conversation: {
             /** Format: date-time */
-            createdAt?: string;
+            createdAt: string;
             /** Format: uuid */
             id: string;
-            lastSequence?: number;
+            lastSequence: number;
             participantIds: string[];
-            unreadCount?: number;
+            unreadCount: number;
             /** Format: uuid */
-            workspaceId?: string;
+            workspaceId: string;
         };
-        ConversationList: {
-            conversations: components["schemas"]["Conversation"][];
-        };
-        CreateBookmark: {
+        CreateBookmarkRequest: {
             /** Format: uuid */
             messageId: string;
             note?: string | null;
         };
-        CreateCategory: {
+        CreateCategoryRequest: {
             name: string;
             position?: number | null;
         };
-        CreateChannel: {
+        CreateChannelRequest: {
             categoryId?: string | null;
             description?: string | null;
             isPrivate?: boolean;
             name: string;
         };
-        CreateGroup: {
+        CreateGroupRequest: {
+            /** @description Mentioned as @handle. */
             handle: string;
             memberIds?: string[];
             name: string;
         };
-        CreateGuestInvite: {
+        CreateGuestInviteRequest: {
+            /** @description The only channels the guest will see. */
             channelIds: string[];
+            /** @description When set, only this email may accept the invite. */
             email?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the guest's access turns read-only.
+             */
             expiresAt: string;
         };
-        CreateInvite: {
+        CreateInviteRequest: {
+            /** @description When set, only this email may accept the invite. */
             email?: string | null;
+            /** @description Hours the invite works (default 168, at most 720). */
             expiresInHours?: number | null;
+            /** @description Uses allowed (default: 1 for an email invite, unlimited for a link). */
             maxUses?: number | null;
-            /** @enum {string|null} */
+            /**
+             * @description The role it gives: member (default) or admin.
+             * @enum {string|null}
+             */
             role?: "member" | "admin" | null;
         };
-        CreateReminder: {
-            /** Format: uuid */
+        CreateReminderRequest: {
+            /**
+             * Format: uuid
+             * @description The message to be reminded of (one the caller can see).
+             */
             messageId?: string | null;
-            /** @enum {string|null} */
+            /**
+             * @description daily | weekly
+             * @enum {string|null}
+             */
             recurrence?: "daily" | "weekly" | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339, in the future.
+             */
             remindAt: string;
+            /** @description What to be reminded of (blank: none). */
             text?: string | null;
-            /** @description IANA time zone, default UTC */
+            /** @description IANA time zone; default UTC. Recurring reminders keep their local time of day in it across daylight-saving changes. */
             timezone?: string | null;
         };
-        CreateScheduledMessage: {
+        CreateScheduledMessageRequest: {
+            /** @description The caller's own unattached uploads (POST /api/upload/attachment); the scheduled message claims them at once. */
             attachmentIds?: string[];
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The channel to post in (or conversationId).
+             */
             channelId?: string | null;
+            /** @description Not blank unless it carries attachments. */
             content?: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The conversation to post in (or channelId).
+             */
             conversationId?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339.
+             */
             scheduledFor: string;
-            /** @description IANA time zone, default UTC */
+            /** @description IANA time zone, e.g. Europe/Paris; default UTC. */
             timezone?: string | null;
         };
-        CreateWorkspace: {
-            /** @enum {string} */
-            joinPolicy?: "invite" | "request" | "open";
+        CreateWorkspaceRequest: {
+            /**
+             * @description Who may join (default: invite).
+             * @enum {string|null}
+             */
+            joinPolicy?: "invite" | "request" | "open" | null;
             name: string;
+            /** @description 3 to 40 of a-z, 0-9 and '-', starting and ending with a letter or digit. */
             slug: string;
         };
         /** @description {"csp-report":{…}} (application/csp-report) or [{"type":"csp-violation","body":{…}}] (application/reports+json) */
@@ -1557,36 +1595,48 @@ export interface components {
             /** @constant */
             type: "csp-violation";
         }[];
-        Decision: {
+        DecideJoinRequestRequest: {
+            /** @description true to approve, false to reject. */
             approve: boolean;
         };
-        EditMessage: {
+        DisableTwoFactorRequest: {
+            /** @description The account's password. */
+            password: string;
+        };
+        EditMessageRequest: {
             content: string;
         };
         EmailSettings: {
-            /** @description at most one email of unread mentions and DMs per this many minutes; 0: none */
+            /** @description At most one email of unread mentions and DMs per this many minutes (default 15); 0: none. */
             digestMinutes: number;
         };
         Emoji: {
             /** Format: date-time */
-            createdAt?: string;
+            createdAt: string;
             /** Format: uuid */
-            createdBy?: string;
+            createdBy: string;
             /** Format: uuid */
-            fileId?: string;
+            fileId: string;
             /** Format: uuid */
             id: string;
-            isAnimated?: boolean;
+            isAnimated: boolean;
             name: string;
             url: string;
             /** Format: uuid */
-            workspaceId?: string;
-        };
-        EmojiList: {
-            emoji: components["schemas"]["Emoji"][];
+            workspaceId: string;
         };
         /** @description no content */
         Empty: unknown;
+        EnableTwoFactorRequest: {
+            /** @description The account's password. */
+            password: string;
+        };
+        EnableTwoFactorResponse: {
+            backupCodes: string[];
+            otpauthUrl: string;
+            /** @description Base32, for authenticator apps. */
+            secret: string;
+        };
         Error: {
             error: {
                 /** @enum {string} */
@@ -1625,37 +1675,37 @@ export interface components {
         };
         File: {
             /** Format: date-time */
-            createdAt?: string;
+            createdAt: string;
             filename: string;
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            kind?: "attachment" | "avatar" | "emoji";
+            kind: "attachment" | "avatar" | "emoji";
             mimeType: string;
             size: number;
-            thumbnailUrl?: string | null;
+            /** @description Images: a small version, /api/files/{id}/thumbnail. */
+            thumbnailUrl: string | null;
+            /** @description Where it is downloaded: /api/files/{id}. */
             url: string;
-            workspaceId?: string | null;
+            workspaceId: string | null;
         };
-        ForgetPassword: {
+        ForgetPasswordRequest: {
             /** Format: email */
             email: string;
         };
         Group: {
             /** Format: date-time */
-            createdAt?: string;
+            createdAt: string;
             /** Format: uuid */
-            createdBy?: string;
+            createdBy: string;
+            /** @description Mentioned as @handle. */
             handle: string;
             /** Format: uuid */
             id: string;
             memberIds: string[];
-            name?: string;
+            name: string;
             /** Format: uuid */
-            workspaceId?: string;
-        };
-        GroupList: {
-            groups: components["schemas"]["Group"][];
+            workspaceId: string;
         };
         Health: {
             gateway?: Record<string, never>;
@@ -1664,168 +1714,218 @@ export interface components {
             status: "ok" | "degraded";
         };
         Invite: {
-            channelIds?: string[];
+            /** @description For a guest invite: the only channels the guest will see. */
+            channelIds: string[];
             /** Format: date-time */
-            createdAt?: string;
-            email?: string | null;
+            createdAt: string;
+            email: string | null;
             /** Format: date-time */
-            expiresAt?: string;
-            guestExpiresAt?: string | null;
-            /** Format: uuid */
-            id?: string;
-            isGuest?: boolean;
-            maxUses?: number | null;
-            role?: string;
-            token: string;
-            url: string;
-            /** Format: uuid */
-            workspaceId?: string;
-        };
-        JoinRequest: {
-            /** Format: date-time */
-            createdAt?: string;
-            decidedAt?: string | null;
-            email?: string;
+            expiresAt: string;
+            /**
+             * Format: date-time
+             * @description For a guest invite: when the guest's access turns read-only.
+             */
+            guestExpiresAt: string | null;
             /** Format: uuid */
             id: string;
-            name?: string;
+            isGuest: boolean;
+            /** @description null: unlimited uses until expiry. */
+            maxUses: number | null;
             /** @enum {string} */
-            status: "pending" | "approved" | "rejected";
-            /** Format: uuid */
-            userId?: string;
-            /** Format: uuid */
-            workspaceId?: string;
-        };
-        JoinRequestList: {
-            requests: components["schemas"]["JoinRequest"][];
-        };
-        LastVisited: {
+            role: "member" | "admin";
+            /** @description The secret to share; only its hash is stored. */
+            token: string;
+            /** @description The link to share: filled by the gateway from its public URL (empty from svc-auth). */
+            url: string;
             /** Format: uuid */
             workspaceId: string;
         };
+        JoinRequest: {
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            decidedAt: string | null;
+            email: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            status: "pending" | "approved" | "rejected";
+            /**
+             * Format: uuid
+             * @description Who asked to join.
+             */
+            userId: string;
+            /** Format: uuid */
+            workspaceId: string;
+        };
+        /** @description What a linked page says of itself (svc-files fetched it). */
         LinkPreview: {
-            description?: string | null;
-            imageUrl?: string | null;
-            siteName?: string | null;
-            title?: string | null;
+            description: string | null;
+            imageUrl: string | null;
+            siteName: string | null;
+            title: string | null;
             url: string;
         };
-        MarkAllRead: {
-            /** @description how many were unread */
+        ListAuditLogsResponse: {
+            logs: components["schemas"]["AuditLog"][];
+        };
+        ListBookmarksResponse: {
+            bookmarks: components["schemas"]["Bookmark"][];
+            hasMore: boolean;
+        };
+        ListCategoriesResponse: {
+            categories: components["schemas"]["Category"][];
+        };
+        ListChannelsResponse: {
+            channels: components["schemas"]["Channel"][];
+        };
+        ListConversationsResponse: {
+            conversations: components["schemas"]["Conversation"][];
+        };
+        ListEmojiResponse: {
+            emoji: components["schemas"]["Emoji"][];
+        };
+        ListGroupsResponse: {
+            groups: components["schemas"]["Group"][];
+        };
+        ListJoinRequestsResponse: {
+            requests: components["schemas"]["JoinRequest"][];
+        };
+        ListMembersResponse: {
+            members: components["schemas"]["Member"][];
+        };
+        ListMessagesResponse: {
+            hasMore: boolean;
+            messages: components["schemas"]["Message"][];
+        };
+        ListNotificationsResponse: {
+            notifications: components["schemas"]["Notification"][];
+            /** @description How many of the caller's notifications are unread (all of them, not only this page). */
+            unreadCount: number;
+        };
+        ListRemindersResponse: {
+            reminders: components["schemas"]["Reminder"][];
+        };
+        ListScheduledMessagesResponse: {
+            scheduledMessages: components["schemas"]["ScheduledMessage"][];
+        };
+        ListSessionsResponse: {
+            sessions: components["schemas"]["Session"][];
+        };
+        ListWorkspacesResponse: {
+            /**
+             * Format: uuid
+             * @description The workspace the caller opened last, if still a member.
+             */
+            lastVisitedWorkspaceId: string | null;
+            workspaces: components["schemas"]["Workspace"][];
+        };
+        MarkAllNotificationsReadResponse: {
+            /** @description How many were unread. */
             updated: number;
         };
-        MarkRead: {
-            /** @description at most the place's last sequence */
+        MarkReadRequest: {
+            /** @description At most the place's last sequence. */
             sequence: number;
         };
         Member: {
             /** Format: date-time */
-            createdAt?: string;
-            email?: string;
-            expiresAt?: string | null;
-            /** @description a guest's channels (told to the guest, admins and services) */
-            guestChannelIds?: string[];
+            createdAt: string;
+            email: string;
+            /**
+             * Format: date-time
+             * @description For guests: when their access turns read-only.
+             */
+            expiresAt: string | null;
+            /** @description For guests: the only channels they may see (told to the guest, admins and services). */
+            guestChannelIds: string[];
             isGuest: boolean;
-            name?: string;
-            role: string;
+            name: string;
+            /** @enum {string} */
+            role: "owner" | "admin" | "member";
             /** Format: uuid */
             userId: string;
             /** Format: uuid */
-            workspaceId?: string;
-        };
-        MemberList: {
-            members: components["schemas"]["Member"][];
+            workspaceId: string;
         };
         Message: {
-            attachments?: components["schemas"]["Attachment"][];
+            attachments: components["schemas"]["Attachment"][];
             /** Format: uuid */
             authorId: string;
-            channelId?: string | null;
-            clientMsgId?: string | null;
+            channelId: string | null;
+            clientMsgId: string | null;
             content: string;
-            conversationId?: string | null;
+            conversationId: string | null;
             /** Format: date-time */
-            createdAt?: string;
-            editedAt?: string | null;
+            createdAt: string;
+            editedAt: string | null;
             /** Format: uuid */
             id: string;
-            isDeleted?: boolean;
-            linkPreviews?: components["schemas"]["LinkPreview"][];
-            parentId?: string | null;
-            reactions?: components["schemas"]["Reaction"][];
-            replyCount?: number;
+            isDeleted: boolean;
+            /** @description Filled in after `linkPreview:ready`. */
+            linkPreviews: components["schemas"]["LinkPreview"][];
+            parentId: string | null;
+            reactions: components["schemas"]["Reaction"][];
+            replyCount: number;
             sequence: number;
             /** Format: date-time */
-            updatedAt?: string;
-        };
-        MessagePage: {
-            hasMore: boolean;
-            messages: components["schemas"]["Message"][];
+            updatedAt: string;
         };
         /** @description Prometheus text exposition format */
         Metrics: string;
         Note: {
-            channelId?: string | null;
+            channelId: string | null;
             content: string;
-            updatedAt?: string | null;
-            updatedBy?: string | null;
+            updatedAt: string | null;
+            updatedBy: string | null;
             version: number;
-            workspaceId?: string | null;
+            workspaceId: string | null;
         };
         Notification: {
-            body?: string | null;
+            body: string | null;
             /** Format: date-time */
-            createdAt?: string;
-            data?: string;
+            createdAt: string;
+            /** @description JSON object, as text. */
+            data: string;
             /** Format: uuid */
             id: string;
             isRead: boolean;
             title: string;
-            type: string;
-        };
-        NotificationList: {
-            notifications: components["schemas"]["Notification"][];
-            /** @description all unread notifications of the caller, not only this page */
-            unreadCount: number;
+            /** @enum {string} */
+            type: "mention" | "channel" | "here" | "thread_reply" | "dm" | "reminder" | "scheduled_failed";
         };
         Object: Record<string, never>;
-        OpenConversation: {
-            /** @description the other participants (none: a conversation with yourself) */
+        OpenConversationRequest: {
+            /** @description The other participants (none: a conversation with yourself); the caller is always included. */
             userIds?: string[];
         };
-        Password: {
-            password: string;
-        };
-        PinState: {
-            /** Format: uuid */
-            messageId: string;
-            pinned: boolean;
-        };
         Profile: {
-            avatarUrl?: string | null;
-            bio?: string | null;
+            avatarUrl: string | null;
+            bio: string | null;
             displayName: string;
-            pronouns?: string | null;
-            status?: components["schemas"]["UserStatus"] | null;
-            timezone?: string | null;
-            title?: string | null;
+            pronouns: string | null;
+            status: components["schemas"]["UserStatus"] | null;
+            timezone: string | null;
+            title: string | null;
             /** Format: uuid */
             userId: string;
             /** Format: uuid */
-            workspaceId?: string;
+            workspaceId: string;
         };
-        PushSubscribe: {
-            subscription: {
-                /** Format: uri */
-                endpoint: string;
-                expirationTime?: number | null;
-                keys: {
-                    auth: string;
-                    p256dh: string;
-                };
-            };
+        PushKeysInput: {
+            /** @description The 16-byte authentication secret, base64url. */
+            auth: string;
+            /** @description The browser's P-256 public key, base64url. */
+            p256dh: string;
         };
-        PushUnsubscribe: {
+        PushSubscribeRequest: {
+            subscription: components["schemas"]["WebPushSubscriptionInput"];
+        };
+        PushSubscribeResponse: {
+            success: boolean;
+        };
+        PushUnsubscribeRequest: {
             endpoint: string;
         };
         Reaction: {
@@ -1835,149 +1935,177 @@ export interface components {
         };
         Reminder: {
             /** Format: date-time */
-            createdAt?: string;
-            firedAt?: string | null;
+            createdAt: string;
+            /** @description When it last fired. */
+            firedAt: string | null;
             /** Format: uuid */
             id: string;
-            messageId?: string | null;
-            recurrence?: string | null;
-            /** Format: date-time */
+            messageId: string | null;
+            /** @description daily | weekly, at the same local time in `timezone`. */
+            recurrence: string | null;
+            /**
+             * Format: date-time
+             * @description When it fires next (or fired, for status `fired`).
+             */
             remindAt: string;
-            snoozedUntil?: string | null;
-            /** @enum {string} */
+            snoozedUntil: string | null;
+            /**
+             * @description pending | fired | snoozed | completed | cancelled
+             * @enum {string}
+             */
             status: "pending" | "fired" | "snoozed" | "completed" | "cancelled";
-            text?: string | null;
+            text: string | null;
             timezone: string;
-            workspaceId?: string | null;
+            workspaceId: string | null;
         };
-        ReminderList: {
-            reminders: components["schemas"]["Reminder"][];
-        };
-        ResetPassword: {
+        ResetPasswordRequest: {
             newPassword: string;
+            /** @description The token of the emailed link. */
             token: string;
         };
-        RevokeSession: {
+        RevokeSessionRequest: {
+            /** @description End every session but the current one. */
             allOthers?: boolean;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The session to end (one of the caller's).
+             */
             sessionId?: string | null;
         };
-        Revoked: {
+        RevokeSessionResponse: {
+            /** @description How many sessions ended. */
             revoked: number;
         };
-        RoleChange: {
-            /** @enum {string} */
-            role: "owner" | "admin" | "member";
-        };
-        SaveChannelNote: {
-            /**
-             * Format: uuid
-             * @description when not given as ?channelId=
-             */
+        SaveChannelNoteRequest: {
+            /** @description The channel's id, when not given as ?channelId= (empty: absent). */
             channelId?: string;
-            content: string;
-            /** @description the version edited (0, the default, for a new note) */
+            /** @description The whole note, markdown (absent: empty). */
+            content?: string;
+            /** @description The version the edit started from (0, the default, for a new note). */
             version?: number;
         };
-        SavePersonalNote: {
-            content: string;
-            /** @description the version edited (0, the default, for a new note) */
+        SavePersonalNoteRequest: {
+            /** @description The whole note, markdown (absent: empty). */
+            content?: string;
+            /** @description The version the edit started from (0, the default, for a new note). */
             version?: number;
-            /**
-             * Format: uuid
-             * @description when not given as ?workspaceId=
-             */
+            /** @description The workspace's id, when not given as ?workspaceId= (empty: absent). */
             workspaceId?: string;
         };
         ScheduledMessage: {
-            attachmentIds?: string[];
-            channelId?: string | null;
+            /** @description The caller's uploads it carries (claimed when scheduled). */
+            attachmentIds: string[];
+            channelId: string | null;
             content: string;
-            conversationId?: string | null;
+            conversationId: string | null;
             /** Format: date-time */
-            createdAt?: string;
-            error?: string | null;
+            createdAt: string;
+            /** @description Why it failed (status `failed`). */
+            error: string | null;
             /** Format: uuid */
             id: string;
-            messageId?: string | null;
+            /** @description The message it became (status `sent`). */
+            messageId: string | null;
             /** Format: date-time */
             scheduledFor: string;
-            /** @enum {string} */
+            /**
+             * @description pending | processing | sent | failed | cancelled
+             * @enum {string}
+             */
             status: "pending" | "processing" | "sent" | "failed" | "cancelled";
             timezone: string;
             /** Format: date-time */
-            updatedAt?: string;
+            updatedAt: string;
             /** Format: uuid */
-            workspaceId?: string;
+            workspaceId: string;
         };
-        ScheduledMessageList: {
-            scheduledMessages: components["schemas"]["ScheduledMessage"][];
-        };
-        SearchResult: {
-            channelName?: string | null;
-            highlight: string;
-            message: components["schemas"]["Message"];
-            rank?: number;
-        };
-        SearchResults: {
+        SearchResponse: {
             results: components["schemas"]["SearchResult"][];
         };
-        SendMessage: {
+        SearchResult: {
+            channelName: string | null;
+            /** @description An excerpt with the matches wrapped in <mark></mark>; the rest is HTML-escaped. */
+            highlight: string;
+            message: components["schemas"]["Message"];
+            rank: number;
+        };
+        SendMessageRequest: {
             attachmentIds?: string[];
+            /** @description Chosen by the client; a retry with the same id never creates a second message (per author, kept at least 24 hours). */
             clientMsgId?: string | null;
+            /** @description Not blank unless files are attached. */
             content: string;
             parentId?: string | null;
         };
         Session: {
             /** Format: date-time */
-            createdAt?: string;
-            current?: boolean;
+            createdAt: string;
+            /** @description Whether this is the session of the request. */
+            current: boolean;
             /** Format: date-time */
             expiresAt: string;
             /** Format: uuid */
             id: string;
-            ipAddress?: string | null;
-            userAgent?: string | null;
+            ipAddress: string | null;
+            userAgent: string | null;
             /** Format: uuid */
             userId: string;
-        };
-        SessionList: {
-            sessions: components["schemas"]["Session"][];
         };
         SessionResponse: {
             session: components["schemas"]["Session"];
             user: components["schemas"]["User"];
         };
-        SetChannelSettings: {
-            /** @enum {string|null} */
+        SetChannelSettingsRequest: {
+            /**
+             * @description all | mentions | none
+             * @enum {string|null}
+             */
             level?: "all" | "mentions" | "none" | null;
             muted?: boolean | null;
         };
-        SetPin: {
+        SetEmailSettingsRequest: {
+            /** @description At most one email of unread mentions and DMs per this many minutes; 0 turns the emails off; at most 1440 (a day). */
+            digestMinutes: number;
+        };
+        SetLastVisitedRequest: {
+            /** Format: uuid */
+            workspaceId: string;
+        };
+        SetPinRequest: {
             /** Format: uuid */
             messageId: string;
             pinned: boolean;
         };
-        SetStatus: {
+        SetPinResponse: {
+            /** Format: uuid */
+            messageId: string;
+            pinned: boolean;
+        };
+        SetStatusRequest: {
+            /** @description Do not disturb. */
             dnd?: boolean;
             emoji?: string | null;
-            /** Format: date-time */
+            /** @description When the status clears itself (RFC 3339); empty or null: never. */
             expiresAt?: string | null;
             text?: string | null;
         };
-        SignIn: {
+        SignInRequest: {
             email: string;
             password: string;
+            /** @description The current TOTP code or a backup code, when two-factor is on. */
             totpCode?: string | null;
         };
-        SignUp: {
+        SignUpRequest: {
             /** Format: email */
             email: string;
             name: string;
             password: string;
         };
-        Snooze: {
-            /** Format: date-time */
+        SnoozeReminderRequest: {
+            /**
+             * Format: date-time
+             * @description RFC 3339, in the future.
+             */
             until: string;
         };
         StorageUsage: {
@@ -1985,38 +2113,37 @@ export interface components {
             used: number;
         };
         Success: {
-            success: boolean;
+            /** @constant */
+            success: true;
         };
-        ToggleReaction: {
+        ToggleReactionRequest: {
             emoji: string;
         };
-        TotpCode: {
-            code: string;
-        };
-        TwoFactorSetup: {
-            backupCodes: string[];
-            otpauthUrl: string;
-            secret: string;
-        };
-        TwoFactorState: {
-            enabled: boolean;
-        };
         UnreadCount: {
-            channelId?: string | null;
-            conversationId?: string | null;
-            /** @description unread among at most 1000 messages past the read mark (show 1000+ at the cap) */
+            channelId: string | null;
+            conversationId: string | null;
+            /** @description Unread among at most 1000 messages past the read mark (show 1000+ at the cap). */
             count: number;
-            mentionCount?: number;
+            /** @description Unread messages that mention the caller (directly, by group, @here or @channel). */
+            mentionCount: number;
         };
-        UpdateChannel: {
-            /** @description a category's id, or "" to take the channel out of its category */
+        UpdateChannelRequest: {
+            /** @description A category's id, or "" to take the channel out of its category. */
             categoryId?: string | null;
             description?: string | null;
             isArchived?: boolean | null;
             name?: string | null;
+            /** @description An empty string clears it. */
             topic?: string | null;
         };
-        UpdateProfile: {
+        UpdateMemberRequest: {
+            /**
+             * @description The new role.
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "member";
+        };
+        UpdateProfileRequest: {
             avatarUrl?: string | null;
             bio?: string | null;
             displayName?: string | null;
@@ -2024,13 +2151,18 @@ export interface components {
             timezone?: string | null;
             title?: string | null;
         };
-        UpdateScheduledMessage: {
+        UpdateScheduledMessageRequest: {
+            /** @description Not blank unless it carries attachments. */
             content?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339, in the future and within a year.
+             */
             scheduledFor?: string | null;
+            /** @description IANA time zone. */
             timezone?: string | null;
         };
-        UpdateWorkspace: {
+        UpdateWorkspaceRequest: {
             /** @enum {string|null} */
             joinPolicy?: "invite" | "request" | "open" | null;
             name?: string | null;
@@ -2054,39 +2186,64 @@ export interface components {
         };
         User: {
             /** Format: date-time */
-            createdAt?: string;
+            createdAt: string;
             email: string;
-            emailVerified?: boolean;
+            emailVerified: boolean;
             /** Format: uuid */
             id: string;
-            image?: string | null;
+            image: string | null;
             name: string;
         };
         UserStatus: {
+            /** @description Do not disturb. */
             dnd: boolean;
-            emoji?: string | null;
-            expiresAt?: string | null;
-            text?: string | null;
+            emoji: string | null;
+            /**
+             * Format: date-time
+             * @description When the status clears itself.
+             */
+            expiresAt: string | null;
+            text: string | null;
         };
         VapidPublicKey: {
-            /** @description base64url, uncompressed P-256 point */
+            /** @description The application server key, base64url (uncompressed P-256 point). */
             publicKey: string;
+        };
+        VerifyTwoFactorRequest: {
+            /** @description A TOTP code from the authenticator app. */
+            code: string;
+        };
+        VerifyTwoFactorResponse: {
+            enabled: boolean;
+        };
+        WebPushSubscriptionInput: {
+            /**
+             * Format: uri
+             * @description The push service's URL: https, on a public host.
+             */
+            endpoint: string;
+            /** @description As PushSubscription.toJSON() gives it (milliseconds), usually null. */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeysInput"];
         };
         Workspace: {
             /** Format: date-time */
-            createdAt?: string;
+            createdAt: string;
             /** Format: uuid */
             id: string;
-            joinPolicy?: string;
-            logo?: string | null;
+            /**
+             * @description Who may join: by invite only, by a request admins decide, or anyone.
+             * @enum {string}
+             */
+            joinPolicy: "invite" | "request" | "open";
+            logo: string | null;
             name: string;
-            /** @enum {string} */
+            /**
+             * @description The caller's role there.
+             * @enum {string}
+             */
             role: "owner" | "admin" | "member";
             slug: string;
-        };
-        WorkspaceList: {
-            lastVisitedWorkspaceId?: string | null;
-            workspaces: components["schemas"]["Workspace"][];
         };
         WorkspaceUnread: {
             channels: components["schemas"]["UnreadCount"][];
@@ -2105,18 +2262,18 @@ export interface operations {
     get_admin_audit_logs: {
         parameters: {
             query: {
-                /** @description the workspace */
+                /** @description The workspace. */
                 workspaceId: string;
-                /** @description YYYY-MM-DD or RFC 3339, inclusive */
-                startDate?: string;
-                /** @description YYYY-MM-DD or RFC 3339, inclusive */
-                endDate?: string;
-                /** @description e.g. login_success, login_failure, account_locked, role_changed */
-                action?: string;
-                /** @description default 100, at most 500 */
-                limit?: number;
-                /** @description rows to skip */
-                offset?: number;
+                /** @description From this RFC 3339 time or YYYY-MM-DD date, inclusive. */
+                startDate?: string | null;
+                /** @description Up to this RFC 3339 time or YYYY-MM-DD date, inclusive. */
+                endDate?: string | null;
+                /** @description Only this action, e.g. login_success, login_failure, account_locked, role_changed. */
+                action?: string | null;
+                /** @description Page size: default 100, at most 500. */
+                limit?: number | null;
+                /** @description Rows to skip. */
+                offset?: number | null;
             };
             header?: never;
             path?: never;
@@ -2130,7 +2287,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditLogList"];
+                    "application/json": components["schemas"]["ListAuditLogsResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -2276,7 +2433,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ForgetPassword"];
+                "application/json": components["schemas"]["ForgetPasswordRequest"];
             };
         };
         responses: {
@@ -2327,7 +2484,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ResetPassword"];
+                "application/json": components["schemas"]["ResetPasswordRequest"];
             };
         };
         responses: {
@@ -2452,7 +2609,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SignIn"];
+                "application/json": components["schemas"]["SignInRequest"];
             };
         };
         responses: {
@@ -2595,7 +2752,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SignUp"];
+                "application/json": components["schemas"]["SignUpRequest"];
             };
         };
         responses: {
@@ -2655,7 +2812,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Password"];
+                "application/json": components["schemas"]["DisableTwoFactorRequest"];
             };
         };
         responses: {
@@ -2742,7 +2899,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Password"];
+                "application/json": components["schemas"]["EnableTwoFactorRequest"];
             };
         };
         responses: {
@@ -2752,7 +2909,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TwoFactorSetup"];
+                    "application/json": components["schemas"]["EnableTwoFactorResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -2838,7 +2995,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TotpCode"];
+                "application/json": components["schemas"]["VerifyTwoFactorRequest"];
             };
         };
         responses: {
@@ -2848,7 +3005,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TwoFactorState"];
+                    "application/json": components["schemas"]["VerifyTwoFactorResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -2910,12 +3067,12 @@ export interface operations {
     get_bookmarks: {
         parameters: {
             query?: {
-                /** @description only this workspace's */
-                workspaceId?: string;
-                /** @description the id of the last bookmark of the previous page */
-                before?: string;
-                /** @description default 50, at most 200 */
-                limit?: number;
+                /** @description Only this workspace's. */
+                workspaceId?: string | null;
+                /** @description Newest first; `before` is the id of the last bookmark of the previous page (page on while `hasMore`). */
+                before?: string | null;
+                /** @description Default 50, at most 200. */
+                limit?: number | null;
             };
             header?: never;
             path?: never;
@@ -2929,7 +3086,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BookmarkList"];
+                    "application/json": components["schemas"]["ListBookmarksResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -2997,7 +3154,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateBookmark"];
+                "application/json": components["schemas"]["CreateBookmarkRequest"];
             };
         };
         responses: {
@@ -3229,7 +3386,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateChannel"];
+                "application/json": components["schemas"]["UpdateChannelRequest"];
             };
         };
         responses: {
@@ -3301,10 +3458,10 @@ export interface operations {
     get_channels__channelId__changes: {
         parameters: {
             query?: {
-                /** @description the change version the client has applied; omit it to learn the current one */
-                since?: number;
-                /** @description default 50, at most 200 */
-                limit?: number;
+                /** @description The version the client has applied; omit it to learn the current one. */
+                since?: number | null;
+                /** @description Default 50, at most 200. */
+                limit?: number | null;
             };
             header?: never;
             path: {
@@ -3551,7 +3708,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AddMember"];
+                "application/json": components["schemas"]["ChannelMemberRequest"];
             };
         };
         responses: {
@@ -3700,12 +3857,12 @@ export interface operations {
     get_channels__channelId__messages: {
         parameters: {
             query?: {
-                /** @description page backwards: messages with a smaller sequence */
-                before?: number;
-                /** @description page forwards (and resume): messages with a greater sequence */
-                after?: number;
-                /** @description page size, default 50, at most 200 */
-                limit?: number;
+                /** @description Page backwards: messages with a smaller sequence. */
+                before?: number | null;
+                /** @description Page forwards (and resume): messages with a greater sequence. */
+                after?: number | null;
+                /** @description Page size: default 50, at most 200. */
+                limit?: number | null;
             };
             header?: never;
             path: {
@@ -3721,7 +3878,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MessagePage"];
+                    "application/json": components["schemas"]["ListMessagesResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -3791,7 +3948,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SendMessage"];
+                "application/json": components["schemas"]["SendMessageRequest"];
             };
         };
         responses: {
@@ -3956,7 +4113,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SetChannelSettings"];
+                "application/json": components["schemas"]["SetChannelSettingsRequest"];
             };
         };
         responses: {
@@ -4028,10 +4185,10 @@ export interface operations {
     get_channels__channelId__pins: {
         parameters: {
             query?: {
-                /** @description the id of the last message of the previous page */
-                before?: string;
-                /** @description default 50, at most 200 */
-                limit?: number;
+                /** @description Most recently pinned first; `before` is the id of the last message of the previous page (page on while `hasMore`). */
+                before?: string | null;
+                /** @description Default 50, at most 200. */
+                limit?: number | null;
             };
             header?: never;
             path: {
@@ -4047,7 +4204,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MessagePage"];
+                    "application/json": components["schemas"]["ListMessagesResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -4117,7 +4274,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SetPin"];
+                "application/json": components["schemas"]["SetPinRequest"];
             };
         };
         responses: {
@@ -4127,7 +4284,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PinState"];
+                    "application/json": components["schemas"]["SetPinResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -4197,7 +4354,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MarkRead"];
+                "application/json": components["schemas"]["MarkReadRequest"];
             };
         };
         responses: {
@@ -4269,10 +4426,10 @@ export interface operations {
     get_conversations__conversationId__changes: {
         parameters: {
             query?: {
-                /** @description the change version the client has applied; omit it to learn the current one */
-                since?: number;
-                /** @description default 50, at most 200 */
-                limit?: number;
+                /** @description The version the client has applied; omit it to learn the current one. */
+                since?: number | null;
+                /** @description Default 50, at most 200. */
+                limit?: number | null;
             };
             header?: never;
             path: {
@@ -4359,12 +4516,12 @@ export interface operations {
     get_conversations__conversationId__messages: {
         parameters: {
             query?: {
-                /** @description page backwards: messages with a smaller sequence */
-                before?: number;
-                /** @description page forwards (and resume): messages with a greater sequence */
-                after?: number;
-                /** @description page size, default 50, at most 200 */
-                limit?: number;
+                /** @description Page backwards: messages with a smaller sequence. */
+                before?: number | null;
+                /** @description Page forwards (and resume): messages with a greater sequence. */
+                after?: number | null;
+                /** @description Page size: default 50, at most 200. */
+                limit?: number | null;
             };
             header?: never;
             path: {
@@ -4380,7 +4537,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MessagePage"];
+                    "application/json": components["schemas"]["ListMessagesResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -4450,7 +4607,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SendMessage"];
+                "application/json": components["schemas"]["SendMessageRequest"];
             };
         };
         responses: {
@@ -4539,7 +4696,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MarkRead"];
+                "application/json": components["schemas"]["MarkReadRequest"];
             };
         };
         responses: {
@@ -4873,7 +5030,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AcceptInvite"];
+                    "application/json": components["schemas"]["AcceptInviteResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -5019,7 +5176,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["EditMessage"];
+                "application/json": components["schemas"]["EditMessageRequest"];
             };
         };
         responses: {
@@ -5099,7 +5256,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ToggleReaction"];
+                "application/json": components["schemas"]["ToggleReactionRequest"];
             };
         };
         responses: {
@@ -5171,10 +5328,10 @@ export interface operations {
     get_messages__messageId__replies: {
         parameters: {
             query?: {
-                /** @description the sequence of the last reply of the previous page */
-                after?: number;
-                /** @description default 50, at most 200 */
-                limit?: number;
+                /** @description Replies oldest first, those with a sequence above `after` (page on with the last reply's sequence while `hasMore`). */
+                after?: number | null;
+                /** @description Default 50, at most 200. */
+                limit?: number | null;
             };
             header?: never;
             path: {
@@ -5190,7 +5347,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MessagePage"];
+                    "application/json": components["schemas"]["ListMessagesResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -5252,7 +5409,7 @@ export interface operations {
     get_notes_channel: {
         parameters: {
             query: {
-                /** @description the channel */
+                /** @description The channel. */
                 channelId: string;
             };
             header?: never;
@@ -5329,7 +5486,7 @@ export interface operations {
     post_notes_channel: {
         parameters: {
             query?: {
-                /** @description the channel (the seed's form; or channelId in the body) */
+                /** @description The channel's id, when not given as ?channelId= (empty: absent). */
                 channelId?: string;
             };
             header?: never;
@@ -5338,7 +5495,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SaveChannelNote"];
+                "application/json": components["schemas"]["SaveChannelNoteRequest"];
             };
         };
         responses: {
@@ -5419,7 +5576,7 @@ export interface operations {
     get_notes_personal: {
         parameters: {
             query: {
-                /** @description the workspace */
+                /** @description The workspace. */
                 workspaceId: string;
             };
             header?: never;
@@ -5496,7 +5653,7 @@ export interface operations {
     post_notes_personal: {
         parameters: {
             query?: {
-                /** @description the workspace (the seed's form; or workspaceId in the body) */
+                /** @description The workspace's id, when not given as ?workspaceId= (empty: absent). */
                 workspaceId?: string;
             };
             header?: never;
@@ -5505,7 +5662,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SavePersonalNote"];
+                "application/json": components["schemas"]["SavePersonalNoteRequest"];
             };
         };
         responses: {
@@ -5586,10 +5743,10 @@ export interface operations {
     get_notifications: {
         parameters: {
             query?: {
-                /** @description only unread ones */
+                /** @description Only unread ones. */
                 unreadOnly?: boolean;
-                /** @description default 50, at most 200 */
-                limit?: number;
+                /** @description Page size: default 50 (also for 0), at most 200. */
+                limit?: number | null;
             };
             header?: never;
             path?: never;
@@ -5603,7 +5760,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["NotificationList"];
+                    "application/json": components["schemas"]["ListNotificationsResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -5745,7 +5902,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["EmailSettings"];
+                "application/json": components["schemas"]["SetEmailSettingsRequest"];
             };
         };
         responses: {
@@ -5829,7 +5986,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MarkAllRead"];
+                    "application/json": components["schemas"]["MarkAllNotificationsReadResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -6020,7 +6177,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PushSubscribe"];
+                "application/json": components["schemas"]["PushSubscribeRequest"];
             };
         };
         responses: {
@@ -6030,7 +6187,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Success"];
+                    "application/json": components["schemas"]["PushSubscribeResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -6107,7 +6264,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PushUnsubscribe"];
+                "application/json": components["schemas"]["PushUnsubscribeRequest"];
             };
         };
         responses: {
@@ -6117,7 +6274,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Success"];
+                    "application/json": components["schemas"]["PushSubscribeResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -6265,7 +6422,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReminderList"];
+                    "application/json": components["schemas"]["ListRemindersResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -6333,7 +6490,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateReminder"];
+                "application/json": components["schemas"]["CreateReminderRequest"];
             };
         };
         responses: {
@@ -6583,7 +6740,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Snooze"];
+                "application/json": components["schemas"]["SnoozeReminderRequest"];
             };
         };
         responses: {
@@ -6676,7 +6833,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ScheduledMessageList"];
+                    "application/json": components["schemas"]["ListScheduledMessagesResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -6744,7 +6901,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateScheduledMessage"];
+                "application/json": components["schemas"]["CreateScheduledMessageRequest"];
             };
         };
         responses: {
@@ -6909,7 +7066,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateScheduledMessage"];
+                "application/json": components["schemas"]["UpdateScheduledMessageRequest"];
             };
         };
         responses: {
@@ -7002,7 +7159,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionList"];
+                    "application/json": components["schemas"]["ListSessionsResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -7070,7 +7227,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RevokeSession"];
+                "application/json": components["schemas"]["RevokeSessionRequest"];
             };
         };
         responses: {
@@ -7080,7 +7237,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Revoked"];
+                    "application/json": components["schemas"]["RevokeSessionResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -7465,7 +7622,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LastVisited"];
+                "application/json": components["schemas"]["SetLastVisitedRequest"];
             };
         };
         responses: {
@@ -7549,7 +7706,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WorkspaceList"];
+                    "application/json": components["schemas"]["ListWorkspacesResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -7617,7 +7774,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateWorkspace"];
+                "application/json": components["schemas"]["CreateWorkspaceRequest"];
             };
         };
         responses: {
@@ -7782,7 +7939,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateWorkspace"];
+                "application/json": components["schemas"]["UpdateWorkspaceRequest"];
             };
         };
         responses: {
@@ -7868,7 +8025,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CategoryList"];
+                    "application/json": components["schemas"]["ListCategoriesResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -7938,7 +8095,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateCategory"];
+                "application/json": components["schemas"]["CreateCategoryRequest"];
             };
         };
         responses: {
@@ -8024,7 +8181,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ChannelList"];
+                    "application/json": components["schemas"]["ListChannelsResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -8094,7 +8251,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateChannel"];
+                "application/json": components["schemas"]["CreateChannelRequest"];
             };
         };
         responses: {
@@ -8189,7 +8346,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConversationList"];
+                    "application/json": components["schemas"]["ListConversationsResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -8259,7 +8416,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["OpenConversation"];
+                "application/json": components["schemas"]["OpenConversationRequest"];
             };
         };
         responses: {
@@ -8345,7 +8502,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EmojiList"];
+                    "application/json": components["schemas"]["ListEmojiResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -8498,7 +8655,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GroupList"];
+                    "application/json": components["schemas"]["ListGroupsResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -8568,7 +8725,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateGroup"];
+                "application/json": components["schemas"]["CreateGroupRequest"];
             };
         };
         responses: {
@@ -8657,7 +8814,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateGuestInvite"];
+                "application/json": components["schemas"]["CreateGuestInviteRequest"];
             };
         };
         responses: {
@@ -8737,7 +8894,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateInvite"];
+                "application/json": components["schemas"]["CreateInviteRequest"];
             };
         };
         responses: {
@@ -8899,7 +9056,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JoinRequestList"];
+                    "application/json": components["schemas"]["ListJoinRequestsResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -8970,7 +9127,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Decision"];
+                "application/json": components["schemas"]["DecideJoinRequestRequest"];
             };
         };
         responses: {
@@ -9056,7 +9213,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MemberList"];
+                    "application/json": components["schemas"]["ListMembersResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -9213,7 +9370,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RoleChange"];
+                "application/json": components["schemas"]["UpdateMemberRequest"];
             };
         };
         responses: {
@@ -9455,7 +9612,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateProfile"];
+                "application/json": components["schemas"]["UpdateProfileRequest"];
             };
         };
         responses: {
@@ -9527,10 +9684,10 @@ export interface operations {
     get_workspaces__workspaceId__search: {
         parameters: {
             query?: {
-                /** @description words and filters */
+                /** @description Words, plus filters: from:@handle, in:#channel, before:YYYY-MM-DD, after:YYYY-MM-DD. */
                 q?: string;
-                /** @description default 20, at most 100 */
-                limit?: number;
+                /** @description Default 20, at most 100. */
+                limit?: number | null;
             };
             header?: never;
             path: {
@@ -9546,7 +9703,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SearchResults"];
+                    "application/json": components["schemas"]["SearchResponse"];
                 };
             };
             /** @description invalid input (VALIDATION_ERROR) */
@@ -9616,7 +9773,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SetStatus"];
+                "application/json": components["schemas"]["SetStatusRequest"];
             };
         };
         responses: {

@@ -1469,8 +1469,8 @@ export class App {
     try {
       const note =
         kind === 'channel'
-          ? await call(api.POST('/api/notes/channel', { params: { query: { channelId: id } }, body }))
-          : await call(api.POST('/api/notes/personal', { params: { query: { workspaceId: id } }, body }));
+          ? await call(api.POST('/api/notes/channel', { body: { ...body, channelId: id } }))
+          : await call(api.POST('/api/notes/personal', { body: { ...body, workspaceId: id } }));
       this.setNote(key, (x) => noteSaved(x, note, content));
     } catch (e) {
       if (e instanceof ApiError && e.status === 409) {
