@@ -37,12 +37,13 @@ RUN cargo build --release --locked \
       cp "target/release/${bin}" /out/; \
     done
 
-# --- The web client (Preact + Vite); `prebuild` reads ../docs/openapi.json ---
+# --- The web client (Preact + Vite); `prebuild` reads ../docs/openapi.json and ../proto/proto ---
 FROM node:${NODE_VERSION}-bookworm-slim AS web
 WORKDIR /src/web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY docs/openapi.json /src/docs/openapi.json
+COPY proto/proto/ /src/proto/proto/
 COPY web/ ./
 RUN npm run build
 

@@ -61,7 +61,7 @@ build_web() {
     npm --prefix web ci --no-audit --no-fund --loglevel=error >/dev/null
   fi
   if [ ! -f web/dist/index.html ] ||
-    [ -n "$(find web/src web/public web/index.html web/vite.config.ts web/package.json web/package-lock.json docs/openapi.json -newer web/dist/index.html -print -quit 2>/dev/null)" ]; then
+    [ -n "$(find web/src web/public web/index.html web/vite.config.ts web/package.json web/package-lock.json web/buf.gen.yaml docs/openapi.json proto/proto -newer web/dist/index.html -print -quit 2>/dev/null)" ]; then
     web_log "building the web client (web/dist)"
     npm --prefix web run build --silent >/dev/null
   fi

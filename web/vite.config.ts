@@ -2,7 +2,8 @@
 import { defineConfig } from 'vite';
 
 // The gateway (cargo run / `ocomms up`) listens on :3000; the dev server
-// forwards the API and the WebSocket there. The Host header is kept (no
+// forwards the API, the WebSocket and gRPC-web (`/ocomms.*`: the event
+// stream the socket falls back to) there. The Host header is kept (no
 // changeOrigin) so the gateway's same-origin check for cookie sockets holds.
 const api = process.env.OCOMMS_API ?? 'http://127.0.0.1:3000';
 
@@ -16,10 +17,10 @@ const csp =
 export default defineConfig({
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   server: {
-    proxy: { '/api': { target: api, ws: true } },
+    proxy: { '/api': { target: api, ws: true }, '/ocomms.': { target: api } },
   },
   preview: {
-    proxy: { '/api': { target: api, ws: true } },
+    proxy: { '/api': { target: api, ws: true }, '/ocomms.': { target: api } },
     headers: { 'Content-Security-Policy': csp },
   },
   build: {

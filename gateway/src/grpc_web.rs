@@ -3,7 +3,8 @@
 //! `content-type: application/grpc-web+proto` (or `grpc-web-text`); the
 //! call is translated to gRPC (tonic-web) and forwarded to the service that
 //! owns the package. Identity works as for direct gRPC: the `authorization`
-//! header travels on.
+//! header travels on; a browser's call may use the session cookie instead,
+//! from an allowed origin only ([`cookie_as_bearer`]).
 //!
 //! The edge rules are those of REST:
 //! - rate limits: the middleware in `lib.rs` puts each call in the bucket of
@@ -75,7 +76,10 @@ fn channel_for(s: &AppState, path: &str) -> Option<tonic::transport::Channel> {
     s.clients.health.iter().find(|(name, _)| *name == domain).map(|(_, ch)| ch.clone())
 }
 
-pub async fn handle(State(s): State<AppState>, req: Request) -> Response {
+pub async fn handle(State(s): State<AppState>, mut req: Request) -> Response {
+    if is_grpc(req.headers()) {
+        cookie_as_bearer(&s.config, req.headers_mut());
+    }
     // The gateway's own service, over gRPC (HTTP/2) or gRPC-web.
     if is_grpc(req.headers()) && req.uri().path().starts_with(crate::events::PATH_PREFIX) {
         return crate::events::serve(s, req).await;
@@ -114,6 +118,24 @@ pub async fn handle(State(s): State<AppState>, req: Request) -> Response {
     match ready.call(req).await {
         Ok(resp) => resp.map(Body::new),
         Err(e) => unavailable(e),
+    }
+}
+
+/// A browser's call (the web client's event stream, or any other method)
+/// authenticates with the session cookie, as its WebSocket does: the cookie
+/// becomes the call's bearer token only when the call names no token itself
+/// and its `Origin` is one the WebSocket accepts (`ws::origin_allowed`: the
+/// gateway's own, or one of `ALLOWED_ORIGINS`; the gateway answers no CORS
+/// preflight, so in practice a page of its own origin). A form or a
+/// `no-cors` fetch cannot send a gRPC content type. Otherwise the cookie is
+/// ignored and the call is unauthenticated.
+fn cookie_as_bearer(config: &crate::Config, headers: &mut HeaderMap) {
+    if headers.contains_key(http::header::AUTHORIZATION) || !crate::ws::origin_allowed(config, headers) {
+        return;
+    }
+    let Some(token) = crate::extract::cookie_from_headers(headers) else { return };
+    if let Ok(value) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
+        headers.insert(http::header::AUTHORIZATION, value);
     }
 }
 

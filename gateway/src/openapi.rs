@@ -182,6 +182,21 @@ impl Schemas {
     }
 }
 
+/// A query parameter's schema: a query string has no `null` (a parameter
+/// is absent instead).
+fn not_null(mut schema: Value) -> Value {
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            schema["type"] = types[0].clone();
+        }
+    }
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    schema
+}
+
 /// Whether a field may be `null` on the wire: a proto3 `optional` one. A
 /// message field without `optional` is always set by the services (a
 /// request that omits it is refused by them, or by `required`).
@@ -260,7 +275,7 @@ fn rpc_operation(route: &spec::Route, binding: &spec::Binding, schemas: &mut Sch
             }
             // A body route's query form is one of two: never required.
             options.required &= !binding.body;
-            let mut schema = schemas.field(&field, &options, Side::Request);
+            let mut schema = not_null(schemas.field(&field, &options, Side::Request));
             let description = schema.as_object_mut().and_then(|o| o.remove("description"));
             let mut param = json!({ "name": field.json_name(), "in": "query", "required": options.required, "schema": schema });
             if let Some(d) = description {
@@ -436,7 +451,7 @@ pub fn build() -> Value {
         "x-grpc-web": {
             "path": "/ocomms.<domain>.v1.<Service>/<Method>",
             "contentTypes": ["application/grpc-web+proto", "application/grpc-web-text+proto"],
-            "description": "Every service's gRPC API (proto/ocomms/*/v1/*.proto) through the gateway's port; authenticate with the authorization: Bearer header. Rate limits are those of the matching REST routes (AuthService/SignIn, SignUp, ForgetPassword, ResetPassword per client address; MessagingService/SendMessage per account); over a limit the call answers RESOURCE_EXHAUSTED with x-ocomms-code: RATE_LIMIT_EXCEEDED and x-ocomms-details {retryAfter}. Addresses and user agents recorded by SignUp, SignIn and ForgetPassword come from the connection, never from the request's fields or metadata.",
+            "description": "Every service's gRPC API (proto/ocomms/*/v1/*.proto) through the gateway's port; authenticate with the authorization: Bearer header (a page of the gateway's own origin may use its session cookie instead). Rate limits are those of the matching REST routes (AuthService/SignIn, SignUp, ForgetPassword, ResetPassword per client address; MessagingService/SendMessage per account); over a limit the call answers RESOURCE_EXHAUSTED with x-ocomms-code: RATE_LIMIT_EXCEEDED and x-ocomms-details {retryAfter}. Addresses and user agents recorded by SignUp, SignIn and ForgetPassword come from the connection, never from the request's fields or metadata.",
         },
         "x-websocket": {
             "path": "/api/ws",

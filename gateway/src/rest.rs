@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, RawPathParamsRejection};
 use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -78,13 +79,24 @@ where
         _ => MethodFilter::DELETE,
     };
     let forward = Arc::new(forward);
-    on(filter, move |State(s): State<AppState>, params: RawPathParams, RawQuery(query), headers: HeaderMap, body: Bytes| {
-        let forward = forward.clone();
-        async move {
-            let params: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-            handle(&s, &forward, call, &params, query.as_deref(), &headers, &body).await
-        }
-    })
+    on(
+        filter,
+        move |State(s): State<AppState>,
+              params: Result<RawPathParams, RawPathParamsRejection>,
+              RawQuery(query),
+              headers: HeaderMap,
+              body: Result<Bytes, BytesRejection>| {
+            let forward = forward.clone();
+            async move {
+                // A path that does not decode names nothing; a body past the
+                // limit is refused in the API's error shape.
+                let params = params.map_err(|_| ApiError::not_found("resource"))?;
+                let body = body.map_err(|e| ApiError::validation(format!("the body could not be read: {e}")))?;
+                let params: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+                handle(&s, &forward, call, &params, query.as_deref(), &headers, &body).await
+            }
+        },
+    )
 }
 
 async fn handle<Req, Resp>(
@@ -150,7 +162,8 @@ fn request_json(
                 repeated.push((key, value));
                 continue;
             }
-            client_field(&forward.input, &key, "field")?;
+            let field = client_field(&forward.input, &key, "field")?;
+            nested_keys(&field, &value, &key)?;
             message.insert(key, value);
         }
     }
@@ -211,6 +224,25 @@ fn client_field(input: &MessageDescriptor, key: &str, what: &str) -> ApiResult<F
         .get_field_by_json_name(key)
         .filter(|f| f.json_name() == key && spec::field_options(f).client_may_send())
         .ok_or_else(|| ApiError::validation(format!("unknown {what} `{key}`")))
+}
+
+/// The keys of a message-typed field's JSON object (or of each in a list)
+/// name fields of that message, as at the top level.
+fn nested_keys(field: &FieldDescriptor, value: &Value, at: &str) -> ApiResult<()> {
+    let Kind::Message(message) = field.kind() else { return Ok(()) };
+    let objects: Vec<&Map<String, Value>> = match value {
+        Value::Object(o) => vec![o],
+        Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+        _ => return Ok(()),
+    };
+    for object in objects {
+        for (key, inner) in object {
+            let path = format!("{at}.{key}");
+            let f = client_field(&message, key, "field").map_err(|_| ApiError::validation(format!("unknown field `{path}`")))?;
+            nested_keys(&f, inner, &path)?;
+        }
+    }
+    Ok(())
 }
 
 /// A query parameter as the JSON value of its field's type.

@@ -75,7 +75,7 @@ pub async fn upgrade(State(s): State<AppState>, headers: HeaderMap, Query(q): Qu
 /// use the cookie: no `Origin` (not a browser: nothing ambient), the
 /// gateway's own origin (the `Origin`'s host and port are the request's
 /// `Host`, or it is `PUBLIC_URL`'s), or one of `ALLOWED_ORIGINS`.
-fn origin_allowed(config: &crate::Config, headers: &HeaderMap) -> bool {
+pub(crate) fn origin_allowed(config: &crate::Config, headers: &HeaderMap) -> bool {
     let Some(raw) = headers.get(axum::http::header::ORIGIN) else { return true };
     // `Origin: null` (sandboxed frames, files) and anything malformed: refused.
     let Some(origin) = raw.to_str().ok().and_then(crate::config::normalize_origin) else { return false };

@@ -43,7 +43,9 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(e["error"]["details"]["field"], "joinPolicy");
     // A body names only fields the route takes: an unknown one, or one a
     // client may not set, is refused before anything is done.
-    api.post(ws_path, &r.ann.token, json!({ "name": "A", "slug": "ok-slug", "ownerId": r.bob.id })).await.expect_error(400, "VALIDATION_ERROR");
+    api.post(ws_path, &r.ann.token, json!({ "name": "A", "slug": "ok-slug", "ownerId": r.bob.id }))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
     let list = api.get(ws_path, &r.ann.token).await.expect(200);
     assert_eq!(list["workspaces"].as_array().map(Vec::len), Some(1), "nothing was created");
 
@@ -66,6 +68,11 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     api.post(&format!("/api/channels/{}/read", r.channel), &r.ann.token, json!({ "sequence": 0.5 }))
         .await
         .expect_error(400, "VALIDATION_ERROR");
+    // Nested objects name only their message's fields too.
+    let sub = json!({ "subscription": { "endpoint": "https://push.example.com/x", "keys": { "p256dh": "a", "auth": "b", "bogus": 1 } } });
+    api.post("/api/push/subscribe", &r.ann.token, sub).await.expect_error(400, "VALIDATION_ERROR");
+    // A path that does not decode names nothing, in the API's error shape.
+    api.get("/api/channels/%FF", &r.ann.token).await.expect_error(404, "NOT_FOUND");
     // Ids in bodies and query strings are UUIDs.
     api.post("/api/bookmarks", &r.ann.token, json!({ "messageId": "nope" })).await.expect_error(400, "VALIDATION_ERROR");
     api.get("/api/bookmarks?workspaceId=nope", &r.ann.token).await.expect_error(400, "VALIDATION_ERROR");

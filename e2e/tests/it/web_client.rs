@@ -57,7 +57,10 @@ async fn the_gateway_serves_the_client_with_its_caching_and_security_headers() {
 
 /// `web/e2e/chat.test.mjs` in headless Chromium against this stack: sign
 /// up, invite, live messages, a thread, a reaction, a DM's badge, two-factor
-/// sign-in, and a message written offline that arrives exactly once.
+/// sign-in, and a message written offline that arrives exactly once; and
+/// `web/e2e/stream.test.mjs`: the event stream over gRPC-web through the
+/// TypeScript client generated from the protos, from Node and in a page
+/// whose WebSockets are refused.
 /// `scripts/test.sh` builds the client and installs Chromium first.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_people_chat_in_real_browsers() {
@@ -78,5 +81,15 @@ async fn two_people_chat_in_real_browsers() {
     let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the browser test failed:\n{text}");
     assert!(text.contains("# pass") && text.contains("# fail 0"), "{text}");
+    // Every file ran: the chat, and the event stream over gRPC-web with the
+    // client generated from the protos (from Node, and in a page whose
+    // WebSockets are refused).
+    for name in [
+        "two people chat",
+        "the client generated from the protos follows the event stream from Node",
+        "a browser whose WebSockets cannot get through gets its events over gRPC-web",
+    ] {
+        assert!(text.lines().any(|l| l.trim_start().starts_with("ok ") && l.contains(name)), "{name} did not pass:\n{text}");
+    }
     t.stop().await.expect("stop");
 }

@@ -2265,15 +2265,15 @@ export interface operations {
                 /** @description The workspace. */
                 workspaceId: string;
                 /** @description From this RFC 3339 time or YYYY-MM-DD date, inclusive. */
-                startDate?: string | null;
+                startDate?: string;
                 /** @description Up to this RFC 3339 time or YYYY-MM-DD date, inclusive. */
-                endDate?: string | null;
+                endDate?: string;
                 /** @description Only this action, e.g. login_success, login_failure, account_locked, role_changed. */
-                action?: string | null;
+                action?: string;
                 /** @description Page size: default 100, at most 500. */
-                limit?: number | null;
+                limit?: number;
                 /** @description Rows to skip. */
-                offset?: number | null;
+                offset?: number;
             };
             header?: never;
             path?: never;
@@ -3068,11 +3068,11 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only this workspace's. */
-                workspaceId?: string | null;
+                workspaceId?: string;
                 /** @description Newest first; `before` is the id of the last bookmark of the previous page (page on while `hasMore`). */
-                before?: string | null;
+                before?: string;
                 /** @description Default 50, at most 200. */
-                limit?: number | null;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -3459,9 +3459,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The version the client has applied; omit it to learn the current one. */
-                since?: number | null;
+                since?: number;
                 /** @description Default 50, at most 200. */
-                limit?: number | null;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -3858,11 +3858,11 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Page backwards: messages with a smaller sequence. */
-                before?: number | null;
+                before?: number;
                 /** @description Page forwards (and resume): messages with a greater sequence. */
-                after?: number | null;
+                after?: number;
                 /** @description Page size: default 50, at most 200. */
-                limit?: number | null;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -4186,9 +4186,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Most recently pinned first; `before` is the id of the last message of the previous page (page on while `hasMore`). */
-                before?: string | null;
+                before?: string;
                 /** @description Default 50, at most 200. */
-                limit?: number | null;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -4427,9 +4427,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The version the client has applied; omit it to learn the current one. */
-                since?: number | null;
+                since?: number;
                 /** @description Default 50, at most 200. */
-                limit?: number | null;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -4517,11 +4517,11 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Page backwards: messages with a smaller sequence. */
-                before?: number | null;
+                before?: number;
                 /** @description Page forwards (and resume): messages with a greater sequence. */
-                after?: number | null;
+                after?: number;
                 /** @description Page size: default 50, at most 200. */
-                limit?: number | null;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -5329,9 +5329,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Replies oldest first, those with a sequence above `after` (page on with the last reply's sequence while `hasMore`). */
-                after?: number | null;
+                after?: number;
                 /** @description Default 50, at most 200. */
-                limit?: number | null;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -5746,7 +5746,7 @@ export interface operations {
                 /** @description Only unread ones. */
                 unreadOnly?: boolean;
                 /** @description Page size: default 50 (also for 0), at most 200. */
-                limit?: number | null;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -9687,7 +9687,7 @@ export interface operations {
                 /** @description Words, plus filters: from:@handle, in:#channel, before:YYYY-MM-DD, after:YYYY-MM-DD. */
                 q?: string;
                 /** @description Default 20, at most 100. */
-                limit?: number | null;
+                limit?: number;
             };
             header?: never;
             path: {

@@ -1,7 +1,22 @@
 // The real-time socket (`GET /api/ws`, cookie-authenticated, same origin):
 // JSON frames, acks by number, and reconnection with backoff. After every
 // (re)open `onOpen` runs so the app resumes by sequence.
+//
+// When WebSockets cannot get through (`STREAM_AFTER` attempts in a row never
+// opened) and a `StreamOpener` is given, the events come over the gRPC-web
+// stream instead (`api/stream.ts`), alternating with a new WebSocket attempt
+// at each reconnect, and probed every `PROBE_MS` while the stream lasts. The
+// stream only receives: `canSend` is false, so the app sends messages over
+// REST meanwhile (typing and presence wait for a WebSocket).
 import type { ServerFrame } from '../api/events';
+import type { StreamOpener } from '../api/stream';
+
+/** WebSocket attempts in a row that never opened before the stream is tried. */
+export const STREAM_AFTER = 3;
+/** While on the stream, how often a WebSocket is tried in the background (the
+ * failures may have been a gateway restart, not a proxy): when one opens, the
+ * socket moves back to WebSockets. */
+export const PROBE_MS = 30_000;
 
 export interface SocketHandlers {
   onEvent(name: string, data: unknown): void;
@@ -13,6 +28,14 @@ export type SocketState = 'connecting' | 'open' | 'closed';
 
 export class Socket {
   private ws: WebSocket | null = null;
+  private streamCtl: AbortController | null = null;
+  /** WebSocket attempts in a row that never opened. */
+  private wsFailures = 0;
+  private lastWasStream = false;
+  private probeTimer: ReturnType<typeof setTimeout> | null = null;
+  private probe: WebSocket | null = null;
+  /** How events arrive now (null: not connected). */
+  transport: 'websocket' | 'stream' | null = null;
   private nextAck = 1;
   private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
   private attempts = 0;
@@ -24,7 +47,13 @@ export class Socket {
   constructor(
     private readonly url: string,
     private readonly h: SocketHandlers,
+    private readonly stream?: StreamOpener,
   ) {}
+
+  /** Whether frames can be sent now (an open WebSocket; the stream only receives). */
+  get canSend(): boolean {
+    return this.state === 'open' && this.transport === 'websocket';
+  }
 
   static sameOrigin(): string {
     return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws`;
@@ -42,6 +71,10 @@ export class Socket {
     this.retryTimer = null;
     this.ws?.close(1000);
     this.ws = null;
+    this.streamCtl?.abort();
+    this.streamCtl = null;
+    this.stopProbe();
+    this.transport = null;
     this.state = 'closed';
   }
 
@@ -56,8 +89,10 @@ export class Socket {
       this.ws = null;
       this.detach(old);
       old?.close();
+      this.abortStream();
       this.failWaiting();
       this.state = 'closed';
+      this.transport = null;
       this.h.onClose();
     }
     this.connect();
@@ -65,15 +100,64 @@ export class Socket {
 
   /** Marks the connection lost without waiting for the browser to notice (went offline). */
   drop(): void {
-    if (this.stopped || !this.ws) return;
+    if (this.stopped || (!this.ws && !this.streamCtl)) return;
     const old = this.ws;
     this.ws = null;
     this.detach(old);
-    old.close();
+    old?.close();
+    this.abortStream();
     this.failWaiting();
     this.state = 'closed';
+    this.transport = null;
     this.h.onClose();
     this.schedule();
+  }
+
+  private abortStream(): void {
+    const ctl = this.streamCtl;
+    this.streamCtl = null;
+    ctl?.abort();
+    this.stopProbe();
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+    const p = this.probe;
+    this.probe = null;
+    if (p) {
+      this.detach(p);
+      p.close();
+    }
+  }
+
+  /** While on the stream: a WebSocket in the background, every PROBE_MS. */
+  private scheduleProbe(): void {
+    if (this.probeTimer || this.stopped) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null;
+      if (this.transport !== 'stream') return;
+      let p: WebSocket;
+      try {
+        p = new WebSocket(this.url);
+      } catch {
+        this.scheduleProbe();
+        return;
+      }
+      this.probe = p;
+      p.onopen = () => {
+        this.stopProbe();
+        // WebSockets get through again: reconnect over one (the app
+        // catches up on open, as after any reconnect).
+        this.wsFailures = 0;
+        this.reconnectNow();
+      };
+      p.onclose = () => {
+        if (this.probe !== p) return;
+        this.probe = null;
+        this.scheduleProbe();
+      };
+    }, PROBE_MS);
   }
 
   private detach(ws: WebSocket | null): void {
@@ -84,30 +168,78 @@ export class Socket {
   private connect(): void {
     if (this.stopped) return;
     this.state = 'connecting';
+    // Past STREAM_AFTER failed WebSocket attempts: the stream, then the
+    // WebSocket again, in turn.
+    if (this.stream && this.wsFailures >= STREAM_AFTER && !this.lastWasStream) {
+      this.lastWasStream = true;
+      this.connectStream(this.stream);
+      return;
+    }
+    this.lastWasStream = false;
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.url);
     } catch {
+      this.wsFailures++;
       this.schedule();
       return;
     }
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
-      this.attempts = 0;
-      this.state = 'open';
-      const again = this.opened;
-      this.opened = true;
-      this.h.onOpen(again);
+      opened = true;
+      this.wsFailures = 0;
+      this.opened_('websocket');
     };
     ws.onmessage = (ev) => this.receive(String(ev.data));
     ws.onclose = () => {
       if (this.ws !== ws) return;
+      if (!opened) this.wsFailures++;
       this.ws = null;
       this.state = 'closed';
+      this.transport = null;
       this.failWaiting();
       this.h.onClose();
       this.schedule();
     };
+  }
+
+  private connectStream(open: StreamOpener): void {
+    const ctl = new AbortController();
+    this.streamCtl = ctl;
+    const mine = () => this.streamCtl === ctl;
+    open(
+      ctl.signal,
+      () => {
+        if (!mine()) return;
+        this.opened_('stream');
+        this.scheduleProbe();
+      },
+      (name, data) => {
+        if (mine()) this.h.onEvent(name, data);
+      },
+    )
+      .catch(() => undefined)
+      .finally(() => {
+        if (!mine()) return;
+        this.streamCtl = null;
+        this.stopProbe();
+        this.state = 'closed';
+        this.transport = null;
+        this.h.onClose();
+        this.schedule();
+      });
+  }
+
+  private opened_(transport: 'websocket' | 'stream'): void {
+    this.attempts = 0;
+    this.state = 'open';
+    this.transport = transport;
+    // The stream opens only after WebSockets failed, while the app ran
+    // without events: it always catches up, as after a reconnect.
+    const again = this.opened || transport === 'stream';
+    this.opened = true;
+    this.h.onOpen(again);
   }
 
   private schedule(): void {
@@ -149,14 +281,14 @@ export class Socket {
 
   /** Sends an event without waiting for an answer; false when not connected. */
   emit(event: string, data: unknown): boolean {
-    if (this.state !== 'open' || !this.ws) return false;
+    if (!this.canSend || !this.ws) return false;
     this.ws.send(JSON.stringify({ event, data }));
     return true;
   }
 
   /** Sends an event and waits for its ack. */
   request<T = unknown>(event: string, data: unknown, timeoutMs = 10000): Promise<T> {
-    if (this.state !== 'open' || !this.ws) return Promise.reject(new Error('not connected'));
+    if (!this.canSend || !this.ws) return Promise.reject(new Error('not connected'));
     const ack = this.nextAck++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -53,6 +53,7 @@ import { Outbox, type OutboxEntry, type SendOutcome } from '../lib/outbox';
 import { base64UrlToBytes } from '../lib/push';
 import { browserTimeZone } from '../lib/time';
 import { Socket } from '../lib/socket';
+import { eventStream } from '../api/stream';
 import {
   applyChanges,
   applyLive,
@@ -1364,7 +1365,7 @@ export class App {
 
   private async fetchPresence(): Promise<void> {
     const wsId = this.state.wsId;
-    if (!wsId || !this.socket || this.socket.state !== 'open') return;
+    if (!wsId || !this.socket?.canSend) return;
     const userIds = Object.keys(this.state.members).slice(0, 500);
     if (userIds.length === 0) return;
     try {
@@ -1401,7 +1402,7 @@ export class App {
   closeNotes(): void {
     const c = this.noteSubscribed;
     this.noteSubscribed = null;
-    if (c && this.socket?.state === 'open') void this.socket.request('note:unsubscribe', { channelId: c }).catch(() => undefined);
+    if (c && this.socket?.canSend) void this.socket.request('note:unsubscribe', { channelId: c }).catch(() => undefined);
     if (this.state.notesPanel) this.set({ notesPanel: null });
   }
 
@@ -1421,7 +1422,7 @@ export class App {
     const { kind, id } = splitNoteKey(key);
     try {
       let note: Note | null = null;
-      if (kind === 'channel' && this.socket?.state === 'open') {
+      if (kind === 'channel' && this.socket?.canSend) {
         try {
           note = await this.socket.request<Note>('note:subscribe', { channelId: id });
           if (this.state.notesPanel === key) this.noteSubscribed = id;
@@ -1552,28 +1553,32 @@ export class App {
 
   private startSocket(): void {
     if (this.socket || typeof WebSocket === 'undefined') return;
-    this.socket = new Socket(Socket.sameOrigin(), {
-      onOpen: (reconnect) => {
-        this.set({ connected: true, wasConnected: true });
-        this.presenceActive();
-        // A new socket has no note subscription: subscribe again (the answer is the note now).
-        this.noteSubscribed = null;
-        if (this.state.notesPanel) void this.loadNote(this.state.notesPanel);
-        void this.fetchPresence();
-        if (reconnect) {
-          // Anything said while we were away: from history, by sequence; and
-          // whatever changed in what we hold, from each place's change feed.
-          void this.resumeAll();
-          void this.refreshUnread().catch(() => undefined);
-          void this.refreshChannels().catch(() => undefined);
-          void this.loadNotifications();
-          void this.loadEmoji().catch(() => undefined);
-        }
-        void this.flushOutbox();
+    this.socket = new Socket(
+      Socket.sameOrigin(),
+      {
+        onOpen: (reconnect) => {
+          this.set({ connected: true, wasConnected: true });
+          this.presenceActive();
+          // A new socket has no note subscription: subscribe again (the answer is the note now).
+          this.noteSubscribed = null;
+          if (this.state.notesPanel) void this.loadNote(this.state.notesPanel);
+          void this.fetchPresence();
+          if (reconnect) {
+            // Anything said while we were away: from history, by sequence; and
+            // whatever changed in what we hold, from each place's change feed.
+            void this.resumeAll();
+            void this.refreshUnread().catch(() => undefined);
+            void this.refreshChannels().catch(() => undefined);
+            void this.loadNotifications();
+            void this.loadEmoji().catch(() => undefined);
+          }
+          void this.flushOutbox();
+        },
+        onClose: () => this.set({ connected: false }),
+        onEvent: (name, data) => this.onEvent(name, data),
       },
-      onClose: () => this.set({ connected: false }),
-      onEvent: (name, data) => this.onEvent(name, data),
-    });
+      eventStream(location.origin),
+    );
     this.socket.start();
   }
 
