@@ -197,6 +197,7 @@ describe('channel notes panel', () => {
     const sent: [string, unknown][] = [];
     (app as unknown as { socket: unknown }).socket = {
       state: 'open',
+      canSend: true,
       emit: () => true,
       stop: () => undefined,
       request: async (event: string, data: unknown) => {
