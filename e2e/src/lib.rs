@@ -34,7 +34,43 @@ pub struct TestStack {
     pub base: String,
     /// The environment it was started with (to start more gateways).
     pub env: HashMap<String, String>,
-    databases: Vec<String>,
+    databases: Databases,
+}
+
+/// A stack's databases: dropped by [`TestStack::stop`], or with the stack
+/// when a test fails before it stops (a failed test leaves none behind).
+struct Databases(Vec<String>);
+
+impl Databases {
+    async fn drop_now(mut self) -> anyhow::Result<()> {
+        for db in std::mem::take(&mut self.0) {
+            ocomms_runtime::db::drop_database(&db).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Databases {
+    fn drop(&mut self) {
+        let dbs = std::mem::take(&mut self.0);
+        if dbs.is_empty() {
+            return;
+        }
+        // On a thread of its own: this may be a runtime's.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            rt.block_on(async {
+                for db in dbs {
+                    ocomms_runtime::db::drop_database(&db).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("test databases not dropped: {e:#}");
+        }
+    }
 }
 
 impl TestStack {
@@ -42,7 +78,8 @@ impl TestStack {
         ocomms_runtime::telemetry::init_for_tests();
         let base_url = ocomms_runtime::testing::base_url();
         let mut env: HashMap<String, String> = HashMap::new();
-        let mut databases = Vec::new();
+        // Dropped again if the stack fails to start.
+        let mut databases = Databases(Vec::new());
         let migrations = [
             ("auth", svc_migrations::AUTH),
             ("messaging", svc_migrations::MESSAGING),
@@ -56,7 +93,7 @@ impl TestStack {
             let up = name.to_ascii_uppercase();
             env.insert(format!("{up}_DATABASE_URL"), url.clone());
             env.insert(format!("{up}_GRPC_ADDR"), "127.0.0.1:0".into());
-            databases.push(url);
+            databases.0.push(url);
         }
         env.insert("GATEWAY_ADDR".into(), "127.0.0.1:0".into());
         let uploads = std::env::temp_dir().join(format!("ocomms-e2e-{}", uuid::Uuid::new_v4().simple()));
@@ -92,14 +129,12 @@ impl TestStack {
 
     /// Stops the stack and drops its databases.
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.stack.stop().await?;
-        if let Some(dir) = self.env.get("UPLOAD_DIR") {
+        let Self { stack, env, databases, .. } = self;
+        stack.stop().await?;
+        if let Some(dir) = env.get("UPLOAD_DIR") {
             let _ = std::fs::remove_dir_all(dir);
         }
-        for db in self.databases {
-            ocomms_runtime::db::drop_database(&db).await?;
-        }
-        Ok(())
+        databases.drop_now().await
     }
 }
 

@@ -50,6 +50,11 @@ impl Event {
 /// Internal event: a session ended; identity caches drop it at once.
 pub const SESSION_REVOKED: &str = "internal:session-revoked";
 
+/// Local event (never published): the Redis subscription was lost and is
+/// back, so events published meanwhile were missed; whoever caches on the
+/// strength of events (the identity cache) forgets what it holds.
+pub const BUS_RESUBSCRIBED: &str = "internal:bus-resubscribed";
+
 /// Internal event: a member left or was removed from a workspace
 /// (`{workspaceId, userId}`); services drop what they keep for them there.
 pub const MEMBER_REMOVED: &str = "internal:member-removed";
@@ -162,6 +167,8 @@ async fn relay(
         };
         if let Some(tx) = ready.take() {
             let _ = tx.send(Ok(()));
+        } else {
+            let _ = local.send(Arc::new(Event::internal(BUS_RESUBSCRIBED, serde_json::json!({}))));
         }
         backoff = std::time::Duration::from_millis(100);
         let mut stream = pubsub.into_on_message();

@@ -3,7 +3,8 @@
 //! [`Principal`].
 //!
 //! Answers are cached for the TTL svc-auth grants (a few seconds) and dropped
-//! at once when svc-auth announces a revocation on the bus. A service acting
+//! at once when svc-auth announces a revocation on the bus; an answer that
+//! was in flight when a revocation (or a gap in the bus) came is not cached. A service acting
 //! on a user's behalf (the scheduler sending a scheduled message) instead
 //! presents the shared service credential (`x-ocomms-service-token`) and the
 //! user id (`x-ocomms-user-id`). Nothing else is trusted: no request body
@@ -20,7 +21,7 @@ use sha2::Digest;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
-use crate::events::{Bus, SESSION_REVOKED};
+use crate::events::{BUS_RESUBSCRIBED, Bus, SESSION_REVOKED};
 use crate::ids::{SessionId, UserId, WorkspaceId};
 use crate::{ErrorCode, ServiceError};
 
@@ -151,15 +152,59 @@ struct Cached {
     until: Instant,
 }
 
+/// The cached answers, and how many times revocations changed what may be
+/// cached (`epoch`). One lock covers both, so an answer fetched before a
+/// revocation arrived (whose session may be the revoked one) is never
+/// stored after it: a resolution notes the epoch before asking svc-auth
+/// and stores its answer only if the epoch is still the same.
+#[derive(Default)]
+struct Answers {
+    entries: HashMap<String, Cached>,
+    epoch: u64,
+}
+
+impl Answers {
+    /// The epoch a resolution starts in.
+    fn ticket(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Stores an answer fetched under `ticket`, unless a revocation (or a
+    /// missed one) came since.
+    fn admit(&mut self, ticket: u64, key: String, cached: Cached) -> bool {
+        if ticket != self.epoch {
+            return false;
+        }
+        if self.entries.len() >= MAX_CACHE_ENTRIES {
+            let now = Instant::now();
+            self.entries.retain(|_, v| v.until > now);
+            if self.entries.len() >= MAX_CACHE_ENTRIES {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(key, cached);
+        true
+    }
+
+    /// These sessions are revoked: their answers go, and none in flight is stored.
+    fn revoke(&mut self, sessions: &[String]) {
+        self.epoch += 1;
+        self.entries.retain(|_, v| !v.principal.session_id.is_some_and(|s| sessions.contains(&s.to_string())));
+    }
+
+    /// Revocations may have been missed: everything goes.
+    fn forget_all(&mut self) {
+        self.epoch += 1;
+        self.entries.clear();
+    }
+}
+
 /// Resolves callers through svc-auth, with a short cache.
 #[derive(Clone)]
 pub struct Identity {
     client: AuthServiceClient<Channel>,
     service_token: Arc<str>,
-    cache: Arc<Mutex<HashMap<String, Cached>>>,
-    /// Sessions revoked lately: an answer that was in flight when the
-    /// revocation arrived must not be cached.
-    revoked: Arc<Mutex<HashMap<String, Instant>>>,
+    cache: Arc<Mutex<Answers>>,
 }
 
 const MAX_CACHE_ENTRIES: usize = 100_000;
@@ -167,14 +212,8 @@ const MAX_CACHE_ENTRIES: usize = 100_000;
 impl Identity {
     /// `bus` carries revocations: a revoked session leaves the cache at once.
     pub fn new(auth: Channel, service_token: &str, bus: &Bus) -> Self {
-        let me = Self {
-            client: crate::sized!(AuthServiceClient::new(auth)),
-            service_token: service_token.into(),
-            cache: Arc::default(),
-            revoked: Arc::default(),
-        };
+        let me = Self { client: crate::sized!(AuthServiceClient::new(auth)), service_token: service_token.into(), cache: Arc::default() };
         let cache = Arc::downgrade(&me.cache);
-        let revoked = Arc::downgrade(&me.revoked);
         let mut events = bus.subscribe();
         tokio::spawn(async move {
             loop {
@@ -183,28 +222,23 @@ impl Identity {
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                         // Some revocation may have been missed: forget everything.
                         let Some(cache) = cache.upgrade() else { return };
-                        cache.lock().map(|mut c| c.clear()).ok();
+                        cache.lock().map(|mut c| c.forget_all()).ok();
                         continue;
                     }
                     Err(_) => return,
                 };
+                if ev.name == BUS_RESUBSCRIBED {
+                    // Revocations published while Redis was away were missed.
+                    let Some(cache) = cache.upgrade() else { return };
+                    cache.lock().map(|mut c| c.forget_all()).ok();
+                    continue;
+                }
                 if ev.name != SESSION_REVOKED {
                     continue;
                 }
                 let Some(cache) = cache.upgrade() else { return };
                 let sessions: Vec<String> = serde_json::from_value(ev.data["sessionIds"].clone()).unwrap_or_default();
-                if let Some(revoked) = revoked.upgrade()
-                    && let Ok(mut r) = revoked.lock()
-                {
-                    let now = Instant::now();
-                    r.retain(|_, at| now.duration_since(*at) < Duration::from_secs(120));
-                    for s in &sessions {
-                        r.insert(s.clone(), now);
-                    }
-                }
-                if let Ok(mut c) = cache.lock() {
-                    c.retain(|_, v| !v.principal.session_id.is_some_and(|s| sessions.contains(&s.to_string())));
-                }
+                cache.lock().map(|mut c| c.revoke(&sessions)).ok();
             }
         });
         me
@@ -222,12 +256,17 @@ impl Identity {
     /// The principal for a token, from the cache or svc-auth.
     pub async fn resolve(&self, token: &str) -> Result<Principal, ServiceError> {
         let key = token_hash(token);
-        if let Ok(cache) = self.cache.lock()
-            && let Some(hit) = cache.get(&key)
-            && hit.until > Instant::now()
-        {
-            return Ok(hit.principal.clone());
-        }
+        let ticket = match self.cache.lock() {
+            Ok(cache) => {
+                if let Some(hit) = cache.entries.get(&key)
+                    && hit.until > Instant::now()
+                {
+                    return Ok(hit.principal.clone());
+                }
+                Some(cache.ticket())
+            }
+            Err(_) => None,
+        };
         let answer = self
             .client
             .clone()
@@ -241,20 +280,12 @@ impl Identity {
             email: answer.email,
             name: answer.name,
         };
-        let recently_revoked = self.revoked.lock().map(|r| r.contains_key(&answer.session_id)).unwrap_or(true);
         if answer.cache_ttl_secs > 0
-            && !recently_revoked
+            && let Some(ticket) = ticket
             && let Ok(mut cache) = self.cache.lock()
         {
-            if cache.len() >= MAX_CACHE_ENTRIES {
-                let now = Instant::now();
-                cache.retain(|_, v| v.until > now);
-                if cache.len() >= MAX_CACHE_ENTRIES {
-                    cache.clear();
-                }
-            }
             let until = Instant::now() + Duration::from_secs(u64::from(answer.cache_ttl_secs));
-            cache.insert(key, Cached { principal: principal.clone(), until });
+            cache.admit(ticket, key, Cached { principal: principal.clone(), until });
         }
         Ok(principal)
     }
@@ -348,6 +379,38 @@ mod tests {
         for v in ["Bearer", "Bearer ", "Bearerabc", "Token abc"] {
             assert_eq!(parse_bearer(v), None, "{v}");
         }
+    }
+
+    fn cached(session: SessionId) -> Cached {
+        let principal = Principal { user_id: UserId::new(), session_id: Some(session), email: "a@b.c".into(), name: "A".into() };
+        Cached { principal, until: Instant::now() + Duration::from_secs(5) }
+    }
+
+    #[test]
+    fn an_answer_in_flight_when_a_revocation_arrives_is_not_cached() {
+        let mut a = Answers::default();
+        let (mine, other) = (SessionId::new(), SessionId::new());
+        // Cached, then revoked: gone.
+        let t = a.ticket();
+        assert!(a.admit(t, "k1".into(), cached(mine)));
+        a.revoke(&[mine.to_string()]);
+        assert!(!a.entries.contains_key("k1"));
+        // Asked before the revocation, answered after it: not stored
+        // (svc-auth may have answered for the revoked session).
+        let t = a.ticket();
+        a.revoke(&[mine.to_string()]);
+        assert!(!a.admit(t, "k1".into(), cached(mine)));
+        assert!(a.entries.is_empty());
+        // Other sessions' answers stay, and new resolutions are stored again.
+        let t = a.ticket();
+        assert!(a.admit(t, "k2".into(), cached(other)));
+        a.revoke(&[mine.to_string()]);
+        assert!(a.entries.contains_key("k2"));
+        // A missed revocation (the bus lagged) forgets everything, in flight too.
+        let t = a.ticket();
+        a.forget_all();
+        assert!(a.entries.is_empty());
+        assert!(!a.admit(t, "k3".into(), cached(other)));
     }
 
     #[test]

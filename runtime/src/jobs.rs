@@ -62,6 +62,10 @@ pub const SCHEMA: &[&str] = &[
     "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS last_error text",
     // The W3C trace context of the change that made the job.
     "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text",
+    // The job's id as consumers know it: random, so that a producer whose
+    // database was reset (its bigserial starting over) never repeats an id
+    // a consumer remembers as done.
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS job_uuid uuid NOT NULL DEFAULT gen_random_uuid()",
     "CREATE TABLE IF NOT EXISTS processed_events (
         event_id     text PRIMARY KEY,
         processed_at timestamptz NOT NULL DEFAULT now()
@@ -79,7 +83,8 @@ pub async fn apply_schema(conn: &mut AsyncPgConnection) -> diesel::QueryResult<(
 /// One unit of durable work.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Job {
-    /// Stable across redeliveries: `<source service>:<outbox id>`.
+    /// Stable across redeliveries, unique across database resets:
+    /// `<source service>:<the outbox row's job_uuid>`.
     pub id: String,
     pub key: String,
     pub payload: serde_json::Value,
@@ -554,6 +559,8 @@ struct Row {
     payload: serde_json::Value,
     #[diesel(sql_type = Nullable<Text>)]
     traceparent: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    job_uuid: uuid::Uuid,
 }
 
 /// Relays a service's due outbox rows to the broker, forever.
@@ -646,7 +653,7 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
         // never fill the batch ahead of newer ones.
         let waiting = backoff.waiting_ids();
         let rows: Vec<Row> = diesel::sql_query(
-            "SELECT id, routing_key, payload, traceparent FROM outbox
+            "SELECT id, routing_key, payload, traceparent, job_uuid FROM outbox
               WHERE published_at IS NULL AND failed_at IS NULL AND due_at <= now() AND NOT (id = ANY($1))
               ORDER BY due_at, id LIMIT 100 FOR UPDATE SKIP LOCKED",
         )
@@ -657,7 +664,7 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
         let mut dead: Vec<(i64, String)> = Vec::new();
         let mut failure = None;
         for r in rows {
-            let job = Job { id: format!("{source}:{}", r.id), key: r.routing_key, payload: r.payload, traceparent: r.traceparent };
+            let job = Job { id: format!("{source}:{}", r.job_uuid), key: r.routing_key, payload: r.payload, traceparent: r.traceparent };
             match broker.publish(&job).await {
                 Ok(()) => {
                     backoff.until.remove(&r.id);

@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use ocomms_proto::auth::v1 as pb;
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
@@ -33,8 +34,18 @@ pub async fn member_removed(
     user: UserId,
     removed_at: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
-    let payload = serde_json::json!({ "workspaceId": ws, "userId": user, "removedAt": ocomms_runtime::time::rfc3339(removed_at) });
-    jobs::enqueue(conn, MEMBER_REMOVED, &payload, None).await
+    let job = pb::MemberRemovedJob {
+        workspace_id: ws.to_string(),
+        user_id: user.to_string(),
+        removed_at: ocomms_runtime::time::rfc3339(removed_at),
+    };
+    jobs::enqueue(conn, MEMBER_REMOVED, &payload(&job), None).await
+}
+
+/// A job's payload: its proto message in JSON.
+fn payload<T: serde::Serialize>(job: &T) -> serde_json::Value {
+    // A generated message always serializes (strings and numbers only).
+    serde_json::to_value(job).unwrap_or_default()
 }
 
 pub async fn schedule_guest_expiry(
@@ -43,7 +54,9 @@ pub async fn schedule_guest_expiry(
     user: UserId,
     until: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
-    jobs::enqueue(conn, GUEST_EXPIRED, &serde_json::json!({ "workspaceId": ws, "userId": user, "expiresAt": until }), Some(until)).await
+    let job =
+        pb::GuestExpiredJob { workspace_id: ws.to_string(), user_id: user.to_string(), expires_at: ocomms_runtime::time::rfc3339(until) };
+    jobs::enqueue(conn, GUEST_EXPIRED, &payload(&job), Some(until)).await
 }
 
 pub const STATUS_EXPIRED: &str = "status.expired";
@@ -54,7 +67,8 @@ pub async fn schedule_status_expiry(
     user: UserId,
     at: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
-    jobs::enqueue(conn, STATUS_EXPIRED, &serde_json::json!({ "workspaceId": ws, "userId": user }), Some(at)).await
+    let job = pb::StatusExpiredJob { workspace_id: ws.to_string(), user_id: user.to_string() };
+    jobs::enqueue(conn, STATUS_EXPIRED, &payload(&job), Some(at)).await
 }
 
 /// Starts the relay of svc-auth's outbox and its consumers.
@@ -72,14 +86,16 @@ pub fn start(pool: Pool, broker: Broker, bus: Bus) -> jobs::Relay {
     relay
 }
 
-fn subject(job: &Job) -> anyhow::Result<(WorkspaceId, UserId)> {
-    let ws = job.payload["workspaceId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no workspaceId"))?;
-    let user = job.payload["userId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no userId"))?;
+/// The workspace and user a job names.
+fn subject(workspace_id: &str, user_id: &str) -> anyhow::Result<(WorkspaceId, UserId)> {
+    let ws = workspace_id.parse().map_err(|_| anyhow::anyhow!("no workspaceId"))?;
+    let user = user_id.parse().map_err(|_| anyhow::anyhow!("no userId"))?;
     Ok((ws, user))
 }
 
 async fn status_expired(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
-    let (ws, user) = subject(&job)?;
+    let payload: pb::StatusExpiredJob = job.decode()?;
+    let (ws, user) = subject(&payload.workspace_id, &payload.user_id)?;
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let cleared = jobs::once(&mut conn, &job.id, |conn| Box::pin(async move { Ok(profiles::clear_expired_status(conn, ws, user).await?) }))
         .await?
@@ -93,7 +109,8 @@ async fn status_expired(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> 
 }
 
 async fn guest_expired(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
-    let (ws, user) = subject(&job)?;
+    let payload: pb::GuestExpiredJob = job.decode()?;
+    let (ws, user) = subject(&payload.workspace_id, &payload.user_id)?;
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     // Still a guest whose access has ended? (They may have been removed,
     // or their expiry moved.)

@@ -51,7 +51,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let (p2, a2) = (pool.clone(), access.clone());
     broker.consume("messaging.member-removed", &[MEMBER_REMOVED], move |job| {
         let (pool, access) = (p2.clone(), a2.clone());
-        async move { drop_memberships(&pool, &access, &job.payload).await }
+        async move { drop_memberships(&pool, &access, &job.decode()?).await }
     });
     let presence = ocomms_runtime::sized!(ocomms_proto::presence::v1::presence_service_client::PresenceServiceClient::new(
         ocomms_runtime::grpc::channel(&config.presence_url,)?
@@ -96,11 +96,15 @@ async fn on_member_removed(
 /// the fast path): their channel memberships and their part in the
 /// workspace's conversations go, so they stop reading and receiving them
 /// (the others keep them). Idempotent.
-async fn drop_memberships(pool: &ocomms_runtime::db::Pool, access: &access::Access, payload: &serde_json::Value) -> anyhow::Result<()> {
-    let ws = payload["workspaceId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no workspaceId"))?;
-    let user = payload["userId"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| anyhow::anyhow!("no userId"))?;
+async fn drop_memberships(
+    pool: &ocomms_runtime::db::Pool,
+    access: &access::Access,
+    job: &ocomms_proto::auth::v1::MemberRemovedJob,
+) -> anyhow::Result<()> {
+    let ws = job.workspace_id.parse().map_err(|_| anyhow::anyhow!("no workspaceId"))?;
+    let user = job.user_id.parse().map_err(|_| anyhow::anyhow!("no userId"))?;
     // Jobs written before `removedAt` existed: everything up to now.
-    let removed_at = payload["removedAt"].as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|t| t.to_utc());
+    let removed_at = chrono::DateTime::parse_from_rfc3339(&job.removed_at).ok().map(|t| t.to_utc());
     remove_workspace_member(pool, access, ws, user, removed_at.unwrap_or_else(chrono::Utc::now)).await
 }
 

@@ -320,7 +320,7 @@ impl AuthApi {
         };
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        if mine.role != "owner" {
+        if Role::parse(&mine.role) != Some(Role::Owner) {
             return Err(ServiceError::forbidden("only owners can read the audit log"));
         }
         let rows = audit::list(

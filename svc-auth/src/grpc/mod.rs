@@ -805,7 +805,7 @@ impl AuthApi {
             let admins: Vec<UserId> = workspaces::members_of(&mut conn, ws)
                 .await?
                 .into_iter()
-                .filter(|(m, _, _)| m.role == "owner" || m.role == "admin")
+                .filter(|(m, _, _)| Role::parse(&m.role).is_some_and(Role::is_admin))
                 .map(|(m, _, _)| m.user_id)
                 .collect();
             let out = join_request_pb(&r, &caller.name, &caller.email);

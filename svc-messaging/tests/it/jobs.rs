@@ -229,4 +229,54 @@ async fn old_job_records_are_pruned_and_pending_or_failed_ones_kept() {
     );
     // Nothing more to do the second time.
     assert_eq!(jobs::prune(&mut conn).await.expect("prune"), (0, 0));
+    drop(conn);
+    drop(pool);
+    ocomms_runtime::db::drop_database(&url).await.expect("drop");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_producer_whose_outbox_starts_over_never_repeats_a_job_id() {
+    ocomms_runtime::telemetry::init_for_tests();
+    let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
+        .await
+        .expect("database");
+    let pool = ocomms_runtime::db::pool(&url, 4).await.expect("pool");
+    let prefix = format!("reset-{}", uuid::Uuid::new_v4().simple());
+    let broker = Broker::connect(None, &prefix, true).await.expect("broker");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let ids = seen.clone();
+    broker.consume("test.reset", &["test.reset"], move |job| {
+        let ids = ids.clone();
+        async move {
+            ids.lock().expect("ids").push(job.id.clone());
+            Ok(())
+        }
+    });
+    let _relay = Relay::spawn(pool.clone(), broker, "messaging");
+    let count = |n: usize| {
+        let seen = seen.clone();
+        async move {
+            for _ in 0..200 {
+                if seen.lock().expect("ids").len() >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("job {n} never ran");
+        }
+    };
+    let mut conn = pool.get().await.expect("conn");
+    jobs::enqueue(&mut conn, "test.reset", &serde_json::json!({ "n": 1 }), None).await.expect("enqueue");
+    count(1).await;
+    // The producer's outbox starts over (a restored or reset database): its
+    // row ids count from 1 again, and the job ids do not repeat.
+    diesel::sql_query("TRUNCATE outbox RESTART IDENTITY").execute(&mut conn).await.expect("reset");
+    jobs::enqueue(&mut conn, "test.reset", &serde_json::json!({ "n": 2 }), None).await.expect("enqueue");
+    count(2).await;
+    let ids = seen.lock().expect("ids").clone();
+    assert!(ids.iter().all(|id| id.starts_with("messaging:")), "{ids:?}");
+    assert_ne!(ids[0], ids[1], "a consumer that remembers the first job would skip the second");
+    drop(conn);
+    drop(pool);
+    ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
