@@ -11,7 +11,9 @@
 //! service for tests that checks VAPID and decrypts.
 
 pub mod config;
+mod convert;
 pub mod digest;
+pub mod domain;
 mod grpc;
 pub mod mail;
 pub mod mentions;

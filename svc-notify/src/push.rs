@@ -2,7 +2,7 @@
 //! deliver one notification to one browser.
 //!
 //! Every notification committed for a user enqueues, in the same
-//! transaction, one job per subscription of theirs (`store::insert`). The
+//! transaction, one job per subscription of theirs (`store::notifications::insert`). The
 //! consumer skips notifications already read and users who are active in
 //! the notification's workspace (their open client shows it), encrypts the
 //! payload for the browser (RFC 8291, aes128gcm) and signs the request with

@@ -72,8 +72,8 @@ async fn handle(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {
     let (user, workspace, kind, title, body, data) = (t.user, t.workspace, t.kind, t.title, t.body, t.data);
     let made = jobs::once(&mut conn, &job.id, move |conn| {
         Box::pin(async move {
-            let n = crate::store::New { user, workspace, kind, title: &title, body: &body, data: &data };
-            Ok(crate::store::insert(conn, &n).await?)
+            let n = crate::store::notifications::New { user, workspace, kind, title: &title, body: &body, data: &data };
+            Ok(crate::store::notifications::insert(conn, &n).await?)
         })
     })
     .await?;

@@ -1,0 +1,101 @@
+//! svc-notify's rules without IO: request values checked once, at the edge.
+
+use ocomms_runtime::{ServiceError, ServiceResult};
+
+ocomms_runtime::typed_id! {
+    /// A notification in someone's bell.
+    NotificationId;
+}
+
+/// How much of a channel reaches a user (`channel_notification_settings.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    All,
+    Mentions,
+    None,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> ServiceResult<Self> {
+        match s {
+            "all" => Ok(Self::All),
+            "mentions" => Ok(Self::Mentions),
+            "none" => Ok(Self::None),
+            _ => Err(ServiceError::validation("level", "must be all, mentions or none")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Mentions => "mentions",
+            Self::None => "none",
+        }
+    }
+}
+
+/// A page of notifications: 50 by default, at most 200.
+pub fn page_size(limit: Option<u32>) -> ServiceResult<i32> {
+    match limit {
+        None | Some(0) => Ok(50),
+        Some(l) if l > 200 => Err(ServiceError::validation("limit", "must be at most 200")),
+        Some(l) => Ok(i32::try_from(l).unwrap_or(50)),
+    }
+}
+
+/// The email digest interval: 0 (off) to 1440 minutes.
+pub fn digest_minutes(minutes: Option<u32>) -> ServiceResult<u32> {
+    match minutes {
+        None => Err(ServiceError::validation("digestMinutes", "required")),
+        Some(m) if m > 1440 => Err(ServiceError::validation("digestMinutes", "must be 0 (off) to 1440")),
+        Some(m) => Ok(m),
+    }
+}
+
+/// A browser's push keys (`PushSubscription.toJSON().keys`): a P-256 point
+/// and a 16-byte secret, base64url.
+pub fn check_push_keys(p256dh: &str, auth: &str) -> ServiceResult<()> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let point = b64.decode(p256dh.trim_end_matches('=')).unwrap_or_default();
+    if web_push_native::p256::PublicKey::from_sec1_bytes(&point).is_err() {
+        return Err(ServiceError::validation("subscription.keys.p256dh", "must be a P-256 public key, base64url"));
+    }
+    if b64.decode(auth.trim_end_matches('=')).map(|a| a.len()).unwrap_or_default() != 16 {
+        return Err(ServiceError::validation("subscription.keys.auth", "must be 16 bytes, base64url"));
+    }
+    Ok(())
+}
+
+/// An endpoint to unsubscribe: given, at most 2048 characters; answered
+/// with the form it is stored in too (as the URL parser writes it).
+pub fn unsubscribe_endpoint(endpoint: &str) -> ServiceResult<[String; 2]> {
+    if endpoint.is_empty() || endpoint.len() > 2048 {
+        return Err(ServiceError::validation("endpoint", "required, at most 2048 characters"));
+    }
+    let normalized = url::Url::parse(endpoint).map(|u| u.to_string()).unwrap_or_else(|_| endpoint.to_owned());
+    Ok([endpoint.to_owned(), normalized])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_checked_at_the_edge() {
+        assert_eq!(page_size(None).expect("default"), 50);
+        assert_eq!(page_size(Some(0)).expect("default"), 50);
+        assert_eq!(page_size(Some(200)).expect("max"), 200);
+        assert!(page_size(Some(201)).is_err());
+        assert!(digest_minutes(None).is_err());
+        assert_eq!(digest_minutes(Some(0)).expect("off"), 0);
+        assert!(digest_minutes(Some(1441)).is_err());
+        for l in ["all", "mentions", "none"] {
+            assert_eq!(Level::parse(l).expect("level").as_str(), l);
+        }
+        assert!(Level::parse("loud").is_err());
+        assert!(check_push_keys("nope", "nope").is_err());
+        assert!(unsubscribe_endpoint("").is_err());
+        assert_eq!(unsubscribe_endpoint("https://push.example.com/a b").expect("ok")[1], "https://push.example.com/a%20b");
+    }
+}
