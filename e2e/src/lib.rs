@@ -43,11 +43,19 @@ struct Databases(Vec<String>);
 
 impl Databases {
     async fn drop_now(mut self) -> anyhow::Result<()> {
-        for db in std::mem::take(&mut self.0) {
-            ocomms_runtime::db::drop_database(&db).await?;
-        }
-        Ok(())
+        drop_all(std::mem::take(&mut self.0)).await
     }
+}
+
+/// Drops every one of them (all are tried); the first failure is answered.
+async fn drop_all(dbs: Vec<String>) -> anyhow::Result<()> {
+    let mut failed = None;
+    for db in dbs {
+        if let Err(e) = ocomms_runtime::db::drop_database(&db).await {
+            failed.get_or_insert(e);
+        }
+    }
+    failed.map_or(Ok(()), Err)
 }
 
 impl Drop for Databases {
@@ -59,12 +67,7 @@ impl Drop for Databases {
         // On a thread of its own: this may be a runtime's.
         let dropped = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(async {
-                for db in dbs {
-                    ocomms_runtime::db::drop_database(&db).await?;
-                }
-                anyhow::Ok(())
-            })
+            rt.block_on(drop_all(dbs))
         })
         .join();
         if let Ok(Err(e)) = dropped {

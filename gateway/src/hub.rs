@@ -129,6 +129,12 @@ impl Hub {
         loop {
             match events.recv().await {
                 Ok(ev) => {
+                    if ev.name == ocomms_runtime::events::BUS_RESUBSCRIBED {
+                        // Redis was away: events (revocations too) were missed.
+                        tracing::warn!("the event bus reconnected; closing all sockets so clients resume");
+                        self.drop_all();
+                        continue;
+                    }
                     if ev.name == ocomms_runtime::events::SESSION_REVOKED {
                         let sessions: Vec<String> = serde_json::from_value(ev.data["sessionIds"].clone()).unwrap_or_default();
                         self.close_sessions(&sessions);
@@ -176,6 +182,18 @@ mod tests {
             got += 1;
         }
         assert_eq!(got, 2, "the slow socket's queue drains, then it ends");
+    }
+
+    #[tokio::test]
+    async fn sockets_close_when_the_bus_may_have_missed_events() {
+        let hub = Hub::new(8, Arc::default());
+        let bus = Bus::local();
+        tokio::spawn(hub.clone().dispatch(bus.clone()));
+        let mut socket = hub.register_session(UserId::new(), "s1".into());
+        tokio::task::yield_now().await;
+        bus.publish(ocomms_runtime::events::Event::internal(ocomms_runtime::events::BUS_RESUBSCRIBED, serde_json::json!({}))).await;
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), socket.frames.recv()).await.expect("in time");
+        assert!(closed.is_none(), "the socket was closed, so its client resumes from history");
     }
 
     #[tokio::test]

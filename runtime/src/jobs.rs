@@ -64,8 +64,11 @@ pub const SCHEMA: &[&str] = &[
     "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text",
     // The job's id as consumers know it: random, so that a producer whose
     // database was reset (its bigserial starting over) never repeats an id
-    // a consumer remembers as done.
-    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS job_uuid uuid NOT NULL DEFAULT gen_random_uuid()",
+    // a consumer remembers as done. Added without a default and given one
+    // after, so that neither rewrites the table, and rows from before keep
+    // no uuid (they keep the id they may already have been delivered with).
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS job_uuid uuid",
+    "ALTER TABLE outbox ALTER COLUMN job_uuid SET DEFAULT gen_random_uuid()",
     "CREATE TABLE IF NOT EXISTS processed_events (
         event_id     text PRIMARY KEY,
         processed_at timestamptz NOT NULL DEFAULT now()
@@ -84,7 +87,8 @@ pub async fn apply_schema(conn: &mut AsyncPgConnection) -> diesel::QueryResult<(
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Job {
     /// Stable across redeliveries, unique across database resets:
-    /// `<source service>:<the outbox row's job_uuid>`.
+    /// `<source service>:<the outbox row's job_uuid>` (`<source>:<row id>`
+    /// for rows written before the column existed).
     pub id: String,
     pub key: String,
     pub payload: serde_json::Value,
@@ -559,8 +563,8 @@ struct Row {
     payload: serde_json::Value,
     #[diesel(sql_type = Nullable<Text>)]
     traceparent: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    job_uuid: uuid::Uuid,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+    job_uuid: Option<uuid::Uuid>,
 }
 
 /// Relays a service's due outbox rows to the broker, forever.
@@ -664,7 +668,12 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
         let mut dead: Vec<(i64, String)> = Vec::new();
         let mut failure = None;
         for r in rows {
-            let job = Job { id: format!("{source}:{}", r.job_uuid), key: r.routing_key, payload: r.payload, traceparent: r.traceparent };
+            // Rows written before job_uuid existed keep their old id.
+            let id = match r.job_uuid {
+                Some(u) => format!("{source}:{u}"),
+                None => format!("{source}:{}", r.id),
+            };
+            let job = Job { id, key: r.routing_key, payload: r.payload, traceparent: r.traceparent };
             match broker.publish(&job).await {
                 Ok(()) => {
                     backoff.until.remove(&r.id);

@@ -122,7 +122,7 @@ async fn uploads_refuse_wrong_types_sizes_and_quotas_with_the_seed_codes() {
     big_avatar.resize(5 * 1024 * 1024 + 1, 0);
     api2.upload("/api/upload/avatar", &cat.token, &[], "me.png", big_avatar).await.expect_error(413, "FILE_TOO_LARGE");
     assert_eq!(api2.get("/api/user/storage", &cat.token).await.expect(200)["used"], 0);
-    api.upload("/api/upload/attachment", &r.ann.token, &[("note", "x")], "none", Vec::new()).await.expect_error(400, "INVALID_FILE_TYPE");
+    api.upload("/api/upload/attachment", &r.ann.token, &[], "none", Vec::new()).await.expect_error(400, "INVALID_FILE_TYPE");
     api.call(reqwest::Method::POST, "/api/upload/attachment", Some(&r.ann.token), Some(json!({ "file": "nope" })))
         .await
         .expect("call")
@@ -154,6 +154,17 @@ async fn avatars_point_profiles_at_them_and_admins_manage_custom_emoji() {
     assert_eq!(api.get("/api/user/storage", &r.bob.token).await.expect(200)["used"], usage, "nothing stored");
     let again = api.get(&format!("/api/workspaces/{}/members/{}/profile", r.ws, r.bob.id), &r.ann.token).await.expect(200);
     assert_eq!(again["avatarUrl"], avatar["url"], "the profile kept its avatar");
+    // A part the form does not have, or one given twice: refused, nothing stored.
+    for form in [
+        reqwest::multipart::Form::new().text("colour", "red").part("file", reqwest::multipart::Part::bytes(png(64, 64)).file_name("x.png")),
+        reqwest::multipart::Form::new()
+            .text("workspaceId", r.ws.clone())
+            .text("workspaceId", r.ws.clone())
+            .part("file", reqwest::multipart::Part::bytes(png(64, 64)).file_name("x.png")),
+    ] {
+        api.upload_form("/api/upload/avatar", &r.bob.token, form).await.expect_error(400, "VALIDATION_ERROR");
+    }
+    assert_eq!(api.get("/api/user/storage", &r.bob.token).await.expect(200)["used"], usage, "nothing stored");
     // The emoji's workspace and name may come in the query string instead.
     let by_query =
         api.upload(&format!("/api/upload/emoji?workspaceId={}&name=tada", r.ws), &r.ann.token, &[], "t.png", png(32, 32)).await.expect(201);

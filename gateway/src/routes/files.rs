@@ -98,8 +98,12 @@ async fn upload(
         tokio::sync::mpsc::Sender<pb::UploadRequest>,
         AbortOnDrop<Result<tonic::Response<pb::UploadResponse>, tonic::Status>>,
     )> = None;
+    let mut seen = std::collections::HashSet::new();
     while let Some(field) = mp.next_field().await.map_err(|e| multipart_error(&e))? {
         let field_name = field.name().unwrap_or_default().to_owned();
+        if !seen.insert(field_name.clone()) && field_name != "file" {
+            return Err(ApiError::validation(format!("the form field `{field_name}` is given twice")));
+        }
         match field_name.as_str() {
             "workspaceId" | "name" if sending.is_some() => {
                 return Err(ApiError::validation("send workspaceId and name before file (or in the query string)"));
@@ -120,8 +124,8 @@ async fn upload(
                     Streamed::Refused(call) => return finish(call).await,
                 }
             }
-            // Other parts are skipped.
-            _ => {}
+            // A part the form does not have (as a JSON body's unknown key).
+            other => return Err(ApiError::validation(format!("unknown form field `{other}`"))),
         }
     }
     let (tx, call) = sending.ok_or_else(|| ApiError::validation("no file part").with_details(serde_json::json!({ "field": "file" })))?;

@@ -1494,6 +1494,7 @@ export interface components {
             note?: string | null;
         };
         CreateCategoryRequest: {
+            /** @description 1 to 80 characters once trimmed. */
             name: string;
             position?: number | null;
         };
@@ -1521,7 +1522,10 @@ export interface components {
             expiresAt: string;
         };
         CreateInviteRequest: {
-            /** @description When set, only this email may accept the invite. */
+            /**
+             * Format: email
+             * @description When set, only this email may accept the invite.
+             */
             email?: string | null;
             /** @description Hours the invite works (default 168, at most 720). */
             expiresInHours?: number | null;
@@ -1549,7 +1553,7 @@ export interface components {
              * @description RFC 3339, in the future.
              */
             remindAt: string;
-            /** @description What to be reminded of (blank: none). */
+            /** @description What to be reminded of (blank: none): at most 1,000 characters once trimmed. */
             text?: string | null;
             /** @description IANA time zone; default UTC. Recurring reminders keep their local time of day in it across daylight-saving changes. */
             timezone?: string | null;
@@ -2087,6 +2091,7 @@ export interface components {
             emoji?: string | null;
             /** @description When the status clears itself (RFC 3339); empty or null: never. */
             expiresAt?: string | null;
+            /** @description At most 100 characters once trimmed. */
             text?: string | null;
         };
         SignInRequest: {
