@@ -2,6 +2,15 @@
 
 use ocomms_runtime::{ServiceError, ServiceResult};
 
+ocomms_runtime::typed_id! {
+    /// A user group of a workspace, mentioned as @handle.
+    GroupId;
+    /// A bookmark, private to its owner.
+    BookmarkId;
+    /// A channel category (a sidebar section) of a workspace.
+    CategoryId;
+}
+
 pub const MAX_CONTENT_CHARS: usize = 40_000;
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 200;

@@ -6,6 +6,8 @@ use ocomms_proto::auth::v1::GetMembershipRequest;
 use ocomms_proto::messaging::v1 as pb;
 use ocomms_runtime::identity::Principal;
 use ocomms_runtime::ids::{self, ChannelId, UserId, WorkspaceId};
+
+use crate::domain::CategoryId;
 use ocomms_runtime::time::rfc3339;
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
@@ -85,7 +87,7 @@ impl MessagingApi {
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let name = domain::channel_name(&r.name)?;
         let description = domain::description(r.description.as_deref())?;
-        let category: Option<uuid::Uuid> = ids::parse_opt("categoryId", r.category_id.as_deref())?;
+        let category: Option<CategoryId> = ids::parse_opt("categoryId", r.category_id.as_deref())?;
         let m = self.access.membership(req.metadata(), &p, ws).await?;
         if m.is_guest {
             return Err(ServiceError::forbidden("guests cannot create channels"));
@@ -215,7 +217,7 @@ impl MessagingApi {
             c.topic = (!t.is_empty()).then(|| t.to_owned());
         }
         if let Some(cat) = &r.category_id {
-            c.category_id = ids::parse_opt::<uuid::Uuid>("categoryId", Some(cat))?;
+            c.category_id = ids::parse_opt::<CategoryId>("categoryId", Some(cat))?;
             if let Some(id) = c.category_id {
                 let mut conn = self.conn().await?;
                 if !channels::category(&mut conn, c.workspace_id, id).await? {

@@ -67,7 +67,7 @@ impl MessagingApi {
             return Err(ServiceError::validation("memberIds", format!("{stranger} is not a member of this workspace")));
         }
         let g = Group {
-            id: uuid::Uuid::now_v7(),
+            id: crate::domain::GroupId::new(),
             workspace_id: ws,
             handle,
             name: name.to_owned(),

@@ -141,7 +141,7 @@ impl MessagingApi {
         let p = self.access.principal(req.metadata()).await?;
         let r = req.get_ref();
         let ws: Option<WorkspaceId> = ids::parse_opt("workspaceId", r.workspace_id.as_deref())?;
-        let before: Option<uuid::Uuid> = ids::parse_opt("before", r.before.as_deref())?;
+        let before: Option<crate::domain::BookmarkId> = ids::parse_opt("before", r.before.as_deref())?;
         let limit = crate::domain::page_limit(r.limit)?;
         let mut conn = self.conn().await?;
         let (list, has_more) =
@@ -167,7 +167,7 @@ impl MessagingApi {
 
     pub(crate) async fn delete_bookmark(&self, req: Request<pb::DeleteBookmarkRequest>) -> ServiceResult<pb::DeleteBookmarkResponse> {
         let p = self.access.principal(req.metadata()).await?;
-        let id: uuid::Uuid = ids::parse("bookmarkId", &req.get_ref().bookmark_id)?;
+        let id: crate::domain::BookmarkId = ids::parse("bookmarkId", &req.get_ref().bookmark_id)?;
         let mut conn = self.conn().await?;
         if notes::delete_bookmark(&mut conn, p.user_id, id).await? == 0 {
             return Err(ServiceError::not_found("bookmark"));

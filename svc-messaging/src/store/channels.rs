@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{ChannelId, UserId, WorkspaceId};
 
+use crate::domain::CategoryId;
 use crate::schema::{channel_members, channels, guest_grants_used};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -14,7 +15,7 @@ pub struct Channel {
     pub description: Option<String>,
     pub is_private: bool,
     pub is_archived: bool,
-    pub category_id: Option<uuid::Uuid>,
+    pub category_id: Option<CategoryId>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub last_seq: i64,
@@ -165,21 +166,21 @@ pub async fn use_guest_grant(conn: &mut AsyncPgConnection, c: &Channel, user: Us
 }
 
 /// A category of the workspace, if it exists.
-pub async fn category(conn: &mut AsyncPgConnection, ws: WorkspaceId, id: uuid::Uuid) -> QueryResult<bool> {
+pub async fn category(conn: &mut AsyncPgConnection, ws: WorkspaceId, id: CategoryId) -> QueryResult<bool> {
     use crate::schema::channel_categories as cc;
     diesel::select(diesel::dsl::exists(cc::table.filter(cc::id.eq(id)).filter(cc::workspace_id.eq(ws)))).get_result(conn).await
 }
 
-pub async fn create_category(conn: &mut AsyncPgConnection, ws: WorkspaceId, name: &str, position: i32) -> QueryResult<uuid::Uuid> {
+pub async fn create_category(conn: &mut AsyncPgConnection, ws: WorkspaceId, name: &str, position: i32) -> QueryResult<CategoryId> {
     use crate::schema::channel_categories as cc;
     diesel::insert_into(cc::table)
-        .values((cc::id.eq(uuid::Uuid::now_v7()), cc::workspace_id.eq(ws), cc::name.eq(name), cc::position.eq(position)))
+        .values((cc::id.eq(CategoryId::new()), cc::workspace_id.eq(ws), cc::name.eq(name), cc::position.eq(position)))
         .returning(cc::id)
         .get_result(conn)
         .await
 }
 
-pub async fn categories(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<(uuid::Uuid, String, i32)>> {
+pub async fn categories(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<(CategoryId, String, i32)>> {
     use crate::schema::channel_categories as cc;
     cc::table
         .filter(cc::workspace_id.eq(ws))

@@ -3,12 +3,13 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
+use crate::domain::GroupId;
 use crate::schema::{user_group_members, user_groups};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_groups, check_for_backend(diesel::pg::Pg))]
 pub struct Group {
-    pub id: uuid::Uuid,
+    pub id: GroupId,
     pub workspace_id: WorkspaceId,
     pub handle: String,
     pub name: String,
@@ -29,8 +30,8 @@ pub async fn list(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<
         .select(Group::as_select())
         .load(conn)
         .await?;
-    let ids: Vec<uuid::Uuid> = groups.iter().map(|g| g.id).collect();
-    let members: Vec<(uuid::Uuid, UserId)> = user_group_members::table
+    let ids: Vec<GroupId> = groups.iter().map(|g| g.id).collect();
+    let members: Vec<(GroupId, UserId)> = user_group_members::table
         .filter(user_group_members::group_id.eq_any(&ids))
         .select((user_group_members::group_id, user_group_members::user_id))
         .load(conn)

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{ChannelId, MessageId, UserId, WorkspaceId};
 
+use crate::domain::BookmarkId;
 use crate::schema::{bookmarks, channel_notes, personal_notes};
 
 #[derive(Debug, Clone, Default)]
@@ -103,7 +104,7 @@ pub async fn save_channel(
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = bookmarks, check_for_backend(diesel::pg::Pg))]
 pub struct Bookmark {
-    pub id: uuid::Uuid,
+    pub id: BookmarkId,
     pub workspace_id: WorkspaceId,
     pub message_id: Option<MessageId>,
     pub note: Option<String>,
@@ -119,7 +120,7 @@ pub async fn add_bookmark(
 ) -> QueryResult<Bookmark> {
     diesel::insert_into(bookmarks::table)
         .values((
-            bookmarks::id.eq(uuid::Uuid::now_v7()),
+            bookmarks::id.eq(BookmarkId::new()),
             bookmarks::user_id.eq(user),
             bookmarks::workspace_id.eq(ws),
             bookmarks::message_id.eq(message),
@@ -137,7 +138,7 @@ pub async fn bookmarks_of(
     conn: &mut AsyncPgConnection,
     user: UserId,
     ws: Option<WorkspaceId>,
-    before: Option<uuid::Uuid>,
+    before: Option<BookmarkId>,
     limit: u32,
 ) -> QueryResult<Vec<Bookmark>> {
     let mut q = bookmarks::table.filter(bookmarks::user_id.eq(user)).into_boxed();
@@ -150,6 +151,6 @@ pub async fn bookmarks_of(
     q.order(bookmarks::id.desc()).limit(i64::from(limit) + 1).select(Bookmark::as_select()).load(conn).await
 }
 
-pub async fn delete_bookmark(conn: &mut AsyncPgConnection, user: UserId, id: uuid::Uuid) -> QueryResult<usize> {
+pub async fn delete_bookmark(conn: &mut AsyncPgConnection, user: UserId, id: BookmarkId) -> QueryResult<usize> {
     diesel::delete(bookmarks::table.find(id).filter(bookmarks::user_id.eq(user))).execute(conn).await
 }
