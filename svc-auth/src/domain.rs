@@ -6,6 +6,13 @@ use std::time::Duration;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use ocomms_runtime::{ServiceError, ServiceResult};
+
+ocomms_runtime::typed_id! {
+    /// An invitation to a workspace (by email or by link, a guest's too).
+    InviteId;
+    /// A request to join a workspace that takes requests.
+    JoinRequestId;
+}
 use rand::RngCore;
 
 pub const MIN_PASSWORD_LEN: usize = 10;

@@ -66,7 +66,7 @@ impl AuthApi {
         }
         let token = domain::new_token();
         let invite = Invite {
-            id: uuid::Uuid::now_v7(),
+            id: crate::domain::InviteId::new(),
             workspace_id: ws,
             token_hash: token_hash(&token),
             max_uses: email.is_some().then_some(1),
@@ -150,7 +150,7 @@ impl AuthApi {
         let caller = self.caller(&req).await?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
-        let id: uuid::Uuid = ids::parse("requestId", &r.request_id)?;
+        let id: crate::domain::JoinRequestId = ids::parse("requestId", &r.request_id)?;
         let approve = r.approve;
         let mut conn = self.conn().await?;
         self.require_admin(&mut conn, ws, caller.user_id).await?;

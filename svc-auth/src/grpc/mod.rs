@@ -686,7 +686,7 @@ impl AuthApi {
         }
         let token = domain::new_token();
         let invite = Invite {
-            id: uuid::Uuid::now_v7(),
+            id: crate::domain::InviteId::new(),
             workspace_id: ws,
             token_hash: token_hash(&token),
             max_uses,

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
+use crate::domain::{InviteId, JoinRequestId};
 use crate::schema::{guest_channel_access, invites, join_requests, members, users, workspaces};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -109,7 +110,7 @@ pub async fn share_workspace(conn: &mut AsyncPgConnection, a: UserId, b: &[UserI
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invites, check_for_backend(diesel::pg::Pg))]
 pub struct Invite {
-    pub id: uuid::Uuid,
+    pub id: InviteId,
     pub workspace_id: WorkspaceId,
     pub token_hash: String,
     pub email: Option<String>,
@@ -133,7 +134,7 @@ pub async fn invite_for_update(conn: &mut AsyncPgConnection, hash: &str) -> Quer
     invites::table.filter(invites::token_hash.eq(hash)).select(Invite::as_select()).for_update().first(conn).await.optional()
 }
 
-pub async fn use_invite(conn: &mut AsyncPgConnection, id: uuid::Uuid) -> QueryResult<()> {
+pub async fn use_invite(conn: &mut AsyncPgConnection, id: InviteId) -> QueryResult<()> {
     diesel::update(invites::table.find(id)).set(invites::uses.eq(invites::uses + 1)).execute(conn).await.map(drop)
 }
 
@@ -197,7 +198,7 @@ pub async fn guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId, user:
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = join_requests, check_for_backend(diesel::pg::Pg))]
 pub struct JoinRequest {
-    pub id: uuid::Uuid,
+    pub id: JoinRequestId,
     pub workspace_id: WorkspaceId,
     pub user_id: UserId,
     pub status: String,
@@ -208,7 +209,7 @@ pub struct JoinRequest {
 /// The user's pending request, created if there is none.
 pub async fn request_to_join(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<JoinRequest> {
     diesel::insert_into(join_requests::table)
-        .values((join_requests::id.eq(uuid::Uuid::now_v7()), join_requests::workspace_id.eq(ws), join_requests::user_id.eq(user)))
+        .values((join_requests::id.eq(JoinRequestId::new()), join_requests::workspace_id.eq(ws), join_requests::user_id.eq(user)))
         .on_conflict_do_nothing()
         .execute(conn)
         .await?;
@@ -236,7 +237,7 @@ pub async fn pending_requests(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> 
 pub async fn decide_request(
     conn: &mut AsyncPgConnection,
     ws: WorkspaceId,
-    id: uuid::Uuid,
+    id: JoinRequestId,
     by: UserId,
     approve: bool,
 ) -> QueryResult<Option<JoinRequest>> {
