@@ -34,9 +34,9 @@ pub fn whole_numbers(v: &mut serde_json::Value) {
             {
                 // Beyond ±2^63 (and u64) a float stays a float, and an
                 // integer field refuses it.
-                if f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
+                if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
                     *v = Value::from(f as i64);
-                } else if f >= 0.0 && f < 1.844_674_407_370_955_2e19 {
+                } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
                     *v = Value::from(f as u64);
                 }
             }

@@ -33,7 +33,9 @@ use crate::{AppState, Clients};
 
 /// One HTTP binding of an RPC, resolved once when the router is built.
 pub struct Forward {
-    input: MessageDescriptor,
+    /// The request's fields a client may send, with their options (read
+    /// from the descriptors once here, not per request).
+    fields: Vec<(FieldDescriptor, spec::FieldOptions)>,
     /// The path's variables: their fields, and the name a 404 gives.
     path: Vec<(FieldDescriptor, bool, String)>,
     body: bool,
@@ -51,8 +53,18 @@ impl Forward {
                 (f.clone(), uuid, f.name().trim_end_matches("_id").replace('_', " "))
             })
             .collect();
+        let fields = route
+            .method
+            .input()
+            .fields()
+            .map(|f| {
+                let options = spec::field_options(&f);
+                (f, options)
+            })
+            .filter(|(_, o)| o.client_may_send())
+            .collect();
         Self {
-            input: route.method.input(),
+            fields,
             path,
             body: binding.body,
             status: StatusCode::from_u16(route.options.status).unwrap_or(StatusCode::OK),
@@ -162,7 +174,7 @@ fn request_json(
                 repeated.push((key, value));
                 continue;
             }
-            let field = client_field(&forward.input, &key, "field")?;
+            let field = forward.field(&key, "field")?;
             nested_keys(&field, &value, &key)?;
             message.insert(key, value);
         }
@@ -174,22 +186,21 @@ fn request_json(
             if forward.body {
                 return Err(ApiError::validation(format!("unknown query parameter `{key}`")));
             }
-            let field = client_field(&forward.input, &key, "query parameter")?;
+            let field = forward.field(&key, "query parameter")?;
             if message.contains_key(&key) {
                 return Err(ApiError::validation(format!("query parameter `{key}` is given twice")));
             }
             message.insert(key, query_value(&field, &raw)?);
         }
     }
-    for field in forward.input.fields() {
-        let options = spec::field_options(&field);
+    for (field, options) in &forward.fields {
         let value = message.get(field.json_name());
-        if options.required && options.client_may_send() && value.is_none_or(Value::is_null) {
+        if options.required && value.is_none_or(Value::is_null) {
             return Err(ApiError::validation(format!("`{}` is required", field.json_name())));
         }
         // Ids are UUIDs, as the document says (other formats and limits
         // are the services' to check, with their reasons).
-        if options.format == "uuid" && options.client_may_send() {
+        if options.format == "uuid" {
             let values = match value {
                 Some(Value::Array(items)) => items.iter().collect(),
                 Some(v) => vec![v],
@@ -217,8 +228,19 @@ fn request_json(
     Ok(message)
 }
 
-/// The field a client names in a body or query string: one that exists
-/// and that it may set.
+impl Forward {
+    /// The field a client names in a body or query string: one that exists
+    /// and that it may set.
+    fn field(&self, key: &str, what: &str) -> ApiResult<FieldDescriptor> {
+        self.fields
+            .iter()
+            .find(|(f, _)| f.json_name() == key)
+            .map(|(f, _)| f.clone())
+            .ok_or_else(|| ApiError::validation(format!("unknown {what} `{key}`")))
+    }
+}
+
+/// The same inside a nested message (read from the descriptors: rare).
 fn client_field(input: &MessageDescriptor, key: &str, what: &str) -> ApiResult<FieldDescriptor> {
     input
         .get_field_by_json_name(key)
