@@ -427,14 +427,19 @@ pub async fn shutdown_signal() {
 /// the inherent method of the same name, which returns a
 /// [`ServiceResult`](crate::ServiceResult): handlers use `?` on any error
 /// that converts into `ServiceError`, and the mapping to `Status` happens
-/// here, once.
+/// here, once. Before the handler runs, the caller is resolved, once,
+/// through the service's [`ServesCallers`](crate::identity::ServesCallers);
+/// handlers read it with [`caller`](crate::identity::caller). Each call is
+/// traced and counted. Associated stream types come first:
+/// `grpc_service!(Trait, Api, type DownloadStream = Stream; { … })`.
 #[macro_export]
 macro_rules! grpc_service {
-    ($trait_path:path, $ty:ty, { $($method:ident($req:ty) -> $resp:ty;)* }) => {
+    ($trait_path:path, $ty:ty, $(type $assoc:ident = $aty:ty;)* { $($method:ident($req:ty) -> $resp:ty;)* }) => {
         #[tonic::async_trait]
         impl $trait_path for $ty {
+            $(type $assoc = $aty;)*
             $(
-                async fn $method(&self, req: tonic::Request<$req>) -> Result<tonic::Response<$resp>, tonic::Status> {
+                async fn $method(&self, mut req: tonic::Request<$req>) -> Result<tonic::Response<$resp>, tonic::Status> {
                     use tracing::Instrument as _;
                     let span = $crate::telemetry::server_span(
                         concat!(stringify!($ty), "/", stringify!($method)),
@@ -443,8 +448,14 @@ macro_rules! grpc_service {
                         req.metadata(),
                     );
                     let started = std::time::Instant::now();
-                    let out: Result<tonic::Response<$resp>, tonic::Status> =
-                        <$ty>::$method(self, req).instrument(span).await.map(tonic::Response::new).map_err(Into::into);
+                    let out: Result<tonic::Response<$resp>, tonic::Status> = async {
+                        $crate::identity::resolve_caller($crate::identity::ServesCallers::callers(self), &mut req).await;
+                        <$ty>::$method(self, req).await
+                    }
+                    .instrument(span)
+                    .await
+                    .map(tonic::Response::new)
+                    .map_err(Into::into);
                     let code = out.as_ref().map_or_else(tonic::Status::code, |_| tonic::Code::Ok);
                     $crate::metrics::grpc(stringify!($ty), stringify!($method), code, started.elapsed().as_secs_f64());
                     out

@@ -14,15 +14,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use ocomms_proto::auth::v1::ResolveTokenRequest;
 use ocomms_proto::auth::v1::auth_service_client::AuthServiceClient;
-use ocomms_proto::auth::v1::{GetMembershipRequest, ResolveTokenRequest};
 use sha2::Digest;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
 use crate::events::{BUS_RESUBSCRIBED, Bus, SESSION_REVOKED};
-use crate::ids::{SessionId, UserId, WorkspaceId};
+use crate::ids::{SessionId, UserId};
 use crate::{ErrorCode, ServiceError};
 
 pub const SERVICE_TOKEN_HEADER: &str = "x-ocomms-service-token";
@@ -123,27 +122,60 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A user's membership of a workspace, as svc-auth states it.
-#[derive(Debug, Clone)]
-pub struct Membership {
-    pub role: String,
-    pub is_guest: bool,
-    pub expires_at: Option<DateTime<Utc>>,
-    /// For guests: the only channels they may see.
-    pub guest_channel_ids: Vec<crate::ids::ChannelId>,
+/// How a service answers "who is calling?". Every service but svc-auth
+/// asks svc-auth ([`Identity`]); svc-auth reads its own sessions. The
+/// service wiring (`grpc_service!` with `callers = …`) asks once per call,
+/// before the handler runs, and handlers read the answer with [`caller`].
+#[tonic::async_trait]
+pub trait Callers: Send + Sync {
+    /// The caller named by the metadata (a bearer token, or the service
+    /// credential naming a user), or why there is none.
+    async fn resolve(&self, meta: &MetadataMap) -> Result<Principal, ServiceError>;
 }
 
-impl Membership {
-    pub fn is_admin(&self) -> bool {
-        self.role == "owner" || self.role == "admin"
+#[tonic::async_trait]
+impl Callers for Identity {
+    async fn resolve(&self, meta: &MetadataMap) -> Result<Principal, ServiceError> {
+        self.principal(meta).await
     }
+}
 
-    /// Seed 5.7: a guest past expiry may read but not post.
-    pub fn check_can_post(&self) -> Result<(), ServiceError> {
-        if self.is_guest && self.expires_at.is_some_and(|e| e <= Utc::now()) {
-            return Err(ServiceError::new(ErrorCode::GuestLocked, "guest access has expired"));
-        }
-        Ok(())
+/// What a service's wiring resolves its callers with (`grpc_service!`
+/// requires it of every service).
+pub trait ServesCallers {
+    fn callers(&self) -> &dyn Callers;
+}
+
+/// The caller as the wiring resolved it, kept in the request's extensions.
+#[derive(Clone)]
+struct Resolved(Result<Principal, (crate::ErrorCode, String, Option<serde_json::Value>, Option<String>)>);
+
+/// Resolves the caller of `req` once, when it carries credentials, for
+/// [`caller`] to read. Called by `grpc_service!`; a resolution that fails
+/// (a revoked token, svc-auth unreachable) fails only handlers that ask.
+pub async fn resolve_caller<T>(callers: &dyn Callers, req: &mut tonic::Request<T>) {
+    let meta = req.metadata();
+    if meta.get("authorization").is_none() && meta.get(SERVICE_TOKEN_HEADER).is_none() {
+        return;
+    }
+    let answer = callers.resolve(meta).await.map_err(|e| (e.code, e.message, e.details, e.cause.map(|c| format!("{c:#}"))));
+    req.extensions_mut().insert(Resolved(answer));
+}
+
+/// The caller of a request, resolved once by the service wiring;
+/// UNAUTHORIZED when the request carried no credentials, and the
+/// resolution's own error (UNAUTHORIZED for a dead token, UNAVAILABLE when
+/// svc-auth could not answer) when it failed.
+pub fn caller<T>(req: &tonic::Request<T>) -> Result<Principal, ServiceError> {
+    match req.extensions().get::<Resolved>() {
+        None => Err(ServiceError::unauthorized()),
+        Some(Resolved(Ok(p))) => Ok(p.clone()),
+        Some(Resolved(Err((code, message, details, cause)))) => Err(ServiceError {
+            code: *code,
+            message: message.clone(),
+            details: details.clone(),
+            cause: cause.as_ref().map(|c| anyhow::anyhow!("{c}")),
+        }),
     }
 }
 
@@ -290,56 +322,13 @@ impl Identity {
         Ok(principal)
     }
 
-    /// The caller's membership of a workspace, asked of svc-auth on their
-    /// behalf; NOT_FOUND when they have none (another tenant's resources do
-    /// not exist for them).
-    pub async fn membership(&self, meta: &MetadataMap, ws: WorkspaceId) -> Result<Membership, ServiceError> {
-        let req = self.forward(meta, GetMembershipRequest { workspace_id: ws.to_string(), user_id: None });
-        let answer = match self.client.clone().get_membership(req).await {
-            Ok(r) => r.into_inner(),
-            Err(s) => {
-                let e = ServiceError::from_status(&s);
-                return Err(if e.code == ErrorCode::NotFound { ServiceError::not_found("workspace") } else { e });
-            }
-        };
-        Ok(Membership {
-            role: answer.role,
-            is_guest: answer.is_guest,
-            expires_at: answer.expires_at.as_deref().and_then(|t| crate::time::parse("expiresAt", t).ok()),
-            guest_channel_ids: answer.guest_channel_ids.iter().filter_map(|c| c.parse().ok()).collect(),
-        })
-    }
-
-    /// Who may export `user`'s data in `ws` (the GDPR export, seed 3.1):
-    /// the member themselves, or an owner of the workspace exporting one of
-    /// its current members. Another member gets 403; someone outside the
-    /// workspace, or a user who is not a member, 404. Answers `(caller, ws,
-    /// user)` parsed.
-    pub async fn may_export(&self, meta: &MetadataMap, ws: &str, user: &str) -> Result<(Principal, WorkspaceId, UserId), ServiceError> {
-        let ws: WorkspaceId = crate::ids::parse("workspaceId", ws)?;
-        let user: UserId = crate::ids::parse("userId", user)?;
-        let caller = self.principal(meta).await?;
-        let m = self.membership(meta, ws).await?;
-        if caller.user_id != user {
-            if m.role != "owner" {
-                return Err(ServiceError::forbidden("only the member themselves or an owner of the workspace exports their data"));
-            }
-            // The one exported must be a member of that workspace now.
-            let req = self.forward(meta, GetMembershipRequest { workspace_id: ws.to_string(), user_id: Some(user.to_string()) });
-            if let Err(s) = self.client.clone().get_membership(req).await {
-                let e = ServiceError::from_status(&s);
-                return Err(if e.code == ErrorCode::NotFound { ServiceError::not_found("member") } else { e });
-            }
-        }
-        Ok((caller, ws, user))
-    }
-
     /// The service credential this process checks.
     pub fn service_token(&self) -> &str {
         &self.service_token
     }
 
-    /// The svc-auth client, for services that also need memberships.
+    /// The svc-auth client, for what services ask of it besides callers
+    /// (memberships: `ocomms_domain::membership`).
     pub fn auth_client(&self) -> AuthServiceClient<Channel> {
         self.client.clone()
     }
@@ -411,6 +400,33 @@ mod tests {
         a.forget_all();
         assert!(a.entries.is_empty());
         assert!(!a.admit(t, "k3".into(), cached(other)));
+    }
+
+    struct Fixed(Result<Principal, ErrorCode>);
+
+    #[tonic::async_trait]
+    impl Callers for Fixed {
+        async fn resolve(&self, _: &MetadataMap) -> Result<Principal, ServiceError> {
+            self.0.clone().map_err(|code| ServiceError::new(code, "no"))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_caller_is_resolved_once_and_read_by_handlers() {
+        let ann = Principal { user_id: UserId::new(), session_id: None, email: String::new(), name: "Ann".into() };
+        // No credentials: not resolved at all, and handlers that need a caller answer UNAUTHORIZED.
+        let mut anonymous = tonic::Request::new(());
+        resolve_caller(&Fixed(Ok(ann.clone())), &mut anonymous).await;
+        assert_eq!(caller(&anonymous).expect_err("anonymous").code, ErrorCode::Unauthorized);
+        // A token: resolved, and read as many times as handlers ask.
+        let mut signed = bearer_request("tok", ());
+        resolve_caller(&Fixed(Ok(ann.clone())), &mut signed).await;
+        assert_eq!(caller(&signed).expect("resolved").user_id, ann.user_id);
+        assert_eq!(caller(&signed).expect("again").name, "Ann");
+        // A failed resolution keeps its code (svc-auth away is not "signed out").
+        let mut away = bearer_request("tok", ());
+        resolve_caller(&Fixed(Err(ErrorCode::Unavailable)), &mut away).await;
+        assert_eq!(caller(&away).expect_err("away").code, ErrorCode::Unavailable);
     }
 
     #[test]

@@ -70,12 +70,6 @@ typed_id! {
     SessionId;
     /// A workspace, the unit of tenancy (svc-auth).
     WorkspaceId;
-    /// A channel (svc-messaging).
-    ChannelId;
-    /// A DM or group DM (svc-messaging).
-    ConversationId;
-    /// A message (svc-messaging).
-    MessageId;
 }
 
 /// Parses an id from a request field; a malformed one is a validation error.
@@ -102,9 +96,9 @@ mod tests {
     fn parses_ids_and_names_bad_fields() {
         let id = UserId::new();
         assert_eq!(parse::<UserId>("userId", &id.to_string()).expect("valid"), id);
-        let err = parse::<ChannelId>("channelId", "not-a-uuid").expect_err("invalid");
+        let err = parse::<WorkspaceId>("workspaceId", "not-a-uuid").expect_err("invalid");
         assert_eq!(err.code, crate::ErrorCode::Validation);
-        assert!(err.message.contains("channelId"));
-        assert!(parse_opt::<ChannelId>("channelId", Some("")).expect("empty is absent").is_none());
+        assert!(err.message.contains("workspaceId"));
+        assert!(parse_opt::<WorkspaceId>("workspaceId", Some("")).expect("empty is absent").is_none());
     }
 }

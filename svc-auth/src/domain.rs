@@ -12,6 +12,8 @@ ocomms_runtime::typed_id! {
     InviteId;
     /// A request to join a workspace that takes requests.
     JoinRequestId;
+    /// An entry of the audit log.
+    AuditLogId;
 }
 use rand::RngCore;
 
@@ -149,34 +151,16 @@ pub fn invite_limits(max_uses: Option<i32>, hours: Option<i32>, for_email: bool)
     Ok((uses, hours))
 }
 
-/// Workspace roles, lowest to highest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Member,
-    Admin,
-    Owner,
-}
+/// Workspace roles: shared with every service that asks for memberships.
+pub use ocomms_domain::Role;
 
-impl Role {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "member" => Some(Self::Member),
-            "admin" => Some(Self::Admin),
-            "owner" => Some(Self::Owner),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Member => "member",
-            Self::Admin => "admin",
-            Self::Owner => "owner",
-        }
-    }
-
-    pub fn is_admin(self) -> bool {
-        self >= Self::Admin
+/// The role an invite gives: member (the default) or admin; owners are
+/// made by a role change, never by an invite.
+pub fn invitable_role(role: Option<&str>) -> ServiceResult<Role> {
+    match role.map(str::trim).filter(|s| !s.is_empty()).map(Role::parse) {
+        None => Ok(Role::Member),
+        Some(Some(r @ (Role::Member | Role::Admin))) => Ok(r),
+        Some(_) => Err(ServiceError::validation("role", "must be member or admin")),
     }
 }
 
@@ -231,6 +215,10 @@ mod tests {
     fn roles_are_ordered() {
         assert!(Role::Owner.is_admin() && Role::Admin.is_admin() && !Role::Member.is_admin());
         assert_eq!(Role::parse("admin"), Some(Role::Admin));
+        assert_eq!(invitable_role(None).expect("default"), Role::Member);
+        assert_eq!(invitable_role(Some(" admin ")).expect("admin"), Role::Admin);
+        assert!(invitable_role(Some("owner")).is_err(), "no invite makes an owner");
+        assert!(invitable_role(Some("root")).is_err());
         assert_eq!(Role::parse("root"), None);
     }
 

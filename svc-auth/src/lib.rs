@@ -15,9 +15,11 @@
 //! resolves tokens by calling `ResolveToken` (see `ocomms_runtime::identity`).
 
 pub mod config;
+mod convert;
 pub mod domain;
 mod grpc;
 pub mod jobs;
+mod lockout;
 pub mod password;
 mod schema;
 pub mod store;

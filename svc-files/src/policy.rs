@@ -38,7 +38,7 @@ pub async fn can_read(
                 Err(s) => Err(ServiceError::from_status(&s)),
             }
         }
-        ("avatar" | "emoji", _, Some(ws)) => match identity.membership(meta, ws).await {
+        ("avatar" | "emoji", _, Some(ws)) => match ocomms_domain::membership::membership(identity, meta, ws).await {
             Ok(_) => Ok(()),
             Err(e) if e.code == ErrorCode::NotFound => Err(hidden()),
             Err(e) => Err(e),

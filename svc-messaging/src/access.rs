@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub use ocomms_domain::Membership;
 use ocomms_runtime::ServiceResult;
-pub use ocomms_runtime::identity::Membership;
 use ocomms_runtime::identity::{Identity, Principal};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 use tonic::metadata::MetadataMap;
@@ -26,10 +26,6 @@ impl Access {
         Self { identity, ttl: Duration::from_secs(ttl_secs), cache: Arc::default() }
     }
 
-    pub async fn principal(&self, meta: &MetadataMap) -> ServiceResult<Principal> {
-        self.identity.principal(meta).await
-    }
-
     /// The caller's membership of a workspace; NOT_FOUND when they have none
     /// (another tenant's resources do not exist for them).
     pub async fn membership(&self, meta: &MetadataMap, p: &Principal, ws: WorkspaceId) -> ServiceResult<Membership> {
@@ -40,7 +36,7 @@ impl Access {
         {
             return Ok(m.clone());
         }
-        let m = self.identity.membership(meta, ws).await?;
+        let m = ocomms_domain::membership::membership(&self.identity, meta, ws).await?;
         if !self.ttl.is_zero()
             && let Ok(mut cache) = self.cache.lock()
         {

@@ -1,5 +1,6 @@
 //! Messaging rules, free of IO: names, content limits, paging.
 
+use ocomms_domain::{ChannelId, ConversationId};
 use ocomms_runtime::{ServiceError, ServiceResult};
 
 ocomms_runtime::typed_id! {
@@ -130,6 +131,37 @@ pub fn is_cjk(c: char) -> bool {
 /// substring alone and every match ranks alike.
 pub fn only_cjk(text: &str) -> bool {
     text.chars().any(is_cjk) && text.chars().all(|c| is_cjk(c) || !c.is_alphanumeric())
+}
+
+/// Where messages live: a channel or a conversation (DM, group DM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Channel(ChannelId),
+    Conversation(ConversationId),
+}
+
+impl Target {
+    /// The channel's or conversation's id.
+    pub fn place_id(self) -> uuid::Uuid {
+        match self {
+            Self::Channel(c) => c.0,
+            Self::Conversation(c) => c.0,
+        }
+    }
+}
+
+/// One level of threads (seed 3.1): a reply's parent is a top-level
+/// message of the same place. `parent` is the parent message as found
+/// (where it lives, whether it is itself a reply), or None when there is
+/// no such message.
+pub fn check_reply_parent(target: Target, parent: Option<(Option<Target>, bool)>) -> ServiceResult<()> {
+    match parent {
+        Some((place, false)) if place == Some(target) => Ok(()),
+        Some((place, true)) if place == Some(target) => {
+            Err(ServiceError::validation("parentId", "replies cannot have replies; reply to the thread's parent"))
+        }
+        _ => Err(ServiceError::validation("parentId", "no such message here")),
+    }
 }
 
 #[cfg(test)]
@@ -380,5 +412,18 @@ mod search_tests {
         assert_eq!(highlight("Ship <b>the</b> deploy", "DEPLOY"), "Ship &lt;b&gt;the&lt;/b&gt; <mark>deploy</mark>");
         assert_eq!(highlight("東京で会議があります", "会議"), "東京で<mark>会議</mark>があります");
         assert_eq!(highlight("redeployment", "deploy"), "re<mark>deploy</mark>ment");
+    }
+
+    #[test]
+    fn replies_go_to_top_level_messages_of_the_same_place() {
+        let here = Target::Channel(ChannelId::new());
+        let elsewhere = Target::Conversation(ConversationId::new());
+        assert!(check_reply_parent(here, Some((Some(here), false))).is_ok());
+        let nested = check_reply_parent(here, Some((Some(here), true))).expect_err("a reply to a reply");
+        assert!(nested.message.contains("replies cannot have replies"));
+        // Another place's message, or none, is not there at all.
+        for parent in [Some((Some(elsewhere), false)), Some((Some(elsewhere), true)), None] {
+            assert!(check_reply_parent(here, parent).expect_err("not here").message.contains("no such message"));
+        }
     }
 }

@@ -18,6 +18,7 @@ mod access;
 pub mod config;
 pub mod domain;
 mod grpc;
+mod policy;
 mod schema;
 pub mod store;
 

@@ -23,7 +23,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::db::Pool;
-use ocomms_runtime::ids::UserId;
+use ocomms_runtime::ids::{UserId, WorkspaceId};
+
+use crate::domain::NotificationId;
 
 use crate::mail::Mailer;
 use crate::push::Presence;
@@ -82,14 +84,14 @@ struct Due {
 #[derive(QueryableByName)]
 struct Item {
     #[diesel(sql_type = SqlUuid)]
-    id: uuid::Uuid,
+    id: NotificationId,
     #[diesel(sql_type = Text)]
     #[diesel(column_name = type_)]
     kind: String,
     #[diesel(sql_type = diesel::sql_types::Jsonb)]
     data: serde_json::Value,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    workspace_id: Option<uuid::Uuid>,
+    workspace_id: Option<WorkspaceId>,
     #[diesel(sql_type = Text)]
     title: String,
     #[diesel(sql_type = Nullable<Text>)]
@@ -152,7 +154,7 @@ impl Digest {
         .bind::<diesel::sql_types::Double, _>(delay)
         .get_result(&mut conn)
         .await?;
-        let mut handled: Vec<uuid::Uuid> = Vec::new();
+        let mut handled: Vec<NotificationId> = Vec::new();
         let mut sent = false;
         // At most one email per interval: until then nothing is gathered,
         // and the finish below sets the row to the interval's end.
@@ -169,7 +171,7 @@ impl Digest {
             .load(&mut conn)
             .await?;
             handled = items.iter().map(|i| i.id).collect();
-            let mut workspaces: Vec<uuid::Uuid> = items.iter().filter_map(|i| i.workspace_id).collect();
+            let mut workspaces: Vec<WorkspaceId> = items.iter().filter_map(|i| i.workspace_id).collect();
             workspaces.sort();
             workspaces.dedup();
             let mut active = false;
@@ -244,7 +246,7 @@ impl Digest {
     /// cannot answer, every item stays.
     async fn still_unread(&self, user: UserId, items: Vec<Item>) -> Vec<Item> {
         use ocomms_proto::messaging::v1 as m;
-        let mut workspaces: Vec<uuid::Uuid> = items.iter().filter_map(|i| i.workspace_id).collect();
+        let mut workspaces: Vec<WorkspaceId> = items.iter().filter_map(|i| i.workspace_id).collect();
         workspaces.sort();
         workspaces.dedup();
         let mut places: std::collections::HashMap<String, (i64, i64)> = std::collections::HashMap::new();

@@ -5,6 +5,8 @@ use ocomms_runtime::{ServiceError, ServiceResult};
 ocomms_runtime::typed_id! {
     /// A notification in someone's bell.
     NotificationId;
+    /// A browser's Web Push subscription.
+    PushSubscriptionId;
 }
 
 /// How much of a channel reaches a user (`channel_notification_settings.level`).

@@ -8,9 +8,10 @@
 
 use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::RunQueryDsl;
+use ocomms_domain::ChannelId;
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event};
-use ocomms_runtime::ids::UserId;
+use ocomms_runtime::ids::{UserId, WorkspaceId};
 use ocomms_runtime::jobs::{self, Broker, Job};
 
 use ocomms_proto::messaging::v1 as pb;
@@ -50,7 +51,7 @@ impl Auth {
     }
 
     /// Seed 5.2: a recipient in Do Not Disturb gets no notification.
-    async fn in_dnd(&self, workspace: Option<uuid::Uuid>, user: UserId) -> anyhow::Result<bool> {
+    async fn in_dnd(&self, workspace: Option<WorkspaceId>, user: UserId) -> anyhow::Result<bool> {
         let Some(ws) = workspace else { return Ok(false) };
         if self.service_token.is_empty() {
             // Without SERVICE_TOKEN svc-auth cannot be asked: notify.
@@ -83,46 +84,27 @@ struct Muted {
     user_id: UserId,
 }
 
-/// The job as its producer wrote it; jobs queued before it was a proto
-/// message (`{"channel":{"id","name"?},…,"recipients":[{"userId","kind"}]}`)
-/// are read too.
+/// The job as its producer (svc-messaging) wrote it: a
+/// `pb::MessageMentionedJob`. One that does not name exactly one channel or
+/// conversation, a message and a workspace is refused (it ends in the dead
+/// letters), never guessed at.
 fn decode(job: &Job) -> anyhow::Result<pb::MessageMentionedJob> {
-    let p = &job.payload;
-    let Some(channel) = p.get("channel") else { return job.decode() };
-    let id = channel["id"].as_str().map(str::to_owned);
-    let is_channel = channel.get("name").is_some();
-    let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
-    Ok(pb::MessageMentionedJob {
-        message_id: s("messageId"),
-        workspace_id: s("workspaceId"),
-        channel_id: if is_channel { id.clone() } else { None },
-        conversation_id: if is_channel { None } else { id },
-        channel_name: channel["name"].as_str().map(str::to_owned),
-        restricted: p["restricted"].as_bool().unwrap_or(true),
-        author_id: s("authorId"),
-        author_name: s("authorName"),
-        excerpt: s("excerpt"),
-        sequence: p["sequence"].as_i64().unwrap_or_default(),
-        parent_id: p["parentId"].as_str().map(str::to_owned),
-        recipients: p["recipients"]
-            .as_array()
-            .map(|l| {
-                l.iter()
-                    .map(|r| pb::MentionRecipient {
-                        user_id: r["userId"].as_str().unwrap_or_default().to_owned(),
-                        kind: r["kind"].as_str().unwrap_or("mention").to_owned(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-    })
+    let p: pb::MessageMentionedJob = job.decode()?;
+    anyhow::ensure!(
+        p.channel_id.is_some() != p.conversation_id.is_some(),
+        "job {}: names {} of a channel and a conversation, not one",
+        job.id,
+        if p.channel_id.is_some() { "both" } else { "neither" }
+    );
+    anyhow::ensure!(!p.message_id.is_empty() && !p.workspace_id.is_empty(), "job {}: no message or workspace", job.id);
+    Ok(p)
 }
 
 async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result<()> {
     let p = decode(&job)?;
     let is_channel = p.channel_id.is_some();
     let place = p.channel_id.clone().or_else(|| p.conversation_id.clone()).unwrap_or_default();
-    let channel_id = p.channel_id.as_deref().and_then(|s| s.parse::<uuid::Uuid>().ok());
+    let channel_id = p.channel_id.as_deref().and_then(|s| s.parse::<ChannelId>().ok());
     let author = if p.author_name.is_empty() { "Someone".to_owned() } else { p.author_name.clone() };
     let place_name = match (is_channel, &p.channel_name) {
         (true, Some(name)) => format!("#{name}"),
@@ -134,7 +116,7 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
         _ => format!("{author} mentioned you in {place_name}"),
     };
     let body = p.excerpt.clone();
-    let workspace: Option<uuid::Uuid> = p.workspace_id.parse().ok();
+    let workspace: Option<WorkspaceId> = p.workspace_id.parse().ok();
     let all: Vec<(UserId, String)> = p.recipients.iter().filter_map(|r| Some((r.user_id.parse().ok()?, r.kind.clone()))).collect();
     // Asked before the transaction (a failure retries the whole job).
     let mut recipients = Vec::with_capacity(all.len());
@@ -199,4 +181,26 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
         bus.publish(Event::to_users(vec![user], "notification:new", serde_json::json!({ "notification": n }))).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(payload: serde_json::Value) -> Job {
+        Job { id: "messaging:1".into(), key: "message.mentioned".into(), payload, traceparent: None }
+    }
+
+    #[test]
+    fn only_jobs_naming_one_place_are_read() {
+        let ok = job(serde_json::json!({ "messageId": "m", "workspaceId": "w", "channelId": "c", "recipients": [] }));
+        assert_eq!(decode(&ok).expect("a channel's").channel_id.as_deref(), Some("c"));
+        let dm = job(serde_json::json!({ "messageId": "m", "workspaceId": "w", "conversationId": "d" }));
+        assert_eq!(decode(&dm).expect("a conversation's").conversation_id.as_deref(), Some("d"));
+        // Neither (the shape before the proto message), or both: refused.
+        let old = job(serde_json::json!({ "messageId": "m", "workspaceId": "w", "channel": { "id": "c", "name": "general" } }));
+        assert!(decode(&old).is_err());
+        let both = job(serde_json::json!({ "messageId": "m", "workspaceId": "w", "channelId": "c", "conversationId": "d" }));
+        assert!(decode(&both).is_err());
+    }
 }

@@ -29,12 +29,13 @@ use diesel_async::RunQueryDsl;
 use ocomms_proto::notify::v1 as pb;
 use ocomms_proto::notify::v1::jobs::PUSH;
 use ocomms_runtime::db::Pool;
-use ocomms_runtime::ids::UserId;
+use ocomms_runtime::ids::{UserId, WorkspaceId};
 use ocomms_runtime::jobs::{Broker, Job};
 use ocomms_runtime::net::is_public;
 use url::{Host, Url};
 
 use crate::config::VapidConfig;
+use crate::domain::{NotificationId, PushSubscriptionId};
 
 /// Longest endpoint accepted (real ones are a few hundred characters).
 const MAX_ENDPOINT: usize = 2048;
@@ -184,7 +185,7 @@ impl Pusher {
 #[derive(QueryableByName, Debug, Clone)]
 pub struct Subscription {
     #[diesel(sql_type = SqlUuid)]
-    pub id: uuid::Uuid,
+    pub id: PushSubscriptionId,
     #[diesel(sql_type = SqlUuid)]
     pub user_id: UserId,
     #[diesel(sql_type = Text)]
@@ -200,7 +201,7 @@ struct Pending {
     #[diesel(sql_type = SqlUuid)]
     user_id: UserId,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    workspace_id: Option<uuid::Uuid>,
+    workspace_id: Option<WorkspaceId>,
     #[diesel(sql_type = Text)]
     r#type: String,
     #[diesel(sql_type = Text)]
@@ -223,7 +224,7 @@ pub struct Presence {
 impl Presence {
     /// Whether the user is active in the workspace now (an open client
     /// shows them the notification: no push).
-    pub(crate) async fn active(&self, user: UserId, workspace: Option<uuid::Uuid>) -> anyhow::Result<bool> {
+    pub(crate) async fn active(&self, user: UserId, workspace: Option<WorkspaceId>) -> anyhow::Result<bool> {
         let Some(ws) = workspace else { return Ok(false) };
         if self.service_token.is_empty() {
             return Ok(false);
@@ -250,7 +251,7 @@ async fn handle(pool: &Pool, pusher: &Pusher, presence: &Presence, job: Job) -> 
         return Ok(());
     }
     let j: pb::PushJob = job.decode()?;
-    let (notification, subscription): (uuid::Uuid, uuid::Uuid) = (j.notification_id.parse()?, j.subscription_id.parse()?);
+    let (notification, subscription): (NotificationId, PushSubscriptionId) = (j.notification_id.parse()?, j.subscription_id.parse()?);
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     if ocomms_runtime::jobs::already_done(&mut conn, &job.id).await? {
         return Ok(());
@@ -292,7 +293,7 @@ async fn handle(pool: &Pool, pusher: &Pusher, presence: &Presence, job: Job) -> 
         let keep = body.chars().count() / 2;
         body = body.chars().take(keep).collect();
     };
-    let topic = notification.simple().to_string();
+    let topic = notification.0.simple().to_string();
     let outcome = pusher.send(&sub, &topic, payload.to_string().as_bytes()).await?;
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     match &outcome {
@@ -316,7 +317,11 @@ async fn record(pool: &Pool, job: &Job) -> anyhow::Result<()> {
 
 /// Enqueues `notify.push` for `notification` to every subscription of
 /// `user` (inside the transaction that inserts the notification).
-pub async fn enqueue_for(conn: &mut diesel_async::AsyncPgConnection, notification: uuid::Uuid, user: UserId) -> diesel::QueryResult<()> {
+pub async fn enqueue_for(
+    conn: &mut diesel_async::AsyncPgConnection,
+    notification: NotificationId,
+    user: UserId,
+) -> diesel::QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO outbox (routing_key, payload)
          SELECT $1, jsonb_build_object('notificationId', $2::text, 'subscriptionId', id::text)

@@ -8,7 +8,7 @@ use ocomms_proto::scheduler::v1 as pb;
 use ocomms_proto::scheduler::v1::jobs::{REMINDER_FIRED, SCHEDULED_FAILED};
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event};
-use ocomms_runtime::ids::UserId;
+use ocomms_runtime::ids::{UserId, WorkspaceId};
 use ocomms_runtime::jobs::{self, Broker, Job};
 
 pub fn start(pool: Pool, broker: &Broker, bus: Bus) {
@@ -21,7 +21,7 @@ pub fn start(pool: Pool, broker: &Broker, bus: Bus) {
 /// What one job says to its user.
 struct Told {
     user: UserId,
-    workspace: Option<uuid::Uuid>,
+    workspace: Option<WorkspaceId>,
     kind: &'static str,
     title: String,
     body: String,

@@ -1,15 +1,19 @@
-//! svc-presence: who is active, away or offline in each workspace (and
-//! later typing indicators).
+//! svc-presence: who is active, away or offline in each workspace (typing
+//! indicators are svc-messaging's `Typing`: they need channel access).
 //!
-//! Layout: `config.rs`; `live.rs`, the live presence store (Redis hash per
-//! workspace when `REDIS_URL` is set, process memory otherwise); `grpc.rs`,
-//! `ocomms.presence.v1.PresenceService`. Its database keeps only the last
-//! status each user set (`last_seen`), for "last seen" after the live entry
-//! expires.
+//! Layout (the one every service has, `docs/architecture.md`): `config.rs`;
+//! `domain.rs` (statuses, what shows once live presence expires);
+//! `store/` (`live.rs`, the live statuses in a Redis hash per workspace
+//! when `REDIS_URL` is set, process memory otherwise; `last_seen.rs`, its
+//! database, which keeps only the last status each user set, for "last
+//! seen" after the live entry expires); `convert.rs`; `grpc/`,
+//! `ocomms.presence.v1.PresenceService`.
 
 pub mod config;
+mod convert;
+pub mod domain;
 mod grpc;
-pub mod live;
+pub mod store;
 
 use std::future::Future;
 
@@ -29,8 +33,8 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let live = match &config.common.redis_url {
-        Some(url) => live::Live::redis(url, &config.common.redis_prefix, config.ttl_secs).await?,
-        None => live::Live::memory(config.ttl_secs),
+        Some(url) => store::live::Live::redis(url, &config.common.redis_prefix, config.ttl_secs).await?,
+        None => store::live::Live::memory(config.ttl_secs),
     };
     let api = grpc::PresenceApi { pool, bus, identity, live };
     let routes = tonic::service::Routes::new(ocomms_runtime::sized!(PresenceServiceServer::new(api)));

@@ -3,8 +3,9 @@
 //! it on the caller's behalf, so that they are never written twice.
 //! Rows of this service belong to one user: the store filters by them.
 
+use ocomms_domain::MessageId;
 use ocomms_proto::messaging::v1 as m;
-use ocomms_runtime::ids::{self, MessageId, WorkspaceId};
+use ocomms_runtime::ids::{self, WorkspaceId};
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;

@@ -9,10 +9,11 @@ use ocomms_runtime::ids::{self, WorkspaceId};
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
-use super::{AuthApi, invite_pb, join_request_pb};
+use super::AuthApi;
 use crate::domain::{self, Role};
 use crate::store::audit::{self, Entry};
 use crate::store::workspaces::{self, Invite};
+use ocomms_runtime::identity::caller;
 
 /// A guest invite names at most this many channels.
 pub const MAX_GUEST_CHANNELS: usize = 50;
@@ -25,7 +26,7 @@ impl AuthApi {
         user: ocomms_runtime::ids::UserId,
     ) -> ServiceResult<Role> {
         let mine = self.member_of(conn, ws, user).await?;
-        let role = Role::parse(&mine.role).unwrap_or(Role::Member);
+        let role = mine.role;
         if !role.is_admin() || mine.is_guest {
             return Err(ServiceError::forbidden("only admins and owners can do this"));
         }
@@ -33,10 +34,11 @@ impl AuthApi {
     }
 
     pub(crate) async fn create_guest_invite(&self, req: Request<pb::CreateGuestInviteRequest>) -> ServiceResult<pb::Invite> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
-        let mut channels = r.channel_ids.iter().map(|c| ids::parse::<uuid::Uuid>("channelIds", c)).collect::<ServiceResult<Vec<_>>>()?;
+        let mut channels =
+            r.channel_ids.iter().map(|c| ids::parse::<ocomms_domain::ChannelId>("channelIds", c)).collect::<ServiceResult<Vec<_>>>()?;
         channels.sort();
         channels.dedup();
         if channels.is_empty() || channels.len() > MAX_GUEST_CHANNELS {
@@ -71,7 +73,7 @@ impl AuthApi {
             token_hash: token_hash(&token),
             max_uses: email.is_some().then_some(1),
             email,
-            role: Role::Member.as_str().to_owned(),
+            role: Role::Member,
             is_guest: true,
             channel_ids: channels,
             guest_expires_at: Some(until),
@@ -94,11 +96,11 @@ impl AuthApi {
             },
         )
         .await;
-        Ok(invite_pb(&invite, token))
+        Ok(crate::convert::invite_pb(&invite, token))
     }
 
     pub(crate) async fn update_workspace(&self, req: Request<pb::UpdateWorkspaceRequest>) -> ServiceResult<pb::Workspace> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let name = r.name.as_deref().map(|n| domain::check_name("name", n, 80)).transpose()?;
@@ -121,7 +123,7 @@ impl AuthApi {
             },
         )
         .await;
-        let out = super::workspace_pb(&updated, role.as_str());
+        let out = crate::convert::workspace_pb(&updated, role);
         let to = workspaces::member_ids(&mut conn, ws).await?;
         drop(conn);
         self.bus
@@ -138,16 +140,16 @@ impl AuthApi {
         &self,
         req: Request<pb::ListJoinRequestsRequest>,
     ) -> ServiceResult<pb::ListJoinRequestsResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         let mut conn = self.conn().await?;
         self.require_admin(&mut conn, ws, caller.user_id).await?;
         let rows = workspaces::pending_requests(&mut conn, ws).await?;
-        Ok(pb::ListJoinRequestsResponse { requests: rows.iter().map(|(r, n, e)| join_request_pb(r, n, e)).collect() })
+        Ok(pb::ListJoinRequestsResponse { requests: rows.iter().map(|(r, n, e)| crate::convert::join_request_pb(r, n, e)).collect() })
     }
 
     pub(crate) async fn decide_join_request(&self, req: Request<pb::DecideJoinRequestRequest>) -> ServiceResult<pb::JoinRequest> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let id: crate::domain::JoinRequestId = ids::parse("requestId", &r.request_id)?;
@@ -158,7 +160,7 @@ impl AuthApi {
         let decided = diesel_async::AsyncConnection::transaction::<_, ServiceError, _>(&mut *conn, async move |conn| {
             let d = workspaces::decide_request(conn, ws, id, by, approve).await?.ok_or_else(|| ServiceError::not_found("join request"))?;
             if approve && workspaces::membership(conn, ws, d.user_id).await?.is_none() {
-                workspaces::add_member(conn, ws, d.user_id, Role::Member.as_str()).await?;
+                workspaces::add_member(conn, ws, d.user_id, Role::Member).await?;
             }
             audit::record(
                 conn,
@@ -177,7 +179,7 @@ impl AuthApi {
         .await?;
         let user = crate::store::users::by_ids(&mut conn, &[decided.user_id]).await?.pop();
         let (name, email) = user.map(|u| (u.name, u.email)).unwrap_or_default();
-        let out = join_request_pb(&decided, &name, &email);
+        let out = crate::convert::join_request_pb(&decided, &name, &email);
         self.bus.publish(Event::to_users(vec![decided.user_id], "workspace:joinDecision", serde_json::json!({ "request": out }))).await;
         Ok(out)
     }

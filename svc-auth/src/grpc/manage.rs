@@ -9,11 +9,12 @@ use ocomms_runtime::time::{opt_rfc3339, rfc3339};
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
-use super::{AuthApi, member_pb, session_pb};
+use super::AuthApi;
 use crate::domain::{self, Role};
 use crate::store::audit::{self, Entry};
 use crate::store::profiles::{self, Status};
 use crate::store::{sessions, users, workspaces};
+use ocomms_runtime::identity::caller;
 
 fn status_pb(s: &Status) -> pb::UserStatus {
     pb::UserStatus { emoji: s.emoji.clone(), text: s.text.clone(), expires_at: opt_rfc3339(s.expires_at), dnd: s.dnd }
@@ -29,14 +30,16 @@ fn parse_day(field: &str, v: &str, end: bool) -> ServiceResult<DateTime<Utc>> {
 
 impl AuthApi {
     pub(crate) async fn list_sessions(&self, req: Request<pb::ListSessionsRequest>) -> ServiceResult<pb::ListSessionsResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let mut conn = self.conn().await?;
         let list = sessions::for_user(&mut conn, caller.user_id).await?;
-        Ok(pb::ListSessionsResponse { sessions: list.iter().map(|s| session_pb(s, Some(s.id) == caller.session_id)).collect() })
+        Ok(pb::ListSessionsResponse {
+            sessions: list.iter().map(|s| crate::convert::session_pb(s, Some(s.id) == caller.session_id)).collect(),
+        })
     }
 
     pub(crate) async fn revoke_session(&self, req: Request<pb::RevokeSessionRequest>) -> ServiceResult<pb::RevokeSessionResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let target: Option<SessionId> = ids::parse_opt("sessionId", r.session_id.as_deref())?;
         let mut conn = self.conn().await?;
@@ -68,14 +71,14 @@ impl AuthApi {
     }
 
     pub(crate) async fn update_member(&self, req: Request<pb::UpdateMemberRequest>) -> ServiceResult<pb::Member> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let target: UserId = ids::parse("userId", &r.user_id)?;
         let to = Role::parse(r.role.trim()).ok_or_else(|| ServiceError::validation("role", "must be owner, admin or member"))?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        let actor = Role::parse(&mine.role).unwrap_or(Role::Member);
+        let actor = mine.role;
         let actor_id = caller.user_id;
         let member = conn
             .transaction::<_, ServiceError, _>(async move |conn| {
@@ -84,12 +87,12 @@ impl AuthApi {
                 if current.is_guest && to != Role::Member {
                     return Err(ServiceError::validation("role", "guests cannot be admins or owners"));
                 }
-                let current_role = Role::parse(&current.role).unwrap_or(Role::Member);
+                let current_role = current.role;
                 domain::check_role_change(actor, current_role, to)?;
                 if current_role == Role::Owner && to != Role::Owner && owners.len() <= 1 {
                     return Err(ServiceError::conflict("a workspace needs an owner: make someone else owner first"));
                 }
-                let m = workspaces::set_role(conn, ws, target, to.as_str()).await?;
+                let m = workspaces::set_role(conn, ws, target, to).await?;
                 audit::record(
                     conn,
                     Entry {
@@ -106,19 +109,19 @@ impl AuthApi {
             })
             .await?;
         let user = users::by_ids(&mut conn, &[target]).await?.pop().ok_or_else(|| ServiceError::not_found("member"))?;
-        let out = member_pb(&member, &user.name, &user.email);
+        let out = crate::convert::member_pb(&member, &user.name, &user.email);
         self.bus.publish(Event::to_users(vec![target], "member:updated", serde_json::json!({ "member": out }))).await;
         Ok(out)
     }
 
     pub(crate) async fn remove_member(&self, req: Request<pb::RemoveMemberRequest>) -> ServiceResult<pb::RemoveMemberResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let target: UserId = ids::parse("userId", &r.user_id)?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        let actor = Role::parse(&mine.role).unwrap_or(Role::Member);
+        let actor = mine.role;
         let actor_id = caller.user_id;
         // The job drops what they had from before this time; the margin
         // covers a channel joined while this transaction commits (a return
@@ -127,7 +130,7 @@ impl AuthApi {
         conn.transaction::<_, ServiceError, _>(async move |conn| {
             let owners = workspaces::owners_for_update(conn, ws).await?;
             let current = workspaces::membership(conn, ws, target).await?.ok_or_else(|| ServiceError::not_found("member"))?;
-            let current_role = Role::parse(&current.role).unwrap_or(Role::Member);
+            let current_role = current.role;
             domain::check_removal(actor, current_role, target == actor_id)?;
             if current_role == Role::Owner && owners.len() <= 1 {
                 return Err(ServiceError::conflict("the last owner cannot leave: make someone else owner first"));
@@ -176,7 +179,7 @@ impl AuthApi {
     }
 
     pub(crate) async fn get_profile(&self, req: Request<pb::GetProfileRequest>) -> ServiceResult<pb::Profile> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let target: UserId = ids::parse_opt("userId", r.user_id.as_deref())?.unwrap_or(caller.user_id);
@@ -189,23 +192,23 @@ impl AuthApi {
     /// GDPR export (seed 3.1): the member's account, profile and
     /// membership, for themselves or an owner of the workspace.
     pub(crate) async fn export_user(&self, req: Request<pb::ExportUserRequest>) -> ServiceResult<pb::UserExport> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let target: UserId = ids::parse("userId", &r.user_id)?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        if target != caller.user_id && Role::parse(&mine.role) != Some(Role::Owner) {
+        if target != caller.user_id && mine.role != Role::Owner {
             return Err(ServiceError::forbidden("only the member themselves or an owner of the workspace exports their data"));
         }
         let member = workspaces::membership(&mut conn, ws, target).await?.ok_or_else(|| ServiceError::not_found("member"))?;
         let user = users::by_ids(&mut conn, &[target]).await?.pop().ok_or_else(|| ServiceError::not_found("member"))?;
-        let mut m = member_pb(&member, &user.name, &user.email);
+        let mut m = crate::convert::member_pb(&member, &user.name, &user.email);
         if member.is_guest {
             m.guest_channel_ids = workspaces::guest_channels(&mut conn, ws, target).await?.iter().map(ToString::to_string).collect();
         }
         let profile = self.profile_pb(&mut conn, ws, target).await?;
-        Ok(pb::UserExport { user: Some(super::user_pb(&user)), profile: Some(profile), member: Some(m) })
+        Ok(pb::UserExport { user: Some(crate::convert::user_pb(&user)), profile: Some(profile), member: Some(m) })
     }
 
     async fn profile_pb(&self, conn: &mut diesel_async::AsyncPgConnection, ws: WorkspaceId, user: UserId) -> ServiceResult<pb::Profile> {
@@ -226,7 +229,7 @@ impl AuthApi {
     }
 
     pub(crate) async fn update_profile(&self, req: Request<pb::UpdateProfileRequest>) -> ServiceResult<pb::Profile> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let mut conn = self.conn().await?;
@@ -260,7 +263,7 @@ impl AuthApi {
     }
 
     pub(crate) async fn set_status(&self, req: Request<pb::SetStatusRequest>) -> ServiceResult<pb::UserStatus> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let expires_at = match r.expires_at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -308,7 +311,7 @@ impl AuthApi {
     }
 
     pub(crate) async fn list_audit_logs(&self, req: Request<pb::ListAuditLogsRequest>) -> ServiceResult<pb::ListAuditLogsResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let start = r.start_date.as_deref().filter(|s| !s.trim().is_empty()).map(|s| parse_day("startDate", s, false)).transpose()?;
@@ -320,7 +323,7 @@ impl AuthApi {
         };
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        if Role::parse(&mine.role) != Some(Role::Owner) {
+        if mine.role != Role::Owner {
             return Err(ServiceError::forbidden("only owners can read the audit log"));
         }
         let rows = audit::list(
@@ -353,7 +356,7 @@ impl AuthApi {
     }
 
     pub(crate) async fn set_last_visited(&self, req: Request<pb::SetLastVisitedRequest>) -> ServiceResult<pb::SetLastVisitedResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         let mut conn = self.conn().await?;
         self.member_of(&mut conn, ws, caller.user_id).await?;

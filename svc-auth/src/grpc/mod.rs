@@ -10,19 +10,20 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use ocomms_proto::auth::v1 as pb;
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event, SESSION_REVOKED};
-use ocomms_runtime::identity::{Principal, bearer_token, service_principal, token_hash};
+use ocomms_runtime::identity::{Callers, Principal, ServesCallers, bearer_token, service_principal, token_hash};
 use ocomms_runtime::ids::{self, SessionId, UserId, WorkspaceId};
-use ocomms_runtime::time::{opt_rfc3339, rfc3339};
+use ocomms_runtime::time::rfc3339;
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 
 use crate::Config;
-use crate::domain::{self, FailureOutcome, Role};
-use crate::password;
+use crate::domain::{self, Role};
 use crate::store::audit::{self, Entry};
 use crate::store::sessions::{self, NewSession, Session};
-use crate::store::users::{self, Lockout, NewUser, User};
+use crate::store::users::{self, NewUser, User};
 use crate::store::workspaces::{self, Invite, Member, Workspace};
+use crate::{convert, lockout, password};
+use ocomms_runtime::identity::caller;
 
 pub struct AuthApi {
     relay: ocomms_runtime::jobs::Relay,
@@ -40,86 +41,6 @@ pub struct AuthApi {
 
 fn invalid_credentials() -> ServiceError {
     ServiceError::new(ErrorCode::Unauthorized, "Invalid credentials")
-}
-
-pub(super) fn user_pb(u: &User) -> pb::User {
-    pb::User {
-        id: u.id.to_string(),
-        email: u.email.clone(),
-        name: u.name.clone(),
-        email_verified: u.email_verified,
-        image: u.image.clone(),
-        created_at: rfc3339(u.created_at),
-    }
-}
-
-pub(crate) fn session_pb(s: &Session, current: bool) -> pb::Session {
-    pb::Session {
-        id: s.id.to_string(),
-        user_id: s.user_id.to_string(),
-        expires_at: rfc3339(s.expires_at),
-        ip_address: s.ip_address.clone(),
-        user_agent: s.user_agent.clone(),
-        created_at: rfc3339(s.created_at),
-        current,
-    }
-}
-
-pub(crate) fn workspace_pb(w: &Workspace, role: &str) -> pb::Workspace {
-    pb::Workspace {
-        id: w.id.to_string(),
-        name: w.name.clone(),
-        slug: w.slug.clone(),
-        logo: w.logo.clone(),
-        join_policy: w.join_policy.clone(),
-        created_at: rfc3339(w.created_at),
-        role: role.to_owned(),
-    }
-}
-
-pub(crate) fn member_pb(m: &Member, name: &str, email: &str) -> pb::Member {
-    pb::Member {
-        user_id: m.user_id.to_string(),
-        workspace_id: m.workspace_id.to_string(),
-        role: m.role.clone(),
-        is_guest: m.is_guest,
-        expires_at: opt_rfc3339(m.expires_at),
-        created_at: rfc3339(m.created_at),
-        name: name.to_owned(),
-        email: email.to_owned(),
-        guest_channel_ids: Vec::new(),
-    }
-}
-
-pub(crate) fn join_request_pb(r: &workspaces::JoinRequest, name: &str, email: &str) -> pb::JoinRequest {
-    pb::JoinRequest {
-        id: r.id.to_string(),
-        workspace_id: r.workspace_id.to_string(),
-        user_id: r.user_id.to_string(),
-        status: r.status.clone(),
-        created_at: rfc3339(r.created_at),
-        decided_at: opt_rfc3339(r.decided_at),
-        name: name.to_owned(),
-        email: email.to_owned(),
-    }
-}
-
-pub(crate) fn invite_pb(i: &Invite, token: String) -> pb::Invite {
-    pb::Invite {
-        id: i.id.to_string(),
-        workspace_id: i.workspace_id.to_string(),
-        token,
-        email: i.email.clone(),
-        role: i.role.clone(),
-        expires_at: rfc3339(i.expires_at),
-        created_at: rfc3339(i.created_at),
-        is_guest: i.is_guest,
-        channel_ids: i.channel_ids.iter().map(ToString::to_string).collect(),
-        guest_expires_at: opt_rfc3339(i.guest_expires_at),
-        max_uses: i.max_uses,
-        // The gateway adds the link, from its public URL.
-        url: String::new(),
-    }
 }
 
 fn trimmed(s: Option<&str>, max: usize) -> Option<String> {
@@ -143,85 +64,6 @@ fn connection_user_agent(meta: &tonic::metadata::MetadataMap) -> Option<&str> {
         Some((client, _)) if !client.trim().is_empty() => Some(client.trim()),
         _ => Some(ua),
     }
-}
-
-/// A sign-in attempt counted before the password is checked: unless spent
-/// (the check answered), it is given back when dropped, so that an error,
-/// a second factor asked for, or a caller gone away holds no place.
-struct Attempt {
-    pool: Pool,
-    user: UserId,
-    spent: bool,
-}
-
-impl Attempt {
-    fn spend(mut self) {
-        self.spent = true;
-    }
-
-    /// Gives the attempt back before answering (a second factor asked for).
-    async fn give_back(mut self) {
-        self.spent = true;
-        release(&self.pool, self.user).await;
-    }
-}
-
-impl Drop for Attempt {
-    fn drop(&mut self) {
-        if self.spent {
-            return;
-        }
-        let (pool, user) = (self.pool.clone(), self.user);
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move { release(&pool, user).await });
-        }
-    }
-}
-
-async fn release(pool: &Pool, user: UserId) {
-    let released = async {
-        let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        users::release_attempt(&mut conn, user).await?;
-        anyhow::Ok(())
-    }
-    .await;
-    if let Err(e) = released {
-        tracing::warn!(%user, error = format!("{e:#}"), "giving back a sign-in attempt failed");
-    }
-}
-
-/// Takes one of the account's sign-in attempts (seed 5.3), counted before
-/// the password is checked. While the account's attempts are all in
-/// flight, waits for one to finish (a burst of right passwords from one
-/// user's devices goes through, a few at a time), asking again every
-/// quarter second or so; a lock set meanwhile answers 423, and a wait past
-/// twelve seconds (longer than the seed's longest delay; with that delay
-/// and the hash, still inside a gRPC call's 30 s deadline) 429 with
-/// `Retry-After`.
-async fn reserve_attempt(pool: &Pool, user: UserId) -> ServiceResult<users::Lockout> {
-    const WAIT: std::time::Duration = std::time::Duration::from_secs(12);
-    let started = std::time::Instant::now();
-    loop {
-        let mut conn = pool.get().await?;
-        if let Some(counted) = users::reserve_attempt(&mut conn, user, domain::MAX_FAILED_ATTEMPTS, domain::STALE_ATTEMPT_SECS).await? {
-            return Ok(counted);
-        }
-        let lock = users::lockout(&mut conn, user).await?;
-        drop(conn);
-        if let Some(until) = lock.locked_until.filter(|u| *u > Utc::now()) {
-            return Err(account_locked(until));
-        }
-        if started.elapsed() > WAIT {
-            return Err(ServiceError::new(ErrorCode::RateLimited, "too many sign-in attempts at once; try again shortly")
-                .with_details(serde_json::json!({ "retryAfter": 1 })));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200 + u64::from(rand::random::<u8>() % 100))).await;
-    }
-}
-
-fn account_locked(until: chrono::DateTime<Utc>) -> ServiceError {
-    ServiceError::new(ErrorCode::AccountLocked, "Account temporarily locked")
-        .with_details(serde_json::json!({ "lockedUntil": rfc3339(until) }))
 }
 
 impl AuthApi {
@@ -294,14 +136,41 @@ impl AuthApi {
         Ok((session, user))
     }
 
-    /// The caller: a session token, or the service credential naming a user.
-    pub(crate) async fn caller<T>(&self, req: &Request<T>) -> ServiceResult<Principal> {
-        if let Some(p) = service_principal(req.metadata(), &self.service_token)? {
-            return Ok(p);
-        }
-        let token = bearer_token(req.metadata()).ok_or_else(ServiceError::unauthorized)?;
-        let (session, user) = self.session_for(token).await?;
-        Ok(Principal { user_id: user.id, session_id: Some(session.id), email: user.email, name: user.name })
+    /// An account was just locked (seed 5.3): its owner is told by email,
+    /// and the audit log says when it ends.
+    pub(crate) async fn account_locked(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user: &User,
+        until: chrono::DateTime<Utc>,
+        lockout_count: i32,
+        ip: Option<&str>,
+        ua: Option<&str>,
+    ) {
+        tracing::warn!(user_id = %user.id, until = %rfc3339(until), "account locked after repeated failed sign-ins");
+        self.email(
+            user.id,
+            user.email.clone(),
+            "Your OComms account was locked".into(),
+            format!(
+                "After {} failed sign-in attempts your account is locked until {}.\nIf this was not you, reset your password: {}/forgot-password",
+                domain::MAX_FAILED_ATTEMPTS,
+                rfc3339(until),
+                self.public_url
+            ),
+        );
+        audit::record(
+            conn,
+            Entry {
+                workspace_id: None,
+                user_id: Some(user.id),
+                action: "account_locked",
+                ip_address: ip,
+                user_agent: ua,
+                details: serde_json::json!({ "lockedUntil": rfc3339(until), "lockoutCount": lockout_count }),
+            },
+        )
+        .await;
     }
 
     async fn create_session(
@@ -377,7 +246,7 @@ impl AuthApi {
             },
         )
         .await;
-        Ok(pb::AuthResponse { user: Some(user_pb(&user)), token, session: Some(session_pb(&session, true)) })
+        Ok(pb::AuthResponse { user: Some(convert::user_pb(&user)), token, session: Some(convert::session_pb(&session, true)) })
     }
 
     pub(crate) async fn sign_in(&self, req: Request<pb::SignInRequest>) -> ServiceResult<pb::AuthResponse> {
@@ -399,10 +268,7 @@ impl AuthApi {
         // are ever checked before the lock; the others wait for a number
         // (or the lock) without touching argon2.
         drop(conn);
-        let counted = reserve_attempt(&self.pool, user.id).await?;
-        let attempt = Attempt { pool: self.pool.clone(), user: user.id, spent: false };
-        let failed_before = counted.failed_attempts - 1;
-        tokio::time::sleep(domain::attempt_delay(failed_before)).await;
+        let attempt = lockout::begin(&self.pool, user.id).await?;
         let mut valid = self.hasher.verify(r.password, Some(user.password_hash.clone())).await?;
         let mut wrong_code = false;
         if valid {
@@ -422,39 +288,10 @@ impl AuthApi {
         }
         let mut conn = self.conn().await?;
         // Answered: a failure keeps its count, a success clears it.
-        attempt.spend();
         if !valid {
             // The attempt that reaches the limit sets the lock.
-            match domain::on_failure(failed_before, counted.lockout_count, Utc::now()) {
-                FailureOutcome::Count { .. } => {}
-                FailureOutcome::Lock { until, lockout_count } => {
-                    users::set_lockout(&mut conn, user.id, &Lockout { failed_attempts: 0, lockout_count, locked_until: Some(until) })
-                        .await?;
-                    tracing::warn!(user_id = %user.id, until = %rfc3339(until), "account locked after repeated failed sign-ins");
-                    self.email(
-                        user.id,
-                        user.email.clone(),
-                        "Your OComms account was locked".into(),
-                        format!(
-                            "After {} failed sign-in attempts your account is locked until {}.\nIf this was not you, reset your password: {}/forgot-password",
-                            domain::MAX_FAILED_ATTEMPTS,
-                            rfc3339(until),
-                            self.public_url
-                        ),
-                    );
-                    audit::record(
-                        &mut conn,
-                        Entry {
-                            workspace_id: None,
-                            user_id: Some(user.id),
-                            action: "account_locked",
-                            ip_address: ip,
-                            user_agent: ua,
-                            details: serde_json::json!({ "lockedUntil": rfc3339(until), "lockoutCount": lockout_count }),
-                        },
-                    )
-                    .await;
-                }
+            if let Some((until, lockout_count)) = attempt.fail(&mut conn).await? {
+                self.account_locked(&mut conn, &user, until, lockout_count, ip, ua).await;
             }
             audit::record(
                 &mut conn,
@@ -474,7 +311,7 @@ impl AuthApi {
             }
             return Err(invalid_credentials());
         }
-        users::clear_unless_locked(&mut conn, user.id).await?;
+        attempt.succeed(&mut conn).await?;
         let new_device = match ua {
             Some(agent) => !audit::agent_seen(&mut conn, user.id, agent).await?,
             None => false,
@@ -506,11 +343,11 @@ impl AuthApi {
             },
         )
         .await;
-        Ok(pb::AuthResponse { user: Some(user_pb(&user)), token, session: Some(session_pb(&session, true)) })
+        Ok(pb::AuthResponse { user: Some(convert::user_pb(&user)), token, session: Some(convert::session_pb(&session, true)) })
     }
 
     pub(crate) async fn sign_out(&self, req: Request<pb::SignOutRequest>) -> ServiceResult<pb::SignOutResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let Some(session) = caller.session_id else { return Err(ServiceError::forbidden("no session to end").into()) };
         let mut conn = self.conn().await?;
         sessions::delete(&mut conn, session).await?;
@@ -533,7 +370,7 @@ impl AuthApi {
     pub(crate) async fn get_session(&self, req: Request<pb::GetSessionRequest>) -> ServiceResult<pb::SessionResponse> {
         let token = bearer_token(req.metadata()).ok_or_else(ServiceError::unauthorized)?;
         let (session, user) = self.session_for(token).await?;
-        Ok(pb::SessionResponse { user: Some(user_pb(&user)), session: Some(session_pb(&session, true)) })
+        Ok(pb::SessionResponse { user: Some(convert::user_pb(&user)), session: Some(convert::session_pb(&session, true)) })
     }
 
     pub(crate) async fn resolve_token(&self, req: Request<pb::ResolveTokenRequest>) -> ServiceResult<pb::Principal> {
@@ -552,7 +389,7 @@ impl AuthApi {
     }
 
     pub(crate) async fn get_users(&self, req: Request<pb::GetUsersRequest>) -> ServiceResult<pb::GetUsersResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.into_inner();
         if r.user_ids.len() > 200 {
             return Err(ServiceError::validation("userIds", "at most 200 at once"));
@@ -564,11 +401,11 @@ impl AuthApi {
             visible.push(caller.user_id);
         }
         let found = users::by_ids(&mut conn, &visible).await?;
-        Ok(pb::GetUsersResponse { users: found.iter().map(user_pb).collect() })
+        Ok(pb::GetUsersResponse { users: found.iter().map(convert::user_pb).collect() })
     }
 
     pub(crate) async fn create_workspace(&self, req: Request<pb::CreateWorkspaceRequest>) -> ServiceResult<pb::Workspace> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.into_inner();
         let name = domain::check_name("name", &r.name, 80)?;
         let slug = domain::check_slug(&r.slug)?;
@@ -586,7 +423,7 @@ impl AuthApi {
                         }
                         other => other.into(),
                     })?;
-                    workspaces::add_member(conn, ws.id, caller.user_id, Role::Owner.as_str()).await?;
+                    workspaces::add_member(conn, ws.id, caller.user_id, Role::Owner).await?;
                     Ok(())
                 }
             })
@@ -604,46 +441,46 @@ impl AuthApi {
             },
         )
         .await;
-        Ok(workspace_pb(&ws, Role::Owner.as_str()))
+        Ok(convert::workspace_pb(&ws, Role::Owner))
     }
 
     pub(crate) async fn list_workspaces(&self, req: Request<pb::ListWorkspacesRequest>) -> ServiceResult<pb::ListWorkspacesResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let mut conn = self.conn().await?;
         let rows = workspaces::for_user(&mut conn, caller.user_id).await?;
         let last = crate::store::profiles::last_visited(&mut conn, caller.user_id).await?.filter(|w| rows.iter().any(|(x, _)| x.id == *w));
         Ok(pb::ListWorkspacesResponse {
-            workspaces: rows.iter().map(|(w, m)| workspace_pb(w, &m.role)).collect(),
+            workspaces: rows.iter().map(|(w, m)| convert::workspace_pb(w, m.role)).collect(),
             last_visited_workspace_id: last.map(|w| w.to_string()),
         })
     }
 
     pub(crate) async fn get_workspace(&self, req: Request<pb::GetWorkspaceRequest>) -> ServiceResult<pb::Workspace> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         let mut conn = self.conn().await?;
         let member = self.member_of(&mut conn, ws, caller.user_id).await?;
         let w = workspaces::get(&mut conn, ws).await?.ok_or_else(|| ServiceError::not_found("workspace"))?;
-        Ok(workspace_pb(&w, &member.role))
+        Ok(convert::workspace_pb(&w, member.role))
     }
 
     pub(crate) async fn list_members(&self, req: Request<pb::ListMembersRequest>) -> ServiceResult<pb::ListMembersResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         let mut conn = self.conn().await?;
         self.member_of(&mut conn, ws, caller.user_id).await?;
         let rows = workspaces::members_of(&mut conn, ws).await?;
-        Ok(pb::ListMembersResponse { members: rows.iter().map(|(m, n, e)| member_pb(m, n, e)).collect() })
+        Ok(pb::ListMembersResponse { members: rows.iter().map(|(m, n, e)| convert::member_pb(m, n, e)).collect() })
     }
 
     pub(crate) async fn get_membership(&self, req: Request<pb::GetMembershipRequest>) -> ServiceResult<pb::Member> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.into_inner();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let target: Option<UserId> = ids::parse_opt("userId", r.user_id.as_deref())?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        let mine_is_admin = Role::parse(&mine.role).is_some_and(Role::is_admin) && !mine.is_guest;
+        let mine_is_admin = mine.role.is_admin() && !mine.is_guest;
         let member = match target {
             Some(t) if t != caller.user_id => {
                 workspaces::membership(&mut conn, ws, t).await?.ok_or_else(|| ServiceError::not_found("member"))?
@@ -651,7 +488,7 @@ impl AuthApi {
             _ => mine,
         };
         let user = users::by_ids(&mut conn, &[member.user_id]).await?.pop().ok_or_else(|| ServiceError::not_found("member"))?;
-        let mut out = member_pb(&member, &user.name, &user.email);
+        let mut out = convert::member_pb(&member, &user.name, &user.email);
         // A guest's channels are told to the guest, admins and services only.
         let may_see_grants = member.user_id == caller.user_id || caller.session_id.is_none() || mine_is_admin;
         if member.is_guest && may_see_grants {
@@ -662,22 +499,18 @@ impl AuthApi {
     }
 
     pub(crate) async fn create_invite(&self, req: Request<pb::CreateInviteRequest>) -> ServiceResult<pb::Invite> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let r = req.into_inner();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let email = match r.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
             Some(e) => Some(domain::normalize_email(e)?),
             None => None,
         };
-        let role = match r.role.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("member") {
-            "member" => Role::Member,
-            "admin" => Role::Admin,
-            _ => return Err(ServiceError::validation("role", "must be member or admin").into()),
-        };
+        let role = domain::invitable_role(r.role.as_deref())?;
         let (max_uses, hours) = domain::invite_limits(r.max_uses, r.expires_in_hours, email.is_some())?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        let my_role = Role::parse(&mine.role).unwrap_or(Role::Member);
+        let my_role = mine.role;
         if !my_role.is_admin() || mine.is_guest {
             return Err(ServiceError::forbidden("only admins and owners can invite"));
         }
@@ -691,7 +524,7 @@ impl AuthApi {
             token_hash: token_hash(&token),
             max_uses,
             email,
-            role: role.as_str().to_owned(),
+            role,
             is_guest: false,
             channel_ids: Vec::new(),
             guest_expires_at: None,
@@ -729,11 +562,11 @@ impl AuthApi {
                 ),
             );
         }
-        Ok(invite_pb(&invite, token))
+        Ok(convert::invite_pb(&invite, token))
     }
 
     pub(crate) async fn accept_invite(&self, req: Request<pb::AcceptInviteRequest>) -> ServiceResult<pb::AcceptInviteResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let token = req.into_inner().token;
         if token.trim().is_empty() {
             return Err(ServiceError::validation("token", "is required"));
@@ -757,12 +590,12 @@ impl AuthApi {
                 }
                 let member = if invite.is_guest {
                     let until = invite.guest_expires_at.ok_or_else(gone)?;
-                    let m = workspaces::add_member_as(conn, ws.id, caller.user_id, "member", Some(until)).await?;
+                    let m = workspaces::add_member_as(conn, ws.id, caller.user_id, Role::Member, Some(until)).await?;
                     workspaces::grant_guest_channels(conn, ws.id, caller.user_id, &invite.channel_ids).await?;
                     crate::jobs::schedule_guest_expiry(conn, ws.id, caller.user_id, until).await?;
                     m
                 } else {
-                    workspaces::add_member(conn, ws.id, caller.user_id, &invite.role).await?
+                    workspaces::add_member(conn, ws.id, caller.user_id, invite.role).await?
                 };
                 workspaces::use_invite(conn, invite.id).await?;
                 audit::record(
@@ -783,17 +616,20 @@ impl AuthApi {
         // A guest's expiry job is due later; a prompt relay costs nothing.
         self.relay.wake();
         Ok(pb::AcceptInviteResponse {
-            workspace: Some(workspace_pb(&ws, &member.role)),
-            member: Some(member_pb(&member, &caller.name, &caller.email)),
+            workspace: Some(convert::workspace_pb(&ws, member.role)),
+            member: Some(convert::member_pb(&member, &caller.name, &caller.email)),
         })
     }
 
     pub(crate) async fn join_workspace(&self, req: Request<pb::JoinWorkspaceRequest>) -> ServiceResult<pb::JoinWorkspaceResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         let mut conn = self.conn().await?;
         if let Some(existing) = workspaces::membership(&mut conn, ws, caller.user_id).await? {
-            return Ok(pb::JoinWorkspaceResponse { member: Some(member_pb(&existing, &caller.name, &caller.email)), request: None });
+            return Ok(pb::JoinWorkspaceResponse {
+                member: Some(convert::member_pb(&existing, &caller.name, &caller.email)),
+                request: None,
+            });
         }
         // An invite-only workspace is not discoverable: same answer as none.
         let w = workspaces::get(&mut conn, ws)
@@ -805,14 +641,14 @@ impl AuthApi {
             let admins: Vec<UserId> = workspaces::members_of(&mut conn, ws)
                 .await?
                 .into_iter()
-                .filter(|(m, _, _)| Role::parse(&m.role).is_some_and(Role::is_admin))
+                .filter(|(m, _, _)| m.role.is_admin())
                 .map(|(m, _, _)| m.user_id)
                 .collect();
-            let out = join_request_pb(&r, &caller.name, &caller.email);
+            let out = convert::join_request_pb(&r, &caller.name, &caller.email);
             self.bus.publish(Event::to_users(admins, "workspace:joinRequest", serde_json::json!({ "request": out }))).await;
             return Ok(pb::JoinWorkspaceResponse { member: None, request: Some(out) });
         }
-        let member = match workspaces::add_member(&mut conn, w.id, caller.user_id, Role::Member.as_str()).await {
+        let member = match workspaces::add_member(&mut conn, w.id, caller.user_id, Role::Member).await {
             Ok(m) => m,
             // Joined concurrently: answer with the membership that exists.
             Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
@@ -820,7 +656,27 @@ impl AuthApi {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(pb::JoinWorkspaceResponse { member: Some(member_pb(&member, &caller.name, &caller.email)), request: None })
+        Ok(pb::JoinWorkspaceResponse { member: Some(convert::member_pb(&member, &caller.name, &caller.email)), request: None })
+    }
+}
+
+/// svc-auth's callers: a session token, read from its own tables, or the
+/// service credential naming a user.
+#[tonic::async_trait]
+impl Callers for AuthApi {
+    async fn resolve(&self, meta: &tonic::metadata::MetadataMap) -> ServiceResult<Principal> {
+        if let Some(p) = service_principal(meta, &self.service_token)? {
+            return Ok(p);
+        }
+        let token = bearer_token(meta).ok_or_else(ServiceError::unauthorized)?;
+        let (session, user) = self.session_for(token).await?;
+        Ok(Principal { user_id: user.id, session_id: Some(session.id), email: user.email, name: user.name })
+    }
+}
+
+impl ServesCallers for AuthApi {
+    fn callers(&self) -> &dyn Callers {
+        self
     }
 }
 

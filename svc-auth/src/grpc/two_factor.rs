@@ -11,6 +11,7 @@ use super::AuthApi;
 use crate::store::audit::{self, Entry};
 use crate::store::{two_factor, users};
 use crate::totp;
+use ocomms_runtime::identity::caller;
 
 /// What the second factor says about a sign-in.
 pub(crate) enum SecondFactor {
@@ -40,28 +41,24 @@ impl AuthApi {
         let mut conn = self.conn().await?;
         let u = users::by_ids(&mut conn, &[user]).await?.pop().ok_or_else(ServiceError::unauthorized)?;
         drop(conn);
-        let counted = super::reserve_attempt(&self.pool, user).await?;
-        let attempt = super::Attempt { pool: self.pool.clone(), user, spent: false };
-        let ok = self.hasher.verify(password.to_owned(), Some(u.password_hash)).await?;
+        // Counted as a sign-in attempt (seed 5.3): a stolen session cannot
+        // guess the password through this door either.
+        let attempt = crate::lockout::begin(&self.pool, user).await?;
+        let ok = self.hasher.verify(password.to_owned(), Some(u.password_hash.clone())).await?;
         // The connection first: if none can be had, the attempt is given
         // back (its drop) rather than counted with no outcome written.
         let mut conn = self.conn().await?;
-        attempt.spend();
         if ok {
-            users::clear_unless_locked(&mut conn, user).await?;
-            return Ok(());
+            return attempt.succeed(&mut conn).await;
         }
-        if let crate::domain::FailureOutcome::Lock { until, lockout_count } =
-            crate::domain::on_failure(counted.failed_attempts - 1, counted.lockout_count, chrono::Utc::now())
-        {
-            let lock = users::Lockout { failed_attempts: 0, lockout_count, locked_until: Some(until) };
-            users::set_lockout(&mut conn, user, &lock).await?;
+        if let Some((until, lockout_count)) = attempt.fail(&mut conn).await? {
+            self.account_locked(&mut conn, &u, until, lockout_count, None, None).await;
         }
         Err(ServiceError::validation("password", "is not your current password"))
     }
 
     pub(crate) async fn enable_two_factor(&self, req: Request<pb::EnableTwoFactorRequest>) -> ServiceResult<pb::EnableTwoFactorResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let key = self.two_factor_key()?;
         self.check_own_password(caller.user_id, &req.get_ref().password).await?;
         let secret = totp::new_secret();
@@ -94,7 +91,7 @@ impl AuthApi {
     }
 
     pub(crate) async fn verify_two_factor(&self, req: Request<pb::VerifyTwoFactorRequest>) -> ServiceResult<pb::VerifyTwoFactorResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         let key = self.two_factor_key()?;
         let mut conn = self.conn().await?;
         let tf = two_factor::get(&mut conn, caller.user_id)
@@ -127,7 +124,7 @@ impl AuthApi {
         &self,
         req: Request<pb::DisableTwoFactorRequest>,
     ) -> ServiceResult<pb::DisableTwoFactorResponse> {
-        let caller = self.caller(&req).await?;
+        let caller = caller(&req)?;
         self.check_own_password(caller.user_id, &req.get_ref().password).await?;
         let mut conn = self.conn().await?;
         if two_factor::delete(&mut conn, caller.user_id).await? == 0 {

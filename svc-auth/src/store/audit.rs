@@ -2,6 +2,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
+use crate::domain::AuditLogId;
 use crate::schema::audit_logs;
 
 /// One security event. Failures to record are logged, never fatal to the
@@ -18,7 +19,7 @@ pub struct Entry<'a> {
 pub async fn record(conn: &mut AsyncPgConnection, e: Entry<'_>) {
     let res = diesel::insert_into(audit_logs::table)
         .values((
-            audit_logs::id.eq(uuid::Uuid::now_v7()),
+            audit_logs::id.eq(AuditLogId::new()),
             audit_logs::workspace_id.eq(e.workspace_id),
             audit_logs::user_id.eq(e.user_id),
             audit_logs::action.eq(e.action),
@@ -36,11 +37,11 @@ pub async fn record(conn: &mut AsyncPgConnection, e: Entry<'_>) {
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct Row {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub id: uuid::Uuid,
+    pub id: AuditLogId,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
-    pub workspace_id: Option<uuid::Uuid>,
+    pub workspace_id: Option<WorkspaceId>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
-    pub user_id: Option<uuid::Uuid>,
+    pub user_id: Option<UserId>,
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub action: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]

@@ -3,8 +3,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
-use crate::domain::{InviteId, JoinRequestId};
+use crate::domain::{InviteId, JoinRequestId, Role};
 use crate::schema::{guest_channel_access, invites, join_requests, members, users, workspaces};
+use ocomms_domain::ChannelId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = workspaces, check_for_backend(diesel::pg::Pg))]
@@ -22,7 +23,7 @@ pub struct Workspace {
 pub struct Member {
     pub workspace_id: WorkspaceId,
     pub user_id: UserId,
-    pub role: String,
+    pub role: Role,
     pub is_guest: bool,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -32,7 +33,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, w: &Workspace) -> QueryResult<
     diesel::insert_into(workspaces::table).values(w).execute(conn).await.map(drop)
 }
 
-pub async fn add_member(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, role: &str) -> QueryResult<Member> {
+pub async fn add_member(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, role: Role) -> QueryResult<Member> {
     add_member_as(conn, ws, user, role, None).await
 }
 
@@ -42,7 +43,7 @@ pub async fn add_member_as(
     conn: &mut AsyncPgConnection,
     ws: WorkspaceId,
     user: UserId,
-    role: &str,
+    role: Role,
     guest_until: Option<DateTime<Utc>>,
 ) -> QueryResult<Member> {
     diesel::insert_into(members::table)
@@ -114,9 +115,9 @@ pub struct Invite {
     pub workspace_id: WorkspaceId,
     pub token_hash: String,
     pub email: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub is_guest: bool,
-    pub channel_ids: Vec<uuid::Uuid>,
+    pub channel_ids: Vec<ChannelId>,
     pub guest_expires_at: Option<DateTime<Utc>>,
     pub max_uses: Option<i32>,
     pub uses: i32,
@@ -138,7 +139,7 @@ pub async fn use_invite(conn: &mut AsyncPgConnection, id: InviteId) -> QueryResu
     diesel::update(invites::table.find(id)).set(invites::uses.eq(invites::uses + 1)).execute(conn).await.map(drop)
 }
 
-pub async fn set_role(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, role: &str) -> QueryResult<Member> {
+pub async fn set_role(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, role: Role) -> QueryResult<Member> {
     diesel::update(members::table.filter(members::workspace_id.eq(ws)).filter(members::user_id.eq(user)))
         .set(members::role.eq(role))
         .returning(Member::as_returning())
@@ -155,7 +156,7 @@ pub async fn remove_member(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: 
 pub async fn owners_for_update(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryResult<Vec<UserId>> {
     members::table
         .filter(members::workspace_id.eq(ws))
-        .filter(members::role.eq("owner"))
+        .filter(members::role.eq(Role::Owner))
         .select(members::user_id)
         .for_update()
         .load(conn)
@@ -166,7 +167,7 @@ pub async fn member_ids(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> QueryR
     members::table.filter(members::workspace_id.eq(ws)).select(members::user_id).load(conn).await
 }
 
-pub async fn grant_guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, channels: &[uuid::Uuid]) -> QueryResult<()> {
+pub async fn grant_guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId, channels: &[ChannelId]) -> QueryResult<()> {
     let rows: Vec<_> = channels
         .iter()
         .map(|c| {
@@ -186,7 +187,7 @@ pub async fn revoke_guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId
     .await
 }
 
-pub async fn guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<uuid::Uuid>> {
+pub async fn guest_channels(conn: &mut AsyncPgConnection, ws: WorkspaceId, user: UserId) -> QueryResult<Vec<ChannelId>> {
     guest_channel_access::table
         .filter(guest_channel_access::workspace_id.eq(ws))
         .filter(guest_channel_access::user_id.eq(user))

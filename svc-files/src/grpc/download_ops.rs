@@ -10,13 +10,14 @@ use super::{DownloadStream, FilesApi};
 use crate::domain::FileId;
 use crate::policy;
 use crate::store::files;
+use ocomms_runtime::identity::caller;
 
 /// Thumbnails are small; they are read whole.
 const MAX_THUMBNAIL_BYTES: usize = 4 * 1024 * 1024;
 
 impl FilesApi {
     pub(super) async fn download(&self, req: Request<pb::DownloadRequest>) -> ServiceResult<DownloadStream> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let id: FileId = ids::parse("fileId", &r.file_id)?;
         let mut conn = self.conn().await?;

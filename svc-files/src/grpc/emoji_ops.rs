@@ -2,10 +2,11 @@
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
+use ocomms_domain::MessageId;
 use ocomms_proto::files::v1 as pb;
 use ocomms_proto::files::v1::jobs as keys;
 use ocomms_runtime::identity::has_service_credential;
-use ocomms_runtime::ids::{self, MessageId, WorkspaceId};
+use ocomms_runtime::ids::{self, WorkspaceId};
 use ocomms_runtime::{ServiceError, ServiceResult, jobs};
 use tonic::Request;
 
@@ -13,20 +14,21 @@ use super::FilesApi;
 use crate::convert;
 use crate::domain::FileId;
 use crate::store::{emoji, files};
+use ocomms_runtime::identity::caller;
 
 impl FilesApi {
     pub(super) async fn list_emoji(&self, req: Request<pb::ListEmojiRequest>) -> ServiceResult<pb::ListEmojiResponse> {
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
-        self.identity.membership(req.metadata(), ws).await?;
+        ocomms_domain::membership::membership(&self.identity, req.metadata(), ws).await?;
         let mut conn = self.conn().await?;
         Ok(pb::ListEmojiResponse { emoji: emoji::list(&mut conn, ws).await?.iter().map(convert::emoji).collect() })
     }
 
     pub(super) async fn delete_emoji(&self, req: Request<pb::DeleteEmojiRequest>) -> ServiceResult<pb::DeleteEmojiResponse> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
-        let m = self.identity.membership(req.metadata(), ws).await?;
+        let m = ocomms_domain::membership::membership(&self.identity, req.metadata(), ws).await?;
         let mut conn = self.conn().await?;
         let e = emoji::get(&mut conn, ws, r.name.trim()).await?.ok_or_else(|| ServiceError::not_found("emoji"))?;
         if !m.is_admin() && e.uploaded_by != p.user_id {
@@ -49,7 +51,7 @@ impl FilesApi {
         if !has_service_credential(req.metadata(), self.identity.service_token()) {
             return Err(ServiceError::forbidden("internal call"));
         }
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let message: MessageId = ids::parse("messageId", &r.message_id)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;

@@ -16,10 +16,11 @@ use ocomms_runtime::identity::Identity;
 use ocomms_runtime::jobs::Relay;
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::transport::Channel;
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Status, Streaming};
 
 use crate::storage::Storage;
 use crate::store;
+use ocomms_runtime::identity::caller;
 
 pub struct FilesApi {
     pub pool: Pool,
@@ -38,7 +39,7 @@ impl FilesApi {
     }
 
     async fn get_storage_usage(&self, req: Request<pb::GetStorageUsageRequest>) -> ServiceResult<pb::StorageUsage> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let mut conn = self.conn().await?;
         Ok(pb::StorageUsage { used: store::files::used(&mut conn, p.user_id).await?, quota: self.quota_bytes })
     }
@@ -48,53 +49,33 @@ impl FilesApi {
     /// with download URLs.
     async fn export_files(&self, req: Request<pb::ExportUserRequest>) -> ServiceResult<pb::FileExport> {
         let r = req.get_ref();
-        let (caller, ws, user) = self.identity.may_export(req.metadata(), &r.workspace_id, &r.user_id).await?;
+        let me = caller(&req)?;
+        let (ws, user) = ocomms_domain::membership::may_export(&self.identity, req.metadata(), &me, &r.workspace_id, &r.user_id).await?;
         let mut conn = self.conn().await?;
         // Uploads not attached anywhere yet belong to no workspace: only the
         // user themselves gets those.
-        let files = store::files::uploaded_by(&mut conn, user, ws, caller.user_id == user).await?;
+        let files = store::files::uploaded_by(&mut conn, user, ws, me.user_id == user).await?;
         Ok(pb::FileExport { files: files.iter().map(crate::convert::file).collect() })
     }
 }
 
 pub type DownloadStream = Pin<Box<dyn Stream<Item = Result<pb::DownloadResponse, Status>> + Send>>;
 
-fn answer<T>(r: ServiceResult<T>) -> Result<Response<T>, Status> {
-    r.map(Response::new).map_err(Into::into)
-}
-
-#[tonic::async_trait]
-impl pb::files_service_server::FilesService for FilesApi {
-    type DownloadStream = DownloadStream;
-
-    async fn get_storage_usage(&self, req: Request<pb::GetStorageUsageRequest>) -> Result<Response<pb::StorageUsage>, Status> {
-        answer(FilesApi::get_storage_usage(self, req).await)
-    }
-
-    async fn upload(&self, req: Request<Streaming<pb::UploadRequest>>) -> Result<Response<pb::UploadResponse>, Status> {
-        answer(FilesApi::upload(self, req).await)
-    }
-
-    async fn download(&self, req: Request<pb::DownloadRequest>) -> Result<Response<DownloadStream>, Status> {
-        answer(FilesApi::download(self, req).await)
-    }
-
-    async fn list_emoji(&self, req: Request<pb::ListEmojiRequest>) -> Result<Response<pb::ListEmojiResponse>, Status> {
-        answer(FilesApi::list_emoji(self, req).await)
-    }
-
-    async fn delete_emoji(&self, req: Request<pb::DeleteEmojiRequest>) -> Result<Response<pb::DeleteEmojiResponse>, Status> {
-        answer(FilesApi::delete_emoji(self, req).await)
-    }
-
-    async fn claim_attachments(&self, req: Request<pb::ClaimAttachmentsRequest>) -> Result<Response<pb::ClaimAttachmentsResponse>, Status> {
-        answer(FilesApi::claim_attachments(self, req).await)
-    }
-
-    async fn export_files(&self, req: Request<pb::ExportUserRequest>) -> Result<Response<pb::FileExport>, Status> {
-        answer(FilesApi::export_files(self, req).await)
+impl ocomms_runtime::identity::ServesCallers for FilesApi {
+    fn callers(&self) -> &dyn ocomms_runtime::identity::Callers {
+        &self.identity
     }
 }
+
+ocomms_runtime::grpc_service!(pb::files_service_server::FilesService, FilesApi, type DownloadStream = DownloadStream; {
+    get_storage_usage(pb::GetStorageUsageRequest) -> pb::StorageUsage;
+    upload(Streaming<pb::UploadRequest>) -> pb::UploadResponse;
+    download(pb::DownloadRequest) -> DownloadStream;
+    list_emoji(pb::ListEmojiRequest) -> pb::ListEmojiResponse;
+    delete_emoji(pb::DeleteEmojiRequest) -> pb::DeleteEmojiResponse;
+    claim_attachments(pb::ClaimAttachmentsRequest) -> pb::ClaimAttachmentsResponse;
+    export_files(pb::ExportUserRequest) -> pb::FileExport;
+});
 
 /// A status from a client stream, as an error of ours.
 fn stream_error(s: &Status) -> ServiceError {

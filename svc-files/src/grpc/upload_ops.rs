@@ -18,6 +18,7 @@ use super::{FilesApi, stream_error};
 use crate::domain::{self, FileId, Kind};
 use crate::store::{emoji, files};
 use crate::{convert, images};
+use ocomms_runtime::identity::caller;
 
 /// What the first message said, checked.
 struct Start {
@@ -38,7 +39,7 @@ struct Stored {
 
 impl FilesApi {
     pub(super) async fn upload(&self, req: Request<Streaming<pb::UploadRequest>>) -> ServiceResult<pb::UploadResponse> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let meta = req.metadata().clone();
         let mut stream = req.into_inner();
         let first = stream.message().await.map_err(|s| stream_error(&s))?.ok_or_else(|| ServiceError::validation("file", "no file"))?;
@@ -140,11 +141,11 @@ impl FilesApi {
         let emoji_name = if kind == Kind::Emoji { Some(domain::emoji_name(start.emoji_name.as_deref())?) } else { None };
         match (kind, workspace) {
             (Kind::Emoji, None) => return Err(ServiceError::validation("workspaceId", "required for emoji")),
-            (Kind::Emoji, Some(ws)) if !self.identity.membership(meta, ws).await?.is_admin() => {
+            (Kind::Emoji, Some(ws)) if !ocomms_domain::membership::membership(&self.identity, meta, ws).await?.is_admin() => {
                 return Err(ServiceError::forbidden("only admins add custom emoji"));
             }
             (Kind::Avatar, Some(ws)) => {
-                self.identity.membership(meta, ws).await?;
+                ocomms_domain::membership::membership(&self.identity, meta, ws).await?;
             }
             // An attachment's workspace is the message's, set when claimed.
             (Kind::Attachment, Some(_)) => {

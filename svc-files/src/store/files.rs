@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel::OptionalExtension;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ocomms_runtime::ids::{MessageId, UserId, WorkspaceId};
+use ocomms_domain::MessageId;
+use ocomms_runtime::ids::{UserId, WorkspaceId};
 
 use crate::domain::FileId;
 

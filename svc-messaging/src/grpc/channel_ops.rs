@@ -2,12 +2,14 @@
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
+use ocomms_domain::ChannelId;
 use ocomms_proto::auth::v1::GetMembershipRequest;
 use ocomms_proto::messaging::v1 as pb;
 use ocomms_runtime::identity::Principal;
-use ocomms_runtime::ids::{self, ChannelId, UserId, WorkspaceId};
+use ocomms_runtime::ids::{self, UserId, WorkspaceId};
 
 use crate::domain::CategoryId;
+use crate::policy;
 use ocomms_runtime::time::rfc3339;
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
@@ -17,6 +19,7 @@ use super::{MessagingApi, Place, messages_pb};
 use crate::domain;
 use crate::store::channels::{self, Channel};
 use crate::store::messages::{self as store, Target};
+use ocomms_runtime::identity::caller;
 
 fn channel_pb(c: &Channel, is_member: bool, member_count: i64, unread: i64) -> pb::Channel {
     pb::Channel {
@@ -71,27 +74,15 @@ impl MessagingApi {
         Ok(channel_pb(&c, is_member, count, unread))
     }
 
-    /// Channel creators and workspace admins manage a channel.
-    fn check_manager(place: &Place, p: &Principal) -> ServiceResult<()> {
-        let creator = place.channel.as_ref().is_some_and(|c| c.created_by == p.user_id);
-        if creator || place.membership.is_admin() {
-            Ok(())
-        } else {
-            Err(ServiceError::forbidden("only the channel's creator or a workspace admin can do this"))
-        }
-    }
-
     pub(crate) async fn create_channel(&self, req: Request<pb::CreateChannelRequest>) -> ServiceResult<pb::Channel> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let name = domain::channel_name(&r.name)?;
         let description = domain::description(r.description.as_deref())?;
         let category: Option<CategoryId> = ids::parse_opt("categoryId", r.category_id.as_deref())?;
         let m = self.access.membership(req.metadata(), &p, ws).await?;
-        if m.is_guest {
-            return Err(ServiceError::forbidden("guests cannot create channels"));
-        }
+        policy::check_not_guest(&m, "create channels")?;
         if let Some(cat) = category {
             let mut conn = self.conn().await?;
             if !channels::category(&mut conn, ws, cat).await? {
@@ -124,17 +115,15 @@ impl MessagingApi {
     }
 
     pub(crate) async fn list_channels(&self, req: Request<pb::ListChannelsRequest>) -> ServiceResult<pb::ListChannelsResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         let m = self.access.membership(req.metadata(), &p, ws).await?;
         let mut conn = self.conn().await?;
         if m.is_guest {
             // Their granted channels become memberships, once (see `place`).
             for id in &m.guest_channel_ids {
-                if let Some(c) = channels::get(&mut conn, *id).await?.filter(|c| c.workspace_id == ws)
-                    && channels::use_guest_grant(&mut conn, &c, p.user_id).await?
-                {
-                    store::mark_channel_read(&mut conn, p.user_id, c.id, 0).await?;
+                if let Some(c) = channels::get(&mut conn, *id).await?.filter(|c| c.workspace_id == ws) {
+                    channels::redeem_guest_grant(&mut conn, &c, p.user_id).await?;
                 }
             }
         }
@@ -142,7 +131,7 @@ impl MessagingApi {
         let unread = store::channel_unread(&mut conn, ws, p.user_id).await?;
         let channels = rows
             .iter()
-            .filter(|(c, member, _)| !m.is_guest || (*member && m.guest_channel_ids.contains(&c.id)))
+            .filter(|(c, member, _)| policy::channel_listed(&m, c, *member))
             .map(|(c, member, n)| {
                 let u = unread.iter().find(|(id, _, _)| *id == c.id).map(|(_, n, _)| *n).unwrap_or(0);
                 channel_pb(c, *member, *n, u)
@@ -152,14 +141,14 @@ impl MessagingApi {
     }
 
     pub(crate) async fn get_channel(&self, req: Request<pb::GetChannelRequest>) -> ServiceResult<pb::Channel> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let place = self.channel_place(req.metadata(), &p, &req.get_ref().channel_id).await?;
         let Target::Channel(id) = place.target else { return Err(ServiceError::not_found("channel")) };
         self.channel_view(&p, id).await
     }
 
     pub(crate) async fn join_channel(&self, req: Request<pb::JoinChannelRequest>) -> ServiceResult<pb::Channel> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let place = self.channel_place(req.metadata(), &p, &req.get_ref().channel_id).await?;
         let channel = place.channel.as_ref().ok_or_else(|| ServiceError::not_found("channel"))?;
         if !place.is_member {
@@ -175,7 +164,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn leave_channel(&self, req: Request<pb::LeaveChannelRequest>) -> ServiceResult<pb::LeaveChannelResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let place = self.channel_place(req.metadata(), &p, &req.get_ref().channel_id).await?;
         if !place.is_member {
             return Err(ServiceError::validation("channelId", "you are not a member of this channel"));
@@ -187,7 +176,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn update_channel(&self, req: Request<pb::UpdateChannelRequest>) -> ServiceResult<pb::Channel> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let name = r.name.as_deref().map(domain::channel_name).transpose()?;
         let description = match &r.description {
@@ -195,7 +184,7 @@ impl MessagingApi {
             None => None,
         };
         let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
-        Self::check_manager(&place, &p)?;
+        policy::check_manager(&place.membership, place.channel.as_ref(), p.user_id)?;
         let mut c = place.channel.clone().ok_or_else(|| ServiceError::not_found("channel"))?;
         if c.is_archived && r.is_archived != Some(false) && (name.is_some() || description.is_some()) {
             return Err(ServiceError::forbidden("this channel is archived; unarchive it first"));
@@ -235,15 +224,13 @@ impl MessagingApi {
     }
 
     pub(crate) async fn add_channel_member(&self, req: Request<pb::ChannelMemberRequest>) -> ServiceResult<pb::Channel> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let target: UserId = ids::parse("userId", &r.user_id)?;
         let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
         let channel = place.channel.clone().ok_or_else(|| ServiceError::not_found("channel"))?;
         place.check_can_post()?;
-        if place.membership.is_guest {
-            return Err(ServiceError::forbidden("guests cannot add members"));
-        }
+        policy::check_not_guest(&place.membership, "add members")?;
         // The person added must belong to the workspace (asked of svc-auth).
         let ask = self.access.identity.forward(
             req.metadata(),
@@ -268,12 +255,12 @@ impl MessagingApi {
     }
 
     pub(crate) async fn remove_channel_member(&self, req: Request<pb::RemoveChannelMemberRequest>) -> ServiceResult<pb::Channel> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let target: UserId = ids::parse("userId", &r.user_id)?;
         let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
         if target != p.user_id {
-            Self::check_manager(&place, &p)?;
+            policy::check_manager(&place.membership, place.channel.as_ref(), p.user_id)?;
         }
         let Target::Channel(id) = place.target else { return Err(ServiceError::not_found("channel")) };
         let mut conn = self.conn().await?;
@@ -286,7 +273,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn set_pin(&self, req: Request<pb::SetPinRequest>) -> ServiceResult<pb::SetPinResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
         place.check_can_post()?;
@@ -309,10 +296,10 @@ impl MessagingApi {
     }
 
     pub(crate) async fn list_pins(&self, req: Request<pb::ListPinsRequest>) -> ServiceResult<pb::ListMessagesResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let limit = crate::domain::page_limit(r.limit)?;
-        let before: Option<ocomms_runtime::ids::MessageId> = ids::parse_opt("before", r.before.as_deref())?;
+        let before: Option<ocomms_domain::MessageId> = ids::parse_opt("before", r.before.as_deref())?;
         let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
         let Target::Channel(channel) = place.target else { return Err(ServiceError::not_found("channel")) };
         let mut conn = self.conn().await?;
@@ -364,7 +351,7 @@ impl MessagingApi {
 
 impl MessagingApi {
     pub(crate) async fn create_category(&self, req: Request<pb::CreateCategoryRequest>) -> ServiceResult<pb::Category> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let m = self.access.membership(req.metadata(), &p, ws).await?;
@@ -372,9 +359,7 @@ impl MessagingApi {
         if name.is_empty() || name.chars().count() > 80 {
             return Err(ServiceError::validation("name", "must be 1-80 characters"));
         }
-        if !m.is_admin() {
-            return Err(ServiceError::forbidden("only admins and owners can create categories"));
-        }
+        policy::check_admin(&m, "create categories")?;
         let position = r.position.unwrap_or(0);
         let mut conn = self.conn().await?;
         let id = channels::create_category(&mut conn, ws, name, position).await?;
@@ -382,7 +367,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn list_categories(&self, req: Request<pb::ListCategoriesRequest>) -> ServiceResult<pb::ListCategoriesResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         self.access.membership(req.metadata(), &p, ws).await?;
         let mut conn = self.conn().await?;

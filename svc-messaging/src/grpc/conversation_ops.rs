@@ -8,8 +8,10 @@ use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::MessagingApi;
+use crate::policy;
 use crate::store::conversations::{self, Conversation};
 use crate::store::messages as store;
+use ocomms_runtime::identity::caller;
 
 /// A group DM holds at most this many people, the caller included.
 pub const MAX_PARTICIPANTS: usize = 9;
@@ -28,7 +30,7 @@ fn conversation_pb(c: &Conversation, unread: i64) -> pb::Conversation {
 
 impl MessagingApi {
     pub(crate) async fn open_conversation(&self, req: Request<pb::OpenConversationRequest>) -> ServiceResult<pb::Conversation> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let mut users = r.user_ids.iter().map(|u| ids::parse::<UserId>("userIds", u)).collect::<ServiceResult<Vec<_>>>()?;
@@ -39,9 +41,7 @@ impl MessagingApi {
             return Err(ServiceError::validation("userIds", format!("a conversation holds at most {MAX_PARTICIPANTS} people")));
         }
         let mine = self.access.membership(req.metadata(), &p, ws).await?;
-        if mine.is_guest {
-            return Err(ServiceError::forbidden("guests cannot start conversations"));
-        }
+        policy::check_not_guest(&mine, "start conversations")?;
         // Everyone must belong to the workspace (asked of svc-auth).
         for u in users.iter().filter(|u| **u != p.user_id) {
             let ask = self
@@ -72,7 +72,7 @@ impl MessagingApi {
         &self,
         req: Request<pb::ListConversationsRequest>,
     ) -> ServiceResult<pb::ListConversationsResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         self.access.membership(req.metadata(), &p, ws).await?;
         let mut conn = self.conn().await?;

@@ -1,8 +1,9 @@
 //! The GDPR export's part held here (seed 3.1): what a member wrote in a
 //! workspace, and their personal note.
 
+use ocomms_domain::MessageId;
 use ocomms_proto::messaging::v1 as pb;
-use ocomms_runtime::ids::{self, MessageId};
+use ocomms_runtime::ids::{self};
 use ocomms_runtime::time::opt_rfc3339;
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
@@ -10,6 +11,7 @@ use tonic::Request;
 use super::{MessagingApi, messages_pb};
 use crate::store::messages as store;
 use crate::store::notes;
+use ocomms_runtime::identity::caller;
 
 const MAX_PAGE: u32 = 500;
 const DEFAULT_PAGE: u32 = 100;
@@ -26,7 +28,9 @@ impl MessagingApi {
             Some(l) => l,
         };
         let after: Option<MessageId> = ids::parse_opt("afterId", r.after_id.as_deref())?;
-        let (_, ws, user) = self.access.identity.may_export(req.metadata(), &r.workspace_id, &r.user_id).await?;
+        let me = caller(&req)?;
+        let (ws, user) =
+            ocomms_domain::membership::may_export(&self.access.identity, req.metadata(), &me, &r.workspace_id, &r.user_id).await?;
         let mut conn = self.conn().await?;
         let mut rows = store::by_author(&mut conn, ws, user, after, i64::from(limit) + 1).await?;
         let mut has_more = rows.len() > limit as usize;

@@ -10,7 +10,9 @@ use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::MessagingApi;
+use crate::policy;
 use crate::store::groups::{self, Group};
+use ocomms_runtime::identity::caller;
 
 fn group_pb(g: &Group, members: &[UserId]) -> pb::Group {
     pb::Group {
@@ -29,7 +31,7 @@ const RESERVED: [&str; 3] = ["here", "channel", "everyone"];
 
 impl MessagingApi {
     pub(crate) async fn create_group(&self, req: Request<pb::CreateGroupRequest>) -> ServiceResult<pb::Group> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let handle = r.handle.trim().trim_start_matches('@').to_lowercase();
@@ -50,9 +52,7 @@ impl MessagingApi {
             return Err(ServiceError::validation("memberIds", "at most 1000 members"));
         }
         let m = self.access.membership(req.metadata(), &p, ws).await?;
-        if m.is_guest {
-            return Err(ServiceError::forbidden("guests cannot create groups"));
-        }
+        policy::check_not_guest(&m, "create groups")?;
         // Members must belong to the workspace.
         let all = self
             .access
@@ -89,7 +89,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn list_groups(&self, req: Request<pb::ListGroupsRequest>) -> ServiceResult<pb::ListGroupsResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         self.access.membership(req.metadata(), &p, ws).await?;
         let mut conn = self.conn().await?;

@@ -2,8 +2,9 @@
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
+use ocomms_domain::MessageId;
 use ocomms_proto::messaging::v1 as pb;
-use ocomms_runtime::ids::{self, MessageId, UserId};
+use ocomms_runtime::ids::{self, UserId};
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 
@@ -11,11 +12,13 @@ use ocomms_proto::messaging::v1::jobs::{MESSAGE_DELETED, MESSAGE_LINKS};
 
 use super::{MessagingApi, messages_pb, one_message_pb, target_of};
 use crate::domain;
+use crate::policy;
 use crate::store::messages::{self as store, Message, Target};
+use ocomms_runtime::identity::caller;
 
 impl MessagingApi {
     pub(crate) async fn send_message(&self, req: Request<pb::SendMessageRequest>) -> ServiceResult<pb::Message> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let target = target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?;
         let content = domain::content(&r.content, !r.attachment_ids.is_empty())?;
@@ -280,7 +283,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn typing(&self, req: Request<pb::TypingRequest>) -> ServiceResult<pb::TypingResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let target = target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?;
         let place = self.place(req.metadata(), &p, target).await?;
@@ -297,7 +300,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn list_messages(&self, req: Request<pb::ListMessagesRequest>) -> ServiceResult<pb::ListMessagesResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let target = target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?;
         let page = domain::page(r.before, r.after, r.limit)?;
@@ -313,7 +316,7 @@ impl MessagingApi {
     /// `since`, only the current version: what a client records when it
     /// loads a place.
     pub(crate) async fn list_changes(&self, req: Request<pb::ListChangesRequest>) -> ServiceResult<pb::ChangesPage> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let target = target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?;
         let limit = domain::page_limit(r.limit)?;
@@ -341,13 +344,11 @@ impl MessagingApi {
     }
 
     pub(crate) async fn edit_message(&self, req: Request<pb::EditMessageRequest>) -> ServiceResult<pb::Message> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let content = domain::content(&r.content, false)?;
         let (m, place) = self.visible_message(req.metadata(), &p, "messageId", &r.message_id).await?;
-        if m.author_id != p.user_id {
-            return Err(ServiceError::forbidden("only the author can edit a message"));
-        }
+        policy::check_can_edit(m.author_id, p.user_id)?;
         if m.is_deleted {
             return Err(ServiceError::not_found("message"));
         }
@@ -382,11 +383,9 @@ impl MessagingApi {
     }
 
     pub(crate) async fn delete_message(&self, req: Request<pb::DeleteMessageRequest>) -> ServiceResult<pb::Message> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let (m, place) = self.visible_message(req.metadata(), &p, "messageId", &req.get_ref().message_id).await?;
-        if m.author_id != p.user_id && !place.membership.is_admin() {
-            return Err(ServiceError::forbidden("only the author or a workspace admin can delete a message"));
-        }
+        policy::check_can_delete(&place.membership, m.author_id, p.user_id)?;
         if place.channel.as_ref().is_some_and(|c| c.is_archived) {
             return Err(ServiceError::forbidden("this channel is archived"));
         }
@@ -430,7 +429,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn list_replies(&self, req: Request<pb::ListRepliesRequest>) -> ServiceResult<pb::ListMessagesResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let limit = domain::page_limit(r.limit)?;
         let (m, _) = self.visible_message(req.metadata(), &p, "messageId", &r.message_id).await?;
@@ -440,7 +439,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn toggle_reaction(&self, req: Request<pb::ToggleReactionRequest>) -> ServiceResult<pb::Message> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let emoji = domain::emoji(&r.emoji)?;
         let (m, place) = self.visible_message(req.metadata(), &p, "messageId", &r.message_id).await?;
@@ -530,13 +529,11 @@ async fn write_message(
     // every change does.
     let parent_msg = match m.parent_id {
         None => None,
-        Some(parent) => match store::get(conn, parent).await? {
-            Some(pm) if Target::of(&pm) == Some(target) && pm.parent_id.is_none() => Some(pm),
-            Some(pm) if Target::of(&pm) == Some(target) => {
-                return Err(ServiceError::validation("parentId", "replies cannot have replies; reply to the thread's parent"));
-            }
-            _ => return Err(ServiceError::validation("parentId", "no such message here")),
-        },
+        Some(parent) => {
+            let pm = store::get(conn, parent).await?;
+            domain::check_reply_parent(target, pm.as_ref().map(|pm| (Target::of(pm), pm.parent_id.is_some())))?;
+            pm
+        }
     };
     let what = if matches!(target, Target::Channel(_)) { "channel" } else { "conversation" };
     m.sequence = store::write_new(conn, &m, target).await?.ok_or_else(|| ServiceError::not_found(what))?;

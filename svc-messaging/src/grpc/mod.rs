@@ -14,16 +14,19 @@ mod search_ops;
 
 use std::collections::HashMap;
 
+use ocomms_domain::Membership;
+use ocomms_domain::{ChannelId, ConversationId, MessageId};
 use ocomms_proto::messaging::v1 as pb;
 use ocomms_runtime::db::{Conn, Pool};
 use ocomms_runtime::events::{Bus, Event};
-use ocomms_runtime::identity::{Membership, Principal};
-use ocomms_runtime::ids::{self, ChannelId, ConversationId, MessageId, UserId, WorkspaceId};
+use ocomms_runtime::identity::Principal;
+use ocomms_runtime::ids::{self, UserId, WorkspaceId};
 use ocomms_runtime::time::{opt_rfc3339, rfc3339};
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::metadata::MetadataMap;
 
 use crate::access::Access;
+use crate::policy::{self, Sight};
 use crate::store::channels::{self, Channel};
 use crate::store::conversations::{self, Conversation};
 use crate::store::messages::{self as store, Message, Target};
@@ -162,28 +165,18 @@ impl MessagingApi {
             _ => e,
         })?;
         let mut is_member = is_member;
-        // Seed 5.7: guests see exactly the channels their invite gave them
-        // (svc-auth holds the list). A grant becomes a membership once; a
-        // guest removed from the channel afterwards stays out.
-        if membership.is_guest {
-            let granted = matches!(target, Target::Channel(c) if membership.guest_channel_ids.contains(&c));
-            match (&channel, granted) {
-                (Some(c), true) if !is_member => {
-                    let mut conn = self.conn().await?;
-                    if channels::use_guest_grant(&mut conn, c, p.user_id).await? {
-                        store::mark_channel_read(&mut conn, p.user_id, c.id, 0).await?;
-                        is_member = true;
-                    }
+        match policy::sight(&membership, channel.as_ref().map(|c| c.id), private, is_member) {
+            Sight::Visible => {}
+            Sight::Hidden => return Err(ServiceError::not_found(what)),
+            Sight::RedeemGrant => {
+                let c = channel.as_ref().ok_or_else(|| ServiceError::not_found(what))?;
+                let mut conn = self.conn().await?;
+                // Used before (the guest was removed since): they stay out.
+                if !channels::redeem_guest_grant(&mut conn, c, p.user_id).await? {
+                    return Err(ServiceError::not_found(what));
                 }
-                (Some(_), false) => return Err(ServiceError::not_found(what)),
-                _ => {}
+                is_member = true;
             }
-        }
-        if private && !is_member {
-            return Err(ServiceError::not_found(what));
-        }
-        if membership.is_guest && !is_member {
-            return Err(ServiceError::not_found(what));
         }
         Ok(Place { target, workspace_id, channel, conversation, is_member, membership })
     }
@@ -219,6 +212,12 @@ impl MessagingApi {
 
     pub(crate) async fn publish(&self, to: Vec<UserId>, name: &str, data: serde_json::Value) {
         self.bus.publish(Event::to_users(to, name, data)).await;
+    }
+}
+
+impl ocomms_runtime::identity::ServesCallers for MessagingApi {
+    fn callers(&self) -> &dyn ocomms_runtime::identity::Callers {
+        &self.access.identity
     }
 }
 

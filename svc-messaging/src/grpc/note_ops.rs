@@ -1,7 +1,8 @@
 //! Notes (personal and per channel, optimistic versions) and bookmarks.
 
+use ocomms_domain::ChannelId;
 use ocomms_proto::messaging::v1 as pb;
-use ocomms_runtime::ids::{self, ChannelId, WorkspaceId};
+use ocomms_runtime::ids::{self, WorkspaceId};
 use ocomms_runtime::time::opt_rfc3339;
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
@@ -9,6 +10,7 @@ use tonic::Request;
 use super::{MessagingApi, one_message_pb};
 use crate::store::messages::Target;
 use crate::store::notes::{self, Note};
+use ocomms_runtime::identity::caller;
 
 pub const MAX_NOTE_CHARS: usize = 100_000;
 
@@ -40,7 +42,7 @@ fn stale(current: &Note) -> ServiceError {
 
 impl MessagingApi {
     pub(crate) async fn get_personal_note(&self, req: Request<pb::GetPersonalNoteRequest>) -> ServiceResult<pb::Note> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         self.access.membership(req.metadata(), &p, ws).await?;
         let mut conn = self.conn().await?;
@@ -48,7 +50,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn save_personal_note(&self, req: Request<pb::SavePersonalNoteRequest>) -> ServiceResult<pb::Note> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         self.access.membership(req.metadata(), &p, ws).await?;
@@ -75,7 +77,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn get_channel_note(&self, req: Request<pb::GetChannelNoteRequest>) -> ServiceResult<pb::Note> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let id: ChannelId = ids::parse("channelId", &req.get_ref().channel_id)?;
         let place = self.place(req.metadata(), &p, Target::Channel(id)).await?;
         let mut conn = self.conn().await?;
@@ -83,7 +85,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn save_channel_note(&self, req: Request<pb::SaveChannelNoteRequest>) -> ServiceResult<pb::Note> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let id: ChannelId = ids::parse("channelId", &r.channel_id)?;
         let place = self.place(req.metadata(), &p, Target::Channel(id)).await?;
@@ -112,7 +114,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn create_bookmark(&self, req: Request<pb::CreateBookmarkRequest>) -> ServiceResult<pb::Bookmark> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         if r.file_id.as_deref().is_some_and(|f| !f.trim().is_empty()) {
             return Err(ServiceError::validation("fileId", "no such file"));
@@ -138,7 +140,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn list_bookmarks(&self, req: Request<pb::ListBookmarksRequest>) -> ServiceResult<pb::ListBookmarksResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let ws: Option<WorkspaceId> = ids::parse_opt("workspaceId", r.workspace_id.as_deref())?;
         let before: Option<crate::domain::BookmarkId> = ids::parse_opt("before", r.before.as_deref())?;
@@ -166,7 +168,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn delete_bookmark(&self, req: Request<pb::DeleteBookmarkRequest>) -> ServiceResult<pb::DeleteBookmarkResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let id: crate::domain::BookmarkId = ids::parse("bookmarkId", &req.get_ref().bookmark_id)?;
         let mut conn = self.conn().await?;
         if notes::delete_bookmark(&mut conn, p.user_id, id).await? == 0 {

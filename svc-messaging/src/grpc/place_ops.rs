@@ -1,17 +1,19 @@
 //! `CheckPlace`: other services (svc-scheduler) ask, on a user's behalf,
 //! whether they may see or post in a place, with the rules of this service.
 
+use ocomms_domain::MessageId;
 use ocomms_proto::messaging::v1 as pb;
-use ocomms_runtime::ids::{self, MessageId};
+use ocomms_runtime::ids::{self};
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::{MessagingApi, Place, target_of};
 use crate::store::messages::{self as store, Target};
+use ocomms_runtime::identity::caller;
 
 impl MessagingApi {
     pub(crate) async fn check_place(&self, req: Request<pb::CheckPlaceRequest>) -> ServiceResult<pb::CheckPlaceResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let place = match r.message_id.as_deref() {
             Some(id) => {

@@ -7,10 +7,11 @@ use tonic::Request;
 
 use super::{MessagingApi, target_of};
 use crate::store::messages::{self as store, Target};
+use ocomms_runtime::identity::caller;
 
 impl MessagingApi {
     pub(crate) async fn mark_read(&self, req: Request<pb::MarkReadRequest>) -> ServiceResult<pb::UnreadCount> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let target = target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?;
         let place = self.place(req.metadata(), &p, target).await?;
@@ -45,7 +46,7 @@ impl MessagingApi {
     }
 
     pub(crate) async fn get_unread(&self, req: Request<pb::GetUnreadRequest>) -> ServiceResult<pb::WorkspaceUnread> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         self.access.membership(req.metadata(), &p, ws).await?;
         let mut conn = self.conn().await?;

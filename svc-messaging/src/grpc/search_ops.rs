@@ -1,19 +1,22 @@
 //! Search over what the caller can see.
 
+use ocomms_domain::{ChannelId, ConversationId};
 use ocomms_proto::auth::v1::ListMembersRequest;
 use ocomms_proto::messaging::v1 as pb;
-use ocomms_runtime::ids::{self, ChannelId, ConversationId, UserId, WorkspaceId};
+use ocomms_runtime::ids::{self, UserId, WorkspaceId};
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::{MessagingApi, messages_pb};
 use crate::domain;
+use crate::policy;
 use crate::store::messages::{self as store, SearchFilter};
 use crate::store::{channels, conversations};
+use ocomms_runtime::identity::caller;
 
 impl MessagingApi {
     pub(crate) async fn search(&self, req: Request<pb::SearchRequest>) -> ServiceResult<pb::SearchResponse> {
-        let p = self.access.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         // Tenancy first: another workspace answers 404 whatever the query.
@@ -28,11 +31,8 @@ impl MessagingApi {
         // Visible: public channels and one's private ones (a guest: only
         // their channels), and one's conversations.
         let visible = channels::visible(&mut conn, ws, p.user_id).await?;
-        let mut chans: Vec<(ChannelId, String)> = visible
-            .into_iter()
-            .filter(|(c, member, _)| if m.is_guest { *member && m.guest_channel_ids.contains(&c.id) } else { !c.is_private || *member })
-            .map(|(c, _, _)| (c.id, c.name))
-            .collect();
+        let mut chans: Vec<(ChannelId, String)> =
+            visible.into_iter().filter(|(c, member, _)| policy::channel_listed(&m, c, *member)).map(|(c, _, _)| (c.id, c.name)).collect();
         let mut convs: Vec<ConversationId> = if m.is_guest {
             Vec::new()
         } else {

@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ocomms_runtime::ids::{ChannelId, UserId, WorkspaceId};
+use ocomms_domain::ChannelId;
+use ocomms_runtime::ids::{UserId, WorkspaceId};
 
 use crate::domain::CategoryId;
 use crate::schema::{channel_members, channels, guest_grants_used};
@@ -144,7 +145,7 @@ pub async fn remove_from_workspace(
 /// Applies a guest's grant of channel `c` once: the first time it makes
 /// them a member (true); afterwards it does nothing (false), so a guest
 /// removed from a granted channel stays out of it.
-pub async fn use_guest_grant(conn: &mut AsyncPgConnection, c: &Channel, user: UserId) -> QueryResult<bool> {
+pub async fn redeem_guest_grant(conn: &mut AsyncPgConnection, c: &Channel, user: UserId) -> QueryResult<bool> {
     use diesel_async::AsyncConnection;
     let c = c.clone();
     conn.transaction::<_, diesel::result::Error, _>(async move |conn| {
@@ -159,6 +160,8 @@ pub async fn use_guest_grant(conn: &mut AsyncPgConnection, c: &Channel, user: Us
             .await?;
         if fresh == 1 {
             add_member(conn, &c, user).await?;
+            // Joined with nothing read: the history so far counts as unread.
+            super::messages::mark_channel_read(conn, user, c.id, 0).await?;
         }
         Ok(fresh == 1)
     })

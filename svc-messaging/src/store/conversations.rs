@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ocomms_runtime::ids::{ConversationId, UserId, WorkspaceId};
+use ocomms_domain::ConversationId;
+use ocomms_runtime::ids::{UserId, WorkspaceId};
 
 use crate::schema::{conversation_participants, conversations};
 

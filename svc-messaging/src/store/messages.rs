@@ -2,7 +2,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ocomms_runtime::ids::{ChannelId, ConversationId, MessageId, UserId, WorkspaceId};
+use ocomms_domain::{ChannelId, ConversationId, MessageId};
+use ocomms_runtime::ids::{UserId, WorkspaceId};
 
 use crate::domain::{self, Page};
 use crate::schema::{channel_read_state, conversation_read_state, messages, pins, reactions};
@@ -50,27 +51,15 @@ pub async fn bump_reply_count(conn: &mut AsyncPgConnection, parent: MessageId) -
     diesel::update(messages::table.find(parent)).set(messages::reply_count.eq(messages::reply_count + 1)).execute(conn).await.map(drop)
 }
 
-/// Where messages live: a channel or a conversation (DM, group DM).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Channel(ChannelId),
-    Conversation(ConversationId),
-}
+pub use crate::domain::Target;
 
 impl Target {
+    /// Where a message lives.
     pub fn of(m: &Message) -> Option<Self> {
         match (m.channel_id, m.conversation_id) {
             (Some(c), _) => Some(Self::Channel(c)),
             (None, Some(c)) => Some(Self::Conversation(c)),
             (None, None) => None,
-        }
-    }
-
-    /// The channel's or conversation's id.
-    pub fn place_id(self) -> uuid::Uuid {
-        match self {
-            Self::Channel(c) => c.0,
-            Self::Conversation(c) => c.0,
         }
     }
 }

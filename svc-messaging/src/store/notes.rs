@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ocomms_runtime::ids::{ChannelId, MessageId, UserId, WorkspaceId};
+use ocomms_domain::{ChannelId, MessageId};
+use ocomms_runtime::ids::{UserId, WorkspaceId};
 
 use crate::domain::BookmarkId;
 use crate::schema::{bookmarks, channel_notes, personal_notes};

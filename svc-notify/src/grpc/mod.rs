@@ -40,6 +40,12 @@ impl NotifyApi {
     }
 }
 
+impl ocomms_runtime::identity::ServesCallers for NotifyApi {
+    fn callers(&self) -> &dyn ocomms_runtime::identity::Callers {
+        &self.identity
+    }
+}
+
 ocomms_runtime::grpc_service!(pb::notify_service_server::NotifyService, NotifyApi, {
     send_email(pb::SendEmailRequest) -> pb::SendEmailResponse;
     get_channel_settings(pb::GetChannelSettingsRequest) -> pb::ChannelSettings;

@@ -8,13 +8,14 @@ use tonic::Request;
 use super::NotifyApi;
 use crate::domain::{self, NotificationId};
 use crate::{convert, store};
+use ocomms_runtime::identity::caller;
 
 impl NotifyApi {
     pub(crate) async fn list_notifications(
         &self,
         req: Request<pb::ListNotificationsRequest>,
     ) -> ServiceResult<pb::ListNotificationsResponse> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let limit = domain::page_size(r.limit)?;
         let mut conn = self.conn().await?;
@@ -30,7 +31,7 @@ impl NotifyApi {
         &self,
         req: Request<pb::MarkAllNotificationsReadRequest>,
     ) -> ServiceResult<pb::MarkAllNotificationsReadResponse> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let mut conn = self.conn().await?;
         let updated = store::notifications::mark_all_read(&mut conn, p.user_id).await?;
         if updated > 0 {
@@ -40,7 +41,7 @@ impl NotifyApi {
     }
 
     pub(crate) async fn mark_notification_read(&self, req: Request<pb::MarkNotificationReadRequest>) -> ServiceResult<pb::Notification> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let id: NotificationId = ids::parse("notificationId", &req.get_ref().notification_id)?;
         let mut conn = self.conn().await?;
         let row =

@@ -6,16 +6,17 @@ use tonic::Request;
 
 use super::NotifyApi;
 use crate::{domain, store};
+use ocomms_runtime::identity::caller;
 
 impl NotifyApi {
     pub(crate) async fn get_vapid_public_key(&self, req: Request<pb::GetVapidPublicKeyRequest>) -> ServiceResult<pb::VapidPublicKey> {
-        self.identity.principal(req.metadata()).await?;
+        caller(&req)?;
         let vapid = self.pusher.vapid.as_ref().ok_or_else(|| ServiceError::not_found("web push (not configured on this server)"))?;
         Ok(pb::VapidPublicKey { public_key: vapid.public_key.clone() })
     }
 
     pub(crate) async fn subscribe(&self, req: Request<pb::PushSubscribeRequest>) -> ServiceResult<pb::PushSubscribeResponse> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let sub = req.get_ref().subscription.as_ref().ok_or_else(|| ServiceError::validation("subscription", "required"))?;
         let url = self.pusher.check_endpoint(&sub.endpoint).map_err(|e| ServiceError::validation("subscription.endpoint", e))?;
         let keys = sub.keys.as_ref().ok_or_else(|| ServiceError::validation("subscription.keys", "required"))?;
@@ -31,7 +32,7 @@ impl NotifyApi {
     }
 
     pub(crate) async fn unsubscribe(&self, req: Request<pb::PushUnsubscribeRequest>) -> ServiceResult<pb::PushSubscribeResponse> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let endpoints = domain::unsubscribe_endpoint(&req.get_ref().endpoint)?;
         let mut conn = self.conn().await?;
         store::push_subscriptions::remove(&mut conn, p.user_id, &endpoints).await?;

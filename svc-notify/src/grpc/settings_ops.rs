@@ -1,13 +1,15 @@
 //! Notification settings (per channel, email), and their GDPR export.
 
+use ocomms_domain::ChannelId;
 use ocomms_proto::notify::v1 as pb;
-use ocomms_runtime::ids::{self, ChannelId, UserId};
+use ocomms_runtime::ids::{self, UserId};
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::NotifyApi;
 use crate::domain::{self, Level};
 use crate::{convert, store};
+use ocomms_runtime::identity::caller;
 
 impl NotifyApi {
     /// The channel, if the caller can see it (asked of svc-messaging on
@@ -29,13 +31,13 @@ impl NotifyApi {
     }
 
     pub(crate) async fn get_channel_settings(&self, req: Request<pb::GetChannelSettingsRequest>) -> ServiceResult<pb::ChannelSettings> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let channel = self.visible_channel(req.metadata(), &req.get_ref().channel_id).await?;
         self.settings_of(p.user_id, channel).await
     }
 
     pub(crate) async fn set_channel_settings(&self, req: Request<pb::SetChannelSettingsRequest>) -> ServiceResult<pb::ChannelSettings> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let level = r.level.as_deref().map(Level::parse).transpose()?;
         let channel = self.visible_channel(req.metadata(), &r.channel_id).await?;
@@ -51,14 +53,14 @@ impl NotifyApi {
     }
 
     pub(crate) async fn get_email_settings(&self, req: Request<pb::GetEmailSettingsRequest>) -> ServiceResult<pb::EmailSettings> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let mut conn = self.conn().await?;
         let minutes = store::settings::email_minutes(&mut conn, p.user_id).await?;
         Ok(pb::EmailSettings { digest_minutes: u32::try_from(minutes).unwrap_or_default() })
     }
 
     pub(crate) async fn set_email_settings(&self, req: Request<pb::SetEmailSettingsRequest>) -> ServiceResult<pb::EmailSettings> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let minutes = domain::digest_minutes(req.get_ref().digest_minutes)?;
         let mut conn = self.conn().await?;
         store::settings::set_email_minutes(&mut conn, p.user_id, minutes).await?;
@@ -69,7 +71,8 @@ impl NotifyApi {
     /// channels they can see, and their email setting.
     pub(crate) async fn export_settings(&self, req: Request<pb::ExportUserRequest>) -> ServiceResult<pb::SettingsExport> {
         let r = req.get_ref();
-        let (_, ws, user) = self.identity.may_export(req.metadata(), &r.workspace_id, &r.user_id).await?;
+        let me = caller(&req)?;
+        let (ws, user) = ocomms_domain::membership::may_export(&self.identity, req.metadata(), &me, &r.workspace_id, &r.user_id).await?;
         // The workspace's channels as the member sees them (asked on their behalf).
         let list = ocomms_runtime::identity::service_request(
             &self.service_token,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::OptionalExtension;
 use diesel::sql_types::{Bool, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ocomms_runtime::ids::UserId;
+use ocomms_runtime::ids::{UserId, WorkspaceId};
 use ocomms_runtime::time::rfc3339;
 
 use crate::domain::NotificationId;
@@ -79,7 +79,7 @@ pub async fn mark_read(conn: &mut AsyncPgConnection, id: NotificationId, user: U
 /// A notification to make.
 pub struct New<'a> {
     pub user: UserId,
-    pub workspace: Option<uuid::Uuid>,
+    pub workspace: Option<WorkspaceId>,
     /// mention | channel | here | thread_reply | dm | reminder | scheduled_failed
     pub kind: &'a str,
     pub title: &'a str,
@@ -90,7 +90,7 @@ pub struct New<'a> {
 /// Inserts it, with a push job per subscription of the user and, for
 /// mentions and DMs, a pending email digest; answers the notification as `notification:new` carries it.
 pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryResult<serde_json::Value> {
-    let id = uuid::Uuid::now_v7();
+    let id = NotificationId::new();
     diesel::sql_query("INSERT INTO notifications (id, user_id, workspace_id, type, title, body, data) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind::<SqlUuid, _>(id)
         .bind::<SqlUuid, _>(n.user)

@@ -4,6 +4,8 @@ use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::UserId;
 
+use crate::domain::PushSubscriptionId;
+
 /// At most this many browsers per user: the oldest make room.
 const PER_USER: i64 = 20;
 
@@ -17,7 +19,7 @@ pub async fn register(conn: &mut AsyncPgConnection, user: UserId, endpoint: &str
          WHERE push_subscriptions.user_id = excluded.user_id
             OR (push_subscriptions.p256dh = excluded.p256dh AND push_subscriptions.auth = excluded.auth)",
     )
-    .bind::<SqlUuid, _>(uuid::Uuid::now_v7())
+    .bind::<SqlUuid, _>(PushSubscriptionId::new())
     .bind::<SqlUuid, _>(user)
     .bind::<Text, _>(endpoint)
     .bind::<Text, _>(p256dh)

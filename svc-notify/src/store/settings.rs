@@ -4,7 +4,8 @@
 use diesel::OptionalExtension;
 use diesel::sql_types::{Array, Bool, Integer, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ocomms_runtime::ids::{ChannelId, UserId};
+use ocomms_domain::ChannelId;
+use ocomms_runtime::ids::UserId;
 
 use crate::domain::Level;
 

@@ -8,7 +8,7 @@ use ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClien
 use ocomms_proto::scheduler::v1 as pb;
 use ocomms_runtime::ServiceResult;
 use ocomms_runtime::db::{Conn, Pool};
-use ocomms_runtime::identity::Identity;
+use ocomms_runtime::identity::{Identity, caller};
 use tonic::transport::Channel;
 
 use crate::engine::Timer;
@@ -33,15 +33,22 @@ impl SchedulerApi {
     /// messages in the workspace.
     pub(crate) async fn export_scheduling(&self, req: tonic::Request<pb::ExportUserRequest>) -> ServiceResult<pb::SchedulingExport> {
         let r = req.get_ref();
-        let (caller, ws, user) = self.identity.may_export(req.metadata(), &r.workspace_id, &r.user_id).await?;
+        let me = caller(&req)?;
+        let (ws, user) = ocomms_domain::membership::may_export(&self.identity, req.metadata(), &me, &r.workspace_id, &r.user_id).await?;
         let mut conn = self.conn().await?;
         // Reminders of no workspace go only to the user themselves.
-        let reminders = crate::store::reminders::all_in(&mut conn, user, ws, caller.user_id == user).await?;
+        let reminders = crate::store::reminders::all_in(&mut conn, user, ws, me.user_id == user).await?;
         let scheduled = crate::store::scheduled::all_in(&mut conn, user, ws).await?;
         Ok(pb::SchedulingExport {
             reminders: reminders.iter().map(crate::convert::reminder).collect(),
             scheduled_messages: scheduled.iter().map(crate::convert::scheduled).collect(),
         })
+    }
+}
+
+impl ocomms_runtime::identity::ServesCallers for SchedulerApi {
+    fn callers(&self) -> &dyn ocomms_runtime::identity::Callers {
+        &self.identity
     }
 }
 

@@ -1,8 +1,9 @@
 //! Reminders: create, list, snooze, complete, cancel.
 
 use chrono::Utc;
+use ocomms_domain::MessageId;
 use ocomms_proto::scheduler::v1 as pb;
-use ocomms_runtime::ids::{self, MessageId};
+use ocomms_runtime::ids::{self};
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
@@ -10,6 +11,7 @@ use super::SchedulerApi;
 use crate::domain::{self, ReminderId, ReminderStatus};
 use crate::store::{self, reminders};
 use crate::{convert, policy};
+use ocomms_runtime::identity::{Principal, caller};
 
 /// The answer for a change to one that ended (or is not theirs).
 fn ended(row: Option<reminders::Reminder>) -> ServiceError {
@@ -21,7 +23,7 @@ fn ended(row: Option<reminders::Reminder>) -> ServiceError {
 
 impl SchedulerApi {
     pub(crate) async fn create_reminder(&self, req: Request<pb::CreateReminderRequest>) -> ServiceResult<pb::Reminder> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let message: Option<MessageId> = ids::parse_opt("messageId", r.message_id.as_deref())?;
         let text = domain::reminder_text(r.text.as_deref())?;
@@ -56,14 +58,14 @@ impl SchedulerApi {
     }
 
     pub(crate) async fn list_reminders(&self, req: Request<pb::ListRemindersRequest>) -> ServiceResult<pb::ListRemindersResponse> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let mut conn = self.conn().await?;
         let rows = reminders::list_for(&mut conn, p.user_id).await?;
         Ok(pb::ListRemindersResponse { reminders: rows.iter().map(convert::reminder).collect() })
     }
 
     pub(crate) async fn snooze_reminder(&self, req: Request<pb::SnoozeReminderRequest>) -> ServiceResult<pb::Reminder> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let id: ReminderId = ids::parse("reminderId", &r.reminder_id)?;
         let until = domain::due_time("until", &r.until, Utc::now())?;
@@ -79,15 +81,14 @@ impl SchedulerApi {
     }
 
     pub(crate) async fn complete_reminder(&self, req: Request<pb::CompleteReminderRequest>) -> ServiceResult<pb::Reminder> {
-        self.end_reminder(req.metadata(), &req.get_ref().reminder_id, ReminderStatus::Completed).await
+        self.end_reminder(&caller(&req)?, &req.get_ref().reminder_id, ReminderStatus::Completed).await
     }
 
     pub(crate) async fn cancel_reminder(&self, req: Request<pb::CancelReminderRequest>) -> ServiceResult<pb::Reminder> {
-        self.end_reminder(req.metadata(), &req.get_ref().reminder_id, ReminderStatus::Cancelled).await
+        self.end_reminder(&caller(&req)?, &req.get_ref().reminder_id, ReminderStatus::Cancelled).await
     }
 
-    async fn end_reminder(&self, meta: &tonic::metadata::MetadataMap, id: &str, status: ReminderStatus) -> ServiceResult<pb::Reminder> {
-        let p = self.identity.principal(meta).await?;
+    async fn end_reminder(&self, p: &Principal, id: &str, status: ReminderStatus) -> ServiceResult<pb::Reminder> {
         let id: ReminderId = ids::parse("reminderId", id)?;
         let mut conn = self.conn().await?;
         match reminders::end(&mut conn, id, p.user_id, status.as_str()).await? {

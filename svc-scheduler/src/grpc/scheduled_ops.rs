@@ -11,6 +11,7 @@ use super::SchedulerApi;
 use crate::domain::{self, ScheduledMessageId, ScheduledStatus};
 use crate::store::{self, scheduled};
 use crate::{convert, policy};
+use ocomms_runtime::identity::caller;
 
 /// The answer for a change to one that is no longer pending (or not theirs).
 fn not_pending(row: Option<scheduled::Scheduled>) -> ServiceError {
@@ -26,7 +27,7 @@ impl SchedulerApi {
         &self,
         req: Request<pb::CreateScheduledMessageRequest>,
     ) -> ServiceResult<pb::ScheduledMessage> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let content = domain::content(&r.content, !r.attachment_ids.is_empty())?;
         let at = domain::due_time("scheduledFor", &r.scheduled_for, Utc::now())?;
@@ -71,7 +72,7 @@ impl SchedulerApi {
         &self,
         req: Request<pb::ListScheduledMessagesRequest>,
     ) -> ServiceResult<pb::ListScheduledMessagesResponse> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let mut conn = self.conn().await?;
         let rows = scheduled::list_for(&mut conn, p.user_id).await?;
         Ok(pb::ListScheduledMessagesResponse { scheduled_messages: rows.iter().map(convert::scheduled).collect() })
@@ -81,7 +82,7 @@ impl SchedulerApi {
         &self,
         req: Request<pb::UpdateScheduledMessageRequest>,
     ) -> ServiceResult<pb::ScheduledMessage> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let r = req.get_ref();
         let id: ScheduledMessageId = ids::parse("scheduledMessageId", &r.scheduled_message_id)?;
         let at = r.scheduled_for.as_deref().map(|t| domain::due_time("scheduledFor", t, Utc::now())).transpose()?;
@@ -110,7 +111,7 @@ impl SchedulerApi {
         &self,
         req: Request<pb::CancelScheduledMessageRequest>,
     ) -> ServiceResult<pb::ScheduledMessage> {
-        let p = self.identity.principal(req.metadata()).await?;
+        let p = caller(&req)?;
         let id: ScheduledMessageId = ids::parse("scheduledMessageId", &req.get_ref().scheduled_message_id)?;
         let mut conn = self.conn().await?;
         let user = p.user_id;

@@ -4,7 +4,8 @@ use chrono::{DateTime, NaiveTime, Utc};
 use diesel::OptionalExtension;
 use diesel::sql_types::{BigInt, Nullable, Text, Time, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ocomms_runtime::ids::{MessageId, UserId, WorkspaceId};
+use ocomms_domain::MessageId;
+use ocomms_runtime::ids::{UserId, WorkspaceId};
 
 use crate::domain::ReminderId;
 

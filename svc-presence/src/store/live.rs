@@ -9,9 +9,11 @@ use chrono::{DateTime, Utc};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 use ocomms_runtime::{ServiceError, ServiceResult};
 
+use crate::domain::Status;
+
 #[derive(Clone)]
 pub enum Live {
-    Memory { ttl: chrono::Duration, map: Arc<Mutex<HashMap<(WorkspaceId, UserId), (String, DateTime<Utc>)>>> },
+    Memory { ttl: chrono::Duration, map: Arc<Mutex<HashMap<(WorkspaceId, UserId), (Status, DateTime<Utc>)>>> },
     Redis { ttl: chrono::Duration, conn: redis::aio::ConnectionManager, prefix: String },
 }
 
@@ -29,11 +31,11 @@ impl Live {
         Ok(Self::Redis { ttl: ttl(ttl_secs), conn, prefix: prefix.to_owned() })
     }
 
-    pub async fn set(&self, ws: WorkspaceId, user: UserId, status: &str, at: DateTime<Utc>) -> ServiceResult<()> {
+    pub async fn set(&self, ws: WorkspaceId, user: UserId, status: Status, at: DateTime<Utc>) -> ServiceResult<()> {
         match self {
             Self::Memory { map, .. } => {
                 if let Ok(mut m) = map.lock() {
-                    m.insert((ws, user), (status.to_owned(), at));
+                    m.insert((ws, user), (status, at));
                 }
                 Ok(())
             }
@@ -44,7 +46,7 @@ impl Live {
                     .cmd("HSET")
                     .arg(&key)
                     .arg(user.to_string())
-                    .arg(format!("{status}|{}", at.timestamp_millis()))
+                    .arg(format!("{}|{}", status.as_str(), at.timestamp_millis()))
                     .cmd("EXPIRE")
                     .arg(&key)
                     .arg(ttl.num_seconds() * 2)
@@ -56,7 +58,7 @@ impl Live {
     }
 
     /// Live statuses of the users that have one.
-    pub async fn get(&self, ws: WorkspaceId, users: &[UserId]) -> ServiceResult<HashMap<UserId, (String, DateTime<Utc>)>> {
+    pub async fn get(&self, ws: WorkspaceId, users: &[UserId]) -> ServiceResult<HashMap<UserId, (Status, DateTime<Utc>)>> {
         let now = Utc::now();
         let (ttl, found) = match self {
             Self::Memory { map, ttl } => {
@@ -78,7 +80,9 @@ impl Live {
                     .iter()
                     .zip(values)
                     .filter_map(|(u, v)| {
-                        let (status, ms) = v?.split_once('|').map(|(s, t)| (s.to_owned(), t.to_owned()))?;
+                        let v = v?;
+                        let (status, ms) = v.split_once('|')?;
+                        let status = Status::parse(status).ok()?;
                         Some((*u, (status, DateTime::from_timestamp_millis(ms.parse().ok()?)?)))
                     })
                     .collect();
