@@ -130,8 +130,25 @@ impl TestStack {
         self.stack.services.iter().find(|(n, _)| *n == name).map(|(_, a)| *a).unwrap_or_else(|| panic!("no service {name}"))
     }
 
-    /// Stops the stack and drops its databases.
+    /// Stops the stack and drops its databases; an error if the test left
+    /// a job unprocessed (ten seconds after it ended, a due job not relayed
+    /// or set aside, or one waiting, failing or dead in the broker).
     pub async fn stop(self) -> anyhow::Result<()> {
+        let left = ocomms_runtime::testing::jobs_left(
+            &self.databases.0,
+            self.env.get("AMQP_PREFIX").map_or("", String::as_str),
+            self.env.get("AMQP_URL").map(String::as_str),
+            &[],
+        )
+        .await;
+        self.stop_leaving_jobs().await?;
+        anyhow::ensure!(left.is_empty(), "the test left jobs unprocessed:\n  {}", left.join("\n  "));
+        Ok(())
+    }
+
+    /// Stops the stack and drops its databases, whatever jobs are left
+    /// (tests that stop consumers or make jobs fail on purpose).
+    pub async fn stop_leaving_jobs(self) -> anyhow::Result<()> {
         let Self { stack, env, databases, .. } = self;
         stack.stop().await?;
         if let Some(dir) = env.get("UPLOAD_DIR") {

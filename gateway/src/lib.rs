@@ -23,8 +23,9 @@
 //!
 //! Invariants: the gateway holds no database and no business rule; it never
 //! decides who a caller is (svc-auth does, for every service: the gateway
-//! asks it, through the identity cache, only to know whose rate-limit
-//! allowance a request spends); only it speaks HTTP/JSON.
+//! asks it, through the identity cache, to know whose rate-limit allowance a
+//! request spends, and which user a socket or event stream belongs to);
+//! only it speaks HTTP/JSON.
 
 #![recursion_limit = "512"]
 

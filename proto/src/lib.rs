@@ -1,7 +1,9 @@
 //! The gRPC contracts of OComms, one package per service (`ocomms.<domain>.v1`).
 //!
-//! The `.proto` files under `proto/ocomms/` are the source of truth; this crate
-//! only includes what `build.rs` generated from them. Generated messages derive
+//! The `.proto` files under `proto/proto/ocomms/` are the source of truth;
+//! this crate includes what `build.rs` generated from them, the routing keys
+//! of the jobs services exchange (`<service>::v1::jobs`), the descriptor pool,
+//! and [`rest`], the reader of the REST annotations (no service logic). Generated messages derive
 //! serde (camelCase) because the gateway uses them as its REST JSON bodies.
 //! Times travel as RFC 3339 UTC strings, ids as UUID strings.
 
@@ -10,6 +12,14 @@
 pub mod auth {
     pub mod v1 {
         tonic::include_proto!("ocomms.auth.v1");
+
+        /// Routing keys of svc-auth's jobs read by other services; the
+        /// payload of each is the message named beside it, in its JSON form.
+        pub mod jobs {
+            /// [`super::MemberRemovedJob`]: someone left or was removed from a
+            /// workspace; svc-messaging drops their channel memberships there.
+            pub const MEMBER_REMOVED: &str = "member.removed";
+        }
     }
 }
 pub mod messaging {

@@ -1,4 +1,7 @@
-//! Typed ids: a `UserId` is never passed where a `ChannelId` is expected.
+//! Typed ids: a `UserId` is never passed where a `WorkspaceId` is expected.
+//! The runtime declares the ids identity and tenancy need; services declare
+//! their own with [`typed_id!`], and the ids of places several services
+//! refer to are `ocomms-domain`'s.
 //!
 //! Ids are UUIDv7 (time-ordered, so indexes stay compact), stored as
 //! PostgreSQL `uuid`, and carried by the protos as strings; [`parse`] turns a

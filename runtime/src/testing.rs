@@ -1,6 +1,10 @@
 //! Helpers for tests against real infrastructure: a service on port 0 with
 //! its own fresh database (cloned from a migrated template), stopped when
 //! dropped.
+//!
+//! A test that leaves a job unprocessed fails (as crates.io's test app
+//! does): before a [`Running`] service stops, its outbox and its broker's
+//! queues must settle (`jobs::unsettled`), within ten seconds.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,16 +35,94 @@ pub fn amqp_url() -> String {
 pub const SERVICE_TOKEN: &str = "test-service-token-0123456789";
 
 /// A service running for one test: dropped, it stops and its database is
-/// dropped with it (a test leaves nothing behind, failed or not).
+/// dropped with it (a test leaves nothing behind, failed or not). Before
+/// it stops, the jobs its outbox produced and the jobs its broker's queues
+/// received must all be done, or the test fails naming them.
 pub struct Running {
     pub addr: SocketAddr,
     pub database_url: String,
     stop: Option<DropGuard>,
+    /// Job keys no consumer runs for in this test: their rows stay.
+    no_consumer: Vec<&'static str>,
+    check_jobs: bool,
+}
+
+/// The job settings of the services `test_config` made, by database.
+fn job_settings() -> &'static std::sync::Mutex<std::collections::HashMap<String, (String, Option<String>)>> {
+    static SETTINGS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, (String, Option<String>)>>> =
+        std::sync::OnceLock::new();
+    SETTINGS.get_or_init(Default::default)
+}
+
+/// Tells the job check of the service on `c.database_url` where its jobs
+/// go, after a test changed `c`'s broker settings (services sharing a
+/// prefix).
+pub fn watch_jobs(c: &ServiceConfig) {
+    if let Ok(mut s) = job_settings().lock() {
+        s.insert(c.database_url.clone(), (c.amqp_prefix.clone(), c.amqp_url.clone()));
+    }
+}
+
+/// How long jobs get to settle when a test ends.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits until nothing is left to do for the jobs of these services'
+/// databases under `prefix` (twice in a row, so that a job making another
+/// is seen), or answers what is left after [`SETTLE`]. For harnesses that
+/// run whole stacks (the e2e `TestStack`); [`Running`] calls it itself.
+pub async fn jobs_left(database_urls: &[String], prefix: &str, amqp_url: Option<&str>, no_consumer: &[&str]) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    let mut clean = 0;
+    loop {
+        let mut left = Vec::new();
+        for url in database_urls {
+            match crate::jobs::unsettled(url, prefix, amqp_url, no_consumer).await {
+                Ok(l) => left.extend(l),
+                Err(e) => left.push(format!("{e:#}")),
+            }
+        }
+        left.dedup();
+        clean = if left.is_empty() { clean + 1 } else { 0 };
+        if clean >= 2 {
+            return Vec::new();
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return left;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// [`jobs_left`] for one service, on a runtime of its own.
+fn settle(database_url: &str, prefix: &str, amqp_url: Option<&str>, no_consumer: &[&str]) -> Vec<String> {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(jobs_left(&[database_url.to_owned()], prefix, amqp_url, no_consumer)),
+        Err(e) => vec![format!("no runtime to check jobs with: {e}")],
+    }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // Stop the service first; its open connections are then closed by
+        // Jobs first, while the service still runs its consumers. Skipped
+        // when the test already failed, and on a single-threaded test
+        // runtime, where the service cannot run while this waits.
+        let settings = job_settings().lock().ok().and_then(|mut s| s.remove(&self.database_url));
+        let multi_thread =
+            tokio::runtime::Handle::try_current().is_ok_and(|h| matches!(h.runtime_flavor(), tokio::runtime::RuntimeFlavor::MultiThread));
+        let mut left = Vec::new();
+        if let Some((prefix, amqp)) = settings
+            && self.check_jobs
+            && multi_thread
+            && !std::thread::panicking()
+        {
+            let (url, keys) = (self.database_url.clone(), self.no_consumer.clone());
+            left = tokio::task::block_in_place(|| {
+                std::thread::spawn(move || settle(&url, &prefix, amqp.as_deref(), &keys))
+                    .join()
+                    .unwrap_or_else(|_| vec!["the job check panicked".to_owned()])
+            });
+        }
+        // Stop the service; its open connections are then closed by
         // the forced drop, on a thread of its own (this may be a runtime's).
         drop(self.stop.take());
         let url = std::mem::take(&mut self.database_url);
@@ -52,6 +134,7 @@ impl Drop for Running {
         if let Ok(Err(e)) = dropped {
             eprintln!("test database not dropped: {e:#}");
         }
+        assert!(left.is_empty(), "the test left jobs unprocessed {SETTLE:?} after it ended:\n  {}", left.join("\n  "));
     }
 }
 
@@ -59,12 +142,30 @@ impl Running {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// This test runs no consumer for jobs with these keys (the service
+    /// that takes them is not started): their outbox rows may stay.
+    pub fn without_consumers_of(mut self, keys: &[&'static str]) -> Self {
+        self.no_consumer.extend_from_slice(keys);
+        self
+    }
+
+    /// This test leaves jobs behind on purpose (it stops a consumer, or
+    /// fills the dead letters): no check when it ends.
+    pub fn leaving_jobs(mut self) -> Self {
+        self.check_jobs = false;
+        self
+    }
 }
 
 /// A configuration for a test service: fresh database, port 0, no Redis.
 pub async fn test_config(name: &'static str, migrations: EmbeddedMigrations, auth_url: &str) -> anyhow::Result<ServiceConfig> {
     crate::telemetry::init_for_tests();
     let database_url = crate::db::test_database(&base_url(), name, migrations).await?;
+    let amqp_prefix = format!("ocomms-test-{}", uuid::Uuid::new_v4().simple());
+    if let Ok(mut s) = job_settings().lock() {
+        s.insert(database_url.clone(), (amqp_prefix.clone(), Some(amqp_url())));
+    }
     Ok(ServiceConfig {
         name,
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -75,7 +176,7 @@ pub async fn test_config(name: &'static str, migrations: EmbeddedMigrations, aut
         service_token: SERVICE_TOKEN.to_owned(),
         auth_url: auth_url.to_owned(),
         amqp_url: Some(amqp_url()),
-        amqp_prefix: format!("ocomms-test-{}", uuid::Uuid::new_v4().simple()),
+        amqp_prefix,
         amqp_ephemeral: true,
         metrics_addr: None,
         drain: std::time::Duration::ZERO,
@@ -124,7 +225,7 @@ where
         anyhow::ensure!(tokio::time::Instant::now() < deadline, "service did not become healthy");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    Ok(Running { addr, database_url, stop: Some(cancel.drop_guard()) })
+    Ok(Running { addr, database_url, stop: Some(cancel.drop_guard()), no_consumer: Vec::new(), check_jobs: true })
 }
 
 /// A gRPC request carrying a bearer token.

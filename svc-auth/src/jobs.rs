@@ -22,9 +22,7 @@ use crate::store::{profiles, workspaces};
 
 pub const GUEST_EXPIRED: &str = "guest.expired";
 
-/// Someone left or was removed from a workspace; other services drop what
-/// they keep for them there (svc-messaging: channel memberships).
-pub const MEMBER_REMOVED: &str = "member.removed";
+pub use ocomms_proto::auth::v1::jobs::MEMBER_REMOVED;
 
 /// `removed_at`: what they had from before then goes (a later return keeps
 /// its new memberships, however late the job runs).

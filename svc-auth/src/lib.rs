@@ -1,15 +1,20 @@
-//! svc-auth: users, sessions, passwords, lockout, workspaces, members,
-//! invites (and later 2FA, guests, profiles, audit reads).
+//! svc-auth: users, sessions, passwords, lockout, two-factor, workspaces,
+//! members and roles, invites, guests, join requests, profiles, statuses
+//! and the audit log.
 //!
-//! Layout:
+//! Layout (the one every service has, `docs/architecture.md`):
 //! - `config.rs`: its environment variables;
-//! - `domain.rs`: rules without IO (validation, lockout algorithm, roles);
+//! - `domain.rs`: rules without IO (validation, lockout delays, roles,
+//!   tokens, typed ids);
+//! - `lockout.rs`: the lockout as it runs against the database;
 //! - `password.rs`: argon2id hashing on a bounded pool of threads (503 when
-//!   its queue is full);
+//!   its queue is full); `totp.rs`: RFC 6238 codes and backup codes;
 //! - `store/`: diesel-async queries on its own database (`schema.rs`,
-//!   `migrations/`);
-//! - `grpc.rs`: `ocomms.auth.v1.AuthService`, decoding requests, calling
-//!   the domain and the store, encoding answers.
+//!   `migrations/`); `convert.rs`: rows to protos;
+//! - `grpc/`: `ocomms.auth.v1.AuthService`, decoding requests, calling
+//!   the domain and the store, encoding answers;
+//! - `jobs.rs`: its delayed jobs (guest and status expiry, member removal);
+//!   `testing.rs`: svc-auth on port 0 for other crates' tests.
 //!
 //! svc-auth is the only service that reads sessions: every other service
 //! resolves tokens by calling `ResolveToken` (see `ocomms_runtime::identity`).

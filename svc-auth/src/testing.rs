@@ -9,7 +9,9 @@ use tonic::transport::Channel;
 
 use crate::Config;
 
-/// Starts svc-auth; `bus` lets the caller observe its events.
+/// Starts svc-auth; `bus` lets the caller observe its events. Its
+/// `member.removed` jobs have no consumer here (svc-messaging's tests start
+/// svc-messaging on another exchange).
 pub async fn spawn(bus: Bus) -> anyhow::Result<Running> {
     testing::spawn_service("auth", crate::MIGRATIONS, "", move |common, listener, shutdown| {
         crate::serve(
@@ -29,6 +31,7 @@ pub async fn spawn(bus: Bus) -> anyhow::Result<Running> {
         )
     })
     .await
+    .map(|r| r.without_consumers_of(&[crate::jobs::MEMBER_REMOVED]))
 }
 
 pub async fn client(auth: &Running) -> anyhow::Result<AuthServiceClient<Channel>> {

@@ -1,9 +1,10 @@
 //! svc-files' jobs: `file.expire` (delayed: an upload never attached, the
 //! files of a deleted message, a replaced avatar, a deleted emoji's image
 //! are removed, objects first, and the quota credited), `file.thumbnail`
-//! (an image attachment's thumbnail, off the request path) and svc-messaging's
+//! (an image attachment's thumbnail, off the request path), and svc-messaging's
 //! `message.deleted` (the message's files become unreadable at once and
-//! expire later).
+//! expire later) and `message.links` (link previews, fetched and handed
+//! back with `SetLinkPreviews`).
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;

@@ -1,4 +1,6 @@
-//! Messaging rules, free of IO: names, content limits, paging.
+//! Messaging rules, free of IO: names, content limits, mentions, paging,
+//! where a message lives and the thread rule, and svc-messaging's own typed
+//! ids (`GroupId`, `BookmarkId`, `CategoryId`).
 
 use ocomms_domain::{ChannelId, ConversationId};
 use ocomms_runtime::{ServiceError, ServiceResult};

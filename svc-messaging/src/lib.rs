@@ -1,18 +1,21 @@
-//! svc-messaging: channels, messages, their order and delivery (and later
-//! DMs, threads, reactions, pins, read state, search, notes).
+//! svc-messaging: channels, DMs and group DMs, messages and threads,
+//! reactions, pins, read state, mentions, search, notes, bookmarks and
+//! user groups.
 //!
-//! Layout:
+//! Layout (the one every service has, `docs/architecture.md`):
 //! - `config.rs`: its environment variables;
-//! - `domain.rs`: rules without IO (names, content limits, paging);
-//! - `access.rs`: who may see and post where (workspace membership from
-//!   svc-auth, cached briefly; channel membership from its own tables);
+//! - `domain.rs`: rules without IO (names, content limits, mentions,
+//!   paging, where a message lives, the thread rule, typed ids);
+//! - `access.rs`: workspace memberships from svc-auth, cached briefly;
+//! - `policy.rs`: who sees a place and who may do what there;
 //! - `store/`: diesel-async queries on its own database;
-//! - `grpc.rs`: `ocomms.messaging.v1.MessagingService`.
+//! - `grpc/`: `ocomms.messaging.v1.MessagingService`, one file per area.
 //!
 //! Invariants: svc-messaging never reads svc-auth's tables (it asks svc-auth
-//! over gRPC); a message's sequence is taken from its channel's counter row
-//! inside the insert transaction, so sequences are gap-free; events are
-//! published only after the transaction commits.
+//! over gRPC); a message's sequence is taken from its place's counter row
+//! in the statement that inserts it (`store::messages::write_new`), so
+//! sequences are gap-free; events are published only after the
+//! transaction commits.
 
 mod access;
 pub mod config;
@@ -35,7 +38,7 @@ pub use config::Config;
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// svc-auth's durable job when someone leaves or is removed from a workspace.
-pub const MEMBER_REMOVED: &str = "member.removed";
+pub use ocomms_proto::auth::v1::jobs::MEMBER_REMOVED;
 
 /// The durable job a message with mentions causes (consumed by svc-notify).
 pub use ocomms_proto::messaging::v1::jobs::MESSAGE_MENTIONED;

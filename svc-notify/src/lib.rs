@@ -1,9 +1,11 @@
 //! svc-notify: notifications, per-channel notification settings, DND, web
 //! push and email.
 //!
-//! Layout: `config.rs`; `grpc.rs`, `ocomms.notify.v1.NotifyService`;
-//! `store.rs`, the one place notifications are made (each with its push
-//! jobs); the consumers of other services' jobs: `mentions.rs`
+//! Layout (the one every service has, `docs/architecture.md`): `config.rs`;
+//! `grpc/`, `ocomms.notify.v1.NotifyService`; `domain.rs` (typed ids,
+//! levels, rules without IO); `convert.rs`; `store/` (its queries;
+//! `store/notifications.rs` is the one place notifications are made, each
+//! with its push jobs); the consumers of other services' jobs: `mentions.rs`
 //! (`message.mentioned`: mentions, thread replies, DMs) and `scheduled.rs`
 //! (reminders, failed scheduled messages); `push.rs`, web push (its own
 //! `notify.push` jobs); `digest.rs`, unread mentions and DMs by email in

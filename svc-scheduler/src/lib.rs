@@ -2,8 +2,8 @@
 //! once at their time. Every due time lives in PostgreSQL (it survives any
 //! restart); RabbitMQ carries due work to the workers (`engine.rs`).
 //!
-//! Layout (the one every service follows, see docs/architecture.md):
-//! `config.rs`; `grpc/` decodes, resolves the caller, asks `policy.rs`,
+//! Layout (the one every service has, see docs/architecture.md):
+//! `config.rs`; `grpc/` decodes, reads the caller, asks `policy.rs`,
 //! calls `store/`, encodes with `convert.rs`; `domain.rs` holds the rules
 //! without IO (times, zones, recurrence); `engine.rs` the timer and jobs.
 

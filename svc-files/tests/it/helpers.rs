@@ -65,6 +65,7 @@ pub async fn app_with(backend: Backend, quota: i64, cleanup_after_secs: i64) -> 
     let mut msg_common = testing::test_config("messaging", svc_messaging::MIGRATIONS, &auth.url()).await.expect("config");
     // One exchange: svc-files consumes svc-messaging's `message.deleted`.
     msg_common.amqp_prefix = files_common.amqp_prefix.clone();
+    testing::watch_jobs(&msg_common);
     let b = bus.clone();
     let fu = files_url.clone();
     let messaging = testing::spawn(msg_common.database_url.clone(), move |l, s| {

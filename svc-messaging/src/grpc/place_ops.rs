@@ -1,4 +1,4 @@
-//! `CheckPlace`: other services (svc-scheduler) ask, on a user's behalf,
+//! `CheckPlace`: other services (svc-scheduler, svc-files) ask, on a user's behalf,
 //! whether they may see or post in a place, with the rules of this service.
 
 use ocomms_domain::MessageId;

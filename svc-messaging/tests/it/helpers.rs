@@ -1,4 +1,5 @@
 use ocomms_proto::messaging::v1 as pb;
+use ocomms_proto::messaging::v1::jobs;
 use ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use ocomms_runtime::events::Bus;
 pub use ocomms_runtime::testing::authed;
@@ -35,7 +36,10 @@ pub async fn app() -> App {
         )
     })
     .await
-    .expect("svc-messaging starts");
+    .expect("svc-messaging starts")
+    // svc-notify and svc-files are not started here (a test that wants
+    // these jobs consumes them itself).
+    .without_consumers_of(&[jobs::MESSAGE_MENTIONED, jobs::MESSAGE_LINKS, jobs::MESSAGE_DELETED]);
     let client = MessagingServiceClient::connect(messaging.url()).await.expect("connects");
     App { amqp_prefix, auth, _messaging: messaging, client, bus }
 }

@@ -280,3 +280,53 @@ async fn a_producer_whose_outbox_starts_over_never_repeats_a_job_id() {
     drop(pool);
     ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
+
+/// The test harness fails a test that leaves a job unprocessed: a DM's
+/// notification job, with no svc-notify running to take it, is named when
+/// the service stops (unless the test says no consumer runs for it).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_harness_fails_a_test_that_leaves_a_job_unprocessed() {
+    use crate::helpers::*;
+    use ocomms_proto::messaging::v1 as pb;
+    use ocomms_proto::messaging::v1::jobs::MESSAGE_MENTIONED;
+    let app = app().await;
+    // A second svc-messaging, strict: nothing declared as unconsumed.
+    let common = ocomms_runtime::testing::test_config("messaging", svc_messaging::MIGRATIONS, &app.auth.url()).await.expect("config");
+    let (db, prefix) = (common.database_url.clone(), common.amqp_prefix.clone());
+    let bus = app.bus.clone();
+    let strict = ocomms_runtime::testing::spawn(db.clone(), move |l, s| {
+        let config = svc_messaging::Config {
+            common,
+            membership_cache_secs: 5,
+            presence_url: "http://127.0.0.1:9".into(),
+            files_url: "http://127.0.0.1:9".into(),
+        };
+        svc_messaging::serve(config, bus, l, s)
+    })
+    .await
+    .expect("svc-messaging starts");
+    let mut c =
+        ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::connect(strict.url()).await.expect("connects");
+    let (_, ann) = user(&app, "ann").await;
+    let (bob_id, bob) = user(&app, "bob").await;
+    let ws = workspace(&app, &ann).await;
+    invite(&app, &ws, &ann, &bob).await;
+    let dm = c
+        .open_conversation(authed(&ann, pb::OpenConversationRequest { workspace_id: ws, user_ids: vec![bob_id] }))
+        .await
+        .expect("dm")
+        .into_inner();
+    let send = pb::SendMessageRequest { conversation_id: Some(dm.id), content: "psst".into(), ..Default::default() };
+    c.send_message(authed(&ann, send)).await.expect("sent");
+
+    let amqp = ocomms_runtime::testing::amqp_url();
+    let left = jobs::unsettled(&db, &prefix, Some(&amqp), &[]).await.expect("checked");
+    assert!(left.iter().any(|l| l.contains(MESSAGE_MENTIONED)), "the DM's job is left: {left:?}");
+    assert!(jobs::unsettled(&db, &prefix, Some(&amqp), &[MESSAGE_MENTIONED]).await.expect("checked").is_empty(), "and nothing else");
+
+    // Stopping the service fails the test, naming the job.
+    let stopped = tokio::spawn(async move { drop(strict) }).await;
+    let panic = stopped.expect_err("the harness fails the test").into_panic();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("left jobs unprocessed") && message.contains(MESSAGE_MENTIONED), "{message}");
+}

@@ -147,7 +147,12 @@ async fn two_replicas_share_due_messages_without_sending_any_twice() {
             )
         })
         .await
-        .expect("replica");
+        .expect("replica")
+        .without_consumers_of(&[
+            ocomms_proto::scheduler::v1::jobs::REMINDER_FIRED,
+            ocomms_proto::scheduler::v1::jobs::SCHEDULED_FAILED,
+            ocomms_proto::messaging::v1::jobs::MESSAGE_DELETED,
+        ]);
         replicas.push(r);
     }
     ocomms_runtime::db::drop_database(&common.database_url).await.ok();

@@ -35,6 +35,12 @@ pub async fn messaging(auth: &Running, bus: Bus) -> Running {
     })
     .await
     .expect("svc-messaging starts")
+    // svc-notify and svc-files are not started here.
+    .without_consumers_of(&[
+        ocomms_proto::messaging::v1::jobs::MESSAGE_MENTIONED,
+        ocomms_proto::messaging::v1::jobs::MESSAGE_LINKS,
+        ocomms_proto::messaging::v1::jobs::MESSAGE_DELETED,
+    ])
 }
 
 pub async fn app() -> App {
@@ -51,7 +57,14 @@ pub async fn app() -> App {
         )
     })
     .await
-    .expect("svc-scheduler starts");
+    .expect("svc-scheduler starts")
+    // svc-notify (reminders, failures) and svc-files (released attachments)
+    // are not started here.
+    .without_consumers_of(&[
+        ocomms_proto::scheduler::v1::jobs::REMINDER_FIRED,
+        ocomms_proto::scheduler::v1::jobs::SCHEDULED_FAILED,
+        ocomms_proto::messaging::v1::jobs::MESSAGE_DELETED,
+    ]);
     let client = SchedulerServiceClient::connect(scheduler.url()).await.expect("connects");
     let chat = MessagingServiceClient::connect(messaging.url()).await.expect("connects");
     App { auth, messaging, scheduler, client, chat }
