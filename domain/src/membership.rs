@@ -11,63 +11,17 @@ use tonic::metadata::MetadataMap;
 
 use crate::ChannelId;
 
-/// Workspace roles, lowest to highest. A guest is a member with a flag
-/// ([`Membership::is_guest`]), not a role. Stored and sent as lower-case
-/// text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum Role {
-    Member,
-    Admin,
-    Owner,
-}
+ocomms_runtime::text_enum!(
+    /// Workspace roles, lowest to highest. A guest is a member with a flag
+    /// ([`Membership::is_guest`]), not a role.
+    #[derive(PartialOrd, Ord)]
+    Role { Member = "member", Admin = "admin", Owner = "owner" }
+);
 
 impl Role {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "member" => Some(Self::Member),
-            "admin" => Some(Self::Admin),
-            "owner" => Some(Self::Owner),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Member => "member",
-            Self::Admin => "admin",
-            Self::Owner => "owner",
-        }
-    }
-
     /// Admins and owners manage the workspace (seed 2.3).
     pub fn is_admin(self) -> bool {
         self >= Self::Admin
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for Role {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for Role {
-    fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>) -> diesel::serialize::Result {
-        <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(self.as_str(), out)
-    }
-}
-
-impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for Role {
-    fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-        let s = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(bytes)?;
-        Self::parse(&s).ok_or_else(|| format!("unknown workspace role {s:?}").into())
     }
 }
 

@@ -124,7 +124,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// How a service answers "who is calling?". Every service but svc-auth
 /// asks svc-auth ([`Identity`]); svc-auth reads its own sessions. The
-/// service wiring (`grpc_service!` with `callers = …`) asks once per call,
+/// service wiring (`grpc_service!`, through the service's [`ServesCallers`]) asks once per call,
 /// before the handler runs, and handlers read the answer with [`caller`].
 #[tonic::async_trait]
 pub trait Callers: Send + Sync {

@@ -37,7 +37,7 @@ pub(crate) fn workspace_pb(w: &Workspace, role: Role) -> pb::Workspace {
         name: w.name.clone(),
         slug: w.slug.clone(),
         logo: w.logo.clone(),
-        join_policy: w.join_policy.clone(),
+        join_policy: w.join_policy.to_string(),
         created_at: rfc3339(w.created_at),
         role: role.to_string(),
     }
@@ -62,7 +62,7 @@ pub(crate) fn join_request_pb(r: &JoinRequest, name: &str, email: &str) -> pb::J
         id: r.id.to_string(),
         workspace_id: r.workspace_id.to_string(),
         user_id: r.user_id.to_string(),
-        status: r.status.clone(),
+        status: r.status.to_string(),
         created_at: rfc3339(r.created_at),
         decided_at: opt_rfc3339(r.decided_at),
         name: name.to_owned(),

@@ -128,10 +128,22 @@ pub fn check_slug(slug: &str) -> ServiceResult<String> {
     Ok(s.to_owned())
 }
 
-pub fn check_join_policy(p: Option<&str>) -> ServiceResult<String> {
-    match p.map(str::trim).filter(|p| !p.is_empty()).unwrap_or("invite") {
-        p @ ("invite" | "request" | "open") => Ok(p.to_owned()),
-        _ => Err(ServiceError::validation("joinPolicy", "must be invite, request or open")),
+ocomms_runtime::text_enum!(
+    /// How people join a workspace (seed 2.2): by invite only, by a
+    /// request an admin decides, or freely.
+    JoinPolicy { Invite = "invite", Request = "request", Open = "open" }
+);
+
+ocomms_runtime::text_enum!(
+    /// A join request: pending until an admin approves or rejects it.
+    JoinRequestStatus { Pending = "pending", Approved = "approved", Rejected = "rejected" }
+);
+
+/// A join policy from a request (default: invite only), or 400.
+pub fn check_join_policy(p: Option<&str>) -> ServiceResult<JoinPolicy> {
+    match p.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(JoinPolicy::Invite),
+        Some(p) => JoinPolicy::parse(p).ok_or_else(|| ServiceError::validation("joinPolicy", "must be invite, request or open")),
     }
 }
 

@@ -6,30 +6,15 @@ use ocomms_runtime::{ServiceError, ServiceResult};
 /// Users asked about in one call, at most.
 pub const MAX_USERS_PER_ASK: usize = 500;
 
-/// What a member says of themselves (seed 3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Active,
-    Away,
-    Offline,
-}
+ocomms_runtime::text_enum!(
+    /// What a member says of themselves (seed 3.4).
+    Status { Active = "active", Away = "away", Offline = "offline" }
+);
 
 impl Status {
-    pub fn parse(s: &str) -> ServiceResult<Self> {
-        match s.trim() {
-            "active" => Ok(Self::Active),
-            "away" => Ok(Self::Away),
-            "offline" => Ok(Self::Offline),
-            _ => Err(ServiceError::validation("status", "must be active, away or offline")),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Away => "away",
-            Self::Offline => "offline",
-        }
+    /// A status from a request, or 400.
+    pub fn from_request(s: &str) -> ServiceResult<Self> {
+        Self::parse(s.trim()).ok_or_else(|| ServiceError::validation("status", "must be active, away or offline"))
     }
 }
 
@@ -48,10 +33,10 @@ mod tests {
 
     #[test]
     fn statuses_and_what_is_shown_once_live_presence_expires() {
-        for s in [Status::Active, Status::Away, Status::Offline] {
-            assert_eq!(Status::parse(s.as_str()).expect("valid"), s);
+        for s in Status::ALL {
+            assert_eq!(Status::from_request(&format!(" {s} ")).expect("valid"), *s);
         }
-        assert!(Status::parse("busy").is_err());
+        assert!(Status::from_request("busy").is_err());
         let (then, now) = (Utc::now() - chrono::Duration::hours(1), Utc::now());
         assert_eq!(presence_of(Some((Status::Away, now)), Some(then)), (Status::Away, Some(now)));
         assert_eq!(presence_of(None, Some(then)), (Status::Offline, Some(then)));

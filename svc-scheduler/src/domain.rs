@@ -24,23 +24,7 @@ pub const MAX_PENDING: i64 = 1000;
 /// A reminder's own text.
 pub const MAX_REMINDER_TEXT_CHARS: usize = 1_000;
 
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
+use ocomms_runtime::text_enum;
 
 text_enum!(
     /// Seed 4.2: pending → processing → sent | failed; pending → cancelled.

@@ -140,7 +140,7 @@ impl Engine {
         let mut conn = self.pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let Some(row) = scheduled::get(&mut conn, id).await? else { return Ok(()) };
         drop(conn);
-        if row.status != domain::ScheduledStatus::Processing.as_str() {
+        if row.status != domain::ScheduledStatus::Processing {
             // Done by an earlier delivery.
             return Ok(());
         }
@@ -220,7 +220,7 @@ async fn fire_reminders(conn: &mut AsyncPgConnection) -> anyhow::Result<usize> {
     let mut out = Vec::with_capacity(due.len());
     for r in &due {
         let tz: Tz = r.timezone.parse().unwrap_or(Tz::UTC);
-        let next = match (r.recurrence.as_deref().and_then(domain::Recurrence::parse), r.local_time) {
+        let next = match (r.recurrence, r.local_time) {
             (Some(rec), Some(local)) => Some(domain::next_occurrence(r.remind_at, rec, tz, local, now)),
             _ => None,
         };

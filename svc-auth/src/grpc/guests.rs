@@ -109,8 +109,7 @@ impl AuthApi {
         let role = self.require_admin(&mut conn, ws, caller.user_id).await?;
         let current = workspaces::get(&mut conn, ws).await?.ok_or_else(|| ServiceError::not_found("workspace"))?;
         let updated =
-            workspaces::update(&mut conn, ws, name.as_deref().unwrap_or(&current.name), policy.as_deref().unwrap_or(&current.join_policy))
-                .await?;
+            workspaces::update(&mut conn, ws, name.as_deref().unwrap_or(&current.name), policy.unwrap_or(current.join_policy)).await?;
         audit::record(
             &mut conn,
             Entry {

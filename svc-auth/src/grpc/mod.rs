@@ -17,7 +17,7 @@ use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 
 use crate::Config;
-use crate::domain::{self, Role};
+use crate::domain::{self, JoinPolicy, Role};
 use crate::store::audit::{self, Entry};
 use crate::store::sessions::{self, NewSession, Session};
 use crate::store::users::{self, NewUser, User};
@@ -634,9 +634,9 @@ impl AuthApi {
         // An invite-only workspace is not discoverable: same answer as none.
         let w = workspaces::get(&mut conn, ws)
             .await?
-            .filter(|w| w.join_policy != "invite")
+            .filter(|w| w.join_policy != JoinPolicy::Invite)
             .ok_or_else(|| ServiceError::not_found("workspace"))?;
-        if w.join_policy == "request" {
+        if w.join_policy == JoinPolicy::Request {
             let r = workspaces::request_to_join(&mut conn, ws, caller.user_id).await?;
             let admins: Vec<UserId> = workspaces::members_of(&mut conn, ws)
                 .await?

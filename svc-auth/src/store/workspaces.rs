@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
-use crate::domain::{InviteId, JoinRequestId, Role};
+use crate::domain::{InviteId, JoinPolicy, JoinRequestId, JoinRequestStatus, Role};
 use crate::schema::{guest_channel_access, invites, join_requests, members, users, workspaces};
 use ocomms_domain::ChannelId;
 
@@ -14,7 +14,7 @@ pub struct Workspace {
     pub name: String,
     pub slug: String,
     pub logo: Option<String>,
-    pub join_policy: String,
+    pub join_policy: JoinPolicy,
     pub created_at: DateTime<Utc>,
 }
 
@@ -202,7 +202,7 @@ pub struct JoinRequest {
     pub id: JoinRequestId,
     pub workspace_id: WorkspaceId,
     pub user_id: UserId,
-    pub status: String,
+    pub status: JoinRequestStatus,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
 }
@@ -217,7 +217,7 @@ pub async fn request_to_join(conn: &mut AsyncPgConnection, ws: WorkspaceId, user
     join_requests::table
         .filter(join_requests::workspace_id.eq(ws))
         .filter(join_requests::user_id.eq(user))
-        .filter(join_requests::status.eq("pending"))
+        .filter(join_requests::status.eq(JoinRequestStatus::Pending))
         .select(JoinRequest::as_select())
         .first(conn)
         .await
@@ -227,7 +227,7 @@ pub async fn pending_requests(conn: &mut AsyncPgConnection, ws: WorkspaceId) -> 
     join_requests::table
         .inner_join(users::table)
         .filter(join_requests::workspace_id.eq(ws))
-        .filter(join_requests::status.eq("pending"))
+        .filter(join_requests::status.eq(JoinRequestStatus::Pending))
         .order(join_requests::created_at.asc())
         .select((JoinRequest::as_select(), users::name, users::email))
         .load(conn)
@@ -242,19 +242,24 @@ pub async fn decide_request(
     by: UserId,
     approve: bool,
 ) -> QueryResult<Option<JoinRequest>> {
-    diesel::update(join_requests::table.find(id).filter(join_requests::workspace_id.eq(ws)).filter(join_requests::status.eq("pending")))
-        .set((
-            join_requests::status.eq(if approve { "approved" } else { "rejected" }),
-            join_requests::decided_by.eq(by),
-            join_requests::decided_at.eq(diesel::dsl::now),
-        ))
-        .returning(JoinRequest::as_returning())
-        .get_result(conn)
-        .await
-        .optional()
+    diesel::update(
+        join_requests::table
+            .find(id)
+            .filter(join_requests::workspace_id.eq(ws))
+            .filter(join_requests::status.eq(JoinRequestStatus::Pending)),
+    )
+    .set((
+        join_requests::status.eq(if approve { JoinRequestStatus::Approved } else { JoinRequestStatus::Rejected }),
+        join_requests::decided_by.eq(by),
+        join_requests::decided_at.eq(diesel::dsl::now),
+    ))
+    .returning(JoinRequest::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
-pub async fn update(conn: &mut AsyncPgConnection, ws: WorkspaceId, name: &str, join_policy: &str) -> QueryResult<Workspace> {
+pub async fn update(conn: &mut AsyncPgConnection, ws: WorkspaceId, name: &str, join_policy: JoinPolicy) -> QueryResult<Workspace> {
     diesel::update(workspaces::table.find(ws))
         .set((workspaces::name.eq(name), workspaces::join_policy.eq(join_policy)))
         .returning(Workspace::as_returning())

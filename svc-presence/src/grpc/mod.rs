@@ -28,7 +28,7 @@ impl PresenceApi {
         let p = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
-        let status = Status::parse(&r.status)?;
+        let status = Status::from_request(&r.status)?;
         ocomms_domain::membership::membership(&self.identity, req.metadata(), ws).await?;
         let now = Utc::now();
         self.live.set(ws, p.user_id, status, now).await?;

@@ -82,7 +82,7 @@ impl Live {
                     .filter_map(|(u, v)| {
                         let v = v?;
                         let (status, ms) = v.split_once('|')?;
-                        let status = Status::parse(status).ok()?;
+                        let status = Status::parse(status)?;
                         Some((*u, (status, DateTime::from_timestamp_millis(ms.parse().ok()?)?)))
                     })
                     .collect();

@@ -91,7 +91,7 @@ impl SchedulerApi {
     async fn end_reminder(&self, p: &Principal, id: &str, status: ReminderStatus) -> ServiceResult<pb::Reminder> {
         let id: ReminderId = ids::parse("reminderId", id)?;
         let mut conn = self.conn().await?;
-        match reminders::end(&mut conn, id, p.user_id, status.as_str()).await? {
+        match reminders::end(&mut conn, id, p.user_id, status).await? {
             Some(row) => Ok(convert::reminder(&row)),
             None => Err(ended(reminders::get_for(&mut conn, id, p.user_id).await?)),
         }

@@ -89,7 +89,7 @@ impl SchedulerApi {
         let tz = r.timezone.as_deref().map(|z| domain::timezone(Some(z))).transpose()?;
         let mut conn = self.conn().await?;
         let current = scheduled::get_for(&mut conn, id, p.user_id).await?.ok_or_else(|| ServiceError::not_found("scheduled message"))?;
-        if current.status != ScheduledStatus::Pending.as_str() {
+        if current.status != ScheduledStatus::Pending {
             return Err(not_pending(Some(current)));
         }
         let content = match r.content.as_deref() {

@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_domain::MessageId;
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
-use crate::domain::ReminderId;
+use crate::domain::{Recurrence, ReminderId, ReminderStatus};
 
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct Reminder {
@@ -24,9 +24,9 @@ pub struct Reminder {
     #[diesel(sql_type = Timestamptz)]
     pub remind_at: DateTime<Utc>,
     #[diesel(sql_type = Text)]
-    pub status: String,
+    pub status: ReminderStatus,
     #[diesel(sql_type = Nullable<Text>)]
-    pub recurrence: Option<String>,
+    pub recurrence: Option<Recurrence>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub snoozed_until: Option<DateTime<Utc>>,
     #[diesel(sql_type = Text)]
@@ -126,7 +126,12 @@ pub async fn snooze(
 }
 
 /// Ends it (`completed` or `cancelled`); `None` when it already ended.
-pub async fn end(conn: &mut AsyncPgConnection, id: ReminderId, user: UserId, status: &str) -> diesel::QueryResult<Option<Reminder>> {
+pub async fn end(
+    conn: &mut AsyncPgConnection,
+    id: ReminderId,
+    user: UserId,
+    status: ReminderStatus,
+) -> diesel::QueryResult<Option<Reminder>> {
     diesel::sql_query(format!(
         "UPDATE reminders SET status = $3, snoozed_until = NULL, updated_at = now()
           WHERE id = $1 AND user_id = $2 AND status IN ('pending', 'snoozed', 'fired') RETURNING {COLS}"

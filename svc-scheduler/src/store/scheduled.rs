@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_domain::MessageId;
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
-use crate::domain::ScheduledMessageId;
+use crate::domain::{ScheduledMessageId, ScheduledStatus};
 
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct Scheduled {
@@ -27,7 +27,7 @@ pub struct Scheduled {
     #[diesel(sql_type = Text)]
     pub timezone: String,
     #[diesel(sql_type = Text)]
-    pub status: String,
+    pub status: ScheduledStatus,
     #[diesel(sql_type = Nullable<Text>)]
     pub error: Option<String>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
