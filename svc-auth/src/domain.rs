@@ -243,32 +243,6 @@ mod tests {
 }
 
 /// Whether `actor` may give `target` (now `current`) the role `to`.
-/// Owners manage everyone; admins move people between member and admin
-/// but never touch owners. (The last owner is protected separately, with
-/// the owners locked in the database.)
-pub fn check_role_change(actor: Role, current: Role, to: Role) -> ServiceResult<()> {
-    match actor {
-        Role::Owner => Ok(()),
-        Role::Admin if current != Role::Owner && to != Role::Owner => Ok(()),
-        Role::Admin => Err(ServiceError::forbidden("only owners can change owners or make new ones")),
-        Role::Member => Err(ServiceError::forbidden("only admins and owners can change roles")),
-    }
-}
-
-/// Whether `actor` may remove a member whose role is `target` (leaving
-/// oneself is always allowed, bar the last owner).
-pub fn check_removal(actor: Role, target: Role, is_self: bool) -> ServiceResult<()> {
-    if is_self {
-        return Ok(());
-    }
-    match actor {
-        Role::Owner => Ok(()),
-        Role::Admin if target == Role::Member => Ok(()),
-        Role::Admin => Err(ServiceError::forbidden("admins can remove members only")),
-        Role::Member => Err(ServiceError::forbidden("only admins and owners can remove members")),
-    }
-}
-
 /// An optional free-text profile field: trimmed, empty clears it.
 pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ServiceResult<Option<String>> {
     match value.map(str::trim) {
@@ -306,22 +280,6 @@ pub fn check_avatar_url(value: Option<&str>) -> ServiceResult<Option<String>> {
 #[cfg(test)]
 mod role_tests {
     use super::*;
-
-    #[test]
-    fn role_changes_follow_the_table() {
-        use Role::*;
-        assert!(check_role_change(Owner, Owner, Member).is_ok());
-        assert!(check_role_change(Admin, Member, Admin).is_ok());
-        assert!(check_role_change(Admin, Admin, Member).is_ok());
-        assert!(check_role_change(Admin, Owner, Member).is_err());
-        assert!(check_role_change(Admin, Member, Owner).is_err());
-        assert!(check_role_change(Member, Member, Admin).is_err());
-        assert!(check_removal(Member, Owner, true).is_ok());
-        assert!(check_removal(Admin, Member, false).is_ok());
-        assert!(check_removal(Admin, Admin, false).is_err());
-        assert!(check_removal(Owner, Admin, false).is_ok());
-        assert!(check_removal(Member, Member, false).is_err());
-    }
 
     #[test]
     fn profile_fields() {

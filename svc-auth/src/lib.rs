@@ -26,6 +26,7 @@ mod grpc;
 pub mod jobs;
 mod lockout;
 pub mod password;
+mod policy;
 mod schema;
 pub mod store;
 pub mod testing;

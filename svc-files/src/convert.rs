@@ -14,8 +14,8 @@ pub fn file(f: &File) -> pb::File {
         filename: f.filename.clone(),
         size: f.size,
         mime_type: f.mime_type.clone(),
-        thumbnail_url: (f.kind == "attachment" && domain::is_image(&f.mime_type)).then(|| domain::thumbnail_url(f.id)),
-        kind: f.kind.clone(),
+        thumbnail_url: (f.kind == domain::Kind::Attachment && domain::is_image(&f.mime_type)).then(|| domain::thumbnail_url(f.id)),
+        kind: f.kind.to_string(),
         workspace_id: f.workspace_id.map(|w| w.to_string()),
         created_at: rfc3339(f.created_at),
     }

@@ -23,30 +23,15 @@ pub const EMOJI_SIDE: u32 = 128;
 /// Thumbnails fit in this square.
 pub const THUMBNAIL_SIDE: u32 = 400;
 
-/// What an upload is for (seed 2.4 and its appendix).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Attachment,
-    Avatar,
-    Emoji,
-}
+ocomms_runtime::text_enum!(
+    /// What an upload is for (seed 2.4 and its appendix).
+    Kind { Attachment = "attachment", Avatar = "avatar", Emoji = "emoji" }
+);
 
 impl Kind {
-    pub fn parse(s: &str) -> ServiceResult<Self> {
-        match s {
-            "attachment" => Ok(Self::Attachment),
-            "avatar" => Ok(Self::Avatar),
-            "emoji" => Ok(Self::Emoji),
-            _ => Err(ServiceError::validation("kind", "must be attachment, avatar or emoji")),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Attachment => "attachment",
-            Self::Avatar => "avatar",
-            Self::Emoji => "emoji",
-        }
+    /// A kind from a request, or 400.
+    pub fn from_request(s: &str) -> ServiceResult<Self> {
+        Self::parse(s).ok_or_else(|| ServiceError::validation("kind", "must be attachment, avatar or emoji"))
     }
 
     /// The largest upload of this kind, in bytes.

@@ -17,7 +17,7 @@ use ocomms_runtime::db::Pool;
 use ocomms_runtime::jobs::{self, Broker, Job, Relay};
 use tonic::transport::Channel;
 
-use crate::domain::FileId;
+use crate::domain::{FileId, Kind};
 use crate::storage::Storage;
 use crate::store::previews as previews_store;
 use crate::store::{emoji, files};
@@ -85,11 +85,10 @@ impl Engine {
         let mut conn = self.conn().await?;
         conn.transaction::<_, anyhow::Error, _>(async |conn| {
             let Some(f) = files::lock(conn, id).await? else { return Ok(()) };
-            let unused = match f.kind.as_str() {
-                "attachment" => f.message_id.is_none() || f.orphaned_at.is_some(),
-                "emoji" => !emoji::uses_file(conn, id).await?,
-                "avatar" => files::is_replaced_avatar(conn, &f).await?,
-                _ => false,
+            let unused = match f.kind {
+                Kind::Attachment => f.message_id.is_none() || f.orphaned_at.is_some(),
+                Kind::Emoji => !emoji::uses_file(conn, id).await?,
+                Kind::Avatar => files::is_replaced_avatar(conn, &f).await?,
             };
             if !unused {
                 return Ok(());

@@ -135,6 +135,47 @@ pub fn only_cjk(text: &str) -> bool {
     text.chars().any(is_cjk) && text.chars().all(|c| is_cjk(c) || !c.is_alphanumeric())
 }
 
+/// A note's length at most (personal and channel notes).
+pub const MAX_NOTE_CHARS: usize = 100_000;
+
+/// A note's content and the version it was edited from.
+pub fn check_note(content: &str, version: i32) -> ServiceResult<()> {
+    if content.chars().count() > MAX_NOTE_CHARS {
+        return Err(ServiceError::validation("content", format!("must be at most {MAX_NOTE_CHARS} characters")));
+    }
+    if version < 0 {
+        return Err(ServiceError::validation("version", "must not be negative"));
+    }
+    Ok(())
+}
+
+/// Handles reserved for the special mentions.
+const RESERVED_HANDLES: [&str; 3] = ["here", "channel", "everyone"];
+/// A user group holds at most this many members.
+pub const MAX_GROUP_MEMBERS: usize = 1000;
+
+/// A group's handle, as `@handle` mentions it (seed 5.2): lower-cased, 1-64
+/// letters, digits, '_', '.' or '-', not a special mention's.
+pub fn group_handle(raw: &str) -> ServiceResult<String> {
+    let handle = raw.trim().trim_start_matches('@').to_lowercase();
+    if handle.is_empty() || handle.len() > 64 || !handle.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+        return Err(ServiceError::validation("handle", "must be 1-64 letters, digits, '_', '.' or '-'"));
+    }
+    if RESERVED_HANDLES.contains(&handle.as_str()) {
+        return Err(ServiceError::validation("handle", "is reserved"));
+    }
+    Ok(handle)
+}
+
+/// A group's display name: 1-80 characters once trimmed.
+pub fn group_name(raw: &str) -> ServiceResult<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(ServiceError::validation("name", "must be 1-80 characters"));
+    }
+    Ok(name.to_owned())
+}
+
 /// Where messages live: a channel or a conversation (DM, group DM).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -427,5 +468,18 @@ mod search_tests {
         for parent in [Some((Some(elsewhere), false)), Some((Some(elsewhere), true)), None] {
             assert!(check_reply_parent(here, parent).expect_err("not here").message.contains("no such message"));
         }
+    }
+
+    #[test]
+    fn group_handles_and_notes() {
+        assert_eq!(group_handle(" @Ops.Team ").expect("valid"), "ops.team");
+        for bad in ["", "@", "here", "@Channel", "a b", &"x".repeat(65)] {
+            assert!(group_handle(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(group_name("  Ops  ").expect("valid"), "Ops");
+        assert!(group_name("   ").is_err());
+        assert!(check_note(&"n".repeat(MAX_NOTE_CHARS), 0).is_ok());
+        assert!(check_note(&"n".repeat(MAX_NOTE_CHARS + 1), 0).is_err());
+        assert!(check_note("", -1).is_err());
     }
 }

@@ -19,6 +19,7 @@
 
 mod access;
 pub mod config;
+mod convert;
 pub mod domain;
 mod grpc;
 mod policy;

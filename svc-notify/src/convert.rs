@@ -19,5 +19,5 @@ pub fn notification(r: Row) -> pb::Notification {
 }
 
 pub fn channel_settings(r: ChannelRow) -> pb::ChannelSettings {
-    pb::ChannelSettings { channel_id: r.channel_id.to_string(), level: r.level, muted: r.muted }
+    pb::ChannelSettings { channel_id: r.channel_id.to_string(), level: r.level.to_string(), muted: r.muted }
 }

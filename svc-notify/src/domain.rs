@@ -9,30 +9,15 @@ ocomms_runtime::typed_id! {
     PushSubscriptionId;
 }
 
-/// How much of a channel reaches a user (`channel_notification_settings.level`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    All,
-    Mentions,
-    None,
-}
+ocomms_runtime::text_enum!(
+    /// How much of a channel reaches a user (`channel_notification_settings.level`).
+    Level { All = "all", Mentions = "mentions", None = "none" }
+);
 
 impl Level {
-    pub fn parse(s: &str) -> ServiceResult<Self> {
-        match s {
-            "all" => Ok(Self::All),
-            "mentions" => Ok(Self::Mentions),
-            "none" => Ok(Self::None),
-            _ => Err(ServiceError::validation("level", "must be all, mentions or none")),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Mentions => "mentions",
-            Self::None => "none",
-        }
+    /// A level from a request, or 400.
+    pub fn from_request(s: &str) -> ServiceResult<Self> {
+        Self::parse(s).ok_or_else(|| ServiceError::validation("level", "must be all, mentions or none"))
     }
 }
 
@@ -93,9 +78,9 @@ mod tests {
         assert_eq!(digest_minutes(Some(0)).expect("off"), 0);
         assert!(digest_minutes(Some(1441)).is_err());
         for l in ["all", "mentions", "none"] {
-            assert_eq!(Level::parse(l).expect("level").as_str(), l);
+            assert_eq!(Level::from_request(l).expect("level").as_str(), l);
         }
-        assert!(Level::parse("loud").is_err());
+        assert!(Level::from_request("loud").is_err());
         assert!(check_push_keys("nope", "nope").is_err());
         assert!(unsubscribe_endpoint("").is_err());
         assert_eq!(unsubscribe_endpoint("https://push.example.com/a b").expect("ok")[1], "https://push.example.com/a%20b");

@@ -11,6 +11,7 @@ use tonic::Request;
 
 use super::AuthApi;
 use crate::domain::{self, Role};
+use crate::policy;
 use crate::store::audit::{self, Entry};
 use crate::store::workspaces::{self, Invite};
 use ocomms_runtime::identity::caller;
@@ -26,11 +27,8 @@ impl AuthApi {
         user: ocomms_runtime::ids::UserId,
     ) -> ServiceResult<Role> {
         let mine = self.member_of(conn, ws, user).await?;
-        let role = mine.role;
-        if !role.is_admin() || mine.is_guest {
-            return Err(ServiceError::forbidden("only admins and owners can do this"));
-        }
-        Ok(role)
+        policy::check_admin(&mine, "do this")?;
+        Ok(mine.role)
     }
 
     pub(crate) async fn create_guest_invite(&self, req: Request<pb::CreateGuestInviteRequest>) -> ServiceResult<pb::Invite> {

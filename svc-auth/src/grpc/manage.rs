@@ -11,6 +11,7 @@ use tonic::Request;
 
 use super::AuthApi;
 use crate::domain::{self, Role};
+use crate::policy;
 use crate::store::audit::{self, Entry};
 use crate::store::profiles::{self, Status};
 use crate::store::{sessions, users, workspaces};
@@ -88,10 +89,8 @@ impl AuthApi {
                     return Err(ServiceError::validation("role", "guests cannot be admins or owners"));
                 }
                 let current_role = current.role;
-                domain::check_role_change(actor, current_role, to)?;
-                if current_role == Role::Owner && to != Role::Owner && owners.len() <= 1 {
-                    return Err(ServiceError::conflict("a workspace needs an owner: make someone else owner first"));
-                }
+                policy::check_role_change(actor, current_role, to)?;
+                policy::check_keeps_an_owner(current_role, Some(to), owners.len(), false)?;
                 let m = workspaces::set_role(conn, ws, target, to).await?;
                 audit::record(
                     conn,
@@ -131,10 +130,8 @@ impl AuthApi {
             let owners = workspaces::owners_for_update(conn, ws).await?;
             let current = workspaces::membership(conn, ws, target).await?.ok_or_else(|| ServiceError::not_found("member"))?;
             let current_role = current.role;
-            domain::check_removal(actor, current_role, target == actor_id)?;
-            if current_role == Role::Owner && owners.len() <= 1 {
-                return Err(ServiceError::conflict("the last owner cannot leave: make someone else owner first"));
-            }
+            policy::check_removal(actor, current_role, target == actor_id)?;
+            policy::check_keeps_an_owner(current_role, None, owners.len(), true)?;
             workspaces::remove_member(conn, ws, target).await?;
             // A guest's grants end with their membership: re-invited, they
             // get only the new invite's channels.
@@ -198,8 +195,8 @@ impl AuthApi {
         let target: UserId = ids::parse("userId", &r.user_id)?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        if target != caller.user_id && mine.role != Role::Owner {
-            return Err(ServiceError::forbidden("only the member themselves or an owner of the workspace exports their data"));
+        if target != caller.user_id {
+            policy::check_owner(&mine, "export another member's data")?;
         }
         let member = workspaces::membership(&mut conn, ws, target).await?.ok_or_else(|| ServiceError::not_found("member"))?;
         let user = users::by_ids(&mut conn, &[target]).await?.pop().ok_or_else(|| ServiceError::not_found("member"))?;
@@ -323,9 +320,7 @@ impl AuthApi {
         };
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        if mine.role != Role::Owner {
-            return Err(ServiceError::forbidden("only owners can read the audit log"));
-        }
+        policy::check_owner(&mine, "read the audit log")?;
         let rows = audit::list(
             &mut conn,
             audit::Filter {

@@ -17,7 +17,8 @@ use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 
 use crate::Config;
-use crate::domain::{self, JoinPolicy, Role};
+use crate::domain::{self, Role};
+use crate::policy::{self, JoinOutcome};
 use crate::store::audit::{self, Entry};
 use crate::store::sessions::{self, NewSession, Session};
 use crate::store::users::{self, NewUser, User};
@@ -480,7 +481,7 @@ impl AuthApi {
         let target: Option<UserId> = ids::parse_opt("userId", r.user_id.as_deref())?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        let mine_is_admin = mine.role.is_admin() && !mine.is_guest;
+        let mine_is_admin = policy::check_admin(&mine, "see other members' guest channels").is_ok();
         let member = match target {
             Some(t) if t != caller.user_id => {
                 workspaces::membership(&mut conn, ws, t).await?.ok_or_else(|| ServiceError::not_found("member"))?
@@ -510,13 +511,7 @@ impl AuthApi {
         let (max_uses, hours) = domain::invite_limits(r.max_uses, r.expires_in_hours, email.is_some())?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        let my_role = mine.role;
-        if !my_role.is_admin() || mine.is_guest {
-            return Err(ServiceError::forbidden("only admins and owners can invite"));
-        }
-        if role == Role::Admin && my_role != Role::Owner {
-            return Err(ServiceError::forbidden("only owners can invite admins"));
-        }
+        policy::check_may_invite(&mine, role)?;
         let token = domain::new_token();
         let invite = Invite {
             id: crate::domain::InviteId::new(),
@@ -631,12 +626,13 @@ impl AuthApi {
                 request: None,
             });
         }
+        let w = workspaces::get(&mut conn, ws).await?.ok_or_else(|| ServiceError::not_found("workspace"))?;
+        let outcome = policy::join_outcome(w.join_policy);
         // An invite-only workspace is not discoverable: same answer as none.
-        let w = workspaces::get(&mut conn, ws)
-            .await?
-            .filter(|w| w.join_policy != JoinPolicy::Invite)
-            .ok_or_else(|| ServiceError::not_found("workspace"))?;
-        if w.join_policy == JoinPolicy::Request {
+        if outcome == JoinOutcome::Hidden {
+            return Err(ServiceError::not_found("workspace"));
+        }
+        if outcome == JoinOutcome::Request {
             let r = workspaces::request_to_join(&mut conn, ws, caller.user_id).await?;
             let admins: Vec<UserId> = workspaces::members_of(&mut conn, ws)
                 .await?

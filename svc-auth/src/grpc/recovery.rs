@@ -79,20 +79,7 @@ impl AuthApi {
         let hash = token_hash(token);
         let mut conn = self.conn().await?;
         // Check the token before any expensive work, without spending it.
-        let user_id = {
-            use crate::schema::password_resets as pr;
-            use diesel::prelude::*;
-            use diesel_async::RunQueryDsl;
-            pr::table
-                .find(&hash)
-                .filter(pr::used_at.is_null())
-                .filter(pr::expires_at.gt(diesel::dsl::now))
-                .select(pr::user_id)
-                .first::<ocomms_runtime::ids::UserId>(&mut conn)
-                .await
-                .optional()?
-                .ok_or_else(invalid)?
-        };
+        let user_id = users::pending_reset(&mut conn, &hash).await?.ok_or_else(invalid)?;
         let user = users::by_ids(&mut conn, &[user_id]).await?.pop().ok_or_else(invalid)?;
         domain::check_password("newPassword", &r.new_password, &user.email.to_lowercase())?;
         for old in users::recent_password_hashes(&mut conn, user.id, HISTORY).await? {

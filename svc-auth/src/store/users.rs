@@ -184,6 +184,20 @@ pub async fn void_resets(conn: &mut AsyncPgConnection, user: UserId) -> QueryRes
         .await
 }
 
+/// The user a reset token (by hash) is for, while it is unused and
+/// unexpired; it is not spent (`take_reset` spends it).
+pub async fn pending_reset(conn: &mut AsyncPgConnection, hash: &str) -> QueryResult<Option<UserId>> {
+    use crate::schema::password_resets as pr;
+    pr::table
+        .find(hash)
+        .filter(pr::used_at.is_null())
+        .filter(pr::expires_at.gt(diesel::dsl::now))
+        .select(pr::user_id)
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Spends a live reset token (single use): returns its user.
 pub async fn take_reset(conn: &mut AsyncPgConnection, token_hash: &str) -> QueryResult<Option<UserId>> {
     use crate::schema::password_resets as r;

@@ -31,9 +31,7 @@ impl FilesApi {
         let m = ocomms_domain::membership::membership(&self.identity, req.metadata(), ws).await?;
         let mut conn = self.conn().await?;
         let e = emoji::get(&mut conn, ws, r.name.trim()).await?.ok_or_else(|| ServiceError::not_found("emoji"))?;
-        if !m.is_admin() && e.uploaded_by != p.user_id {
-            return Err(ServiceError::forbidden("only admins and who added it remove a custom emoji"));
-        }
+        crate::policy::check_may_remove_emoji(&m, e.uploaded_by, p.user_id)?;
         conn.transaction::<_, ServiceError, _>(async |conn| {
             emoji::delete(conn, e.id).await?;
             // Its image goes now (nothing refers to it any more).

@@ -136,13 +136,13 @@ impl FilesApi {
 
     async fn check_start(&self, meta: &MetadataMap, start: Option<&pb::UploadStart>) -> ServiceResult<Start> {
         let start = start.ok_or_else(|| ServiceError::validation("file", "the first message must say what is uploaded"))?;
-        let kind = Kind::parse(&start.kind)?;
+        let kind = Kind::from_request(&start.kind)?;
         let workspace: Option<WorkspaceId> = ids::parse_opt("workspaceId", start.workspace_id.as_deref())?;
         let emoji_name = if kind == Kind::Emoji { Some(domain::emoji_name(start.emoji_name.as_deref())?) } else { None };
         match (kind, workspace) {
             (Kind::Emoji, None) => return Err(ServiceError::validation("workspaceId", "required for emoji")),
-            (Kind::Emoji, Some(ws)) if !ocomms_domain::membership::membership(&self.identity, meta, ws).await?.is_admin() => {
-                return Err(ServiceError::forbidden("only admins add custom emoji"));
+            (Kind::Emoji, Some(ws)) => {
+                crate::policy::check_may_add_emoji(&ocomms_domain::membership::membership(&self.identity, meta, ws).await?)?;
             }
             (Kind::Avatar, Some(ws)) => {
                 ocomms_domain::membership::membership(&self.identity, meta, ws).await?;
@@ -174,7 +174,7 @@ impl FilesApi {
                 &files::New {
                     id,
                     workspace_id: start.workspace,
-                    kind: kind.as_str(),
+                    kind,
                     filename: &start.filename,
                     mime_type: s.mime,
                     size: s.size,

@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_domain::MessageId;
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
-use crate::domain::FileId;
+use crate::domain::{FileId, Kind};
 
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct File {
@@ -19,7 +19,7 @@ pub struct File {
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub message_id: Option<MessageId>,
     #[diesel(sql_type = Text)]
-    pub kind: String,
+    pub kind: Kind,
     #[diesel(sql_type = Text)]
     pub filename: String,
     #[diesel(sql_type = Text)]
@@ -44,7 +44,7 @@ const COLS: &str =
 pub struct New<'a> {
     pub id: FileId,
     pub workspace_id: Option<WorkspaceId>,
-    pub kind: &'a str,
+    pub kind: Kind,
     pub filename: &'a str,
     pub mime_type: &'a str,
     pub size: i64,

@@ -13,9 +13,11 @@ pub const S3_SECRET: &str = "ocomms-test-secret-0123456789";
 pub const BUCKET: &str = "ocomms-files";
 
 pub struct App {
-    pub auth: Running,
-    pub _messaging: Running,
+    // Fields drop in order: the services first (their job checks may still
+    // call svc-auth), svc-auth last.
     pub _files: Running,
+    pub _messaging: Running,
+    pub auth: Running,
     pub client: FilesServiceClient<Channel>,
     pub chat: MessagingServiceClient<Channel>,
     /// The local upload directory or the S3 server's root.

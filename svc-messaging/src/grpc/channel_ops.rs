@@ -10,35 +10,16 @@ use ocomms_runtime::ids::{self, UserId, WorkspaceId};
 
 use crate::domain::CategoryId;
 use crate::policy;
-use ocomms_runtime::time::rfc3339;
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 use tonic::metadata::MetadataMap;
 
 use super::{MessagingApi, Place, messages_pb};
+use crate::convert;
 use crate::domain;
 use crate::store::channels::{self, Channel};
 use crate::store::messages::{self as store, Target};
 use ocomms_runtime::identity::caller;
-
-fn channel_pb(c: &Channel, is_member: bool, member_count: i64, unread: i64) -> pb::Channel {
-    pb::Channel {
-        id: c.id.to_string(),
-        workspace_id: c.workspace_id.to_string(),
-        name: c.name.clone(),
-        description: c.description.clone(),
-        is_private: c.is_private,
-        is_archived: c.is_archived,
-        category_id: c.category_id.map(|id| id.to_string()),
-        created_by: c.created_by.to_string(),
-        created_at: rfc3339(c.created_at),
-        is_member,
-        member_count,
-        last_sequence: c.last_seq,
-        unread_count: unread,
-        topic: c.topic.clone(),
-    }
-}
 
 fn unique_name(e: diesel::result::Error) -> ServiceError {
     match e {
@@ -71,7 +52,7 @@ impl MessagingApi {
         } else {
             0
         };
-        Ok(channel_pb(&c, is_member, count, unread))
+        Ok(convert::channel_pb(&c, is_member, count, unread))
     }
 
     pub(crate) async fn create_channel(&self, req: Request<pb::CreateChannelRequest>) -> ServiceResult<pb::Channel> {
@@ -111,7 +92,7 @@ impl MessagingApi {
             Ok(())
         })
         .await?;
-        Ok(channel_pb(&channel, true, 1, 0))
+        Ok(convert::channel_pb(&channel, true, 1, 0))
     }
 
     pub(crate) async fn list_channels(&self, req: Request<pb::ListChannelsRequest>) -> ServiceResult<pb::ListChannelsResponse> {
@@ -134,7 +115,7 @@ impl MessagingApi {
             .filter(|(c, member, _)| policy::channel_listed(&m, c, *member))
             .map(|(c, member, n)| {
                 let u = unread.iter().find(|(id, _, _)| *id == c.id).map(|(_, n, _)| *n).unwrap_or(0);
-                channel_pb(c, *member, *n, u)
+                convert::channel_pb(c, *member, *n, u)
             })
             .collect();
         Ok(pb::ListChannelsResponse { channels })
@@ -363,7 +344,7 @@ impl MessagingApi {
         let position = r.position.unwrap_or(0);
         let mut conn = self.conn().await?;
         let id = channels::create_category(&mut conn, ws, name, position).await?;
-        Ok(pb::Category { id: id.to_string(), workspace_id: ws.to_string(), name: name.to_owned(), position })
+        Ok(convert::category(id, ws, name.to_owned(), position))
     }
 
     pub(crate) async fn list_categories(&self, req: Request<pb::ListCategoriesRequest>) -> ServiceResult<pb::ListCategoriesResponse> {
@@ -373,10 +354,7 @@ impl MessagingApi {
         let mut conn = self.conn().await?;
         let list = channels::categories(&mut conn, ws).await?;
         Ok(pb::ListCategoriesResponse {
-            categories: list
-                .into_iter()
-                .map(|(id, name, position)| pb::Category { id: id.to_string(), workspace_id: ws.to_string(), name, position })
-                .collect(),
+            categories: list.into_iter().map(|(id, name, position)| convert::category(id, ws, name, position)).collect(),
         })
     }
 }

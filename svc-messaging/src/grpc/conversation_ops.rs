@@ -3,30 +3,18 @@
 use ocomms_proto::auth::v1::GetMembershipRequest;
 use ocomms_proto::messaging::v1 as pb;
 use ocomms_runtime::ids::{self, UserId, WorkspaceId};
-use ocomms_runtime::time::rfc3339;
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::MessagingApi;
+use crate::convert;
 use crate::policy;
-use crate::store::conversations::{self, Conversation};
+use crate::store::conversations;
 use crate::store::messages as store;
 use ocomms_runtime::identity::caller;
 
 /// A group DM holds at most this many people, the caller included.
 pub const MAX_PARTICIPANTS: usize = 9;
-
-fn conversation_pb(c: &Conversation, unread: i64) -> pb::Conversation {
-    let participants = conversations::people(c);
-    pb::Conversation {
-        id: c.id.to_string(),
-        workspace_id: c.workspace_id.to_string(),
-        participant_ids: participants.iter().map(ToString::to_string).collect(),
-        created_at: rfc3339(c.created_at),
-        last_sequence: c.last_seq,
-        unread_count: unread,
-    }
-}
 
 impl MessagingApi {
     pub(crate) async fn open_conversation(&self, req: Request<pb::OpenConversationRequest>) -> ServiceResult<pb::Conversation> {
@@ -65,7 +53,7 @@ impl MessagingApi {
             .find(|(id, _, _)| *id == c.id)
             .map(|(_, n, _)| n)
             .unwrap_or(0);
-        Ok(conversation_pb(&c, unread))
+        Ok(convert::conversation_pb(&c, unread))
     }
 
     pub(crate) async fn list_conversations(
@@ -81,7 +69,7 @@ impl MessagingApi {
         let mut out = Vec::with_capacity(list.len());
         for c in &list {
             let n = unread.iter().find(|(id, _, _)| *id == c.id).map(|(_, n, _)| *n).unwrap_or(0);
-            out.push(conversation_pb(c, n));
+            out.push(convert::conversation_pb(c, n));
         }
         Ok(pb::ListConversationsResponse { conversations: out })
     }

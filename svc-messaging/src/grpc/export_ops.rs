@@ -4,7 +4,6 @@
 use ocomms_domain::MessageId;
 use ocomms_proto::messaging::v1 as pb;
 use ocomms_runtime::ids::{self};
-use ocomms_runtime::time::opt_rfc3339;
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
@@ -56,14 +55,7 @@ impl MessagingApi {
         // The note comes with the first page.
         let personal_note = if after.is_none() {
             let note = notes::personal(&mut conn, user, ws).await?;
-            Some(pb::Note {
-                content: note.content,
-                version: note.version,
-                channel_id: None,
-                workspace_id: Some(ws.to_string()),
-                updated_at: opt_rfc3339(note.updated_at),
-                updated_by: None,
-            })
+            Some(crate::convert::note_pb(&note, None, Some(ws)))
         } else {
             None
         };

@@ -5,51 +5,27 @@ use diesel_async::AsyncConnection;
 use ocomms_proto::auth::v1::ListMembersRequest;
 use ocomms_proto::messaging::v1 as pb;
 use ocomms_runtime::ids::{self, UserId, WorkspaceId};
-use ocomms_runtime::time::rfc3339;
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::MessagingApi;
-use crate::policy;
+use crate::convert;
 use crate::store::groups::{self, Group};
+use crate::{domain, policy};
 use ocomms_runtime::identity::caller;
-
-fn group_pb(g: &Group, members: &[UserId]) -> pb::Group {
-    pb::Group {
-        id: g.id.to_string(),
-        workspace_id: g.workspace_id.to_string(),
-        handle: g.handle.clone(),
-        name: g.name.clone(),
-        member_ids: members.iter().map(ToString::to_string).collect(),
-        created_by: g.created_by.to_string(),
-        created_at: rfc3339(g.created_at),
-    }
-}
-
-/// Handles reserved for the special mentions.
-const RESERVED: [&str; 3] = ["here", "channel", "everyone"];
 
 impl MessagingApi {
     pub(crate) async fn create_group(&self, req: Request<pb::CreateGroupRequest>) -> ServiceResult<pb::Group> {
         let p = caller(&req)?;
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
-        let handle = r.handle.trim().trim_start_matches('@').to_lowercase();
-        if handle.is_empty() || handle.len() > 64 || !handle.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-            return Err(ServiceError::validation("handle", "must be 1-64 letters, digits, '_', '.' or '-'"));
-        }
-        if RESERVED.contains(&handle.as_str()) {
-            return Err(ServiceError::validation("handle", "is reserved"));
-        }
-        let name = r.name.trim();
-        if name.is_empty() || name.chars().count() > 80 {
-            return Err(ServiceError::validation("name", "must be 1-80 characters"));
-        }
+        let handle = domain::group_handle(&r.handle)?;
+        let name = domain::group_name(&r.name)?;
         let mut members = r.member_ids.iter().map(|u| ids::parse::<UserId>("memberIds", u)).collect::<ServiceResult<Vec<_>>>()?;
         members.sort();
         members.dedup();
-        if members.len() > 1000 {
-            return Err(ServiceError::validation("memberIds", "at most 1000 members"));
+        if members.len() > domain::MAX_GROUP_MEMBERS {
+            return Err(ServiceError::validation("memberIds", format!("at most {} members", domain::MAX_GROUP_MEMBERS)));
         }
         let m = self.access.membership(req.metadata(), &p, ws).await?;
         policy::check_not_guest(&m, "create groups")?;
@@ -85,7 +61,7 @@ impl MessagingApi {
             })
         })
         .await?;
-        Ok(group_pb(&g, &members))
+        Ok(convert::group_pb(&g, &members))
     }
 
     pub(crate) async fn list_groups(&self, req: Request<pb::ListGroupsRequest>) -> ServiceResult<pb::ListGroupsResponse> {
@@ -94,6 +70,6 @@ impl MessagingApi {
         self.access.membership(req.metadata(), &p, ws).await?;
         let mut conn = self.conn().await?;
         let list = groups::list(&mut conn, ws).await?;
-        Ok(pb::ListGroupsResponse { groups: list.iter().map(|(g, m)| group_pb(g, m)).collect() })
+        Ok(pb::ListGroupsResponse { groups: list.iter().map(|(g, m)| convert::group_pb(g, m)).collect() })
     }
 }

@@ -167,7 +167,7 @@ impl MessagingApi {
         // members at publish time.
         let store::Audience { members: recipients, unread } = store::audience(&mut conn, target, p.user_id).await?;
         drop(conn);
-        let out = super::message_pb(&message, Vec::new());
+        let out = crate::convert::message_pb(&message, Vec::new());
         let (kind, where_) = place.describe();
         let mut data = serde_json::json!({ "message": out });
         data[kind] = where_;

@@ -21,11 +21,11 @@ use ocomms_runtime::db::{Conn, Pool};
 use ocomms_runtime::events::{Bus, Event};
 use ocomms_runtime::identity::Principal;
 use ocomms_runtime::ids::{self, UserId, WorkspaceId};
-use ocomms_runtime::time::{opt_rfc3339, rfc3339};
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 use tonic::metadata::MetadataMap;
 
 use crate::access::Access;
+use crate::convert;
 use crate::policy::{self, Sight};
 use crate::store::channels::{self, Channel};
 use crate::store::conversations::{self, Conversation};
@@ -93,28 +93,6 @@ pub(crate) fn target_of(channel_id: Option<&str>, conversation_id: Option<&str>)
     }
 }
 
-fn message_pb(m: &Message, reactions: Vec<pb::Reaction>) -> pb::Message {
-    pb::Message {
-        id: m.id.to_string(),
-        channel_id: m.channel_id.map(|c| c.to_string()),
-        conversation_id: m.conversation_id.map(|c| c.to_string()),
-        author_id: m.author_id.to_string(),
-        // Seed 5.8: a deleted message keeps its place; its text does not.
-        content: if m.is_deleted { "[deleted]".into() } else { m.content.clone() },
-        parent_id: m.parent_id.map(|p| p.to_string()),
-        sequence: m.sequence,
-        reply_count: i64::from(m.reply_count),
-        reactions: if m.is_deleted { Vec::new() } else { reactions },
-        attachments: if m.is_deleted { Vec::new() } else { serde_json::from_value(m.attachments.clone()).unwrap_or_default() },
-        is_deleted: m.is_deleted,
-        created_at: rfc3339(m.created_at),
-        updated_at: rfc3339(m.updated_at),
-        edited_at: opt_rfc3339(m.edited_at),
-        client_msg_id: m.client_msg_id.clone(),
-        link_previews: if m.is_deleted { Vec::new() } else { serde_json::from_value(m.link_previews.clone()).unwrap_or_default() },
-    }
-}
-
 /// Messages with their reactions, loaded in one query.
 pub(crate) async fn messages_pb(conn: &mut Conn<'_>, rows: &[Message]) -> ServiceResult<Vec<pb::Message>> {
     let ids: Vec<MessageId> = rows.iter().map(|m| m.id).collect();
@@ -129,11 +107,11 @@ pub(crate) async fn messages_pb(conn: &mut Conn<'_>, rows: &[Message]) -> Servic
             None => list.push(pb::Reaction { emoji, count: 1, user_ids: vec![user.to_string()] }),
         }
     }
-    Ok(rows.iter().map(|m| message_pb(m, by_message.remove(&m.id).unwrap_or_default())).collect())
+    Ok(rows.iter().map(|m| convert::message_pb(m, by_message.remove(&m.id).unwrap_or_default())).collect())
 }
 
 pub(crate) async fn one_message_pb(conn: &mut Conn<'_>, m: &Message) -> ServiceResult<pb::Message> {
-    Ok(messages_pb(conn, std::slice::from_ref(m)).await?.pop().unwrap_or_else(|| message_pb(m, Vec::new())))
+    Ok(messages_pb(conn, std::slice::from_ref(m)).await?.pop().unwrap_or_else(|| convert::message_pb(m, Vec::new())))
 }
 
 impl MessagingApi {

@@ -3,37 +3,14 @@
 use ocomms_domain::ChannelId;
 use ocomms_proto::messaging::v1 as pb;
 use ocomms_runtime::ids::{self, WorkspaceId};
-use ocomms_runtime::time::opt_rfc3339;
 use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::{MessagingApi, one_message_pb};
+use crate::convert;
 use crate::store::messages::Target;
 use crate::store::notes::{self, Note};
 use ocomms_runtime::identity::caller;
-
-pub const MAX_NOTE_CHARS: usize = 100_000;
-
-fn note_pb(n: &Note, channel: Option<ChannelId>, ws: Option<WorkspaceId>) -> pb::Note {
-    pb::Note {
-        content: n.content.clone(),
-        version: n.version,
-        channel_id: channel.map(|c| c.to_string()),
-        workspace_id: ws.map(|w| w.to_string()),
-        updated_at: opt_rfc3339(n.updated_at),
-        updated_by: n.updated_by.map(|u| u.to_string()),
-    }
-}
-
-fn check_note(content: &str, version: i32) -> ServiceResult<()> {
-    if content.chars().count() > MAX_NOTE_CHARS {
-        return Err(ServiceError::validation("content", format!("must be at most {MAX_NOTE_CHARS} characters")));
-    }
-    if version < 0 {
-        return Err(ServiceError::validation("version", "must not be negative"));
-    }
-    Ok(())
-}
 
 fn stale(current: &Note) -> ServiceError {
     ServiceError::conflict("the note changed since you loaded it; reload and reapply your edit")
@@ -46,7 +23,7 @@ impl MessagingApi {
         let ws: WorkspaceId = ids::parse("workspaceId", &req.get_ref().workspace_id)?;
         self.access.membership(req.metadata(), &p, ws).await?;
         let mut conn = self.conn().await?;
-        Ok(note_pb(&notes::personal(&mut conn, p.user_id, ws).await?, None, Some(ws)))
+        Ok(convert::note_pb(&notes::personal(&mut conn, p.user_id, ws).await?, None, Some(ws)))
     }
 
     pub(crate) async fn save_personal_note(&self, req: Request<pb::SavePersonalNoteRequest>) -> ServiceResult<pb::Note> {
@@ -54,11 +31,11 @@ impl MessagingApi {
         let r = req.get_ref();
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         self.access.membership(req.metadata(), &p, ws).await?;
-        check_note(&r.content, r.version)?;
+        crate::domain::check_note(&r.content, r.version)?;
         let mut conn = self.conn().await?;
         match notes::save_personal(&mut conn, p.user_id, ws, &r.content, r.version).await? {
             Some(_) => {
-                let out = note_pb(&notes::personal(&mut conn, p.user_id, ws).await?, None, Some(ws));
+                let out = convert::note_pb(&notes::personal(&mut conn, p.user_id, ws).await?, None, Some(ws));
                 drop(conn);
                 // The user's other windows and devices see it at once.
                 self.publish(
@@ -81,7 +58,7 @@ impl MessagingApi {
         let id: ChannelId = ids::parse("channelId", &req.get_ref().channel_id)?;
         let place = self.place(req.metadata(), &p, Target::Channel(id)).await?;
         let mut conn = self.conn().await?;
-        Ok(note_pb(&notes::channel(&mut conn, id).await?, Some(id), Some(place.workspace_id)))
+        Ok(convert::note_pb(&notes::channel(&mut conn, id).await?, Some(id), Some(place.workspace_id)))
     }
 
     pub(crate) async fn save_channel_note(&self, req: Request<pb::SaveChannelNoteRequest>) -> ServiceResult<pb::Note> {
@@ -89,7 +66,7 @@ impl MessagingApi {
         let r = req.get_ref();
         let id: ChannelId = ids::parse("channelId", &r.channel_id)?;
         let place = self.place(req.metadata(), &p, Target::Channel(id)).await?;
-        check_note(&r.content, r.version)?;
+        crate::domain::check_note(&r.content, r.version)?;
         place.check_can_post()?;
         let mut conn = self.conn().await?;
         let saved = notes::save_channel(&mut conn, id, p.user_id, &r.content, r.version).await?;
@@ -98,7 +75,7 @@ impl MessagingApi {
         if saved.is_none() {
             return Err(stale(&current));
         }
-        let out = note_pb(&current, Some(id), Some(place.workspace_id));
+        let out = convert::note_pb(&current, Some(id), Some(place.workspace_id));
         let to = self.audience(place.target).await?;
         // Delivered by the gateways to the sockets that subscribed (note:subscribe).
         self.publish(

@@ -9,8 +9,10 @@ use tonic::transport::Channel;
 pub struct App {
     /// The job exchange prefix of this test's svc-messaging.
     pub amqp_prefix: String,
-    pub auth: Running,
+    // Fields drop in order: the services first (their job checks may still
+    // call svc-auth), svc-auth last.
     pub _messaging: Running,
+    pub auth: Running,
     pub client: MessagingServiceClient<Channel>,
     pub bus: Bus,
 }

@@ -39,12 +39,12 @@ impl NotifyApi {
     pub(crate) async fn set_channel_settings(&self, req: Request<pb::SetChannelSettingsRequest>) -> ServiceResult<pb::ChannelSettings> {
         let p = caller(&req)?;
         let r = req.get_ref();
-        let level = r.level.as_deref().map(Level::parse).transpose()?;
+        let level = r.level.as_deref().map(Level::from_request).transpose()?;
         let channel = self.visible_channel(req.metadata(), &r.channel_id).await?;
         let current = self.settings_of(p.user_id, channel).await?;
         let level = match level {
             Some(l) => l,
-            None => Level::parse(&current.level)?,
+            None => Level::from_request(&current.level)?,
         };
         let muted = r.muted.unwrap_or(current.muted);
         let mut conn = self.conn().await?;

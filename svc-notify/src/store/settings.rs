@@ -15,7 +15,7 @@ pub struct ChannelRow {
     #[diesel(sql_type = SqlUuid)]
     pub channel_id: ChannelId,
     #[diesel(sql_type = Text)]
-    pub level: String,
+    pub level: Level,
     #[diesel(sql_type = Bool)]
     pub muted: bool,
 }
@@ -54,7 +54,7 @@ pub async fn set_channel(
     )
     .bind::<SqlUuid, _>(user)
     .bind::<SqlUuid, _>(channel)
-    .bind::<Text, _>(level.as_str())
+    .bind::<Text, _>(level)
     .bind::<Bool, _>(muted)
     .execute(conn)
     .await

@@ -10,9 +10,11 @@ use ocomms_runtime::testing::{self, Running};
 use tonic::transport::Channel;
 
 pub struct App {
-    pub auth: Running,
-    pub messaging: Running,
+    // Fields drop in order: the services first (their job checks may still
+    // call svc-auth), svc-auth last.
     pub scheduler: Running,
+    pub messaging: Running,
+    pub auth: Running,
     pub client: SchedulerServiceClient<Channel>,
     pub chat: MessagingServiceClient<Channel>,
 }
