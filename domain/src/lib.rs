@@ -5,12 +5,17 @@
 //!   conversation, a message), owned by svc-messaging;
 //! - [`membership`]: workspace roles, a member's membership as svc-auth
 //!   states it, and the rules every service applies to it (who is an admin,
-//!   a guest's channels, a locked guest, who may export whose data).
+//!   a guest's channels, a locked guest, who may export whose data);
+//! - [`mention`]: why someone is told of a message (`MentionKind`), the
+//!   vocabulary svc-messaging's `message.mentioned` job shares with
+//!   svc-notify.
 //!
 //! Each service keeps its own entities' ids and rules in its `domain.rs`.
 
 pub mod ids;
 pub mod membership;
+pub mod mention;
 
 pub use ids::{ChannelId, ConversationId, MessageId};
 pub use membership::{Membership, Role};
+pub use mention::MentionKind;

@@ -8,7 +8,7 @@
 
 use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::RunQueryDsl;
-use ocomms_domain::ChannelId;
+use ocomms_domain::{ChannelId, MentionKind};
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
@@ -110,14 +110,24 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
         (true, Some(name)) => format!("#{name}"),
         _ => "a conversation".to_owned(),
     };
-    let title_of = move |kind: &str| match kind {
-        "thread_reply" => format!("{author} replied to a thread in {place_name}"),
-        "dm" => format!("{author} sent you a message"),
+    let title_of = move |kind: MentionKind| match kind {
+        MentionKind::ThreadReply => format!("{author} replied to a thread in {place_name}"),
+        MentionKind::Dm => format!("{author} sent you a message"),
         _ => format!("{author} mentioned you in {place_name}"),
     };
     let body = p.excerpt.clone();
     let workspace: Option<WorkspaceId> = p.workspace_id.parse().ok();
-    let all: Vec<(UserId, String)> = p.recipients.iter().filter_map(|r| Some((r.user_id.parse().ok()?, r.kind.clone()))).collect();
+    // A recipient or a kind svc-messaging should never write fails the job
+    // (it ends in the dead letters), rather than notifying someone wrongly.
+    let all = p
+        .recipients
+        .iter()
+        .map(|r| {
+            let user: UserId = r.user_id.parse().map_err(|_| anyhow::anyhow!("job {}: bad recipient {:?}", job.id, r.user_id))?;
+            let kind = MentionKind::parse(&r.kind).ok_or_else(|| anyhow::anyhow!("job {}: unknown kind {:?}", job.id, r.kind))?;
+            anyhow::Ok((user, kind.notification()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // Asked before the transaction (a failure retries the whole job).
     let mut recipients = Vec::with_capacity(all.len());
     // A public channel is readable by every member of the workspace (the
@@ -127,7 +137,7 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
     for (user, kind) in all {
         // A thread's participants are asked about even in a public channel:
         // a guest taken out of it must not hear of its threads.
-        let ask = restricted || kind == "thread_reply";
+        let ask = restricted || kind == MentionKind::ThreadReply;
         if !auth.in_dnd(workspace, user).await? && (!ask || auth.can_see(is_channel, &place, user).await?) {
             recipients.push((user, kind));
         }
@@ -159,17 +169,10 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
                 if muted.iter().any(|m| m.user_id == user) {
                     continue;
                 }
-                let kind = match kind.as_str() {
-                    "here" => "here",
-                    "channel" => "channel",
-                    "thread_reply" => "thread_reply",
-                    "dm" => "dm",
-                    _ => "mention",
-                };
                 let mut d = data.clone();
                 d["kind"] = serde_json::json!(kind);
                 let title = title_of(kind);
-                let n = crate::store::notifications::New { user, workspace, kind, title: &title, body: &body, data: &d };
+                let n = crate::store::notifications::New { user, workspace, kind: kind.as_str(), title: &title, body: &body, data: &d };
                 made.push((user, crate::store::notifications::insert(conn, &n).await?));
             }
             Ok(made)

@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
+use ocomms_domain::MentionKind;
 use ocomms_domain::MessageId;
 use ocomms_proto::messaging::v1 as pb;
 use ocomms_runtime::ids::{self, UserId};
@@ -221,12 +222,12 @@ impl MessagingApi {
         p: &ocomms_runtime::identity::Principal,
         place: &super::Place,
         tokens: &[String],
-    ) -> ServiceResult<Vec<(ocomms_runtime::ids::UserId, &'static str)>> {
+    ) -> ServiceResult<Vec<(ocomms_runtime::ids::UserId, MentionKind)>> {
         use ocomms_runtime::ids::UserId;
         let audience = self.audience(place.target).await?;
         let private = place.channel.as_ref().is_none_or(|c| c.is_private);
-        let mut out: Vec<(UserId, &'static str)> = Vec::new();
-        let mut push = |u: UserId, kind: &'static str| {
+        let mut out: Vec<(UserId, MentionKind)> = Vec::new();
+        let mut push = |u: UserId, kind: MentionKind| {
             if u != p.user_id && !out.iter().any(|(x, _)| *x == u) && (!private || audience.contains(&u)) {
                 out.push((u, kind));
             }
@@ -237,7 +238,7 @@ impl MessagingApi {
         // Guests see only their channels: outside the audience they are
         // never reached, whatever the channel.
         let guests: Vec<UserId> = members.iter().filter(|m| m.is_guest).filter_map(|m| m.user_id.parse().ok()).collect();
-        let mut push = |u: UserId, kind: &'static str| {
+        let mut push = |u: UserId, kind: MentionKind| {
             if !(guests.contains(&u) && !audience.contains(&u)) {
                 push(u, kind);
             }
@@ -246,13 +247,13 @@ impl MessagingApi {
             if domain::handles(&m.name, &m.email).iter().any(|h| tokens.contains(h))
                 && let Ok(u) = m.user_id.parse()
             {
-                push(u, "mention");
+                push(u, MentionKind::Mention);
             }
         }
         let mut conn = self.conn().await?;
         for u in crate::store::groups::members_by_handle(&mut conn, place.workspace_id, tokens).await? {
             if members.iter().any(|m| m.user_id == u.to_string()) {
-                push(u, "group");
+                push(u, MentionKind::Group);
             }
         }
         drop(conn);
@@ -265,7 +266,7 @@ impl MessagingApi {
                 Ok(r) => {
                     for pr in r.into_inner().presences.iter().filter(|pr| pr.status == "active") {
                         if let Ok(u) = pr.user_id.parse() {
-                            push(u, "here");
+                            push(u, MentionKind::Here);
                         }
                     }
                 }
@@ -276,7 +277,7 @@ impl MessagingApi {
         }
         if tokens.iter().any(|t| t == "channel" || t == "everyone") {
             for u in &audience {
-                push(*u, "channel");
+                push(*u, MentionKind::Channel);
             }
         }
         Ok(out)
@@ -520,7 +521,7 @@ async fn write_message(
     conn: &mut diesel_async::AsyncPgConnection,
     mut m: Message,
     target: Target,
-    mentioned: &[(UserId, &'static str)],
+    mentioned: &[(UserId, MentionKind)],
     job_base: &pb::MessageMentionedJob,
     urls: Vec<String>,
 ) -> ServiceResult<(Message, Option<Message>)> {
@@ -545,16 +546,16 @@ async fn write_message(
     // participants of a reply, the other members of a DM (for a message,
     // not a thread reply). A mention wins over these; the author is never
     // told.
-    let mut told: Vec<(UserId, &'static str)> = mentioned.to_vec();
+    let mut told: Vec<(UserId, MentionKind)> = mentioned.to_vec();
     let mut others = Vec::new();
     if let Some(pm) = &parent_msg {
-        others.extend(store::thread_participants(conn, pm).await?.into_iter().map(|u| (u, "thread_reply")));
+        others.extend(store::thread_participants(conn, pm).await?.into_iter().map(|u| (u, MentionKind::ThreadReply)));
     }
     // A reply in a DM's thread tells the thread's participants only.
     if let Target::Conversation(c) = target
         && parent_msg.is_none()
     {
-        others.extend(crate::store::conversations::participants(conn, c).await?.into_iter().map(|u| (u, "dm")));
+        others.extend(crate::store::conversations::participants(conn, c).await?.into_iter().map(|u| (u, MentionKind::Dm)));
     }
     for (u, kind) in others {
         if u != m.author_id && !told.iter().any(|(t, _)| *t == u) {
@@ -567,7 +568,7 @@ async fn write_message(
             message_id: m.id.to_string(),
             sequence: m.sequence,
             parent_id: m.parent_id.map(|p| p.to_string()),
-            recipients: told.iter().map(|(u, kind)| pb::MentionRecipient { user_id: u.to_string(), kind: (*kind).to_owned() }).collect(),
+            recipients: told.iter().map(|(u, kind)| pb::MentionRecipient { user_id: u.to_string(), kind: kind.to_string() }).collect(),
             ..job_base.clone()
         };
         ocomms_runtime::jobs::enqueue_all(conn, crate::MESSAGE_MENTIONED, &[job]).await.map_err(ServiceError::internal)?;

@@ -243,7 +243,7 @@ pub async fn conversation_unread(
 }
 
 /// Records who a message mentions.
-pub async fn insert_mentions(conn: &mut AsyncPgConnection, m: &Message, who: &[(UserId, &'static str)]) -> QueryResult<()> {
+pub async fn insert_mentions(conn: &mut AsyncPgConnection, m: &Message, who: &[(UserId, ocomms_domain::MentionKind)]) -> QueryResult<()> {
     use crate::schema::message_mentions as mm;
     if who.is_empty() {
         return Ok(());
@@ -257,7 +257,7 @@ pub async fn insert_mentions(conn: &mut AsyncPgConnection, m: &Message, who: &[(
                 mm::channel_id.eq(m.channel_id),
                 mm::conversation_id.eq(m.conversation_id),
                 mm::sequence.eq(m.sequence),
-                mm::kind.eq(*kind),
+                mm::kind.eq(kind.as_str()),
             )
         })
         .collect();

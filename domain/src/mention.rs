@@ -1,0 +1,42 @@
+//! Why someone is told of a message: the vocabulary of the
+//! `message.mentioned` job, written by svc-messaging (and into its
+//! `message_mentions` rows) and read by svc-notify.
+
+ocomms_runtime::text_enum!(
+    /// How a message reaches someone, most specific first: a mention by
+    /// name, through a user group, `@here`, `@channel`; a reply in a thread
+    /// they took part in; a message in their DM.
+    MentionKind {
+        Mention = "mention",
+        Group = "group",
+        Here = "here",
+        Channel = "channel",
+        ThreadReply = "thread_reply",
+        Dm = "dm",
+    }
+);
+
+impl MentionKind {
+    /// The notification it makes: a group's mention notifies as a mention.
+    pub fn notification(self) -> Self {
+        match self {
+            Self::Group => Self::Mention,
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_and_groups_notify_as_mentions() {
+        for k in MentionKind::ALL {
+            assert_eq!(MentionKind::parse(k.as_str()), Some(*k));
+        }
+        assert_eq!(MentionKind::Group.notification(), MentionKind::Mention);
+        assert_eq!(MentionKind::Dm.notification(), MentionKind::Dm);
+        assert_eq!(MentionKind::parse("shout"), None);
+    }
+}
