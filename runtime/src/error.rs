@@ -243,6 +243,27 @@ impl From<Status> for ServiceError {
     }
 }
 
+/// Whether a write failed on a unique constraint (the name, email or slug
+/// is taken; or a concurrent request made the row first).
+pub fn is_taken(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}
+
+/// A write that may hit a unique constraint answers 409 naming the field:
+/// `channels::insert(..).await.or_taken("name", "a channel with this name
+/// already exists")?`; any other error converts as usual.
+pub trait OrTaken<T> {
+    fn or_taken(self, field: &str, message: &str) -> ServiceResult<T>;
+}
+
+impl<T> OrTaken<T> for Result<T, diesel::result::Error> {
+    fn or_taken(self, field: &str, message: &str) -> ServiceResult<T> {
+        self.map_err(|e| {
+            if is_taken(&e) { ServiceError::conflict(message).with_details(serde_json::json!({ "field": field })) } else { e.into() }
+        })
+    }
+}
+
 impl From<diesel::result::Error> for ServiceError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};

@@ -39,4 +39,4 @@ pub mod telemetry;
 pub mod testing;
 pub mod time;
 
-pub use error::{ErrorCode, ServiceError, ServiceResult};
+pub use error::{ErrorCode, OrTaken, ServiceError, ServiceResult};

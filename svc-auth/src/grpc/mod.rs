@@ -13,7 +13,7 @@ use ocomms_runtime::events::{Bus, Event, SESSION_REVOKED};
 use ocomms_runtime::identity::{Callers, Principal, ServesCallers, bearer_token, service_principal, token_hash};
 use ocomms_runtime::ids::{self, SessionId, UserId, WorkspaceId};
 use ocomms_runtime::time::rfc3339;
-use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
+use ocomms_runtime::{ErrorCode, OrTaken, ServiceError, ServiceResult};
 use tonic::Request;
 
 use crate::Config;
@@ -222,13 +222,7 @@ impl AuthApi {
                     NewUser { id: UserId::new(), email: r.email.trim(), email_normalized: &email_norm, name: &name, password_hash: &hash },
                 )
                 .await
-                .map_err(|e| match e {
-                    diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                        ServiceError::conflict("an account with this email already exists")
-                            .with_details(serde_json::json!({ "field": "email" }))
-                    }
-                    other => other.into(),
-                })?;
+                .or_taken("email", "an account with this email already exists")?;
                 users::add_password_history(conn, user.id, &hash).await?;
                 let (token, session) = self.create_session(conn, user.id, ip, ua).await?;
                 Ok((user, token, session))
@@ -418,12 +412,7 @@ impl AuthApi {
             .transaction::<_, ServiceError, _>(async move |conn| {
                 let ws = ws_tx;
                 {
-                    workspaces::insert(conn, &ws).await.map_err(|e| match e {
-                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                            ServiceError::conflict("this slug is taken").with_details(serde_json::json!({ "field": "slug" }))
-                        }
-                        other => other.into(),
-                    })?;
+                    workspaces::insert(conn, &ws).await.or_taken("slug", "this slug is taken")?;
                     workspaces::add_member(conn, ws.id, caller.user_id, Role::Owner).await?;
                     Ok(())
                 }
@@ -647,7 +636,7 @@ impl AuthApi {
         let member = match workspaces::add_member(&mut conn, w.id, caller.user_id, Role::Member).await {
             Ok(m) => m,
             // Joined concurrently: answer with the membership that exists.
-            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(e) if ocomms_runtime::error::is_taken(&e) => {
                 workspaces::membership(&mut conn, ws, caller.user_id).await?.ok_or_else(|| ServiceError::not_found("workspace"))?
             }
             Err(e) => return Err(e.into()),

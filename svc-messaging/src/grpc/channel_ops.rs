@@ -10,7 +10,7 @@ use ocomms_runtime::ids::{self, UserId, WorkspaceId};
 
 use crate::domain::CategoryId;
 use crate::policy;
-use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
+use ocomms_runtime::{ErrorCode, OrTaken, ServiceError, ServiceResult};
 use tonic::Request;
 use tonic::metadata::MetadataMap;
 
@@ -20,15 +20,6 @@ use crate::domain;
 use crate::store::channels::{self, Channel};
 use crate::store::messages::{self as store, Target};
 use ocomms_runtime::identity::caller;
-
-fn unique_name(e: diesel::result::Error) -> ServiceError {
-    match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            ServiceError::conflict("a channel with this name already exists").with_details(serde_json::json!({ "field": "name" }))
-        }
-        other => other.into(),
-    }
-}
 
 impl MessagingApi {
     async fn channel_place(&self, meta: &MetadataMap, p: &Principal, id: &str) -> ServiceResult<Place> {
@@ -87,7 +78,7 @@ impl MessagingApi {
         let c = channel.clone();
         let user = p.user_id;
         conn.transaction::<_, ServiceError, _>(async move |conn| {
-            channels::insert(conn, &c).await.map_err(unique_name)?;
+            channels::insert(conn, &c).await.or_taken("name", "a channel with this name already exists")?;
             channels::add_member(conn, &c, user).await?;
             Ok(())
         })
@@ -196,7 +187,7 @@ impl MessagingApi {
             }
         }
         let mut conn = self.conn().await?;
-        channels::update(&mut conn, &c).await.map_err(unique_name)?;
+        channels::update(&mut conn, &c).await.or_taken("name", "a channel with this name already exists")?;
         drop(conn);
         let view = self.channel_view(&p, c.id).await?;
         let to = self.audience(place.target).await?;

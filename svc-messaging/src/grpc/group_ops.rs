@@ -5,7 +5,7 @@ use diesel_async::AsyncConnection;
 use ocomms_proto::auth::v1::ListMembersRequest;
 use ocomms_proto::messaging::v1 as pb;
 use ocomms_runtime::ids::{self, UserId, WorkspaceId};
-use ocomms_runtime::{ServiceError, ServiceResult};
+use ocomms_runtime::{OrTaken, ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::MessagingApi;
@@ -53,12 +53,7 @@ impl MessagingApi {
         let mut conn = self.conn().await?;
         let (group, list) = (g.clone(), members.clone());
         conn.transaction::<_, ServiceError, _>(async move |conn| {
-            groups::insert(conn, &group, &list).await.map_err(|e| match e {
-                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                    ServiceError::conflict("a group with this handle already exists").with_details(serde_json::json!({ "field": "handle" }))
-                }
-                other => other.into(),
-            })
+            groups::insert(conn, &group, &list).await.or_taken("handle", "a group with this handle already exists")
         })
         .await?;
         Ok(convert::group_pb(&g, &members))
