@@ -88,6 +88,17 @@ pub async fn membership(identity: &Identity, meta: &MetadataMap, ws: WorkspaceId
     }
 }
 
+/// The GDPR export's rule (seed 3.1), for svc-auth (which holds the roles)
+/// and [`may_export`]: a member exports their own data; only an owner
+/// exports another member's.
+pub fn check_may_export(role: Role, caller: UserId, user: UserId) -> ServiceResult<()> {
+    if caller == user || role == Role::Owner {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden("only the member themselves or an owner of the workspace exports their data"))
+    }
+}
+
 /// Who may export `user`'s data in `ws` (the GDPR export, seed 3.1): the
 /// member themselves, or an owner of the workspace exporting one of its
 /// current members. Another member gets 403; someone outside the
@@ -103,10 +114,8 @@ pub async fn may_export(
     let ws: WorkspaceId = ocomms_runtime::ids::parse("workspaceId", ws)?;
     let user: UserId = ocomms_runtime::ids::parse("userId", user)?;
     let m = membership(identity, meta, ws).await?;
+    check_may_export(m.role, caller.user_id, user)?;
     if caller.user_id != user {
-        if m.role != Role::Owner {
-            return Err(ServiceError::forbidden("only the member themselves or an owner of the workspace exports their data"));
-        }
         // The one exported must be a member of that workspace now.
         let req = identity.forward(meta, GetMembershipRequest { workspace_id: ws.to_string(), user_id: Some(user.to_string()) });
         if let Err(s) = identity.auth_client().get_membership(req).await {
@@ -151,6 +160,14 @@ mod tests {
         assert!(later.check_can_post().is_ok());
         let admin = Membership::from_proto(&member("admin", false, &[], None)).expect("valid");
         assert!(admin.is_admin() && admin.may_see_channel(other) && admin.check_can_post().is_ok());
+    }
+
+    #[test]
+    fn members_export_themselves_and_owners_anyone() {
+        let (me, other) = (UserId::new(), UserId::new());
+        assert!(check_may_export(Role::Member, me, me).is_ok());
+        assert!(check_may_export(Role::Owner, me, other).is_ok());
+        assert_eq!(check_may_export(Role::Admin, me, other).expect_err("an admin").code, ErrorCode::Forbidden);
     }
 
     #[test]

@@ -136,8 +136,10 @@ impl Hub {
                         continue;
                     }
                     if ev.name == ocomms_runtime::events::SESSION_REVOKED {
-                        let sessions: Vec<String> = serde_json::from_value(ev.data["sessionIds"].clone()).unwrap_or_default();
-                        self.close_sessions(&sessions);
+                        match ev.decode::<ocomms_proto::auth::v1::SessionsRevokedEvent>() {
+                            Ok(revoked) => self.close_sessions(&revoked.session_ids),
+                            Err(e) => tracing::error!(error = %e, "a revocation this gateway cannot read"),
+                        }
                         continue;
                     }
                     let Audience::Users(users) = &ev.to else { continue };

@@ -45,9 +45,21 @@ impl Event {
     pub fn internal(name: &str, data: serde_json::Value) -> Self {
         Self { to: Audience::Internal, name: name.to_owned(), data }
     }
+
+    /// An internal event whose payload is a proto message (its JSON form),
+    /// the one definition its producer and consumers share.
+    pub fn internal_of<T: serde::Serialize>(name: &str, payload: &T) -> Self {
+        Self::internal(name, serde_json::to_value(payload).unwrap_or_default())
+    }
+
+    /// The payload as the message its producer wrote.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> anyhow::Result<T> {
+        serde_json::from_value(self.data.clone()).map_err(|e| anyhow::anyhow!("event {}: unexpected payload: {e}", self.name))
+    }
 }
 
-/// Internal event: a session ended; identity caches drop it at once.
+/// Internal event: sessions ended (`ocomms.auth.v1.SessionsRevokedEvent`);
+/// identity caches drop them at once.
 pub const SESSION_REVOKED: &str = "internal:session-revoked";
 
 /// Local event (never published): the Redis subscription was lost and is
@@ -56,7 +68,8 @@ pub const SESSION_REVOKED: &str = "internal:session-revoked";
 pub const BUS_RESUBSCRIBED: &str = "internal:bus-resubscribed";
 
 /// Internal event: a member left or was removed from a workspace
-/// (`{workspaceId, userId}`); services drop what they keep for them there.
+/// (`ocomms.auth.v1.MemberRemovedEvent`); services drop what they keep for
+/// them there.
 pub const MEMBER_REMOVED: &str = "internal:member-removed";
 
 const LOCAL_CAPACITY: usize = 65_536;

@@ -269,8 +269,11 @@ impl Identity {
                     continue;
                 }
                 let Some(cache) = cache.upgrade() else { return };
-                let sessions: Vec<String> = serde_json::from_value(ev.data["sessionIds"].clone()).unwrap_or_default();
-                cache.lock().map(|mut c| c.revoke(&sessions)).ok();
+                match ev.decode::<ocomms_proto::auth::v1::SessionsRevokedEvent>() {
+                    Ok(revoked) => cache.lock().map(|mut c| c.revoke(&revoked.session_ids)).ok(),
+                    // Which sessions is unknown: none of them stays.
+                    Err(_) => cache.lock().map(|mut c| c.forget_all()).ok(),
+                };
             }
         });
         me

@@ -88,9 +88,8 @@ async fn on_member_removed(
         if ev.name != ocomms_runtime::events::MEMBER_REMOVED {
             continue;
         }
-        if let (Some(ws), Some(user)) =
-            (ev.data["workspaceId"].as_str().and_then(|s| s.parse().ok()), ev.data["userId"].as_str().and_then(|s| s.parse().ok()))
-        {
+        let Ok(removed) = ev.decode::<ocomms_proto::auth::v1::MemberRemovedEvent>() else { continue };
+        if let (Ok(ws), Ok(user)) = (removed.workspace_id.parse(), removed.user_id.parse()) {
             access.forget(ws, user);
         }
     }

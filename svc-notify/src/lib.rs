@@ -2,7 +2,8 @@
 //! push and email.
 //!
 //! Layout (the one every service has, `docs/architecture.md`): `config.rs`;
-//! `grpc/`, `ocomms.notify.v1.NotifyService`; `domain.rs` (typed ids,
+//! `grpc/`, `ocomms.notify.v1.NotifyService`; `policy.rs` (who may see
+//! what it tells of, asked of svc-messaging); `domain.rs` (typed ids,
 //! levels, rules without IO); `convert.rs`; `store/` (its queries;
 //! `store/notifications.rs` is the one place notifications are made, each
 //! with its push jobs); the consumers of other services' jobs: `mentions.rs`
@@ -19,6 +20,7 @@ pub mod domain;
 mod grpc;
 pub mod mail;
 pub mod mentions;
+mod policy;
 pub mod push;
 pub mod scheduled;
 mod store;

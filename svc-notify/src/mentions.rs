@@ -135,9 +135,7 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
     // about per recipient.
     let restricted = p.restricted;
     for (user, kind) in all {
-        // A thread's participants are asked about even in a public channel:
-        // a guest taken out of it must not hear of its threads.
-        let ask = restricted || kind == MentionKind::ThreadReply;
+        let ask = crate::policy::must_ask(restricted, kind);
         if !auth.in_dnd(workspace, user).await? && (!ask || auth.can_see(is_channel, &place, user).await?) {
             recipients.push((user, kind));
         }

@@ -55,7 +55,12 @@ impl AuthApi {
             (None, true) => sessions::delete_for_user(&mut conn, caller.user_id, None, caller.session_id).await?,
             _ => return Err(ServiceError::validation("sessionId", "give a sessionId, or allOthers: true")),
         };
-        self.bus.publish(Event::internal(SESSION_REVOKED, serde_json::json!({ "sessionIds": revoked }))).await;
+        self.bus
+            .publish(Event::internal_of(
+                SESSION_REVOKED,
+                &pb::SessionsRevokedEvent { session_ids: revoked.iter().map(ToString::to_string).collect() },
+            ))
+            .await;
         audit::record(
             &mut conn,
             Entry {
@@ -170,7 +175,12 @@ impl AuthApi {
             tracing::warn!(error = %s, "svc-messaging did not take the removal at once; the durable job will");
         }
         // Also on the bus, so every replica's membership cache forgets at once.
-        self.bus.publish(Event::internal(MEMBER_REMOVED, serde_json::json!({ "workspaceId": ws, "userId": target }))).await;
+        self.bus
+            .publish(Event::internal_of(
+                MEMBER_REMOVED,
+                &pb::MemberRemovedEvent { workspace_id: ws.to_string(), user_id: target.to_string() },
+            ))
+            .await;
         self.bus.publish(Event::to_users(vec![target], "workspace:removed", serde_json::json!({ "workspaceId": ws }))).await;
         Ok(pb::RemoveMemberResponse {})
     }
@@ -195,9 +205,7 @@ impl AuthApi {
         let target: UserId = ids::parse("userId", &r.user_id)?;
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
-        if target != caller.user_id {
-            policy::check_owner(&mine, "export another member's data")?;
-        }
+        ocomms_domain::membership::check_may_export(mine.role, caller.user_id, target)?;
         let member = workspaces::membership(&mut conn, ws, target).await?.ok_or_else(|| ServiceError::not_found("member"))?;
         let user = users::by_ids(&mut conn, &[target]).await?.pop().ok_or_else(|| ServiceError::not_found("member"))?;
         let mut m = crate::convert::member_pb(&member, &user.name, &user.email);

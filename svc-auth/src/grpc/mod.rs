@@ -346,7 +346,7 @@ impl AuthApi {
         let Some(session) = caller.session_id else { return Err(ServiceError::forbidden("no session to end").into()) };
         let mut conn = self.conn().await?;
         sessions::delete(&mut conn, session).await?;
-        self.bus.publish(Event::internal(SESSION_REVOKED, serde_json::json!({ "sessionIds": [session] }))).await;
+        self.bus.publish(Event::internal_of(SESSION_REVOKED, &pb::SessionsRevokedEvent { session_ids: vec![session.to_string()] })).await;
         audit::record(
             &mut conn,
             Entry {

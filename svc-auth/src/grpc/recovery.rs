@@ -117,7 +117,12 @@ impl AuthApi {
             })
             .await?;
         if !revoked.is_empty() {
-            self.bus.publish(Event::internal(SESSION_REVOKED, serde_json::json!({ "sessionIds": revoked }))).await;
+            self.bus
+                .publish(Event::internal_of(
+                    SESSION_REVOKED,
+                    &pb::SessionsRevokedEvent { session_ids: revoked.iter().map(ToString::to_string).collect() },
+                ))
+                .await;
         }
         Ok(pb::ResetPasswordResponse {})
     }

@@ -12,15 +12,6 @@ use crate::{convert, store};
 use ocomms_runtime::identity::caller;
 
 impl NotifyApi {
-    /// The channel, if the caller can see it (asked of svc-messaging on
-    /// their behalf); NOT_FOUND otherwise.
-    async fn visible_channel(&self, meta: &tonic::metadata::MetadataMap, channel: &str) -> ServiceResult<ChannelId> {
-        let id: ChannelId = ids::parse("channelId", channel)?;
-        let req = self.identity.forward(meta, ocomms_proto::messaging::v1::GetChannelRequest { channel_id: id.to_string() });
-        self.messaging.clone().get_channel(req).await.map_err(ServiceError::from)?;
-        Ok(id)
-    }
-
     /// The user's settings for the channel (everything, unmuted, until changed).
     async fn settings_of(&self, user: UserId, channel: ChannelId) -> ServiceResult<pb::ChannelSettings> {
         let mut conn = self.conn().await?;
@@ -32,7 +23,7 @@ impl NotifyApi {
 
     pub(crate) async fn get_channel_settings(&self, req: Request<pb::GetChannelSettingsRequest>) -> ServiceResult<pb::ChannelSettings> {
         let p = caller(&req)?;
-        let channel = self.visible_channel(req.metadata(), &req.get_ref().channel_id).await?;
+        let channel = crate::policy::visible_channel(&self.identity, &self.messaging, req.metadata(), &req.get_ref().channel_id).await?;
         self.settings_of(p.user_id, channel).await
     }
 
@@ -40,7 +31,7 @@ impl NotifyApi {
         let p = caller(&req)?;
         let r = req.get_ref();
         let level = r.level.as_deref().map(Level::from_request).transpose()?;
-        let channel = self.visible_channel(req.metadata(), &r.channel_id).await?;
+        let channel = crate::policy::visible_channel(&self.identity, &self.messaging, req.metadata(), &r.channel_id).await?;
         let current = self.settings_of(p.user_id, channel).await?;
         let level = match level {
             Some(l) => l,
