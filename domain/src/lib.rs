@@ -16,6 +16,6 @@ pub mod ids;
 pub mod membership;
 pub mod mention;
 
-pub use ids::{ChannelId, ConversationId, MessageId};
+pub use ids::{ChannelId, ConversationId, FileId, MessageId};
 pub use membership::{Membership, Role};
 pub use mention::MentionKind;

@@ -4,9 +4,11 @@
 
 use ocomms_runtime::{ErrorCode, ServiceError, ServiceResult};
 
+/// An uploaded file: `ocomms-domain`'s, since messages and scheduled
+/// messages refer to their attachments.
+pub use ocomms_domain::FileId;
+
 ocomms_runtime::typed_id! {
-    /// An uploaded file.
-    FileId;
     /// A custom emoji.
     EmojiId;
 }

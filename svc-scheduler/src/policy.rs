@@ -3,7 +3,7 @@
 //! it on the caller's behalf, so that they are never written twice.
 //! Rows of this service belong to one user: the store filters by them.
 
-use ocomms_domain::MessageId;
+use ocomms_domain::{ChannelId, ConversationId, FileId, MessageId};
 use ocomms_proto::messaging::v1 as m;
 use ocomms_runtime::ids::{self, WorkspaceId};
 use ocomms_runtime::{ServiceError, ServiceResult};
@@ -15,8 +15,8 @@ type Messaging = m::messaging_service_client::MessagingServiceClient<Channel>;
 /// Where a scheduled message goes, as svc-messaging resolved it.
 pub struct Place {
     pub workspace_id: WorkspaceId,
-    pub channel_id: Option<uuid::Uuid>,
-    pub conversation_id: Option<uuid::Uuid>,
+    pub channel_id: Option<ChannelId>,
+    pub conversation_id: Option<ConversationId>,
 }
 
 async fn check(
@@ -72,7 +72,7 @@ pub async fn claim_attachments(
     id: crate::domain::ScheduledMessageId,
     ws: WorkspaceId,
     file_ids: &[String],
-) -> ServiceResult<Vec<uuid::Uuid>> {
+) -> ServiceResult<Vec<FileId>> {
     if file_ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ocomms_domain::MessageId;
+use ocomms_domain::{ChannelId, ConversationId, FileId, MessageId};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
 use crate::domain::{ScheduledMessageId, ScheduledStatus};
@@ -17,9 +17,9 @@ pub struct Scheduled {
     #[diesel(sql_type = SqlUuid)]
     pub author_id: UserId,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub channel_id: Option<uuid::Uuid>,
+    pub channel_id: Option<ChannelId>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub conversation_id: Option<uuid::Uuid>,
+    pub conversation_id: Option<ConversationId>,
     #[diesel(sql_type = Text)]
     pub content: String,
     #[diesel(sql_type = Timestamptz)]
@@ -37,7 +37,7 @@ pub struct Scheduled {
     #[diesel(sql_type = Timestamptz)]
     pub updated_at: DateTime<Utc>,
     #[diesel(sql_type = diesel::sql_types::Array<SqlUuid>)]
-    pub attachment_ids: Vec<uuid::Uuid>,
+    pub attachment_ids: Vec<FileId>,
 }
 
 const COLS: &str = "id, workspace_id, author_id, channel_id, conversation_id, content, scheduled_for, timezone, status, error, message_id, created_at, updated_at, attachment_ids";
@@ -46,12 +46,12 @@ pub struct New<'a> {
     pub id: ScheduledMessageId,
     pub workspace_id: WorkspaceId,
     pub author_id: UserId,
-    pub channel_id: Option<uuid::Uuid>,
-    pub conversation_id: Option<uuid::Uuid>,
+    pub channel_id: Option<ChannelId>,
+    pub conversation_id: Option<ConversationId>,
     pub content: &'a str,
     pub scheduled_for: DateTime<Utc>,
     pub timezone: &'a str,
-    pub attachment_ids: &'a [uuid::Uuid],
+    pub attachment_ids: &'a [FileId],
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryResult<Scheduled> {
