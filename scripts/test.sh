@@ -24,9 +24,13 @@ if [ $# -eq 0 ] || [[ " $* " == *" ocomms-e2e "* ]] || [[ " $* " == *"--workspac
   ensure_api_tools
 fi
 use_mold
-# Databases left by interrupted runs (per-test copies and their templates).
+# Databases left by interrupted runs (per-test copies and their templates),
+# once they are three hours old (a database's age is its PG_VERSION file's):
+# another test run on this machine (CI beside a local run) keeps its own.
 psql -w -h 127.0.0.1 -U postgres -d postgres -Atqc \
-  "select datname from pg_database where datname like 'ocomms\_t\_%' or datname like 'ocomms\_tpl\_%'" |
+  "select datname from pg_database
+    where (datname like 'ocomms\_t\_%' or datname like 'ocomms\_tpl\_%')
+      and coalesce((pg_stat_file('base/' || oid || '/PG_VERSION', true)).modification, 'epoch') < now() - interval '3 hours'" |
   while read -r db; do psql -w -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists \"$db\" with (force)" >/dev/null; done
 if [ $# -gt 0 ]; then exec cargo test "$@"; fi
 cargo test --workspace
