@@ -25,7 +25,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 
-use crate::domain::NotificationId;
+use crate::domain::{NotificationId, NotificationKind};
 
 use crate::mail::Mailer;
 use crate::push::Presence;
@@ -51,7 +51,7 @@ pub struct Digest {
 }
 
 /// Kinds that are emailed.
-pub const KINDS: [&str; 2] = ["mention", "dm"];
+const KINDS: [NotificationKind; 2] = NotificationKind::EMAILED;
 
 /// Makes sure `user` has a digest pending (inside the transaction that
 /// inserts their notification); the loop works out when it is really due.
@@ -87,7 +87,7 @@ struct Item {
     id: NotificationId,
     #[diesel(sql_type = Text)]
     #[diesel(column_name = type_)]
-    kind: String,
+    kind: NotificationKind,
     #[diesel(sql_type = diesel::sql_types::Jsonb)]
     data: serde_json::Value,
     #[diesel(sql_type = Nullable<SqlUuid>)]
@@ -274,7 +274,7 @@ impl Digest {
                 let place = i.data["channelId"].as_str().or_else(|| i.data["conversationId"].as_str()).unwrap_or_default();
                 match places.get(place) {
                     Some((count, mentions)) => {
-                        if i.kind == "dm" {
+                        if i.kind == NotificationKind::Dm {
                             *count > 0
                         } else {
                             *mentions > 0

@@ -21,6 +21,44 @@ impl Level {
     }
 }
 
+ocomms_runtime::text_enum!(
+    /// What a notification is about (`notifications.type`).
+    NotificationKind {
+        Mention = "mention",
+        Channel = "channel",
+        Here = "here",
+        ThreadReply = "thread_reply",
+        Dm = "dm",
+        Reminder = "reminder",
+        ScheduledFailed = "scheduled_failed",
+    }
+);
+
+impl NotificationKind {
+    /// The kinds that are also emailed (the digest of unread mentions and
+    /// DMs).
+    pub const EMAILED: [Self; 2] = [Self::Mention, Self::Dm];
+
+    pub fn emailed(self) -> bool {
+        Self::EMAILED.contains(&self)
+    }
+}
+
+impl From<ocomms_domain::MentionKind> for NotificationKind {
+    /// How a message reached someone, as their notification says it (a
+    /// group's mention is a mention).
+    fn from(k: ocomms_domain::MentionKind) -> Self {
+        use ocomms_domain::MentionKind as M;
+        match k {
+            M::Mention | M::Group => Self::Mention,
+            M::Here => Self::Here,
+            M::Channel => Self::Channel,
+            M::ThreadReply => Self::ThreadReply,
+            M::Dm => Self::Dm,
+        }
+    }
+}
+
 /// A page of notifications: 50 by default, at most 200.
 pub fn page_size(limit: Option<u32>) -> ServiceResult<i32> {
     match limit {
@@ -84,5 +122,14 @@ mod tests {
         assert!(check_push_keys("nope", "nope").is_err());
         assert!(unsubscribe_endpoint("").is_err());
         assert_eq!(unsubscribe_endpoint("https://push.example.com/a b").expect("ok")[1], "https://push.example.com/a%20b");
+    }
+
+    #[test]
+    fn notification_kinds_from_mentions_and_what_is_emailed() {
+        use ocomms_domain::MentionKind;
+        assert_eq!(NotificationKind::from(MentionKind::Group), NotificationKind::Mention);
+        assert_eq!(NotificationKind::from(MentionKind::Dm), NotificationKind::Dm);
+        let emailed: Vec<_> = NotificationKind::ALL.iter().filter(|k| k.emailed()).collect();
+        assert_eq!(emailed, [&NotificationKind::Mention, &NotificationKind::Dm]);
     }
 }

@@ -170,7 +170,7 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
                 let mut d = data.clone();
                 d["kind"] = serde_json::json!(kind);
                 let title = title_of(kind);
-                let n = crate::store::notifications::New { user, workspace, kind: kind.as_str(), title: &title, body: &body, data: &d };
+                let n = crate::store::notifications::New { user, workspace, kind: kind.into(), title: &title, body: &body, data: &d };
                 made.push((user, crate::store::notifications::insert(conn, &n).await?));
             }
             Ok(made)

@@ -9,6 +9,8 @@ use ocomms_proto::scheduler::v1::jobs::{REMINDER_FIRED, SCHEDULED_FAILED};
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
+
+use crate::domain::NotificationKind;
 use ocomms_runtime::jobs::{self, Broker, Job};
 
 pub fn start(pool: Pool, broker: &Broker, bus: Bus) {
@@ -22,7 +24,7 @@ pub fn start(pool: Pool, broker: &Broker, bus: Bus) {
 struct Told {
     user: UserId,
     workspace: Option<WorkspaceId>,
-    kind: &'static str,
+    kind: NotificationKind,
     title: String,
     body: String,
     data: serde_json::Value,
@@ -42,7 +44,7 @@ fn told(job: &Job) -> anyhow::Result<Told> {
         Ok(Told {
             user: j.user_id.parse()?,
             workspace: r.workspace_id.as_deref().and_then(|w| w.parse().ok()),
-            kind: "reminder",
+            kind: NotificationKind::Reminder,
             title,
             body: r.text.clone().unwrap_or_default(),
             data: serde_json::json!({ "reminderId": r.id, "messageId": r.message_id, "workspaceId": r.workspace_id }),
@@ -54,7 +56,7 @@ fn told(job: &Job) -> anyhow::Result<Told> {
         Ok(Told {
             user: j.user_id.parse()?,
             workspace: s.workspace_id.parse().ok(),
-            kind: "scheduled_failed",
+            kind: NotificationKind::ScheduledFailed,
             title: "Your scheduled message was not sent".to_owned(),
             body: s.error.clone().unwrap_or_default(),
             data: serde_json::json!({

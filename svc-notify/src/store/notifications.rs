@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
 use ocomms_runtime::time::rfc3339;
 
-use crate::domain::NotificationId;
+use crate::domain::{NotificationId, NotificationKind};
 
 /// A notification as stored.
 #[derive(diesel::QueryableByName)]
@@ -80,8 +80,7 @@ pub async fn mark_read(conn: &mut AsyncPgConnection, id: NotificationId, user: U
 pub struct New<'a> {
     pub user: UserId,
     pub workspace: Option<WorkspaceId>,
-    /// mention | channel | here | thread_reply | dm | reminder | scheduled_failed
-    pub kind: &'a str,
+    pub kind: NotificationKind,
     pub title: &'a str,
     pub body: &'a str,
     pub data: &'a serde_json::Value,
@@ -102,7 +101,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, n: &New<'_>) -> diesel::QueryR
         .execute(conn)
         .await?;
     crate::push::enqueue_for(conn, id, n.user).await?;
-    if crate::digest::KINDS.contains(&n.kind) {
+    if n.kind.emailed() {
         crate::digest::schedule(conn, n.user).await?;
     }
     Ok(serde_json::json!({
