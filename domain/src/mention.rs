@@ -16,27 +16,15 @@ ocomms_runtime::text_enum!(
     }
 );
 
-impl MentionKind {
-    /// The notification it makes: a group's mention notifies as a mention.
-    pub fn notification(self) -> Self {
-        match self {
-            Self::Group => Self::Mention,
-            other => other,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn kinds_round_trip_and_groups_notify_as_mentions() {
+    fn kinds_round_trip() {
         for k in MentionKind::ALL {
             assert_eq!(MentionKind::parse(k.as_str()), Some(*k));
         }
-        assert_eq!(MentionKind::Group.notification(), MentionKind::Mention);
-        assert_eq!(MentionKind::Dm.notification(), MentionKind::Dm);
         assert_eq!(MentionKind::parse("shout"), None);
     }
 }

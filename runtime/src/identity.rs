@@ -131,7 +131,18 @@ pub trait Callers: Send + Sync {
     /// The caller named by the metadata (a bearer token, or the service
     /// credential naming a user), or why there is none.
     async fn resolve(&self, meta: &MetadataMap) -> Result<Principal, ServiceError>;
+
+    /// [`resolve`](Callers::resolve), with what the resolution read besides
+    /// the principal, for handlers that need it too (svc-auth: the session
+    /// and user rows), so that no handler reads them a second time; see
+    /// [`resolved`].
+    async fn resolve_with(&self, meta: &MetadataMap) -> Result<(Principal, Option<Found>), ServiceError> {
+        Ok((self.resolve(meta).await?, None))
+    }
 }
+
+/// What a resolution read besides the principal (its type is the service's).
+pub type Found = Arc<dyn std::any::Any + Send + Sync>;
 
 #[tonic::async_trait]
 impl Callers for Identity {
@@ -158,8 +169,27 @@ pub async fn resolve_caller<T>(callers: &dyn Callers, req: &mut tonic::Request<T
     if meta.get("authorization").is_none() && meta.get(SERVICE_TOKEN_HEADER).is_none() {
         return;
     }
-    let answer = callers.resolve(meta).await.map_err(|e| (e.code, e.message, e.details, e.cause.map(|c| format!("{c:#}"))));
+    let answer = callers.resolve_with(meta).await.map_err(|e| (e.code, e.message, e.details, e.cause.map(|c| format!("{c:#}"))));
+    let answer = match answer {
+        Ok((principal, found)) => {
+            if let Some(found) = found {
+                req.extensions_mut().insert(ResolvedWith(found));
+            }
+            Ok(principal)
+        }
+        Err(e) => Err(e),
+    };
     req.extensions_mut().insert(Resolved(answer));
+}
+
+/// What the wiring's resolution read besides the principal.
+#[derive(Clone)]
+struct ResolvedWith(Found);
+
+/// What the service's own resolution of this request's caller read
+/// besides the principal ([`Callers::resolve_with`]), when it is an `F`.
+pub fn resolved<F: std::any::Any + Send + Sync, T>(req: &tonic::Request<T>) -> Option<&F> {
+    req.extensions().get::<ResolvedWith>().and_then(|r| r.0.downcast_ref::<F>())
 }
 
 /// The caller of a request, resolved once by the service wiring;
@@ -426,6 +456,7 @@ mod tests {
         resolve_caller(&Fixed(Ok(ann.clone())), &mut signed).await;
         assert_eq!(caller(&signed).expect("resolved").user_id, ann.user_id);
         assert_eq!(caller(&signed).expect("again").name, "Ann");
+        assert!(resolved::<String, _>(&signed).is_none(), "Identity reads nothing besides the principal");
         // A failed resolution keeps its code (svc-auth away is not "signed out").
         let mut away = bearer_request("tok", ());
         resolve_caller(&Fixed(Err(ErrorCode::Unavailable)), &mut away).await;

@@ -86,9 +86,7 @@ pub fn start(pool: Pool, broker: Broker, bus: Bus) -> jobs::Relay {
 
 /// The workspace and user a job names.
 fn subject(workspace_id: &str, user_id: &str) -> anyhow::Result<(WorkspaceId, UserId)> {
-    let ws = workspace_id.parse().map_err(|_| anyhow::anyhow!("no workspaceId"))?;
-    let user = user_id.parse().map_err(|_| anyhow::anyhow!("no userId"))?;
-    Ok((ws, user))
+    Ok((ocomms_runtime::ids::parse("workspaceId", workspace_id)?, ocomms_runtime::ids::parse("userId", user_id)?))
 }
 
 async fn status_expired(pool: &Pool, bus: &Bus, job: Job) -> anyhow::Result<()> {

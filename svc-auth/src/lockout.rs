@@ -126,7 +126,7 @@ async fn reserve(pool: &Pool, user: UserId) -> ServiceResult<Lockout> {
 }
 
 /// 423 with when the lock ends.
-pub(crate) fn account_locked(until: DateTime<Utc>) -> ServiceError {
+fn account_locked(until: DateTime<Utc>) -> ServiceError {
     ServiceError::new(ErrorCode::AccountLocked, "Account temporarily locked")
         .with_details(serde_json::json!({ "lockedUntil": rfc3339(until) }))
 }

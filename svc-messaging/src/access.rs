@@ -50,6 +50,13 @@ impl Access {
 }
 
 impl Access {
+    /// Drops every cached membership (removals may have been missed).
+    pub fn forget_all(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.clear();
+        }
+    }
+
     /// Drops a cached membership (the member left or was removed).
     pub fn forget(&self, ws: WorkspaceId, user: UserId) {
         if let Ok(mut cache) = self.cache.lock() {

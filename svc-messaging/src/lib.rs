@@ -80,11 +80,18 @@ async fn on_member_removed(
         let ev = match events.recv().await {
             Ok(ev) => ev,
             Err(RecvError::Lagged(n)) => {
+                // A removal may be among the missed: no cached membership stays.
                 tracing::warn!(missed = n, "messaging fell behind the event bus");
+                access.forget_all();
                 continue;
             }
             Err(RecvError::Closed) => return,
         };
+        if ev.name == ocomms_runtime::events::BUS_RESUBSCRIBED {
+            // Removals published while Redis was away were missed.
+            access.forget_all();
+            continue;
+        }
         if ev.name != ocomms_runtime::events::MEMBER_REMOVED {
             continue;
         }
@@ -105,8 +112,8 @@ async fn drop_memberships(
     access: &access::Access,
     job: &ocomms_proto::auth::v1::MemberRemovedJob,
 ) -> anyhow::Result<()> {
-    let ws = job.workspace_id.parse().map_err(|_| anyhow::anyhow!("no workspaceId"))?;
-    let user = job.user_id.parse().map_err(|_| anyhow::anyhow!("no userId"))?;
+    let ws = ocomms_runtime::ids::parse("workspaceId", &job.workspace_id)?;
+    let user = ocomms_runtime::ids::parse("userId", &job.user_id)?;
     // Jobs written before `removedAt` existed: everything up to now.
     let removed_at = chrono::DateTime::parse_from_rfc3339(&job.removed_at).ok().map(|t| t.to_utc());
     remove_workspace_member(pool, access, ws, user, removed_at.unwrap_or_else(chrono::Utc::now)).await

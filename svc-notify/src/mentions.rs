@@ -6,9 +6,9 @@
 //! `notification:new` on their sockets. Each job
 //! is applied once (`processed_events`), however often it is delivered.
 
-use diesel::sql_types::Uuid as SqlUuid;
-use diesel_async::RunQueryDsl;
 use ocomms_domain::{ChannelId, MentionKind};
+
+use crate::domain::NotificationKind;
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event};
 use ocomms_runtime::ids::{UserId, WorkspaceId};
@@ -78,12 +78,6 @@ pub fn start(pool: Pool, broker: &Broker, bus: Bus, auth: Auth) {
     });
 }
 
-#[derive(diesel::QueryableByName)]
-struct Muted {
-    #[diesel(sql_type = SqlUuid)]
-    user_id: UserId,
-}
-
 /// The job as its producer (svc-messaging) wrote it: a
 /// `pb::MessageMentionedJob`. One that does not name exactly one channel or
 /// conversation, a message and a workspace is refused (it ends in the dead
@@ -110,9 +104,9 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
         (true, Some(name)) => format!("#{name}"),
         _ => "a conversation".to_owned(),
     };
-    let title_of = move |kind: MentionKind| match kind {
-        MentionKind::ThreadReply => format!("{author} replied to a thread in {place_name}"),
-        MentionKind::Dm => format!("{author} sent you a message"),
+    let title_of = move |kind: NotificationKind| match kind {
+        NotificationKind::ThreadReply => format!("{author} replied to a thread in {place_name}"),
+        NotificationKind::Dm => format!("{author} sent you a message"),
         _ => format!("{author} mentioned you in {place_name}"),
     };
     let body = p.excerpt.clone();
@@ -125,7 +119,7 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
         .map(|r| {
             let user: UserId = r.user_id.parse().map_err(|_| anyhow::anyhow!("job {}: bad recipient {:?}", job.id, r.user_id))?;
             let kind = MentionKind::parse(&r.kind).ok_or_else(|| anyhow::anyhow!("job {}: unknown kind {:?}", job.id, r.kind))?;
-            anyhow::Ok((user, kind.notification()))
+            anyhow::Ok((user, NotificationKind::from(kind)))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     // Asked before the transaction (a failure retries the whole job).
@@ -151,26 +145,19 @@ async fn handle(pool: &Pool, bus: &Bus, auth: &Auth, job: Job) -> anyhow::Result
     let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let made = jobs::once(&mut conn, &job.id, move |conn| {
         Box::pin(async move {
-            let muted: Vec<Muted> = match channel_id {
-                Some(c) => {
-                    diesel::sql_query(
-                        "SELECT user_id FROM channel_notification_settings WHERE channel_id = $1 AND (muted OR level = 'none')",
-                    )
-                    .bind::<SqlUuid, _>(c)
-                    .load(conn)
-                    .await?
-                }
+            let muted: Vec<UserId> = match channel_id {
+                Some(c) => crate::store::settings::muted_in(conn, c).await?,
                 None => Vec::new(),
             };
             let mut made = Vec::with_capacity(recipients.len());
             for (user, kind) in recipients {
-                if muted.iter().any(|m| m.user_id == user) {
+                if muted.contains(&user) {
                     continue;
                 }
                 let mut d = data.clone();
                 d["kind"] = serde_json::json!(kind);
                 let title = title_of(kind);
-                let n = crate::store::notifications::New { user, workspace, kind: kind.into(), title: &title, body: &body, data: &d };
+                let n = crate::store::notifications::New { user, workspace, kind, title: &title, body: &body, data: &d };
                 made.push((user, crate::store::notifications::insert(conn, &n).await?));
             }
             Ok(made)

@@ -3,13 +3,15 @@
 //! with the service credential naming the recipient (notifications), and
 //! applies the answer.
 
-use ocomms_domain::{ChannelId, MentionKind};
+use ocomms_domain::ChannelId;
 use ocomms_proto::messaging::v1::GetChannelRequest;
 use ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use ocomms_runtime::identity::Identity;
 use ocomms_runtime::{ServiceError, ServiceResult, ids};
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
+
+use crate::domain::NotificationKind;
 
 /// The channel, if the caller can see it (asked of svc-messaging on their
 /// behalf); NOT_FOUND otherwise.
@@ -29,8 +31,8 @@ pub async fn visible_channel(
 /// notified: always in a private place; in a public channel only for a
 /// thread's participants (a guest taken out of the channel must not hear
 /// of its threads; a mention already reached only who may see it).
-pub fn must_ask(restricted: bool, kind: MentionKind) -> bool {
-    restricted || kind == MentionKind::ThreadReply
+pub fn must_ask(restricted: bool, kind: NotificationKind) -> bool {
+    restricted || kind == NotificationKind::ThreadReply
 }
 
 #[cfg(test)]
@@ -39,9 +41,9 @@ mod tests {
 
     #[test]
     fn private_places_and_threads_are_asked_about() {
-        assert!(must_ask(true, MentionKind::Mention));
-        assert!(must_ask(false, MentionKind::ThreadReply));
-        assert!(!must_ask(false, MentionKind::Channel));
-        assert!(!must_ask(false, MentionKind::Mention));
+        assert!(must_ask(true, NotificationKind::Mention));
+        assert!(must_ask(false, NotificationKind::ThreadReply));
+        assert!(!must_ask(false, NotificationKind::Channel));
+        assert!(!must_ask(false, NotificationKind::Mention));
     }
 }

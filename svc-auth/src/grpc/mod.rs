@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use ocomms_proto::auth::v1 as pb;
 use ocomms_runtime::db::Pool;
 use ocomms_runtime::events::{Bus, Event, SESSION_REVOKED};
-use ocomms_runtime::identity::{Callers, Principal, ServesCallers, bearer_token, service_principal, token_hash};
+use ocomms_runtime::identity::{Callers, Found, Principal, ServesCallers, bearer_token, resolved, service_principal, token_hash};
 use ocomms_runtime::ids::{self, SessionId, UserId, WorkspaceId};
 use ocomms_runtime::time::rfc3339;
 use ocomms_runtime::{ErrorCode, OrTaken, ServiceError, ServiceResult};
@@ -363,8 +363,10 @@ impl AuthApi {
     }
 
     pub(crate) async fn get_session(&self, req: Request<pb::GetSessionRequest>) -> ServiceResult<pb::SessionResponse> {
-        let token = bearer_token(req.metadata()).ok_or_else(ServiceError::unauthorized)?;
-        let (session, user) = self.session_for(token).await?;
+        // The wiring read the session when it resolved the caller; a
+        // service credential names no session.
+        caller(&req)?;
+        let (session, user) = resolved::<(Session, User), _>(&req).ok_or_else(ServiceError::unauthorized)?;
         Ok(pb::SessionResponse { user: Some(convert::user_pb(&user)), session: Some(convert::session_pb(&session, true)) })
     }
 
@@ -650,12 +652,19 @@ impl AuthApi {
 #[tonic::async_trait]
 impl Callers for AuthApi {
     async fn resolve(&self, meta: &tonic::metadata::MetadataMap) -> ServiceResult<Principal> {
+        Ok(self.resolve_with(meta).await?.0)
+    }
+
+    /// With the session and user rows read, which `GetSession` answers
+    /// with (read once per call, not again by the handler).
+    async fn resolve_with(&self, meta: &tonic::metadata::MetadataMap) -> ServiceResult<(Principal, Option<Found>)> {
         if let Some(p) = service_principal(meta, &self.service_token)? {
-            return Ok(p);
+            return Ok((p, None));
         }
         let token = bearer_token(meta).ok_or_else(ServiceError::unauthorized)?;
         let (session, user) = self.session_for(token).await?;
-        Ok(Principal { user_id: user.id, session_id: Some(session.id), email: user.email, name: user.name })
+        let principal = Principal { user_id: user.id, session_id: Some(session.id), email: user.email.clone(), name: user.name.clone() };
+        Ok((principal, Some(std::sync::Arc::new((session, user)))))
     }
 }
 

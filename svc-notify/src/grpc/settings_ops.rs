@@ -32,13 +32,11 @@ impl NotifyApi {
         let r = req.get_ref();
         let level = r.level.as_deref().map(Level::from_request).transpose()?;
         let channel = crate::policy::visible_channel(&self.identity, &self.messaging, req.metadata(), &r.channel_id).await?;
-        let current = self.settings_of(p.user_id, channel).await?;
-        let level = match level {
-            Some(l) => l,
-            None => Level::from_request(&current.level)?,
-        };
-        let muted = r.muted.unwrap_or(current.muted);
+        // What is not given stays as stored (everything, unmuted, until changed).
         let mut conn = self.conn().await?;
+        let current = store::settings::channel(&mut conn, p.user_id, channel).await?;
+        let level = level.or(current.as_ref().map(|c| c.level)).unwrap_or(Level::All);
+        let muted = r.muted.or(current.map(|c| c.muted)).unwrap_or(false);
         store::settings::set_channel(&mut conn, p.user_id, channel, level, muted).await?;
         Ok(pb::ChannelSettings { channel_id: channel.to_string(), level: level.as_str().to_owned(), muted })
     }

@@ -30,6 +30,22 @@ pub async fn channel(conn: &mut AsyncPgConnection, user: UserId, channel: Channe
         .optional()
 }
 
+/// Who muted a channel, or set it to no notifications at all.
+pub async fn muted_in(conn: &mut AsyncPgConnection, channel: ChannelId) -> diesel::QueryResult<Vec<UserId>> {
+    #[derive(diesel::QueryableByName)]
+    struct Muted {
+        #[diesel(sql_type = SqlUuid)]
+        user_id: UserId,
+    }
+    let rows: Vec<Muted> =
+        diesel::sql_query("SELECT user_id FROM channel_notification_settings WHERE channel_id = $1 AND (muted OR level = $2)")
+            .bind::<SqlUuid, _>(channel)
+            .bind::<Text, _>(Level::None)
+            .load(conn)
+            .await?;
+    Ok(rows.into_iter().map(|m| m.user_id).collect())
+}
+
 /// The user's settings for these channels (those they changed), by channel.
 pub async fn channels(conn: &mut AsyncPgConnection, user: UserId, channels: &[ChannelId]) -> diesel::QueryResult<Vec<ChannelRow>> {
     diesel::sql_query(
