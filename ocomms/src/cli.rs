@@ -7,7 +7,7 @@ use ocomms_runtime::config::Env;
 
 use crate::topology::{self, Node};
 
-const USAGE: &str = "usage: ocomms <command>
+const USAGE_TEMPLATE: &str = "usage: ocomms <command>
 
 commands:
   up        run the gateway (port 3000) and every service (gRPC 50051-50056)
@@ -20,6 +20,7 @@ commands:
   serve <auth|messaging|presence|files|scheduler|notify|gateway>
             run one part on its own (what each Kubernetes pod runs)
   migrate   create and migrate every service's database, then exit
+{JOBS}
   vapid-keys
             print a new VAPID key pair for web push (VAPID_PUBLIC_KEY,
             VAPID_PRIVATE_KEY), to put in the environment
@@ -27,6 +28,10 @@ commands:
 
 Configuration comes from the environment; see README.md (DATABASE_URL,
 REDIS_URL, GATEWAY_ADDR, <SERVICE>_GRPC_ADDR, SERVICE_TOKEN, ...).";
+
+fn usage() -> String {
+    USAGE_TEMPLATE.replace("{JOBS}", crate::jobs::USAGE)
+}
 
 /// Runs the command in `args` (the program name first).
 pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
@@ -49,13 +54,22 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             ocomms_runtime::telemetry::init();
             crate::migrate(&Env::from_process()).await
         }
+        ("jobs", args) => {
+            let mut out = String::new();
+            let done = crate::jobs::run(&Env::from_process(), args, &mut out).await;
+            print!("{out}");
+            match done {
+                Err(e) if e.downcast_ref::<crate::jobs::Usage>().is_some() => usage_error(&e.to_string()),
+                other => other,
+            }
+        }
         ("vapid-keys", []) => {
             let (public, private) = svc_notify::push::generate_vapid_keys();
             println!("VAPID_PUBLIC_KEY={public}\nVAPID_PRIVATE_KEY={private}");
             Ok(())
         }
         ("help" | "-h" | "--help", _) => {
-            println!("{USAGE}");
+            println!("{}", usage());
             Ok(())
         }
         (other, _) => usage_error(&format!("unknown command or arguments: {other:?} {rest:?}")),
@@ -63,7 +77,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
 }
 
 fn usage_error(what: &str) -> anyhow::Result<()> {
-    eprintln!("{what}\n\n{USAGE}");
+    eprintln!("{what}\n\n{}", usage());
     std::process::exit(2);
 }
 

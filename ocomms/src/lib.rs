@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub mod cli;
+pub mod jobs;
 pub mod topology;
 
 pub const SERVICES: [&str; 6] = ["auth", "messaging", "presence", "files", "scheduler", "notify"];

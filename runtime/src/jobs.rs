@@ -40,12 +40,15 @@ use tokio::sync::Notify;
 
 use crate::db::Pool;
 
+pub mod dead;
+
 /// The tables of this mechanism, owned here and applied to every service's
 /// database after its own migrations (idempotent, under the migration
 /// lock): `outbox` (jobs to relay, with the time each is due) and
 /// `processed_events` (jobs a consumer already applied). Services never
 /// copy them into their migrations; older services' copies are brought to
-/// this shape.
+/// this shape. `dead_jobs` holds the jobs a consumer gave up on (see
+/// [`dead`]).
 pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS outbox (
         id           bigserial PRIMARY KEY,
@@ -72,6 +75,18 @@ pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS processed_events (
         event_id     text PRIMARY KEY,
         processed_at timestamptz NOT NULL DEFAULT now()
+    )",
+    // With RabbitMQ, jobs out of attempts rest in their consumer's database.
+    "CREATE TABLE IF NOT EXISTS dead_jobs (
+        job_id      text NOT NULL,
+        queue       text NOT NULL,
+        routing_key text NOT NULL,
+        payload     jsonb NOT NULL,
+        traceparent text,
+        failures    integer NOT NULL,
+        last_error  text NOT NULL,
+        died_at     timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (job_id, queue)
     )",
 ];
 
@@ -122,16 +137,18 @@ pub async fn enqueue_all<T: Serialize>(conn: &mut AsyncPgConnection, key: &str, 
 }
 
 /// Writes a job into the caller's `outbox` (call inside the transaction
-/// that makes the change). `due` defaults to now.
-pub async fn enqueue(
+/// that makes the change): its payload is the proto message `payload` in
+/// JSON. `due` defaults to now.
+pub async fn enqueue<T: Serialize>(
     conn: &mut AsyncPgConnection,
     key: &str,
-    payload: &serde_json::Value,
+    payload: &T,
     due: Option<DateTime<Utc>>,
 ) -> diesel::QueryResult<()> {
+    let payload = serde_json::to_value(payload).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     diesel::sql_query("INSERT INTO outbox (routing_key, payload, due_at, traceparent) VALUES ($1, $2, COALESCE($3, now()), $4)")
         .bind::<Text, _>(key)
-        .bind::<Jsonb, _>(payload)
+        .bind::<Jsonb, _>(&payload)
         .bind::<Nullable<Timestamptz>, _>(due)
         .bind::<Nullable<Text>, _>(crate::telemetry::current_traceparent())
         .execute(conn)
@@ -199,10 +216,10 @@ fn attempt_of(delivery: &lapin::message::Delivery) -> u32 {
     }
 }
 
-/// A consumer's queues.
+/// A consumer's queues, and where its dead jobs rest.
 struct Queues {
     work: String,
-    dead: String,
+    dead: Pool,
     ephemeral: bool,
     retry: Retry,
     /// Jobs of this prefix being handled right now.
@@ -228,12 +245,15 @@ pub struct Broker {
     prefix: String,
     ephemeral: bool,
     retry: Retry,
+    /// The service's database, where the jobs its consumers give up on rest.
+    dead: Pool,
 }
 
 /// How often and how late a failing job is tried again before it is set
-/// aside as dead (`<prefix>.dead` with RabbitMQ; `failed_at` in the outbox
-/// in process), where it stays to be looked at instead of being retried
-/// forever.
+/// aside as dead (see [`dead`]: in the consumer's `dead_jobs` with
+/// RabbitMQ, `failed_at` in the producer's outbox in process), where it
+/// stays to be looked at, run again or discarded (`ocomms jobs`) instead
+/// of being retried forever.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry {
     pub attempts: u32,
@@ -265,8 +285,10 @@ fn local_exchanges() -> &'static Mutex<HashMap<String, Arc<LocalExchange>>> {
 
 impl Broker {
     /// RabbitMQ when `amqp_url` is set, else the in-process exchange for
-    /// `prefix`. `ephemeral` queues (tests) expire ten minutes after their last use.
-    pub async fn connect(amqp_url: Option<&str>, prefix: &str, ephemeral: bool) -> anyhow::Result<Self> {
+    /// `prefix`. `ephemeral` queues (tests) expire ten minutes after their
+    /// last use. Jobs this service's consumers give up on rest in `dead`'s
+    /// `dead_jobs` (with RabbitMQ).
+    pub async fn connect(amqp_url: Option<&str>, prefix: &str, ephemeral: bool, dead: &Pool) -> anyhow::Result<Self> {
         let transport = match amqp_url {
             None => {
                 let mut all = local_exchanges().lock().map_err(|_| anyhow::anyhow!("exchange registry poisoned"))?;
@@ -281,10 +303,10 @@ impl Broker {
                 Transport::Amqp(amqp)
             }
         };
-        Ok(Self { transport, prefix: prefix.to_owned(), ephemeral, retry: Retry::default() })
+        Ok(Self { transport, prefix: prefix.to_owned(), ephemeral, retry: Retry::default(), dead: dead.clone() })
     }
 
-    /// The same broker with another retry policy (tests).
+    /// The same broker with another retry policy (`JOB_MAX_ATTEMPTS`; tests).
     pub fn with_retry(mut self, retry: Retry) -> Self {
         self.retry = retry;
         self
@@ -292,6 +314,15 @@ impl Broker {
 
     pub fn is_amqp(&self) -> bool {
         matches!(self.transport, Transport::Amqp(_))
+    }
+
+    /// Sends a dead job back to the consumer queue it died in (its full
+    /// name), with its attempts counted afresh; Ok once RabbitMQ confirmed.
+    pub async fn requeue(&self, queue: &str, job: &Job) -> anyhow::Result<()> {
+        match &self.transport {
+            Transport::Amqp(a) => a.forward(queue, &serde_json::to_vec(job)?, &job.id, 0, None).await,
+            Transport::Local(_) => anyhow::bail!("job {} rests from RabbitMQ queue {queue}: set AMQP_URL to send it back", job.id),
+        }
     }
 
     /// Publishes a job; Ok only once the broker has it (RabbitMQ: confirmed;
@@ -348,7 +379,7 @@ impl Broker {
             Transport::Amqp(a) => {
                 let a = a.clone();
                 let queue = format!("{}.{queue}", self.prefix);
-                let dead = format!("{}.dead", self.prefix);
+                let dead = self.dead.clone();
                 let (ephemeral, retry) = (self.ephemeral, self.retry);
                 let handling = watched(&self.prefix, &queue);
                 tokio::spawn(async move {
@@ -439,19 +470,16 @@ impl Amqp {
         }
         // Retries wait in `<queue>.retry` (each job for its own delay, as its
         // expiration) and come back to the queue when it runs out; jobs out
-        // of attempts rest in `<prefix>.dead`.
+        // of attempts rest in the service's `dead_jobs`.
         let mut retry_args = lapin::types::FieldTable::default();
         retry_args.insert("x-dead-letter-exchange".into(), lapin::types::AMQPValue::LongString("".into()));
         retry_args.insert("x-dead-letter-routing-key".into(), lapin::types::AMQPValue::LongString(queue.into()));
-        let mut dead_args = lapin::types::FieldTable::default();
         if q.ephemeral {
             // Test stacks: gone ten minutes after their last use.
             retry_args.insert("x-expires".into(), lapin::types::AMQPValue::LongUInt(600_000));
-            dead_args.insert("x-expires".into(), lapin::types::AMQPValue::LongUInt(600_000));
         }
         let durable = lapin::options::QueueDeclareOptions { durable: true, ..Default::default() };
         ch.queue_declare(q.retry_queue().as_str().into(), durable, retry_args).await?;
-        ch.queue_declare(q.dead.as_str().into(), durable, dead_args).await?;
         ch.basic_qos(PREFETCH, Default::default()).await?;
         let mut consumer = ch.basic_consume(queue.into(), "".into(), Default::default(), Default::default()).await?;
         // Up to PREFETCH jobs are handled at once; each is acknowledged
@@ -481,8 +509,21 @@ impl Amqp {
                         // Passed on (to wait, or to rest) before this copy is
                         // acknowledged: at worst a duplicate, never a loss.
                         let passed = if failures >= q.retry.attempts {
-                            tracing::error!(job = job.id, failures, error, queue = q.dead, "job gave up; kept as dead");
-                            me.forward(&q.dead, &delivery.data, &job.id, failures, None).await
+                            tracing::error!(job = job.id, failures, error, queue = q.work, "job gave up; kept as dead");
+                            let rested = match q.dead.get().await {
+                                Ok(mut conn) => dead::rest(&mut conn, &job, &q.work, failures, &error).await.map_err(anyhow::Error::from),
+                                Err(e) => Err(anyhow::anyhow!("{e}")),
+                            };
+                            match rested {
+                                Ok(()) => Ok(()),
+                                // The database is down too: the job waits the
+                                // longest delay and, failing again, is set
+                                // aside then (not run again at once, in a loop).
+                                Err(e) => {
+                                    tracing::warn!(job = job.id, error = format!("{e:#}"), "could not set the dead job aside; it waits");
+                                    me.forward(&q.retry_queue(), &delivery.data, &job.id, failures - 1, Some(q.retry.max_delay)).await
+                                }
+                            }
                         } else {
                             let wait = q.retry.delay(failures);
                             tracing::warn!(
@@ -586,9 +627,10 @@ fn watched(prefix: &str, queue: &str) -> Arc<std::sync::atomic::AtomicUsize> {
 /// harness that fails a test leaving work behind (`testing::Running`):
 /// rows of `database_url`'s outbox that are due but not relayed, or set
 /// aside as failed (keys in `no_consumer` excepted: the test runs no
-/// consumer for them); and with RabbitMQ, under `prefix`, jobs waiting in
-/// a consumed queue or its retry queue, resting in the dead-letter queue,
-/// or being handled. Delayed jobs not due yet are not work left behind.
+/// consumer for them), and jobs resting in its `dead_jobs`; and with
+/// RabbitMQ, under `prefix`, jobs waiting in a consumed queue or its retry
+/// queue, or being handled. Delayed jobs not due yet are not work left
+/// behind.
 pub async fn unsettled(database_url: &str, prefix: &str, amqp_url: Option<&str>, no_consumer: &[&str]) -> anyhow::Result<Vec<String>> {
     #[derive(QueryableByName)]
     struct Left {
@@ -617,6 +659,25 @@ pub async fn unsettled(database_url: &str, prefix: &str, amqp_url: Option<&str>,
             None => out.push(format!("outbox row {} ({}) due but not relayed", l.id, l.routing_key)),
         }
     }
+    #[derive(QueryableByName)]
+    struct Dead {
+        #[diesel(sql_type = Text)]
+        job_id: String,
+        #[diesel(sql_type = Text)]
+        queue: String,
+        #[diesel(sql_type = Text)]
+        last_error: String,
+    }
+    let rested: Vec<Dead> = diesel::sql_query(
+        "SELECT job_id, queue, left(last_error, 300) AS last_error FROM dead_jobs
+          WHERE NOT (routing_key = ANY($1)) ORDER BY died_at LIMIT 20",
+    )
+    .bind::<diesel::sql_types::Array<Text>, _>(&keys)
+    .load(&mut conn)
+    .await?;
+    for d in rested {
+        out.push(format!("job {} dead in {}: {}", d.job_id, d.queue, d.last_error));
+    }
     let Some(url) = amqp_url else { return Ok(out) };
     let (queues, handling) = match watched_prefixes().lock() {
         Ok(all) => match all.get(prefix) {
@@ -632,8 +693,7 @@ pub async fn unsettled(database_url: &str, prefix: &str, amqp_url: Option<&str>,
         out.push(format!("{handling} jobs of {prefix} being handled"));
     }
     let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?;
-    let mut names: Vec<String> = queues.iter().flat_map(|q| [q.clone(), format!("{q}.retry")]).collect();
-    names.push(format!("{prefix}.dead"));
+    let names: Vec<String> = queues.iter().flat_map(|q| [q.clone(), format!("{q}.retry")]).collect();
     for name in names {
         // Passive: a queue not declared yet holds nothing (and a missing one
         // closes the channel, hence one channel per queue).
@@ -800,7 +860,7 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
                     // up: the row is set aside (never for an unroutable job:
                     // its consumer has just not started).
                     if !unroutable && attempt >= broker.retry.attempts {
-                        tracing::error!(job = job.id, attempt, error = format!("{e:#}"), "job gave up; kept in the outbox as failed");
+                        tracing::error!(job = job.id, attempt, error = format!("{e:#}"), "job gave up; kept as dead (in the outbox)");
                         backoff.until.remove(&r.id);
                         dead.push((r.id, format!("{e:#}")));
                         continue;
@@ -817,7 +877,7 @@ async fn relay_batch(pool: &Pool, broker: &Broker, source: &str, backoff: &mut B
         for (id, error) in &dead {
             diesel::sql_query("UPDATE outbox SET failed_at = now(), last_error = $2 WHERE id = $1")
                 .bind::<BigInt, _>(*id)
-                .bind::<Text, _>(error.chars().take(2000).collect::<String>())
+                .bind::<Text, _>(dead::clip(error))
                 .execute(conn)
                 .await?;
         }
@@ -854,7 +914,7 @@ async fn sample(pool: &Pool, source: &'static str) {
     let q = diesel::sql_query(
         "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS pending,
                 COALESCE(extract(epoch FROM now() - min(created_at) FILTER (WHERE failed_at IS NULL))::float8, 0) AS oldest,
-                count(*) FILTER (WHERE failed_at IS NOT NULL) AS dead
+                count(*) FILTER (WHERE failed_at IS NOT NULL) + (SELECT count(*) FROM dead_jobs) AS dead
          FROM outbox WHERE published_at IS NULL",
     );
     if let Ok(b) = q.get_result::<Backlog>(&mut conn).await {
@@ -867,7 +927,10 @@ async fn sample(pool: &Pool, source: &'static str) {
 /// How long published outbox rows are kept (for inspection).
 pub const KEEP_PUBLISHED: &str = "7 days";
 /// How long a handled job's id is remembered: far longer than any
-/// redelivery (retries end after about an hour and a half).
+/// redelivery (retries end after about an hour and a half by default). A
+/// dead job an operator runs again later than this may repeat the effect
+/// of a consumer of its key that had succeeded (in process, where every
+/// consumer runs again).
 pub const KEEP_PROCESSED: &str = "14 days";
 
 /// Deletes outbox rows published more than [`KEEP_PUBLISHED`] ago and

@@ -34,6 +34,7 @@ pub mod ids;
 pub mod jobs;
 pub mod metrics;
 pub mod net;
+pub mod paging;
 pub mod service;
 pub mod telemetry;
 pub mod testing;

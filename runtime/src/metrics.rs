@@ -7,8 +7,8 @@
 //!   `GRPC_MAX_IN_FLIGHT`);
 //! - `ocomms_jobs_total{key,outcome}` (every consumer);
 //! - `ocomms_outbox_backlog{source}`, `ocomms_outbox_oldest_seconds{source}`
-//!   (jobs not yet relayed), `ocomms_jobs_dead{source}` (set aside in
-//!   process) and `ocomms_db_pool_connections{source,state}`, sampled every
+//!   (jobs not yet relayed), `ocomms_jobs_dead{source}` (jobs that gave
+//!   up, resting in that service's database: `ocomms jobs dead`) and `ocomms_db_pool_connections{source,state}`, sampled every
 //!   15 s by each service's relay.
 //!
 //! The gateway's `/metrics` appends them (so `ocomms up` shows every part in

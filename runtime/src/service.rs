@@ -30,6 +30,9 @@ pub const SHUTDOWN_DRAIN_SECS: &str = "SHUTDOWN_DRAIN_SECS";
 /// `SHUTDOWN_GRACE_SECS`: see [`ServiceConfig::stop_grace`].
 pub const SHUTDOWN_GRACE_SECS: &str = "SHUTDOWN_GRACE_SECS";
 
+/// `JOB_MAX_ATTEMPTS`: see [`ServiceConfig::job_attempts`].
+pub const JOB_MAX_ATTEMPTS: &str = "JOB_MAX_ATTEMPTS";
+
 /// `GRPC_MAX_IN_FLIGHT`: see [`ServiceConfig::max_in_flight`].
 pub const GRPC_MAX_IN_FLIGHT: &str = "GRPC_MAX_IN_FLIGHT";
 
@@ -59,6 +62,10 @@ pub struct ServiceConfig {
     pub amqp_prefix: String,
     /// `AMQP_EPHEMERAL`: queues expire ten minutes after last use (tests only).
     pub amqp_ephemeral: bool,
+    /// `JOB_MAX_ATTEMPTS` (default 25, 1 to 100): how many times a failing
+    /// job is tried (waits doubling from 1 s to 5 minutes; 25 is about an
+    /// hour and a half) before it is set aside as dead (`ocomms jobs`).
+    pub job_attempts: u32,
     /// `<SERVICE>_METRICS_ADDR`: where a service run on its own serves its
     /// Prometheus metrics (unset: not served; under `ocomms up` the
     /// gateway's `/metrics` has them).
@@ -108,6 +115,13 @@ impl ServiceConfig {
             amqp_url: env.opt_string("AMQP_URL"),
             amqp_prefix: env.string("AMQP_PREFIX", "ocomms"),
             amqp_ephemeral: env.flag("AMQP_EPHEMERAL", false),
+            job_attempts: {
+                let n = env.parse(JOB_MAX_ATTEMPTS, crate::jobs::Retry::default().attempts);
+                if !(1..=100).contains(&n) {
+                    env.invalid(JOB_MAX_ATTEMPTS, "must be from 1 to 100");
+                }
+                n
+            },
             drain: std::time::Duration::from_secs_f64(env.parse(SHUTDOWN_DRAIN_SECS, 0.0f64).clamp(0.0, 300.0)),
             stop_grace: std::time::Duration::from_secs_f64(env.parse(SHUTDOWN_GRACE_SECS, 30.0f64).clamp(0.0, 3600.0)),
             max_in_flight: env.parse(GRPC_MAX_IN_FLIGHT, 256usize),
@@ -130,9 +144,11 @@ impl ServiceConfig {
         crate::grpc::ServeOptions { max_in_flight: self.max_in_flight, drain: self.drain, grace: self.stop_grace }
     }
 
-    /// The job broker this configuration asks for.
-    pub async fn broker(&self) -> anyhow::Result<crate::jobs::Broker> {
-        crate::jobs::Broker::connect(self.amqp_url.as_deref(), &self.amqp_prefix, self.amqp_ephemeral).await
+    /// The job broker this configuration asks for; the jobs the service's
+    /// consumers give up on rest in `pool`'s database.
+    pub async fn broker(&self, pool: &crate::db::Pool) -> anyhow::Result<crate::jobs::Broker> {
+        let retry = crate::jobs::Retry { attempts: self.job_attempts, ..Default::default() };
+        Ok(crate::jobs::Broker::connect(self.amqp_url.as_deref(), &self.amqp_prefix, self.amqp_ephemeral, pool).await?.with_retry(retry))
     }
 
     /// The event bus this configuration asks for.

@@ -178,6 +178,7 @@ pub async fn test_config(name: &'static str, migrations: EmbeddedMigrations, aut
         amqp_url: Some(amqp_url()),
         amqp_prefix,
         amqp_ephemeral: true,
+        job_attempts: crate::jobs::Retry::default().attempts,
         metrics_addr: None,
         drain: std::time::Duration::ZERO,
         stop_grace: std::time::Duration::from_secs(30),

@@ -23,6 +23,8 @@ pub const SESSION_DAYS: i64 = 30;
 /// A session used within this many days of expiry is extended (sliding).
 pub const SESSION_RENEW_DAYS: i64 = 15;
 pub const INVITE_DAYS: i64 = 7;
+/// Audit log entries: 100 by default, at most 500.
+pub const AUDIT_PAGE: ocomms_runtime::paging::PageSize = ocomms_runtime::paging::PageSize::new(100, 500);
 
 /// Seed 5.3: 5 failures lock the account. Attempts are counted before the
 /// password is checked (`store::users::reserve_attempt`), so at most this

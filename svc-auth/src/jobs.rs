@@ -37,13 +37,7 @@ pub async fn member_removed(
         user_id: user.to_string(),
         removed_at: ocomms_runtime::time::rfc3339(removed_at),
     };
-    jobs::enqueue(conn, MEMBER_REMOVED, &payload(&job), None).await
-}
-
-/// A job's payload: its proto message in JSON.
-fn payload<T: serde::Serialize>(job: &T) -> serde_json::Value {
-    // A generated message always serializes (strings and numbers only).
-    serde_json::to_value(job).unwrap_or_default()
+    jobs::enqueue(conn, MEMBER_REMOVED, &job, None).await
 }
 
 pub async fn schedule_guest_expiry(
@@ -54,7 +48,7 @@ pub async fn schedule_guest_expiry(
 ) -> diesel::QueryResult<()> {
     let job =
         pb::GuestExpiredJob { workspace_id: ws.to_string(), user_id: user.to_string(), expires_at: ocomms_runtime::time::rfc3339(until) };
-    jobs::enqueue(conn, GUEST_EXPIRED, &payload(&job), Some(until)).await
+    jobs::enqueue(conn, GUEST_EXPIRED, &job, Some(until)).await
 }
 
 pub const STATUS_EXPIRED: &str = "status.expired";
@@ -66,7 +60,7 @@ pub async fn schedule_status_expiry(
     at: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
     let job = pb::StatusExpiredJob { workspace_id: ws.to_string(), user_id: user.to_string() };
-    jobs::enqueue(conn, STATUS_EXPIRED, &payload(&job), Some(at)).await
+    jobs::enqueue(conn, STATUS_EXPIRED, &job, Some(at)).await
 }
 
 /// Starts the relay of svc-auth's outbox and its consumers.

@@ -136,7 +136,7 @@ impl Engine {
             Box::pin(async move {
                 for id in files::orphan_message_files(conn, message).await? {
                     let job = pb::FileExpireJob { file_id: id.to_string() };
-                    jobs::enqueue(conn, keys::EXPIRE, &serde_json::to_value(&job)?, Some(later)).await?;
+                    jobs::enqueue(conn, keys::EXPIRE, &job, Some(later)).await?;
                 }
                 Ok(())
             })

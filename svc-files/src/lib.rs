@@ -40,7 +40,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let messaging = ocomms_runtime::sized!(MessagingServiceClient::new(ocomms_runtime::grpc::channel(&config.messaging_url)?));
     let storage = storage::Storage::from_config(config.s3.as_ref(), &config.upload_dir).await?;
-    let broker = config.common.broker().await?;
+    let broker = config.common.broker(&pool).await?;
     let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "files");
     let cleanup_after = chrono::Duration::seconds(config.cleanup_after_secs);
     // One TLS implementation for the fetches (ring, as for S3).

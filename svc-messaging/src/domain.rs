@@ -15,8 +15,10 @@ ocomms_runtime::typed_id! {
 }
 
 pub const MAX_CONTENT_CHARS: usize = 40_000;
-pub const DEFAULT_PAGE: u32 = 50;
-pub const MAX_PAGE: u32 = 200;
+/// History, threads, notes and channel lists: 50 by default, at most 200.
+pub const PAGE: ocomms_runtime::paging::PageSize = ocomms_runtime::paging::PageSize::new(50, 200);
+/// Search results: 20 by default, at most 100.
+pub const SEARCH_PAGE: ocomms_runtime::paging::PageSize = ocomms_runtime::paging::PageSize::new(20, 100);
 pub const MAX_CLIENT_MSG_ID: usize = 128;
 
 /// A channel name as Slack shapes them: trimmed, lower-case, spaces become
@@ -94,17 +96,8 @@ pub enum Page {
     After { seq: i64, limit: u32 },
 }
 
-/// A page's size: the default when absent, at most [`MAX_PAGE`].
-pub fn page_limit(limit: Option<u32>) -> ServiceResult<u32> {
-    match limit {
-        None | Some(0) => Ok(DEFAULT_PAGE),
-        Some(l) if l > MAX_PAGE => Err(ServiceError::validation("limit", format!("must be at most {MAX_PAGE}"))),
-        Some(l) => Ok(l),
-    }
-}
-
 pub fn page(before: Option<i64>, after: Option<i64>, limit: Option<u32>) -> ServiceResult<Page> {
-    let limit = page_limit(limit)?;
+    let limit = PAGE.of(limit)?;
     match (before, after) {
         (Some(_), Some(_)) => Err(ServiceError::validation("before", "give either before or after, not both")),
         (Some(b), None) if b < 1 => Err(ServiceError::validation("before", "must be a sequence of at least 1")),

@@ -51,7 +51,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let access = access::Access::new(identity, config.membership_cache_secs);
     tokio::spawn(on_member_removed(bus.subscribe(), access.clone()));
-    let broker = config.common.broker().await?;
+    let broker = config.common.broker(&pool).await?;
     let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "messaging");
     let (p2, a2) = (pool.clone(), access.clone());
     broker.consume("messaging.member-removed", &[MEMBER_REMOVED], move |job| {

@@ -60,13 +60,7 @@ impl From<ocomms_domain::MentionKind> for NotificationKind {
 }
 
 /// A page of notifications: 50 by default, at most 200.
-pub fn page_size(limit: Option<u32>) -> ServiceResult<i32> {
-    match limit {
-        None | Some(0) => Ok(50),
-        Some(l) if l > 200 => Err(ServiceError::validation("limit", "must be at most 200")),
-        Some(l) => Ok(i32::try_from(l).unwrap_or(50)),
-    }
-}
+pub const PAGE: ocomms_runtime::paging::PageSize = ocomms_runtime::paging::PageSize::new(50, 200);
 
 /// The email digest interval: 0 (off) to 1440 minutes.
 pub fn digest_minutes(minutes: Option<u32>) -> ServiceResult<u32> {
@@ -108,10 +102,6 @@ mod tests {
 
     #[test]
     fn requests_are_checked_at_the_edge() {
-        assert_eq!(page_size(None).expect("default"), 50);
-        assert_eq!(page_size(Some(0)).expect("default"), 50);
-        assert_eq!(page_size(Some(200)).expect("max"), 200);
-        assert!(page_size(Some(201)).is_err());
         assert!(digest_minutes(None).is_err());
         assert_eq!(digest_minutes(Some(0)).expect("off"), 0);
         assert!(digest_minutes(Some(1441)).is_err());

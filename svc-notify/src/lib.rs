@@ -44,7 +44,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let mailer = mail::Mailer::from_config(config.smtp.as_ref())?;
-    let broker = config.common.broker().await?;
+    let broker = config.common.broker(&pool).await?;
     let messaging = ocomms_runtime::sized!(ocomms_proto::messaging::v1::messaging_service_client::MessagingServiceClient::new(
         ocomms_runtime::grpc::channel(&config.messaging_url,)?
     ));

@@ -9,7 +9,7 @@
 //! our VAPID key (RFC 8292), both by `web-push-native`. The push service's
 //! answer decides: 2xx delivered; 404 or 410 the subscription is gone and
 //! deleted; 429 and 5xx are retried by the broker's policy (backoff, then
-//! the dead-letter queue); other refusals are logged and dropped. A
+//! set aside as a dead job, `ocomms jobs`); other refusals are logged and dropped. A
 //! redelivered job whose push went out is skipped (`processed_events`);
 //! the request's `Topic` (the notification id) makes a push service replace
 //! rather than repeat one sent twice by a crash between send and record.

@@ -34,7 +34,7 @@ pub async fn serve(config: Config, bus: Bus, listener: TcpListener, shutdown: im
     let pool = ocomms_runtime::db::prepare(&config.common.database_url, MIGRATIONS, config.common.pool_size).await?;
     let identity = Identity::new(ocomms_runtime::grpc::channel(&config.common.auth_url)?, &config.common.service_token, &bus);
     let messaging = ocomms_runtime::sized!(MessagingServiceClient::new(ocomms_runtime::grpc::channel(&config.messaging_url)?));
-    let broker = config.common.broker().await?;
+    let broker = config.common.broker(&pool).await?;
     let relay = ocomms_runtime::jobs::Relay::spawn(pool.clone(), broker.clone(), "scheduler");
     let files = ocomms_runtime::sized!(ocomms_proto::files::v1::files_service_client::FilesServiceClient::new(
         ocomms_runtime::grpc::channel(&config.files_url)?

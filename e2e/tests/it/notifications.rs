@@ -8,20 +8,31 @@ use svc_notify::testing::{PushService, vapid_keys};
 use crate::support::*;
 
 async fn push_stack() -> (TestStack, PushService) {
+    push_stack_with(Vec::new()).await
+}
+
+async fn push_stack_with(mut env: Vec<(String, String)>) -> (TestStack, PushService) {
     let (public, private) = vapid_keys();
     let push = PushService::start(&public).await;
-    let t = TestStack::start(StackOptions {
-        env: vec![
-            ("VAPID_PUBLIC_KEY".into(), public),
-            ("VAPID_PRIVATE_KEY".into(), private),
-            ("VAPID_EMAIL".into(), "ops@example.com".into()),
-            ("PUSH_ALLOWED_HOSTS".into(), "127.0.0.1".into()),
-        ],
-        ..Default::default()
-    })
-    .await
-    .expect("stack");
+    env.extend([
+        ("VAPID_PUBLIC_KEY".into(), public),
+        ("VAPID_PRIVATE_KEY".into(), private),
+        ("VAPID_EMAIL".into(), "ops@example.com".into()),
+        ("PUSH_ALLOWED_HOSTS".into(), "127.0.0.1".into()),
+    ]);
+    let t = TestStack::start(StackOptions { env, ..Default::default() }).await.expect("stack");
     (t, push)
+}
+
+/// `ocomms jobs <args>` against the stack: what it printed, or its error.
+async fn ocomms_jobs(t: &TestStack, args: &[&str]) -> Result<String, String> {
+    let env = ocomms_runtime::config::Env::from_map(t.env.clone());
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let mut out = String::new();
+    match ocomms::jobs::run(&env, &args, &mut out).await {
+        Ok(()) => Ok(out),
+        Err(e) => Err(format!("{e:#}\n{out}")),
+    }
 }
 
 /// Waits for `n` pushes received by the push service.
@@ -228,5 +239,62 @@ async fn csp_reports_are_accepted_in_both_shapes_counted_and_bad_ones_refused() 
     assert_eq!(post("application/csp-report", b"{\"other\":1}".to_vec()).await.status(), 400);
     let metrics = api.http.get(format!("{}/metrics", api.base)).send().await.expect("metrics").text().await.expect("text");
     assert!(metrics.contains("ocomms_csp_reports_total 2"), "{metrics}");
+    t.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_that_keeps_failing_rests_dead_until_the_operator_sends_it_again() {
+    let (t, push) = push_stack_with(vec![("JOB_MAX_ATTEMPTS".into(), "2".into())]).await;
+    let api = t.api();
+    let r = room(&api).await;
+    let browser = push.subscribe();
+    api.post("/api/push/subscribe", &r.bob.token, json!({ "subscription": browser.json() })).await.expect(200);
+    assert_eq!(ocomms_jobs(&t, &["dead"]).await.expect("dead"), "no dead jobs\n");
+
+    // The push service is down for longer than the job's two attempts.
+    push.fail(&browser.id, 2);
+    api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "@bob the deploy failed" }))
+        .await
+        .expect(201);
+    let listed =
+        ocomms_runtime::testing::eventually(20, || async { ocomms_jobs(&t, &["dead", "--json"]).await.ok().filter(|o| !o.is_empty()) })
+            .await
+            .expect("the push job gave up and is listed");
+    let dead: Vec<serde_json::Value> = listed.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    let dead: Vec<&serde_json::Value> = dead.iter().filter(|d| d["key"] == "notify.push").collect();
+    assert_eq!(dead.len(), 1, "{listed}");
+    let d = dead[0];
+    assert_eq!((d["service"].as_str(), d["key"].as_str(), d["failures"].as_i64()), (Some("notify"), Some("notify.push"), Some(2)), "{d}");
+    assert!(d["lastError"].as_str().is_some_and(|e| e.contains("answered 503")), "{d}");
+    assert!(d["queue"].as_str().is_some_and(|q| q.ends_with(".notify.push")), "{d}");
+    let id = d["jobId"].as_str().expect("job id").to_owned();
+    let text = ocomms_jobs(&t, &["dead"]).await.expect("dead");
+    assert!(
+        text.contains(&id) && text.contains("after 2 attempts: the push service answered 503") && text.ends_with("1 dead job\n"),
+        "{text}"
+    );
+    assert!(push.received().is_empty());
+    // One service's database at a time.
+    assert!(ocomms_jobs(&t, &["dead", "--service", "notify"]).await.expect("notify").contains(&id));
+    assert_eq!(ocomms_jobs(&t, &["dead", "--service", "auth"]).await.expect("auth"), "no dead jobs\n");
+
+    // Bad requests change nothing.
+    assert!(ocomms_jobs(&t, &["dead", "--service", "mail"]).await.expect_err("no such service").contains("--service takes"));
+    let e = ocomms_jobs(&t, &["retry", "notify:nope"]).await.expect_err("unknown id");
+    assert!(e.contains("no dead job notify:nope"), "{e}");
+    assert!(ocomms_jobs(&t, &["retry"]).await.expect_err("no id").contains("unknown arguments"));
+    assert!(ocomms_jobs(&t, &["discard", "--everything"]).await.expect_err("bad flag").contains("unknown arguments"));
+    assert!(ocomms_jobs(&t, &["dead"]).await.expect("dead").ends_with("1 dead job\n"));
+
+    // The push service is back: the operator sends the job again, and Bob
+    // gets his push (once).
+    let out = ocomms_jobs(&t, &["retry", &id]).await.expect("retry");
+    assert_eq!(out, format!("{id}: sent back (notify)\n"));
+    let got = pushes(&push, 1).await;
+    assert_eq!(got[0].payload["body"], "@bob the deploy failed");
+    assert_eq!(ocomms_jobs(&t, &["dead"]).await.expect("dead"), "no dead jobs\n");
+    assert!(ocomms_jobs(&t, &["discard", &id]).await.expect_err("gone").contains("no dead job"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(push.received().len(), 1, "pushed once");
     t.stop().await.expect("stop");
 }

@@ -321,11 +321,7 @@ impl AuthApi {
         let ws: WorkspaceId = ids::parse("workspaceId", &r.workspace_id)?;
         let start = r.start_date.as_deref().filter(|s| !s.trim().is_empty()).map(|s| parse_day("startDate", s, false)).transpose()?;
         let end = r.end_date.as_deref().filter(|s| !s.trim().is_empty()).map(|s| parse_day("endDate", s, true)).transpose()?;
-        let limit = match r.limit {
-            None | Some(0) => 100,
-            Some(l) if l > 500 => return Err(ServiceError::validation("limit", "must be at most 500")),
-            Some(l) => i64::from(l),
-        };
+        let limit = i64::from(crate::domain::AUDIT_PAGE.of(r.limit)?);
         let mut conn = self.conn().await?;
         let mine = self.member_of(&mut conn, ws, caller.user_id).await?;
         policy::check_owner(&mine, "read the audit log")?;

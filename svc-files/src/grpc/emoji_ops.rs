@@ -36,7 +36,7 @@ impl FilesApi {
             emoji::delete(conn, e.id).await?;
             // Its image goes now (nothing refers to it any more).
             let job = pb::FileExpireJob { file_id: e.file_id.to_string() };
-            jobs::enqueue(conn, keys::EXPIRE, &serde_json::to_value(&job).map_err(ServiceError::internal)?, Some(Utc::now())).await?;
+            jobs::enqueue(conn, keys::EXPIRE, &job, Some(Utc::now())).await?;
             Ok(())
         })
         .await?;

@@ -188,7 +188,7 @@ impl FilesApi {
             match kind {
                 Kind::Attachment => {
                     // Removed unless a message claims it meanwhile.
-                    jobs::enqueue(conn, keys::EXPIRE, &serde_json::to_value(&expire).map_err(ServiceError::internal)?, Some(later)).await?;
+                    jobs::enqueue(conn, keys::EXPIRE, &expire, Some(later)).await?;
                     if domain::is_image(s.mime) {
                         jobs::enqueue_all(conn, keys::THUMBNAIL, &[pb::FileThumbnailJob { file_id: id.to_string() }])
                             .await
@@ -199,8 +199,7 @@ impl FilesApi {
                     // The avatars it replaces go.
                     for old in files::earlier_avatars(conn, user, start.workspace, id).await? {
                         let job = pb::FileExpireJob { file_id: old.to_string() };
-                        jobs::enqueue(conn, keys::EXPIRE, &serde_json::to_value(&job).map_err(ServiceError::internal)?, Some(later))
-                            .await?;
+                        jobs::enqueue(conn, keys::EXPIRE, &job, Some(later)).await?;
                     }
                 }
                 Kind::Emoji => {}

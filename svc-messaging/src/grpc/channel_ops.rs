@@ -270,7 +270,7 @@ impl MessagingApi {
     pub(crate) async fn list_pins(&self, req: Request<pb::ListPinsRequest>) -> ServiceResult<pb::ListMessagesResponse> {
         let p = caller(&req)?;
         let r = req.get_ref();
-        let limit = crate::domain::page_limit(r.limit)?;
+        let limit = crate::domain::PAGE.of(r.limit)?;
         let before: Option<ocomms_domain::MessageId> = ids::parse_opt("before", r.before.as_deref())?;
         let place = self.channel_place(req.metadata(), &p, &r.channel_id).await?;
         let Target::Channel(channel) = place.target else { return Err(ServiceError::not_found("channel")) };

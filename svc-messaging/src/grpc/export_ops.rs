@@ -3,8 +3,8 @@
 
 use ocomms_domain::MessageId;
 use ocomms_proto::messaging::v1 as pb;
+use ocomms_runtime::ServiceResult;
 use ocomms_runtime::ids::{self};
-use ocomms_runtime::{ServiceError, ServiceResult};
 use tonic::Request;
 
 use super::{MessagingApi, messages_pb};
@@ -12,8 +12,8 @@ use crate::store::messages as store;
 use crate::store::notes;
 use ocomms_runtime::identity::caller;
 
-const MAX_PAGE: u32 = 500;
-const DEFAULT_PAGE: u32 = 100;
+/// Messages per export page: 100 by default, at most 500.
+const EXPORT_PAGE: ocomms_runtime::paging::PageSize = ocomms_runtime::paging::PageSize::new(100, 500);
 /// A page stops growing past this many bytes of text (a message is at
 /// most 40,000 characters: 500 of them could otherwise make 80 MB).
 const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -21,11 +21,7 @@ const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 impl MessagingApi {
     pub(crate) async fn export_messages(&self, req: Request<pb::ExportMessagesRequest>) -> ServiceResult<pb::MessageExportPage> {
         let r = req.get_ref();
-        let limit = match r.limit {
-            None | Some(0) => DEFAULT_PAGE,
-            Some(l) if l > MAX_PAGE => return Err(ServiceError::validation("limit", format!("must be at most {MAX_PAGE}"))),
-            Some(l) => l,
-        };
+        let limit = EXPORT_PAGE.of(r.limit)?;
         let after: Option<MessageId> = ids::parse_opt("afterId", r.after_id.as_deref())?;
         let me = caller(&req)?;
         let (ws, user) =

@@ -320,7 +320,7 @@ impl MessagingApi {
         let p = caller(&req)?;
         let r = req.get_ref();
         let target = target_of(r.channel_id.as_deref(), r.conversation_id.as_deref())?;
-        let limit = domain::page_limit(r.limit)?;
+        let limit = domain::PAGE.of(r.limit)?;
         if r.since.is_some_and(|s| s < 0) {
             return Err(ServiceError::validation("since", "must not be negative"));
         }
@@ -432,7 +432,7 @@ impl MessagingApi {
     pub(crate) async fn list_replies(&self, req: Request<pb::ListRepliesRequest>) -> ServiceResult<pb::ListMessagesResponse> {
         let p = caller(&req)?;
         let r = req.get_ref();
-        let limit = domain::page_limit(r.limit)?;
+        let limit = domain::PAGE.of(r.limit)?;
         let (m, _) = self.visible_message(req.metadata(), &p, "messageId", &r.message_id).await?;
         let mut conn = self.conn().await?;
         let (rows, has_more) = store::replies(&mut conn, m.id, r.after.unwrap_or(0), limit).await?;

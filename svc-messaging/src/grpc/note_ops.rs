@@ -121,7 +121,7 @@ impl MessagingApi {
         let r = req.get_ref();
         let ws: Option<WorkspaceId> = ids::parse_opt("workspaceId", r.workspace_id.as_deref())?;
         let before: Option<crate::domain::BookmarkId> = ids::parse_opt("before", r.before.as_deref())?;
-        let limit = crate::domain::page_limit(r.limit)?;
+        let limit = crate::domain::PAGE.of(r.limit)?;
         let mut conn = self.conn().await?;
         let (list, has_more) =
             crate::store::messages::split_page(notes::bookmarks_of(&mut conn, p.user_id, ws, before, limit).await?, limit);

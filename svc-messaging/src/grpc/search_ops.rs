@@ -22,11 +22,7 @@ impl MessagingApi {
         // Tenancy first: another workspace answers 404 whatever the query.
         let m = self.access.membership(req.metadata(), &p, ws).await?;
         let q = domain::search_query(&r.q)?;
-        let limit = match r.limit {
-            None | Some(0) => 20,
-            Some(l) if l > 100 => return Err(ServiceError::validation("limit", "must be at most 100")),
-            Some(l) => i64::from(l),
-        };
+        let limit = i64::from(domain::SEARCH_PAGE.of(r.limit)?);
         let mut conn = self.conn().await?;
         // Visible: public channels and one's private ones (a guest: only
         // their channels), and one's conversations.

@@ -3,7 +3,7 @@
 //! until they have committed, so a process killed mid-job loses nothing.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use diesel_async::RunQueryDsl;
@@ -48,7 +48,7 @@ async fn an_in_process_job_killed_mid_flight_runs_again_after_a_restart_and_once
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
         rt.block_on(async move {
             let pool = ocomms_runtime::db::pool(&url1, 2).await.expect("pool");
-            let broker = Broker::connect(None, &prefix1, true).await.expect("broker");
+            let broker = Broker::connect(None, &prefix1, true, &pool).await.expect("broker");
             broker.consume("test.crash", &[KEY], move |_job| {
                 let entered = entered_tx.clone();
                 async move {
@@ -76,7 +76,7 @@ async fn an_in_process_job_killed_mid_flight_runs_again_after_a_restart_and_once
 
     // The restarted process: a working consumer that records the job once.
     let runs = Arc::new(AtomicUsize::new(0));
-    let broker = Broker::connect(None, &prefix, true).await.expect("broker");
+    let broker = Broker::connect(None, &prefix, true, &pool).await.expect("broker");
     let (p2, r2) = (pool.clone(), runs.clone());
     broker.consume("test.crash", &[KEY], move |job| {
         let (pool, runs) = (p2.clone(), r2.clone());
@@ -110,31 +110,88 @@ async fn an_in_process_job_killed_mid_flight_runs_again_after_a_restart_and_once
     ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
 
-/// A consumer that always fails, counting its runs.
-fn failing(broker: &Broker, key: &'static str, runs: Arc<AtomicUsize>) {
-    broker.consume("test.poison", &[key], move |_job| {
-        let runs = runs.clone();
-        async move {
-            AtomicUsize::fetch_add(&runs, 1, Ordering::SeqCst);
-            anyhow::bail!("this job can never succeed")
-        }
-    });
+/// A consumer that fails while `broken` is set (until its cause is
+/// fixed), counting its runs and keeping the ids of the jobs it did.
+#[derive(Clone, Default)]
+struct Flaky {
+    broken: Arc<AtomicBool>,
+    runs: Arc<AtomicUsize>,
+    done: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Flaky {
+    fn start(broker: &Broker, queue: &str, key: &'static str) -> Self {
+        let me = Self::default();
+        me.broken.store(true, Ordering::SeqCst);
+        let m = me.clone();
+        broker.consume(queue, &[key], move |job| {
+            let m = m.clone();
+            async move {
+                AtomicUsize::fetch_add(&m.runs, 1, Ordering::SeqCst);
+                anyhow::ensure!(!AtomicBool::load(&m.broken, Ordering::SeqCst), "this job cannot succeed yet");
+                m.done.lock().expect("done").push(job.id);
+                Ok(())
+            }
+        });
+        me
+    }
+
+    fn runs(&self) -> usize {
+        AtomicUsize::load(&self.runs, Ordering::SeqCst)
+    }
+
+    fn fix(&self) {
+        self.broken.store(false, Ordering::SeqCst);
+    }
+
+    fn break_again(&self) {
+        self.broken.store(true, Ordering::SeqCst);
+    }
+
+    fn done(&self) -> Vec<String> {
+        self.done.lock().expect("done").clone()
+    }
 }
 
 const QUICK: jobs::Retry = jobs::Retry { attempts: 3, base: Duration::from_millis(100), max_delay: Duration::from_millis(200) };
 
-async fn settle(runs: &AtomicUsize, want: usize) {
+async fn settle(runs: impl Fn() -> usize, want: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while AtomicUsize::load(runs, Ordering::SeqCst) < want {
-        assert!(tokio::time::Instant::now() < deadline, "only {} runs", AtomicUsize::load(runs, Ordering::SeqCst));
+    while runs() < want {
+        assert!(tokio::time::Instant::now() < deadline, "only {} runs", runs());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // And no more after that.
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
+/// Waits until RabbitMQ has every one of `queues` (a consumer declares its
+/// retry queue once its own queue is bound).
+async fn bound(amqp: &str, queues: &[&str]) {
+    let conn = lapin::Connection::connect(amqp, lapin::ConnectionProperties::default()).await.expect("amqp");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    for q in queues {
+        loop {
+            // A passive declare of a missing queue closes its channel.
+            let ch = conn.create_channel().await.expect("channel");
+            let passive = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+            if ch.queue_declare((*q).into(), passive, Default::default()).await.is_ok() {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "queue {q} never declared");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    conn.close(200, "checked".into()).await.ok();
+}
+
+async fn dead_jobs(pool: &ocomms_runtime::db::Pool) -> Vec<jobs::dead::DeadJob> {
+    let mut conn = pool.get().await.expect("conn");
+    jobs::dead::list(&mut conn, "poison", 100).await.expect("dead jobs")
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_job_that_always_fails_is_tried_a_few_times_then_kept_as_dead_with_rabbitmq() {
+async fn a_failing_job_with_rabbitmq_gives_up_rests_dead_and_runs_again_only_where_it_failed() {
     ocomms_runtime::telemetry::init_for_tests();
     let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
         .await
@@ -142,56 +199,116 @@ async fn a_job_that_always_fails_is_tried_a_few_times_then_kept_as_dead_with_rab
     let pool = ocomms_runtime::db::pool(&url, 4).await.expect("pool");
     let prefix = format!("poison-{}", uuid::Uuid::new_v4().simple());
     let amqp = ocomms_runtime::testing::amqp_url();
-    let broker = Broker::connect(Some(&amqp), &prefix, true).await.expect("broker").with_retry(QUICK);
-    let runs = Arc::new(AtomicUsize::new(0));
-    failing(&broker, "test.poison", runs.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let broker = Broker::connect(Some(&amqp), &prefix, true, &pool).await.expect("broker").with_retry(QUICK);
+    // Two consumers of the key: one fails until fixed, the other works.
+    let flaky = Flaky::start(&broker, "test.poison", "test.poison");
+    let fine = Flaky::start(&broker, "test.poison-fine", "test.poison");
+    fine.fix();
+    bound(&amqp, &[&format!("{prefix}.test.poison.retry"), &format!("{prefix}.test.poison-fine.retry")]).await;
     let mut conn = pool.get().await.expect("conn");
     jobs::enqueue(&mut conn, "test.poison", &serde_json::json!({ "n": 1 }), None).await.expect("enqueue");
     drop(conn);
-    let _relay = Relay::spawn(pool.clone(), broker, "poison");
-    settle(&runs, 3).await;
-    assert_eq!(AtomicUsize::load(&runs, Ordering::SeqCst), 3, "tried exactly as often as the policy says");
-    // It rests in the dead queue, to be looked at.
-    let conn = lapin::Connection::connect(&amqp, lapin::ConnectionProperties::default()).await.expect("amqp");
-    let ch = conn.create_channel().await.expect("channel");
-    let passive = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
-    let dead = ch.queue_declare(format!("{prefix}.dead").as_str().into(), passive, Default::default()).await.expect("dead queue");
-    assert_eq!(dead.message_count(), 1);
-    ch.queue_delete(format!("{prefix}.dead").as_str().into(), Default::default()).await.ok();
-    ch.queue_delete(format!("{prefix}.test.poison.retry").as_str().into(), Default::default()).await.ok();
+    let relay = Relay::spawn(pool.clone(), broker.clone(), "poison");
+    settle(|| flaky.runs(), 3).await;
+    assert_eq!(flaky.runs(), 3, "tried exactly as often as the policy says");
+    assert_eq!(fine.done().len(), 1, "the other consumer did its part once");
+
+    // It rests in the consumer's database, with what an operator needs.
+    let dead = dead_jobs(&pool).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let d = &dead[0];
+    assert_eq!(d.job_id, fine.done()[0], "the job's own id");
+    assert_eq!((d.key.as_str(), d.queue.clone(), d.failures), ("test.poison", Some(format!("{prefix}.test.poison")), Some(3)));
+    assert!(d.last_error.contains("cannot succeed yet"), "{}", d.last_error);
+    assert_eq!(d.payload, serde_json::json!({ "n": 1 }));
+    let mut conn = pool.get().await.expect("conn");
+    assert_eq!(jobs::dead::count(&mut conn).await.expect("count"), 1);
+
+    // Without RabbitMQ it cannot go back, and stays.
+    let e = jobs::dead::retry(&mut conn, None, "poison", &d.job_id).await.expect_err("no broker");
+    assert!(format!("{e:#}").contains("AMQP_URL"), "{e:#}");
+    assert_eq!(dead_jobs(&pool).await.len(), 1);
+
+    // Once the cause is fixed it runs again, with its id, in the queue it
+    // failed in alone: the other consumer never sees it twice.
+    flaky.fix();
+    assert_eq!(jobs::dead::retry(&mut conn, Some(&broker), "poison", &d.job_id).await.expect("retry"), 1);
+    settle(|| flaky.done().len(), 1).await;
+    assert_eq!(flaky.done(), vec![d.job_id.clone()]);
+    assert_eq!(fine.done().len(), 1);
+    assert!(dead_jobs(&pool).await.is_empty());
+    assert_eq!(jobs::dead::retry(&mut conn, Some(&broker), "poison", &d.job_id).await.expect("retry"), 0, "nothing left to retry");
+
+    // A job that dies again can be discarded instead.
+    flaky.break_again();
+    jobs::enqueue(&mut conn, "test.poison", &serde_json::json!({ "n": 2 }), None).await.expect("enqueue");
+    relay.wake();
+    settle(|| flaky.runs(), 7).await;
+    let dead = dead_jobs(&pool).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(jobs::dead::discard(&mut conn, "poison", &dead[0].job_id).await.expect("discard"), 1);
+    assert!(dead_jobs(&pool).await.is_empty());
+    assert_eq!(jobs::dead::count(&mut conn).await.expect("count"), 0);
+    drop(conn);
+    let ch = lapin::Connection::connect(&amqp, lapin::ConnectionProperties::default()).await.expect("amqp");
+    let ch = ch.create_channel().await.expect("channel");
+    for q in ["test.poison", "test.poison.retry", "test.poison-fine", "test.poison-fine.retry"] {
+        ch.queue_delete(format!("{prefix}.{q}").as_str().into(), Default::default()).await.ok();
+    }
     drop(pool);
     ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_job_that_always_fails_in_process_is_set_aside_in_the_outbox() {
+async fn a_failing_job_in_process_gives_up_rests_in_the_outbox_and_runs_again() {
     ocomms_runtime::telemetry::init_for_tests();
     let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
         .await
         .expect("database");
     let pool = ocomms_runtime::db::pool(&url, 4).await.expect("pool");
     let prefix = format!("poison-{}", uuid::Uuid::new_v4().simple());
-    let broker = Broker::connect(None, &prefix, true).await.expect("broker").with_retry(QUICK);
-    let runs = Arc::new(AtomicUsize::new(0));
-    failing(&broker, "test.poison-local", runs.clone());
+    let broker = Broker::connect(None, &prefix, true, &pool).await.expect("broker").with_retry(QUICK);
+    let flaky = Flaky::start(&broker, "test.poison-local", "test.poison-local");
     let mut conn = pool.get().await.expect("conn");
     jobs::enqueue(&mut conn, "test.poison-local", &serde_json::json!({ "n": 1 }), None).await.expect("enqueue");
-    drop(conn);
     let _relay = Relay::spawn(pool.clone(), broker, "poison");
-    settle(&runs, 3).await;
-    assert_eq!(AtomicUsize::load(&runs, Ordering::SeqCst), 3);
-    let mut conn = pool.get().await.expect("conn");
-    let failed = ocomms_runtime::db::count(
-        &mut conn,
-        "SELECT count(*) AS n FROM outbox WHERE failed_at IS NOT NULL AND published_at IS NULL AND last_error LIKE '%never succeed%'",
-    )
-    .await
-    .expect("count");
-    assert_eq!(failed, 1, "kept in the outbox, marked failed, with its error");
+    settle(|| flaky.runs(), 3).await;
+    assert_eq!(flaky.runs(), 3);
+    let dead = dead_jobs(&pool).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let d = &dead[0];
+    assert!(d.job_id.starts_with("poison:"), "{}", d.job_id);
+    assert_eq!((d.key.as_str(), d.queue.as_deref(), d.failures), ("test.poison-local", None, None));
+    assert!(d.last_error.contains("cannot succeed yet"), "{}", d.last_error);
+    assert_eq!(jobs::dead::count(&mut conn).await.expect("count"), 1);
+
+    // Fixed, it runs again from the outbox, with its id.
+    flaky.fix();
+    assert_eq!(jobs::dead::retry(&mut conn, None, "poison", &d.job_id).await.expect("retry"), 1);
+    settle(|| flaky.done().len(), 1).await;
+    assert_eq!(flaky.done(), vec![d.job_id.clone()]);
+    assert!(dead_jobs(&pool).await.is_empty());
+    assert_eq!(unpublished_of(&pool, "test.poison-local").await, 0, "published this time");
+
+    // Or it is discarded.
+    flaky.break_again();
+    jobs::enqueue(&mut conn, "test.poison-local", &serde_json::json!({ "n": 2 }), None).await.expect("enqueue");
+    settle(|| flaky.runs(), 7).await;
+    let dead = dead_jobs(&pool).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(jobs::dead::discard(&mut conn, "poison", &dead[0].job_id).await.expect("discard"), 1);
+    assert!(dead_jobs(&pool).await.is_empty());
+    assert_eq!(unpublished_of(&pool, "test.poison-local").await, 0, "gone from the outbox");
     drop(conn);
     drop(pool);
     ocomms_runtime::db::drop_database(&url).await.expect("drop");
+}
+
+async fn unpublished_of(pool: &ocomms_runtime::db::Pool, key: &str) -> i64 {
+    let mut conn = pool.get().await.expect("conn");
+    ocomms_runtime::db::count(&mut conn, &format!("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND routing_key = '{key}'"))
+        .await
+        .expect("count")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -242,7 +359,7 @@ async fn a_producer_whose_outbox_starts_over_never_repeats_a_job_id() {
         .expect("database");
     let pool = ocomms_runtime::db::pool(&url, 4).await.expect("pool");
     let prefix = format!("reset-{}", uuid::Uuid::new_v4().simple());
-    let broker = Broker::connect(None, &prefix, true).await.expect("broker");
+    let broker = Broker::connect(None, &prefix, true, &pool).await.expect("broker");
     let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let ids = seen.clone();
     broker.consume("test.reset", &["test.reset"], move |job| {

@@ -21,7 +21,8 @@ async fn a_mention_is_published_to_rabbitmq_after_commit() {
     let general = channel(&app, &ann, &ws, "general", false).await;
 
     // A consumer standing in for svc-notify, on the same exchange.
-    let broker = Broker::connect(Some(&testing::amqp_url()), &app.amqp_prefix, true).await.expect("rabbitmq");
+    let pool = ocomms_runtime::db::pool(&app._messaging.database_url, 1).await.expect("pool");
+    let broker = Broker::connect(Some(&testing::amqp_url()), &app.amqp_prefix, true, &pool).await.expect("rabbitmq");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     broker.consume("test.mentions", &[svc_messaging::MESSAGE_MENTIONED], move |job| {
         let tx = tx.clone();

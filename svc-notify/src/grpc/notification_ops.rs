@@ -17,7 +17,7 @@ impl NotifyApi {
     ) -> ServiceResult<pb::ListNotificationsResponse> {
         let p = caller(&req)?;
         let r = req.get_ref();
-        let limit = domain::page_size(r.limit)?;
+        let limit = i32::try_from(domain::PAGE.of(r.limit)?).unwrap_or(i32::MAX);
         let mut conn = self.conn().await?;
         let rows = store::notifications::list(&mut conn, p.user_id, r.unread_only, limit).await?;
         let unread = store::notifications::unread_count(&mut conn, p.user_id).await?;
