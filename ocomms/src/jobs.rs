@@ -65,21 +65,26 @@ pub async fn run(env: &Env, args: &[String], out: &mut String) -> anyhow::Result
         ["dead", "--json"] => list(services, true, out).await,
         ["retry" | "discard", "--all"] => {
             let retry = args[0] == "retry";
-            let mut ids = BTreeSet::new();
-            let mut failed = Vec::new();
+            let (mut any, mut failed) = (false, Vec::new());
+            // Each service's own dead jobs, in that service.
             for s in services {
                 match dead_jobs(s, i64::MAX).await {
-                    Ok(jobs) => ids.extend(jobs.into_iter().map(|j| j.job_id)),
+                    Ok(jobs) => {
+                        let ids: BTreeSet<String> = jobs.into_iter().map(|j| j.job_id).collect();
+                        any |= !ids.is_empty();
+                        // Its errors name the service already.
+                        if let Err(e) = act(&[*s], retry, &ids.iter().map(String::as_str).collect::<Vec<_>>(), out).await {
+                            failed.push(format!("{e:#}"));
+                        }
+                    }
                     Err(e) => failed.push(format!("{}: {e:#}", s.name)),
                 }
             }
-            if ids.is_empty() && failed.is_empty() {
+            if !any && failed.is_empty() {
                 writeln!(out, "no dead jobs")?;
             }
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            let done = act(services, retry, &ids, out).await;
             anyhow::ensure!(failed.is_empty(), "{}", failed.join("; "));
-            done
+            Ok(())
         }
         ["retry" | "discard", ids @ ..] if !ids.is_empty() && !ids.iter().any(|i| i.starts_with('-')) => {
             act(services, args[0] == "retry", ids, out).await
@@ -95,9 +100,12 @@ async fn dead_jobs(s: &ServiceConfig, limit: i64) -> anyhow::Result<Vec<dead::De
 
 async fn connect(s: &ServiceConfig) -> anyhow::Result<diesel_async::AsyncPgConnection> {
     use diesel_async::AsyncConnection;
-    diesel_async::AsyncPgConnection::establish(&s.database_url)
+    let what = || format!("connecting to {}", ocomms_runtime::db::redact(&s.database_url));
+    tokio::time::timeout(std::time::Duration::from_secs(10), diesel_async::AsyncPgConnection::establish(&s.database_url))
         .await
-        .with_context(|| format!("connecting to {}", ocomms_runtime::db::redact(&s.database_url)))
+        .map_err(|_| anyhow::anyhow!("timed out after 10 s"))
+        .with_context(what)?
+        .with_context(what)
 }
 
 async fn list(services: &[&ServiceConfig], json: bool, out: &mut String) -> anyhow::Result<()> {

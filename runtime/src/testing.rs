@@ -125,16 +125,44 @@ impl Drop for Running {
         // Stop the service; its open connections are then closed by
         // the forced drop, on a thread of its own (this may be a runtime's).
         drop(self.stop.take());
-        let url = std::mem::take(&mut self.database_url);
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(crate::db::drop_database(&url))
-        })
-        .join();
-        if let Ok(Err(e)) = dropped {
-            eprintln!("test database not dropped: {e:#}");
-        }
+        drop_now(std::mem::take(&mut self.database_url));
         assert!(left.is_empty(), "the test left jobs unprocessed {SETTLE:?} after it ended:\n  {}", left.join("\n  "));
+    }
+}
+
+/// Drops a test database (its open connections closed by force), on a
+/// thread of its own: the caller may be a runtime's, in a `Drop`.
+fn drop_now(url: String) {
+    let dropped = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rt.block_on(crate::db::drop_database(&url))
+    })
+    .join();
+    if let Ok(Err(e)) = dropped {
+        eprintln!("test database not dropped: {e:#}");
+    }
+}
+
+/// A fresh database of a service (its migrations applied) and a pool on
+/// it, for tests of the mechanisms under a service (jobs, the relay):
+/// dropped with this value, whether the test passed or failed.
+pub struct TestDb {
+    pub url: String,
+    pub pool: crate::db::Pool,
+}
+
+impl TestDb {
+    pub async fn new(name: &str, migrations: EmbeddedMigrations, pool_size: u32) -> anyhow::Result<Self> {
+        crate::telemetry::init_for_tests();
+        let url = crate::db::test_database(&base_url(), name, migrations).await?;
+        let pool = crate::db::pool(&url, pool_size).await?;
+        Ok(Self { url, pool })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        drop_now(std::mem::take(&mut self.url));
     }
 }
 

@@ -294,7 +294,22 @@ async fn a_push_that_keeps_failing_rests_dead_until_the_operator_sends_it_again(
     assert_eq!(got[0].payload["body"], "@bob the deploy failed");
     assert_eq!(ocomms_jobs(&t, &["dead"]).await.expect("dead"), "no dead jobs\n");
     assert!(ocomms_jobs(&t, &["discard", &id]).await.expect_err("gone").contains("no dead job"));
+    assert_eq!(ocomms_jobs(&t, &["retry", "--all"]).await.expect("all"), "no dead jobs\n");
+
+    // Another one dies; the operator gives up on every dead job at once.
+    push.fail(&browser.id, 2);
+    api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "@bob never mind" })).await.expect(201);
+    let listed = ocomms_runtime::testing::eventually(20, || async {
+        ocomms_jobs(&t, &["dead", "--json"]).await.ok().filter(|o| o.contains("notify.push"))
+    })
+    .await
+    .expect("the second push job gave up");
+    let second: serde_json::Value = serde_json::from_str(listed.lines().next().expect("a line")).expect("JSON");
+    let second = second["jobId"].as_str().expect("id");
+    assert_ne!(second, id);
+    assert_eq!(ocomms_jobs(&t, &["discard", "--all"]).await.expect("discard all"), format!("{second}: discarded (notify)\n"));
+    assert_eq!(ocomms_jobs(&t, &["dead"]).await.expect("dead"), "no dead jobs\n");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(push.received().len(), 1, "pushed once");
+    assert_eq!(push.received().len(), 1, "pushed once, and the discarded one never");
     t.stop().await.expect("stop");
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use diesel_async::RunQueryDsl;
 use ocomms_runtime::jobs::{self, Broker, Relay};
+use ocomms_runtime::testing::TestDb;
 
 const KEY: &str = "test.crash";
 
@@ -20,12 +21,9 @@ async fn unpublished(pool: &ocomms_runtime::db::Pool) -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_in_process_job_killed_mid_flight_runs_again_after_a_restart_and_once() {
-    ocomms_runtime::telemetry::init_for_tests();
-    let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
-        .await
-        .expect("database");
+    let db = TestDb::new("messaging", svc_messaging::MIGRATIONS, 4).await.expect("database");
+    let (url, pool) = (db.url.clone(), db.pool.clone());
     let prefix = format!("crash-{}", uuid::Uuid::new_v4().simple());
-    let pool = ocomms_runtime::db::pool(&url, 4).await.expect("pool");
     {
         let mut conn = pool.get().await.expect("conn");
         jobs::enqueue(&mut conn, KEY, &serde_json::json!({ "n": 1 }), None).await.expect("enqueue");
@@ -106,8 +104,6 @@ async fn an_in_process_job_killed_mid_flight_runs_again_after_a_restart_and_once
     let mut conn = pool.get().await.expect("conn");
     assert_eq!(ocomms_runtime::db::count(&mut conn, "SELECT count(*) AS n FROM done_jobs").await.expect("count"), 1);
     drop(conn);
-    drop(pool);
-    ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
 
 /// A consumer that fails while `broken` is set (until its cause is
@@ -192,11 +188,8 @@ async fn dead_jobs(pool: &ocomms_runtime::db::Pool) -> Vec<jobs::dead::DeadJob> 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_job_with_rabbitmq_gives_up_rests_dead_and_runs_again_only_where_it_failed() {
-    ocomms_runtime::telemetry::init_for_tests();
-    let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
-        .await
-        .expect("database");
-    let pool = ocomms_runtime::db::pool(&url, 4).await.expect("pool");
+    let db = TestDb::new("messaging", svc_messaging::MIGRATIONS, 4).await.expect("database");
+    let pool = db.pool.clone();
     let prefix = format!("poison-{}", uuid::Uuid::new_v4().simple());
     let amqp = ocomms_runtime::testing::amqp_url();
     let broker = Broker::connect(Some(&amqp), &prefix, true, &pool).await.expect("broker").with_retry(QUICK);
@@ -255,17 +248,12 @@ async fn a_failing_job_with_rabbitmq_gives_up_rests_dead_and_runs_again_only_whe
     for q in ["test.poison", "test.poison.retry", "test.poison-fine", "test.poison-fine.retry"] {
         ch.queue_delete(format!("{prefix}.{q}").as_str().into(), Default::default()).await.ok();
     }
-    drop(pool);
-    ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_job_in_process_gives_up_rests_in_the_outbox_and_runs_again() {
-    ocomms_runtime::telemetry::init_for_tests();
-    let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
-        .await
-        .expect("database");
-    let pool = ocomms_runtime::db::pool(&url, 4).await.expect("pool");
+    let db = TestDb::new("messaging", svc_messaging::MIGRATIONS, 4).await.expect("database");
+    let pool = db.pool.clone();
     let prefix = format!("poison-{}", uuid::Uuid::new_v4().simple());
     let broker = Broker::connect(None, &prefix, true, &pool).await.expect("broker").with_retry(QUICK);
     let flaky = Flaky::start(&broker, "test.poison-local", "test.poison-local");
@@ -300,8 +288,6 @@ async fn a_failing_job_in_process_gives_up_rests_in_the_outbox_and_runs_again() 
     assert!(dead_jobs(&pool).await.is_empty());
     assert_eq!(unpublished_of(&pool, "test.poison-local").await, 0, "gone from the outbox");
     drop(conn);
-    drop(pool);
-    ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
 
 async fn unpublished_of(pool: &ocomms_runtime::db::Pool, key: &str) -> i64 {
@@ -313,10 +299,8 @@ async fn unpublished_of(pool: &ocomms_runtime::db::Pool, key: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn old_job_records_are_pruned_and_pending_or_failed_ones_kept() {
-    let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
-        .await
-        .expect("database");
-    let pool = ocomms_runtime::db::pool(&url, 2).await.expect("pool");
+    let db = TestDb::new("messaging", svc_messaging::MIGRATIONS, 2).await.expect("database");
+    let pool = db.pool.clone();
     let mut conn = pool.get().await.expect("conn");
     for sql in [
         // Published long ago (goes), lately (stays); never published, old (stays); set aside after failing (stays).
@@ -347,17 +331,12 @@ async fn old_job_records_are_pruned_and_pending_or_failed_ones_kept() {
     // Nothing more to do the second time.
     assert_eq!(jobs::prune(&mut conn).await.expect("prune"), (0, 0));
     drop(conn);
-    drop(pool);
-    ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_producer_whose_outbox_starts_over_never_repeats_a_job_id() {
-    ocomms_runtime::telemetry::init_for_tests();
-    let url = ocomms_runtime::db::test_database(&ocomms_runtime::testing::base_url(), "messaging", svc_messaging::MIGRATIONS)
-        .await
-        .expect("database");
-    let pool = ocomms_runtime::db::pool(&url, 4).await.expect("pool");
+    let db = TestDb::new("messaging", svc_messaging::MIGRATIONS, 4).await.expect("database");
+    let pool = db.pool.clone();
     let prefix = format!("reset-{}", uuid::Uuid::new_v4().simple());
     let broker = Broker::connect(None, &prefix, true, &pool).await.expect("broker");
     let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
@@ -394,8 +373,6 @@ async fn a_producer_whose_outbox_starts_over_never_repeats_a_job_id() {
     assert!(ids.iter().all(|id| id.starts_with("messaging:")), "{ids:?}");
     assert_ne!(ids[0], ids[1], "a consumer that remembers the first job would skip the second");
     drop(conn);
-    drop(pool);
-    ocomms_runtime::db::drop_database(&url).await.expect("drop");
 }
 
 /// The test harness fails a test that leaves a job unprocessed: a DM's
