@@ -12,7 +12,8 @@ use ocomms_runtime::service::{PORTS, ServiceConfig};
 
 pub const USAGE: &str = "  jobs dead [--json]
             list the durable jobs that gave up (out of JOB_MAX_ATTEMPTS), in
-            every service, oldest first; --json: one JSON object per line
+            every service, oldest first (at most 1000 each); --json: all of
+            them, one JSON object per line
   jobs retry <job id>... | --all
             run dead jobs again (once their cause is fixed), keeping their ids
   jobs discard <job id>... | --all
@@ -114,7 +115,8 @@ async fn list(services: &[&ServiceConfig], json: bool, out: &mut String) -> anyh
     for s in services {
         let (jobs, count) = match async {
             let mut conn = connect(s).await?;
-            let jobs = dead::list(&mut conn, s.name, LIST_LIMIT).await?;
+            // JSON (for tools) lists them all; text the oldest, and says so.
+            let jobs = dead::list(&mut conn, s.name, if json { i64::MAX } else { LIST_LIMIT }).await?;
             let count = dead::count(&mut conn).await?;
             anyhow::Ok((jobs, count))
         }
@@ -164,13 +166,14 @@ async fn act(services: &[&ServiceConfig], retry: bool, ids: &[&str], out: &mut S
     let mut failed = Vec::new();
     for s in services {
         let done = async {
-            let pool = ocomms_runtime::db::pool(&s.database_url, 1).await?;
-            let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut conn = connect(s).await?;
             // Connected to RabbitMQ only for a job that rests from one of its queues.
             let mut broker: Option<Broker> = None;
             for id in ids {
                 let n = if retry {
                     if broker.is_none() && dead::find(&mut conn, s.name, id).await?.iter().any(|j| j.queue.is_some()) {
+                        // (Its pool would hold the dead jobs of consumers; it runs none.)
+                        let pool = ocomms_runtime::db::pool(&s.database_url, 1).await?;
                         broker = Some(s.broker(&pool).await?);
                     }
                     dead::retry(&mut conn, broker.as_ref(), s.name, id).await?
@@ -192,7 +195,9 @@ async fn act(services: &[&ServiceConfig], retry: bool, ids: &[&str], out: &mut S
     }
     let missing: Vec<&str> = ids.iter().copied().filter(|i| found.get(i) == Some(&0)).collect();
     if !missing.is_empty() {
-        failed.push(format!("no dead job {}", missing.join(", ")));
+        // "No such job" only when every database was read.
+        let scope = if failed.is_empty() { "" } else { " in the services read" };
+        failed.push(format!("no dead job {}{scope}", missing.join(", ")));
     }
     anyhow::ensure!(failed.is_empty(), "{}", failed.join("; "));
     Ok(())

@@ -509,13 +509,15 @@ impl Amqp {
                         // Passed on (to wait, or to rest) before this copy is
                         // acknowledged: at worst a duplicate, never a loss.
                         let passed = if failures >= q.retry.attempts {
-                            tracing::error!(job = job.id, failures, error, queue = q.work, "job gave up; kept as dead");
                             let rested = match q.dead.get().await {
                                 Ok(mut conn) => dead::rest(&mut conn, &job, &q.work, failures, &error).await.map_err(anyhow::Error::from),
                                 Err(e) => Err(anyhow::anyhow!("{e}")),
                             };
                             match rested {
-                                Ok(()) => Ok(()),
+                                Ok(()) => {
+                                    tracing::error!(job = job.id, failures, error, queue = q.work, "job gave up; kept as dead");
+                                    Ok(())
+                                }
                                 // The database is down too: the job waits the
                                 // longest delay and, failing again, is set
                                 // aside then (not run again at once, in a loop).

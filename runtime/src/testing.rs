@@ -155,8 +155,13 @@ impl TestDb {
     pub async fn new(name: &str, migrations: EmbeddedMigrations, pool_size: u32) -> anyhow::Result<Self> {
         crate::telemetry::init_for_tests();
         let url = crate::db::test_database(&base_url(), name, migrations).await?;
-        let pool = crate::db::pool(&url, pool_size).await?;
-        Ok(Self { url, pool })
+        match crate::db::pool(&url, pool_size).await {
+            Ok(pool) => Ok(Self { url, pool }),
+            Err(e) => {
+                drop_now(url);
+                Err(e)
+            }
+        }
     }
 }
 

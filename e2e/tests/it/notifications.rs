@@ -244,7 +244,7 @@ async fn csp_reports_are_accepted_in_both_shapes_counted_and_bad_ones_refused() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_push_that_keeps_failing_rests_dead_until_the_operator_sends_it_again() {
-    let (t, push) = push_stack_with(vec![("JOB_MAX_ATTEMPTS".into(), "2".into())]).await;
+    let (t, push) = push_stack_with(vec![("JOB_MAX_ATTEMPTS".into(), "3".into())]).await;
     let api = t.api();
     let r = room(&api).await;
     let browser = push.subscribe();
@@ -252,7 +252,7 @@ async fn a_push_that_keeps_failing_rests_dead_until_the_operator_sends_it_again(
     assert_eq!(ocomms_jobs(&t, &["dead"]).await.expect("dead"), "no dead jobs\n");
 
     // The push service is down for longer than the job's two attempts.
-    push.fail(&browser.id, 2);
+    push.fail(&browser.id, 3);
     api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "@bob the deploy failed" }))
         .await
         .expect(201);
@@ -264,13 +264,13 @@ async fn a_push_that_keeps_failing_rests_dead_until_the_operator_sends_it_again(
     let dead: Vec<&serde_json::Value> = dead.iter().filter(|d| d["key"] == "notify.push").collect();
     assert_eq!(dead.len(), 1, "{listed}");
     let d = dead[0];
-    assert_eq!((d["service"].as_str(), d["key"].as_str(), d["failures"].as_i64()), (Some("notify"), Some("notify.push"), Some(2)), "{d}");
+    assert_eq!((d["service"].as_str(), d["key"].as_str(), d["failures"].as_i64()), (Some("notify"), Some("notify.push"), Some(3)), "{d}");
     assert!(d["lastError"].as_str().is_some_and(|e| e.contains("answered 503")), "{d}");
     assert!(d["queue"].as_str().is_some_and(|q| q.ends_with(".notify.push")), "{d}");
     let id = d["jobId"].as_str().expect("job id").to_owned();
     let text = ocomms_jobs(&t, &["dead"]).await.expect("dead");
     assert!(
-        text.contains(&id) && text.contains("after 2 attempts: the push service answered 503") && text.ends_with("1 dead job\n"),
+        text.contains(&id) && text.contains("after 3 attempts: the push service answered 503") && text.ends_with("1 dead job\n"),
         "{text}"
     );
     assert!(push.received().is_empty());
@@ -297,7 +297,7 @@ async fn a_push_that_keeps_failing_rests_dead_until_the_operator_sends_it_again(
     assert_eq!(ocomms_jobs(&t, &["retry", "--all"]).await.expect("all"), "no dead jobs\n");
 
     // Another one dies; the operator gives up on every dead job at once.
-    push.fail(&browser.id, 2);
+    push.fail(&browser.id, 3);
     api.post(&format!("/api/channels/{}/messages", r.channel), &r.ann.token, json!({ "content": "@bob never mind" })).await.expect(201);
     let listed = ocomms_runtime::testing::eventually(20, || async {
         ocomms_jobs(&t, &["dead", "--json"]).await.ok().filter(|o| o.contains("notify.push"))

@@ -430,7 +430,9 @@ struct Load {
     /// Sends answered 5xx (a replica failed the call), as opposed to a
     /// gateway that could not be reached (restarting).
     server_errors: Arc<AtomicU64>,
-    /// Messages readers applied from live events (the rest from history).
+    /// Messages readers heard as live events on their socket (in order or
+    /// not: a gap is then filled from history, but the message itself came
+    /// in real time); the rest only reached them from history.
     live: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     /// Set once every sender has stopped: readers then catch up and end.
@@ -603,6 +605,8 @@ async fn reader(
     live: Arc<AtomicU64>,
 ) -> BTreeMap<i64, String> {
     let mut applied: BTreeMap<i64, String> = BTreeMap::new();
+    // Sequences heard live, ahead of what was applied when they came.
+    let mut heard: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
     let mut g = i;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
     let mut stopped_at: Option<Instant> = None;
@@ -627,6 +631,7 @@ async fn reader(
                 // Caught up with the channel's end once the senders stopped.
                 if catch_up(&http, &base, &scene.channel, &token, &mut applied).await && at.elapsed() > Duration::from_secs(1) {
                     sock.close().await;
+                    live.fetch_add(applied.keys().filter(|s| heard.contains(s)).count() as u64, Ordering::Relaxed);
                     return applied;
                 }
             }
@@ -635,9 +640,11 @@ async fn reader(
                     let m = &f["data"]["message"];
                     let (Some(seq), Some(id)) = (m["sequence"].as_i64(), m["id"].as_str()) else { continue };
                     let last = applied.keys().next_back().copied().unwrap_or(0);
+                    if seq > last {
+                        heard.insert(seq);
+                    }
                     if seq == last + 1 {
                         applied.insert(seq, id.to_owned());
-                        live.fetch_add(1, Ordering::Relaxed);
                     } else if seq > last + 1 {
                         need_catch_up = true;
                     }

@@ -251,6 +251,48 @@ async fn a_failing_job_with_rabbitmq_gives_up_rests_dead_and_runs_again_only_whe
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_dead_job_that_cannot_be_set_aside_waits_and_is_never_lost() {
+    let db = TestDb::new("messaging", svc_messaging::MIGRATIONS, 4).await.expect("database");
+    let pool = db.pool.clone();
+    let prefix = format!("poison-{}", uuid::Uuid::new_v4().simple());
+    let amqp = ocomms_runtime::testing::amqp_url();
+    // Two attempts, then (were it set aside) the longest wait is 2 s.
+    let retry = jobs::Retry { attempts: 2, base: Duration::from_millis(100), max_delay: Duration::from_secs(2) };
+    let broker = Broker::connect(Some(&amqp), &prefix, true, &pool).await.expect("broker").with_retry(retry);
+    let flaky = Flaky::start(&broker, "test.unkept", "test.unkept");
+    bound(&amqp, &[&format!("{prefix}.test.unkept.retry")]).await;
+    // Where dead jobs rest cannot be written (as when the database is down).
+    let mut conn = pool.get().await.expect("conn");
+    diesel::sql_query("ALTER TABLE dead_jobs RENAME TO dead_jobs_away").execute(&mut conn).await.expect("rename");
+    jobs::enqueue(&mut conn, "test.unkept", &serde_json::json!({ "n": 1 }), None).await.expect("enqueue");
+    let _relay = Relay::spawn(pool.clone(), broker.clone(), "poison");
+    // Out of attempts, it is neither dropped nor run again at once (in a
+    // loop, while the database is down): it waits the longest delay, then
+    // is tried again.
+    ocomms_runtime::testing::eventually(10, || async { (flaky.runs() >= 2).then_some(()) }).await.expect("two attempts");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(flaky.runs(), 2, "it waits before the next try");
+    ocomms_runtime::testing::eventually(10, || async { (flaky.runs() >= 3).then_some(()) }).await.expect("tried again");
+    // Once it can be written, the job rests there, with its attempts.
+    diesel::sql_query("ALTER TABLE dead_jobs_away RENAME TO dead_jobs").execute(&mut conn).await.expect("rename back");
+    let dead = ocomms_runtime::testing::eventually(10, || async {
+        let d = dead_jobs(&pool).await;
+        (!d.is_empty()).then_some(d)
+    })
+    .await
+    .expect("set aside once it could be");
+    assert_eq!((dead.len(), dead[0].key.as_str(), dead[0].failures), (1, "test.unkept", Some(2)), "{dead:?}");
+    assert!(flaky.done().is_empty());
+    assert_eq!(jobs::dead::discard(&mut conn, "poison", &dead[0].job_id).await.expect("discard"), 1);
+    drop(conn);
+    let ch = lapin::Connection::connect(&amqp, lapin::ConnectionProperties::default()).await.expect("amqp");
+    let ch = ch.create_channel().await.expect("channel");
+    for q in ["test.unkept", "test.unkept.retry"] {
+        ch.queue_delete(format!("{prefix}.{q}").as_str().into(), Default::default()).await.ok();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_failing_job_in_process_gives_up_rests_in_the_outbox_and_runs_again() {
     let db = TestDb::new("messaging", svc_messaging::MIGRATIONS, 4).await.expect("database");
     let pool = db.pool.clone();
