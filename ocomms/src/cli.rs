@@ -55,9 +55,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             crate::migrate(&Env::from_process()).await
         }
         ("jobs", args) => {
-            let mut out = String::new();
-            let done = crate::jobs::run(&Env::from_process(), args, &mut out).await;
-            print!("{out}");
+            let done = crate::jobs::run(&Env::from_process(), args, &mut std::io::stdout()).await;
             match done {
                 Err(e) if e.downcast_ref::<crate::jobs::Usage>().is_some() => usage_error(&e.to_string()),
                 other => other,

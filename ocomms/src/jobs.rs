@@ -3,7 +3,7 @@
 //! list them, run them again once the cause is fixed, or discard them.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt::Write as _;
+use std::io::Write;
 
 use anyhow::Context;
 use ocomms_runtime::config::Env;
@@ -38,10 +38,11 @@ impl std::error::Error for Usage {}
 
 /// Runs `ocomms jobs <args>` against the services `env` configures (only
 /// their databases and RabbitMQ: any service's environment will do); what
-/// it prints goes to `out`. An error when a service's database cannot be
+/// it prints goes to `out` as it happens (an interrupted `retry --all`
+/// has said what it sent). An error when a service's database cannot be
 /// read (the others are still done) or a job id is nowhere; a [`Usage`]
 /// error for arguments it does not take.
-pub async fn run(env: &Env, args: &[String], out: &mut String) -> anyhow::Result<()> {
+pub async fn run(env: &Env, args: &[String], out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
     let names: Vec<&'static str> = match args.iter().position(|a| *a == "--service") {
         Some(i) => {
@@ -109,7 +110,7 @@ async fn connect(s: &ServiceConfig) -> anyhow::Result<diesel_async::AsyncPgConne
         .with_context(what)
 }
 
-async fn list(services: &[&ServiceConfig], json: bool, out: &mut String) -> anyhow::Result<()> {
+async fn list(services: &[&ServiceConfig], json: bool, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     let mut total = 0;
     for s in services {
@@ -161,7 +162,7 @@ async fn list(services: &[&ServiceConfig], json: bool, out: &mut String) -> anyh
 }
 
 /// Retries or discards each job id, wherever it rests.
-async fn act(services: &[&ServiceConfig], retry: bool, ids: &[&str], out: &mut String) -> anyhow::Result<()> {
+async fn act(services: &[&ServiceConfig], retry: bool, ids: &[&str], out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let mut found: HashMap<&str, usize> = ids.iter().map(|i| (*i, 0)).collect();
     let mut failed = Vec::new();
     for s in services {

@@ -28,8 +28,10 @@ async fn push_stack_with(mut env: Vec<(String, String)>) -> (TestStack, PushServ
 async fn ocomms_jobs(t: &TestStack, args: &[&str]) -> Result<String, String> {
     let env = ocomms_runtime::config::Env::from_map(t.env.clone());
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let mut out = String::new();
-    match ocomms::jobs::run(&env, &args, &mut out).await {
+    let mut out = Vec::new();
+    let done = ocomms::jobs::run(&env, &args, &mut out).await;
+    let out = String::from_utf8(out).expect("UTF-8");
+    match done {
         Ok(()) => Ok(out),
         Err(e) => Err(format!("{e:#}\n{out}")),
     }
