@@ -39,10 +39,21 @@ pub struct TestStack {
 
 /// A stack's databases: dropped by [`TestStack::stop`], or with the stack
 /// when a test fails before it stops (a failed test leaves none behind).
-struct Databases(Vec<String>);
+/// The topology tests hold theirs in one too.
+#[derive(Default)]
+pub struct Databases(Vec<String>);
 
 impl Databases {
-    async fn drop_now(mut self) -> anyhow::Result<()> {
+    pub fn push(&mut self, url: String) {
+        self.0.push(url);
+    }
+
+    pub fn urls(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Drops them now (and reports a failure), instead of when dropped.
+    pub async fn drop_now(mut self) -> anyhow::Result<()> {
         drop_all(std::mem::take(&mut self.0)).await
     }
 }

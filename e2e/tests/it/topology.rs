@@ -28,7 +28,8 @@ struct Topology {
     gateways: Vec<String>,
     /// Each service replica's Prometheus address, by replica name.
     metrics: HashMap<String, std::net::SocketAddr>,
-    databases: Vec<String>,
+    /// Dropped with the topology when a test fails before it stops.
+    databases: ocomms_e2e::Databases,
     dir: PathBuf,
     /// With [`Topology::start_behind_proxies`]: how the replicas reach
     /// PostgreSQL, Redis and RabbitMQ.
@@ -154,7 +155,7 @@ impl Topology {
         let dir = std::env::temp_dir().join(format!("ocomms-topology-{id}"));
         std::fs::create_dir_all(dir.join("uploads")).expect("temp dir");
         let mut shared: Vec<(String, String)> = Vec::new();
-        let mut databases = Vec::new();
+        let mut databases = ocomms_e2e::Databases::default();
         for (name, m) in [
             ("auth", ocomms::migrations::AUTH),
             ("messaging", ocomms::migrations::MESSAGING),
@@ -257,9 +258,7 @@ impl Topology {
     async fn stop(mut self) {
         let stops = self.nodes.iter_mut().map(|n| n.terminate(Duration::from_secs(20)));
         let _ = futures_util::future::join_all(stops).await;
-        for db in &self.databases {
-            let _ = ocomms_runtime::db::drop_database(db).await;
-        }
+        let _ = std::mem::take(&mut self.databases).drop_now().await;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
