@@ -48,42 +48,15 @@ impl Databases {
         self.0.push(url);
     }
 
-    pub fn urls(&self) -> &[String] {
-        &self.0
-    }
-
     /// Drops them now (and reports a failure), instead of when dropped.
     pub async fn drop_now(mut self) -> anyhow::Result<()> {
-        drop_all(std::mem::take(&mut self.0)).await
+        ocomms_runtime::testing::drop_databases(std::mem::take(&mut self.0)).await
     }
-}
-
-/// Drops every one of them (all are tried); the first failure is answered.
-async fn drop_all(dbs: Vec<String>) -> anyhow::Result<()> {
-    let mut failed = None;
-    for db in dbs {
-        if let Err(e) = ocomms_runtime::db::drop_database(&db).await {
-            failed.get_or_insert(e);
-        }
-    }
-    failed.map_or(Ok(()), Err)
 }
 
 impl Drop for Databases {
     fn drop(&mut self) {
-        let dbs = std::mem::take(&mut self.0);
-        if dbs.is_empty() {
-            return;
-        }
-        // On a thread of its own: this may be a runtime's.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            rt.block_on(drop_all(dbs))
-        })
-        .join();
-        if let Ok(Err(e)) = dropped {
-            eprintln!("test databases not dropped: {e:#}");
-        }
+        ocomms_runtime::testing::drop_databases_now(std::mem::take(&mut self.0));
     }
 }
 

@@ -125,21 +125,36 @@ impl Drop for Running {
         // Stop the service; its open connections are then closed by
         // the forced drop, on a thread of its own (this may be a runtime's).
         drop(self.stop.take());
-        drop_now(std::mem::take(&mut self.database_url));
+        drop_databases_now(vec![std::mem::take(&mut self.database_url)]);
         assert!(left.is_empty(), "the test left jobs unprocessed {SETTLE:?} after it ended:\n  {}", left.join("\n  "));
     }
 }
 
-/// Drops a test database (its open connections closed by force), on a
-/// thread of its own: the caller may be a runtime's, in a `Drop`.
-fn drop_now(url: String) {
+/// Drops test databases (their open connections closed by force), every
+/// one tried; the first failure is answered.
+pub async fn drop_databases(urls: Vec<String>) -> anyhow::Result<()> {
+    let mut failed = None;
+    for url in urls {
+        if let Err(e) = crate::db::drop_database(&url).await {
+            failed.get_or_insert(e);
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+/// [`drop_databases`] from anywhere, a `Drop` included (on a thread of its
+/// own: the caller may be a runtime's); a failure is printed.
+pub fn drop_databases_now(urls: Vec<String>) {
+    if urls.is_empty() {
+        return;
+    }
     let dropped = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        rt.block_on(crate::db::drop_database(&url))
+        rt.block_on(drop_databases(urls))
     })
     .join();
     if let Ok(Err(e)) = dropped {
-        eprintln!("test database not dropped: {e:#}");
+        eprintln!("test databases not dropped: {e:#}");
     }
 }
 
@@ -158,7 +173,7 @@ impl TestDb {
         match crate::db::pool(&url, pool_size).await {
             Ok(pool) => Ok(Self { url, pool }),
             Err(e) => {
-                drop_now(url);
+                drop_databases_now(vec![url]);
                 Err(e)
             }
         }
@@ -167,7 +182,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        drop_now(std::mem::take(&mut self.url));
+        drop_databases_now(vec![std::mem::take(&mut self.url)]);
     }
 }
 

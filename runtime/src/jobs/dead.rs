@@ -59,6 +59,22 @@ pub(crate) fn clip(error: &str) -> String {
 /// The job id of an outbox row, as its relay (with `source`) publishes it.
 const OUTBOX_JOB_ID: &str = "$1 || ':' || COALESCE(job_uuid::text, id::text)";
 
+/// An outbox row set aside in process (not a row still to relay).
+const FAILED: &str = "failed_at IS NOT NULL AND published_at IS NULL";
+
+/// The rows of `dead_jobs` as [`DeadJob`]s, then `rest` of the statement.
+fn rested(rest: &str) -> String {
+    format!("SELECT job_id, routing_key AS key, queue, payload, traceparent, failures, last_error, died_at FROM dead_jobs {rest}")
+}
+
+/// The failed outbox rows as [`DeadJob`]s (`$1`: the source), and `and`.
+fn failed_outbox(and: &str) -> String {
+    format!(
+        "SELECT {OUTBOX_JOB_ID}, routing_key, NULL, payload, traceparent, NULL, COALESCE(last_error, ''), failed_at FROM outbox
+          WHERE {FAILED} {and}"
+    )
+}
+
 /// Sets a job that failed in consumer `queue` aside (RabbitMQ), in the
 /// consumer's database. A copy of it that dies there too (a redelivered
 /// duplicate) updates the same row.
@@ -84,40 +100,25 @@ pub(crate) async fn rest(conn: &mut AsyncPgConnection, job: &Job, queue: &str, f
 /// The dead jobs a service holds (`source`: its name, as in its job ids),
 /// oldest first, at most `limit`.
 pub async fn list(conn: &mut AsyncPgConnection, source: &str, limit: i64) -> diesel::QueryResult<Vec<DeadJob>> {
-    diesel::sql_query(format!(
-        "SELECT job_id, routing_key AS key, queue, payload, traceparent, failures, last_error, died_at FROM dead_jobs
-         UNION ALL
-         SELECT {OUTBOX_JOB_ID}, routing_key, NULL, payload, traceparent, NULL, COALESCE(last_error, ''), failed_at FROM outbox
-          WHERE failed_at IS NOT NULL AND published_at IS NULL
-         ORDER BY died_at, job_id LIMIT $2"
-    ))
-    .bind::<Text, _>(source)
-    .bind::<diesel::sql_types::BigInt, _>(limit)
-    .load(conn)
-    .await
+    diesel::sql_query(format!("{} UNION ALL {} ORDER BY died_at, job_id LIMIT $2", rested(""), failed_outbox("")))
+        .bind::<Text, _>(source)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load(conn)
+        .await
 }
 
 /// The copies of dead job `job_id` a service (`source`) holds.
 pub async fn find(conn: &mut AsyncPgConnection, source: &str, job_id: &str) -> diesel::QueryResult<Vec<DeadJob>> {
-    diesel::sql_query(format!(
-        "SELECT job_id, routing_key AS key, queue, payload, traceparent, failures, last_error, died_at FROM dead_jobs WHERE job_id = $2
-         UNION ALL
-         SELECT {OUTBOX_JOB_ID}, routing_key, NULL, payload, traceparent, NULL, COALESCE(last_error, ''), failed_at FROM outbox
-          WHERE failed_at IS NOT NULL AND published_at IS NULL AND {OUTBOX_JOB_ID} = $2"
-    ))
-    .bind::<Text, _>(source)
-    .bind::<Text, _>(job_id)
-    .load(conn)
-    .await
+    diesel::sql_query(format!("{} UNION ALL {}", rested("WHERE job_id = $2"), failed_outbox(&format!("AND {OUTBOX_JOB_ID} = $2"))))
+        .bind::<Text, _>(source)
+        .bind::<Text, _>(job_id)
+        .load(conn)
+        .await
 }
 
 /// How many dead jobs a service holds.
 pub async fn count(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
-    crate::db::count(
-        conn,
-        "SELECT (SELECT count(*) FROM dead_jobs) + (SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL AND published_at IS NULL) AS n",
-    )
-    .await
+    crate::db::count(conn, &format!("SELECT (SELECT count(*) FROM dead_jobs) + (SELECT count(*) FROM outbox WHERE {FAILED}) AS n")).await
 }
 
 /// Runs dead job `job_id` of service `source` again (every copy of it:
@@ -128,13 +129,7 @@ pub async fn count(conn: &mut AsyncPgConnection) -> anyhow::Result<i64> {
 pub async fn retry(conn: &mut AsyncPgConnection, broker: Option<&Broker>, source: &str, job_id: &str) -> anyhow::Result<usize> {
     let (broker, source, job_id) = (broker.cloned(), source.to_owned(), job_id.to_owned());
     conn.transaction::<_, anyhow::Error, _>(async move |conn| {
-        let copies: Vec<DeadJob> = diesel::sql_query(
-            "SELECT job_id, routing_key AS key, queue, payload, traceparent, failures, last_error, died_at
-               FROM dead_jobs WHERE job_id = $1 FOR UPDATE",
-        )
-        .bind::<Text, _>(&job_id)
-        .load(conn)
-        .await?;
+        let copies: Vec<DeadJob> = diesel::sql_query(rested("WHERE job_id = $1 FOR UPDATE")).bind::<Text, _>(&job_id).load(conn).await?;
         for c in &copies {
             let queue = c.queue.as_deref().unwrap_or_default();
             let job = Job { id: c.job_id.clone(), key: c.key.clone(), payload: c.payload.clone(), traceparent: c.traceparent.clone() };
@@ -153,8 +148,7 @@ pub async fn retry(conn: &mut AsyncPgConnection, broker: Option<&Broker>, source
             .await?;
         // The relay takes it at once: due now, tried afresh.
         let outbox = diesel::sql_query(format!(
-            "UPDATE outbox SET failed_at = NULL, last_error = NULL, due_at = now()
-              WHERE failed_at IS NOT NULL AND published_at IS NULL AND {OUTBOX_JOB_ID} = $2"
+            "UPDATE outbox SET failed_at = NULL, last_error = NULL, due_at = now() WHERE {FAILED} AND {OUTBOX_JOB_ID} = $2"
         ))
         .bind::<Text, _>(&source)
         .bind::<Text, _>(&job_id)
@@ -169,11 +163,10 @@ pub async fn retry(conn: &mut AsyncPgConnection, broker: Option<&Broker>, source
 /// many copies went.
 pub async fn discard(conn: &mut AsyncPgConnection, source: &str, job_id: &str) -> diesel::QueryResult<usize> {
     let rested = diesel::sql_query("DELETE FROM dead_jobs WHERE job_id = $1").bind::<Text, _>(job_id).execute(conn).await?;
-    let outbox =
-        diesel::sql_query(format!("DELETE FROM outbox WHERE failed_at IS NOT NULL AND published_at IS NULL AND {OUTBOX_JOB_ID} = $2"))
-            .bind::<Text, _>(source)
-            .bind::<Text, _>(job_id)
-            .execute(conn)
-            .await?;
+    let outbox = diesel::sql_query(format!("DELETE FROM outbox WHERE {FAILED} AND {OUTBOX_JOB_ID} = $2"))
+        .bind::<Text, _>(source)
+        .bind::<Text, _>(job_id)
+        .execute(conn)
+        .await?;
     Ok(rested + outbox)
 }
